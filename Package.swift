@@ -1,0 +1,28 @@
+// swift-tools-version:6.0
+// irm: Injectable Realignment Models on frozen Llama-family models, in pure Swift.
+// No package dependencies: only the toolchain (see DEVELOPERS' guide).
+import PackageDescription
+
+// Kernels need AVX2 + FMA + F16C; without a target CPU `SIMD8<Float>.addingProduct`
+// becomes scalar fmaf() calls and Float16 conversions become library calls (DESIGN.md).
+let cpu: [SwiftSetting] = [.unsafeFlags(["-target-cpu", "haswell"])]
+// Hot numeric code runs without overflow/bounds traps in release builds; file parsing
+// (ModelIO) keeps its checks because it reads untrusted bytes.
+let fast: [SwiftSetting] = cpu + [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+
+let package = Package(
+    name: "irm",
+    platforms: [.macOS(.v13)],
+    products: [.executable(name: "irm", targets: ["irm"])],
+    targets: [
+        .target(name: "Numerics", swiftSettings: fast),
+        .target(name: "ModelIO", dependencies: ["Numerics"], swiftSettings: cpu),
+        .target(name: "Llama", dependencies: ["Numerics", "ModelIO"], swiftSettings: fast),
+        .executableTarget(name: "irm", dependencies: ["Numerics", "ModelIO", "Llama"], swiftSettings: cpu),
+        .executableTarget(name: "irm-bench", dependencies: ["Numerics", "ModelIO", "Llama"], swiftSettings: fast),
+        .testTarget(name: "NumericsTests", dependencies: ["Numerics"], swiftSettings: cpu),
+        .testTarget(name: "ModelIOTests", dependencies: ["ModelIO", "Numerics"], swiftSettings: cpu),
+        .testTarget(name: "TokenizerTests", dependencies: ["ModelIO"], swiftSettings: cpu),
+        .testTarget(name: "LlamaTests", dependencies: ["Llama", "ModelIO", "Numerics"], swiftSettings: cpu),
+    ]
+)

@@ -1,0 +1,2 @@
+import Numerics
+import ModelIO
