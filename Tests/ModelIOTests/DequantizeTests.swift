@@ -31,20 +31,29 @@ final class DequantizeTests: XCTestCase {
     }
 
     func testQuantizedRowsOfTheRealModelMatchNumpy() throws {
-        guard FileManager.default.fileExists(atPath: smolLM2Path) else {
-            throw XCTSkip("run `make model` first: \(smolLM2Path) is missing")
+        guard FileManager.default.fileExists(atPath: smolPath) else {
+            throw XCTSkip("run `make model` first: \(smolPath) is missing")
         }
-        let file = try MappedFile(path: smolLM2Path)
+        // Through the GGUF reader: whole tensors dequantized (in parallel), rows compared with numpy's.
+        let g = try GGUFFile(path: smolPath)
+        var cache: [String: [Float]] = [:]
         for fx in smolLM2RowFixtures {
-            let type = try XCTUnwrap(TensorType(rawValue: fx.type))
-            let rowBytes = fx.cols / type.blockLayout.elements * type.blockLayout.bytes
-            XCTAssertLessThanOrEqual(fx.fileOffset + rowBytes, file.size)
-            let t = TensorInfo(name: fx.tensor, type: type, shape: [1, fx.cols], data: file.base + fx.fileOffset,
-                               byteCount: rowBytes, owner: file, file: smolLM2Path)
-            let got = try dequantize(t).array, expected = hexFloats(fx.floats)
-            XCTAssertEqual(got.map(\.bitPattern), expected.map(\.bitPattern), "\(fx.tensor) row \(fx.row)")
+            let t = try g.tensor(fx.tensor)
+            XCTAssertEqual(t.type.rawValue, fx.type)
+            XCTAssertEqual(t.shape.last, fx.cols)
+            // The fixture's absolute offset (from gguf-py's reader) agrees with our reader's pointer.
+            let rowBytes = fx.cols / t.type.blockLayout.elements * t.type.blockLayout.bytes
+            XCTAssertEqual(t.data - g.file.base + fx.row * rowBytes, fx.fileOffset)
+            if cache[fx.tensor] == nil { cache[fx.tensor] = try dequantize(t).array }
+            let got = Array(cache[fx.tensor]![(fx.row * fx.cols)..<((fx.row + 1) * fx.cols)])
+            XCTAssertEqual(got.map(\.bitPattern), hexFloats(fx.floats).map(\.bitPattern), "\(fx.tensor) row \(fx.row)")
+            // And makeWeight's fp32 matrix holds the same row.
+            if fx.row == 1 {
+                let w = try makeWeight(t, storage: .f32)
+                XCTAssertEqual((0..<fx.cols).map { w.value(1, $0) }, got)
+            }
         }
-        XCTAssertEqual(Set(smolLM2RowFixtures.map(\.type)), [TensorType.q4_1.rawValue, TensorType.q8_0.rawValue])
+        XCTAssertEqual(Set(smolLM2RowFixtures.map { $0.type }), Set([TensorType.q4_1.rawValue, TensorType.q8_0.rawValue]))
     }
 
     /// A hand-built Q4_K block checks the scale/min unpacking of sub-blocks 4-7 independently of the

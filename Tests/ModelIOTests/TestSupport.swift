@@ -4,13 +4,7 @@ import XCTest
 @testable import ModelIO
 import Numerics
 
-/// The package root, computed from this file's path (Tests/ModelIOTests/TestSupport.swift).
-let packageRoot: String = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-    .deletingLastPathComponent().deletingLastPathComponent().path
-/// ../shared relative to the package root.
-let sharedDir: String = URL(fileURLWithPath: packageRoot).deletingLastPathComponent()
-    .appendingPathComponent("shared").path
-let smolLM2Path = packageRoot + "/Models/SmolLM2-135M-Instruct.Q4_1.gguf"
+// packageRoot, sharedDir and smolPath are defined in GGUFReaderTests.swift.
 
 func hexBytes(_ s: String) -> [UInt8] {
     var out = [UInt8](); out.reserveCapacity(s.utf8.count / 2)
