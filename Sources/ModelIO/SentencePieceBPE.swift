@@ -27,7 +27,8 @@ public final class SentencePieceBPETokenizer: Tokenizer {
         for i in 0..<vocab.count {
             switch vocab.kinds[i] {
             case .normal, .userDefined, .unused:
-                if m[vocab.pieces[i]] == nil { m[vocab.pieces[i]] = Int32(i) }
+                // -inf: a piece no merge may produce (tokenizer.json vocabularies, see loadTokenizerJSON).
+                if vocab.scores[i] != -.infinity, m[vocab.pieces[i]] == nil { m[vocab.pieces[i]] = Int32(i) }
             case .byte:
                 if let b = parseBytePiece(vocab.pieces[i]), bytes[Int(b)] < 0 { bytes[Int(b)] = Int32(i) }
             default: break
@@ -144,7 +145,9 @@ public final class SentencePieceBPETokenizer: Tokenizer {
         }
         func resegment(_ s: Int32, _ l: Int32, depth: Int) {
             let piece = text(s, l)
-            if let id = mergeable[piece], vocab.kinds[Int(id)] != .unused { out.append(id); return }
+            if let id = vocab.ids[piece], vocab.kinds[Int(id)] == .normal || vocab.kinds[Int(id)] == .userDefined {
+                out.append(id); return
+            }
             if depth < 64, let (s1, l1, s2, l2) = revMerge[piece] {
                 resegment(s1, l1, depth: depth + 1); resegment(s2, l2, depth: depth + 1); return
             }
