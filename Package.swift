@@ -18,13 +18,21 @@ let package = Package(
         .target(name: "Numerics", swiftSettings: fast),
         .target(name: "ModelIO", dependencies: ["Numerics"], swiftSettings: cpu),
         .target(name: "Llama", dependencies: ["Numerics", "ModelIO"], swiftSettings: fast),
-        .executableTarget(name: "irm", dependencies: ["Numerics", "ModelIO", "Llama"], swiftSettings: cpu),
-        .executableTarget(name: "irm-bench", dependencies: ["Numerics", "ModelIO", "Llama"], swiftSettings: fast),
+        .target(name: "IRM", dependencies: ["Numerics", "ModelIO", "Llama"], swiftSettings: fast),
+        .target(name: "Training", dependencies: ["Numerics", "ModelIO", "Llama", "IRM"], swiftSettings: fast),
+        .target(name: "Analysis", dependencies: ["Numerics", "ModelIO", "Llama"], swiftSettings: fast),
+        .executableTarget(name: "irm", dependencies: ["Numerics", "ModelIO", "Llama", "IRM", "Training", "Analysis"],
+                          swiftSettings: cpu),
+        .executableTarget(name: "irm-bench", dependencies: ["Numerics", "ModelIO", "Llama", "IRM", "Training", "Analysis"],
+                          swiftSettings: fast),
         .testTarget(name: "NumericsTests", dependencies: ["Numerics"], swiftSettings: cpu),
         .testTarget(name: "ModelIOTests", dependencies: ["ModelIO", "Numerics"], swiftSettings: cpu),
         .testTarget(name: "TokenizerTests", dependencies: ["ModelIO"], swiftSettings: cpu),
         // Runs the built `irm` binary: user-facing errors, exit codes, command output.
         .testTarget(name: "CLITests", swiftSettings: cpu),
         .testTarget(name: "LlamaTests", dependencies: ["Llama", "ModelIO", "Numerics"], swiftSettings: cpu),
+        .testTarget(name: "IRMTests", dependencies: ["IRM", "Llama", "ModelIO", "Numerics"], swiftSettings: cpu),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "IRM", "Llama", "ModelIO", "Numerics"], swiftSettings: cpu),
+        .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "Llama", "ModelIO", "Numerics"], swiftSettings: cpu),
     ]
 )
