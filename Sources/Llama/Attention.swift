@@ -46,3 +46,58 @@ public func attentionForward(_ out: UnsafeMutablePointer<Float>, _ q: UnsafePoin
         }
     }
 }
+
+/// Backward of attentionForward for one sequence with pos0 = 0 (training: keys are the sequence itself).
+///   dout [T, nHeads·hd] → dq [T, nHeads·hd], dk, dv [T, nKVHeads·hd] (overwritten).
+/// probs [nHeads, T, T] are the saved softmax weights; ds is scratch of the same size.
+///   dp[t,j] = dout[t]·v[j];  ds[t,j] = p[t,j]·(dp[t,j] − Σ_j' p[t,j']·dp[t,j'])
+///   dq[t] = scale·Σ_j ds[t,j]·k[j];  dk[j] = scale·Σ_t ds[t,j]·q[t];  dv[j] = Σ_t p[t,j]·dout[t]
+/// (dk and dv also sum over the query heads sharing a KV head.)
+public func attentionBackward(dq: UnsafeMutablePointer<Float>, dk: UnsafeMutablePointer<Float>, dv: UnsafeMutablePointer<Float>,
+                              dout: UnsafePointer<Float>, q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
+                              probs: UnsafePointer<Float>, ds: UnsafeMutablePointer<Float>,
+                              T: Int, nHeads: Int, nKVHeads: Int, headDim hd: Int) {
+    let group = nHeads / nKVHeads
+    let qDim = nHeads * hd, kvDim = nKVHeads * hd
+    let scale = 1 / Float(hd).squareRoot()
+    let dqs = SendablePointer(dq), dks = SendablePointer(dk), dvs = SendablePointer(dv)
+    let dos = SendableConstPointer(dout), qs = SendableConstPointer(q), ks = SendableConstPointer(k)
+    let vs = SendableConstPointer(v), ps = SendableConstPointer(probs), dss = SendablePointer(ds)
+
+    // Pass A, one (head, query) row at a time: ds and dq.
+    parallelRanges(nHeads * T) { range in
+        for row in range {
+            let h = row / T, t = row % T, kvh = h / group
+            let p = ps.p + (h * T + t) * T, d = dss.p + (h * T + t) * T
+            let g = dos.p + t * qDim + h * hd
+            var sum: Float = 0
+            for j in 0...t {
+                let dp = dot(g, vs.p + j * kvDim + kvh * hd, hd)
+                d[j] = dp
+                sum += p[j] * dp
+            }
+            let dqt = dqs.p + t * qDim + h * hd
+            dqt.update(repeating: 0, count: hd)
+            for j in 0...t {
+                d[j] = p[j] * (d[j] - sum)
+                axpy(d[j] * scale, ks.p + j * kvDim + kvh * hd, dqt, hd)
+            }
+        }
+    }
+    // Pass B, one (KV head, key) row at a time: dk and dv, summed over the group's query heads.
+    parallelRanges(nKVHeads * T) { range in
+        for row in range {
+            let kvh = row / T, j = row % T
+            let dkj = dks.p + j * kvDim + kvh * hd, dvj = dvs.p + j * kvDim + kvh * hd
+            dkj.update(repeating: 0, count: hd)
+            dvj.update(repeating: 0, count: hd)
+            for h in kvh * group ..< (kvh + 1) * group {
+                for t in j..<T {
+                    let i = (h * T + t) * T + j
+                    axpy(dss.p[i] * scale, qs.p + t * qDim + h * hd, dkj, hd)
+                    axpy(ps.p[i], dos.p + t * qDim + h * hd, dvj, hd)
+                }
+            }
+        }
+    }
+}

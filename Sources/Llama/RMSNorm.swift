@@ -4,10 +4,37 @@ import Numerics
 /// out[T,C] = x[T,C] · rstd[t] · w[C];  saves rstd[T] (1/rms per row) when given, for the backward.
 public func rmsnormForward(_ out: UnsafeMutablePointer<Float>, _ rstd: UnsafeMutablePointer<Float>?,
                            _ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, T: Int, C: Int, eps: Float) {
-    for t in 0..<T {
-        let xt = x + t * C, ot = out + t * C
-        let s = 1 / (dot(xt, xt, C) / Float(C) + eps).squareRoot()
-        rstd?[t] = s
-        for i in 0..<C { ot[i] = xt[i] * s * w[i] }
+    let os = SendablePointer(out), xs = SendableConstPointer(x), ws = SendableConstPointer(w)
+    let rs = rstd.map { SendablePointer($0) }
+    let body = { (range: Range<Int>) in
+        for t in range {
+            let xt = xs.p + t * C, ot = os.p + t * C
+            let s = 1 / (dot(xt, xt, C) / Float(C) + eps).squareRoot()
+            rs?.p[t] = s
+            for i in 0..<C { ot[i] = xt[i] * s * ws.p[i] }
+        }
+    }
+    if T * C < 32768 { body(0..<T) } else { parallelRanges(T, body) }
+}
+
+/// Backward of rmsnormForward w.r.t. x only (the gain is frozen):
+///   dx = r·(g⊙dy) − x · r³/C · Σ(g⊙dy⊙x),   r = rstd[t].
+/// Accumulates into dx when `accumulate` (the residual stream's gradient already sits there).
+public func rmsnormBackward(_ dx: UnsafeMutablePointer<Float>, _ dy: UnsafePointer<Float>, _ x: UnsafePointer<Float>,
+                            _ w: UnsafePointer<Float>, _ rstd: UnsafePointer<Float>, T: Int, C: Int, accumulate: Bool) {
+    let dxs = SendablePointer(dx), dys = SendableConstPointer(dy), xs = SendableConstPointer(x)
+    let ws = SendableConstPointer(w), rs = SendableConstPointer(rstd)
+    parallelRanges(T) { range in
+        for t in range {
+            let xt = xs.p + t * C, dyt = dys.p + t * C, dxt = dxs.p + t * C
+            let r = rs.p[t]
+            var s: Float = 0
+            for i in 0..<C { s += ws.p[i] * dyt[i] * xt[i] }
+            let k = r * r * r * s / Float(C)
+            for i in 0..<C {
+                let g = r * ws.p[i] * dyt[i] - k * xt[i]
+                dxt[i] = accumulate ? dxt[i] + g : g
+            }
+        }
     }
 }
