@@ -6,3 +6,4 @@ let only = CommandLine.arguments.dropFirst().first
 func want(_ group: String) -> Bool { only == nil || only == group }
 
 if want("gemm") { benchGEMM() }
+if only == "gemm-tune" { tuneGEMM() }
