@@ -99,13 +99,14 @@ func gemm(M: Int, N: Int, K: Int, a: GEMMLeft, b: GEMMRight, c: UnsafeMutablePoi
     let nK = (K + kcMax - 1) / kcMax
     let kcStep = ((K + nK - 1) / nK + 7) & ~7
 
-    // Tasks: column chunks (a multiple of the thread count, for balance), and row chunks only when
-    // there are too few columns to go round.
+    // Tasks: column chunks, about 4 per thread so that concurrentPerform can rebalance when another
+    // process takes a core for a while (the machine is shared), but at least 2 panels wide; row chunks
+    // only when there are too few columns to go round.
     let work = 2.0 * Double(M) * Double(N) * Double(K)
     let threads = work < 3e6 ? 1 : max(1, numThreads)
     var nChunks = (N + ncMax - 1) / ncMax
-    if threads > 1 { nChunks = (nChunks + threads - 1) / threads * threads }
-    nChunks = max(1, min(nChunks, (N + gemmNR - 1) / gemmNR))
+    if threads > 1 { nChunks = max(nChunks, 4 * threads) }
+    nChunks = max(1, min(nChunks, (N + 2 * gemmNR - 1) / (2 * gemmNR)))
     let nc = ((N + nChunks - 1) / nChunks + gemmNR - 1) / gemmNR * gemmNR
     nChunks = (N + nc - 1) / nc
     var mChunks = 1
