@@ -16,8 +16,10 @@
 nonisolated(unsafe) public var gemmKC = 384
 nonisolated(unsafe) public var gemmMC = 132  // multiple of 6
 nonisolated(unsafe) public var gemmNC = 1024 // multiple of 16
-/// Forward products with at most this many rows use the GEMV path.
-nonisolated(unsafe) public var gemvMaxRows = 4
+/// Forward products with at most this many rows use the GEMV path. Measured on Zen 3 (one thread,
+/// 4096→11008): the GEMV beats the packed GEMM up to M ≈ 16–24 (f16: 74 vs 50 GFLOP/s at 16), because
+/// packing W costs about as much as 16 rows of compute.
+nonisolated(unsafe) public var gemvMaxRows = 16
 
 /// y[M,N] = x[M,K] · Wᵀ (+ y if accumulate).
 public func matmul(_ x: UnsafePointer<Float>, _ M: Int, _ W: Weight, _ y: UnsafeMutablePointer<Float>,
@@ -97,13 +99,14 @@ func gemm(M: Int, N: Int, K: Int, a: GEMMLeft, b: GEMMRight, c: UnsafeMutablePoi
     let nK = (K + kcMax - 1) / kcMax
     let kcStep = ((K + nK - 1) / nK + 7) & ~7
 
-    // Tasks: column chunks (a multiple of the thread count, for balance), and row chunks only when
-    // there are too few columns to go round.
+    // Tasks: column chunks, about 4 per thread so that concurrentPerform can rebalance when another
+    // process takes a core for a while (the machine is shared), but at least 2 panels wide; row chunks
+    // only when there are too few columns to go round.
     let work = 2.0 * Double(M) * Double(N) * Double(K)
     let threads = work < 3e6 ? 1 : max(1, numThreads)
     var nChunks = (N + ncMax - 1) / ncMax
-    if threads > 1 { nChunks = (nChunks + threads - 1) / threads * threads }
-    nChunks = max(1, min(nChunks, (N + gemmNR - 1) / gemmNR))
+    if threads > 1 { nChunks = max(nChunks, 4 * threads) }
+    nChunks = max(1, min(nChunks, (N + 2 * gemmNR - 1) / (2 * gemmNR)))
     let nc = ((N + nChunks - 1) / nChunks + gemmNR - 1) / gemmNR * gemmNR
     nChunks = (N + nc - 1) / nc
     var mChunks = 1
@@ -112,7 +115,11 @@ func gemm(M: Int, N: Int, K: Int, a: GEMMLeft, b: GEMMRight, c: UnsafeMutablePoi
     mChunks = (M + mChunk - 1) / mChunk
     let mcBlock = min(mcMax, mChunk)
 
-    let bFloats = kcStep * nc
+    // When a task's rows fit one MC block (prefill of up to ~132 tokens), each 16-column B panel is
+    // packed right before its use and is still in L1 when the kernels read it; otherwise the whole
+    // KC×NC block is packed once and reused across the MC blocks.
+    let fused = mChunk <= mcBlock
+    let bFloats = fused ? kcStep * gemmNR : kcStep * nc
     let aFloats = kcStep * mcBlock
     let cs = SendablePointer(c)
     parallelFor(nChunks * mChunks) { t in
@@ -123,8 +130,23 @@ func gemm(M: Int, N: Int, K: Int, a: GEMMLeft, b: GEMMRight, c: UnsafeMutablePoi
             let nPanels = (n1 - n0 + gemmNR - 1) / gemmNR
             for kb in 0..<nK {
                 let k0 = kb * kcStep, kc = min(kcStep, K - k0)
-                packRight(b, n0: n0, nc: n1 - n0, k0: k0, kc: kc, bp)
                 let add = accumulate || kb > 0
+                if fused {
+                    let mc = m1 - m0
+                    packLeft(a, rows: m1, m0: m0, mc: mc, k0: k0, kc: kc, ap)
+                    let mPanels = (mc + gemmMR - 1) / gemmMR
+                    for jp in 0..<nPanels {
+                        let j = n0 + jp * gemmNR, nr = min(gemmNR, n1 - j)
+                        packRight(b, n0: j, nc: nr, k0: k0, kc: kc, bp)
+                        for ip in 0..<mPanels {
+                            let i = m0 + ip * gemmMR
+                            gemmTile(kc, ap + ip * kc * gemmMR, bp, cs.p + i * ldc + j, ldc, add: add,
+                                     mr: min(gemmMR, m1 - i), nr: nr)
+                        }
+                    }
+                    continue
+                }
+                packRight(b, n0: n0, nc: n1 - n0, k0: k0, kc: kc, bp)
                 var ic = m0
                 while ic < m1 {
                     let mc = min(mcBlock, m1 - ic)
@@ -134,14 +156,9 @@ func gemm(M: Int, N: Int, K: Int, a: GEMMLeft, b: GEMMRight, c: UnsafeMutablePoi
                         let j = n0 + jp * gemmNR, nr = min(gemmNR, n1 - j)
                         let bpp = bp + jp * kc * gemmNR
                         for ip in 0..<mPanels {
-                            let i = ic + ip * gemmMR, mr = min(gemmMR, ic + mc - i)
-                            let app = ap + ip * kc * gemmMR
-                            let cp = cs.p + i * ldc + j
-                            if mr == gemmMR && nr == gemmNR {
-                                gemmKernel6x16(kc, app, bpp, cp, ldc, add: add)
-                            } else {
-                                gemmKernelEdge(kc, app, bpp, cp, ldc, add: add, mr: mr, nr: nr)
-                            }
+                            let i = ic + ip * gemmMR
+                            gemmTile(kc, ap + ip * kc * gemmMR, bpp, cs.p + i * ldc + j, ldc, add: add,
+                                     mr: min(gemmMR, ic + mc - i), nr: nr)
                         }
                     }
                     ic += mc

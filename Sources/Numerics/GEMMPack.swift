@@ -33,7 +33,11 @@ enum SrcF32: WidenSource {
 enum SrcF16: WidenSource {
     static var byteSize: Int { 2 }
     @inline(__always) static func load8(_ p: UnsafeRawPointer, _ i: Int) -> SIMD8<Float> {
-        SIMD8<Float>(p.loadUnaligned(fromByteOffset: i &* 2, as: SIMD8<Float16>.self))  // vcvtph2ps
+        // Element-wise so that it always inlines to one vcvtph2ps; the stdlib's generic SIMD8 conversion
+        // was sometimes left as an out-of-line call (with a vzeroupper) inside the transposing pack.
+        let h = p.loadUnaligned(fromByteOffset: i &* 2, as: SIMD8<Float16>.self)
+        return SIMD8<Float>(Float(h[0]), Float(h[1]), Float(h[2]), Float(h[3]),
+                            Float(h[4]), Float(h[5]), Float(h[6]), Float(h[7]))
     }
     @inline(__always) static func load1(_ p: UnsafeRawPointer, _ i: Int) -> Float {
         Float(p.loadUnaligned(fromByteOffset: i &* 2, as: Float16.self))
@@ -44,7 +48,10 @@ enum SrcBF16: WidenSource {
     static var byteSize: Int { 2 }
     @inline(__always) static func load8(_ p: UnsafeRawPointer, _ i: Int) -> SIMD8<Float> {
         let h = p.loadUnaligned(fromByteOffset: i &* 2, as: SIMD8<UInt16>.self)
-        return unsafeBitCast(SIMD8<UInt32>(truncatingIfNeeded: h) &<< 16, to: SIMD8<Float>.self)
+        // Element-wise widening (vpmovzxwd): the stdlib's generic SIMD8 conversion can stay out of line.
+        let u = SIMD8<UInt32>(UInt32(h[0]), UInt32(h[1]), UInt32(h[2]), UInt32(h[3]),
+                              UInt32(h[4]), UInt32(h[5]), UInt32(h[6]), UInt32(h[7]))
+        return unsafeBitCast(u &<< 16, to: SIMD8<Float>.self)
     }
     @inline(__always) static func load1(_ p: UnsafeRawPointer, _ i: Int) -> Float {
         bf16ToFloat(p.loadUnaligned(fromByteOffset: i &* 2, as: UInt16.self))
@@ -53,21 +60,31 @@ enum SrcBF16: WidenSource {
 
 // MARK: 8×8 transpose
 
-/// Perfect unshuffle of 8 vectors seen as one 64-element array (evens, then odds): it rotates the
-/// 6-bit element index right by one bit. Three of them rotate by three, swapping row and column bits:
-/// a transpose.
+/// The classic AVX 8×8 transpose: unpack pairs of rows, shuffle pairs of pairs, swap 128-bit halves
+/// (24 shuffles for 64 elements).
 @inline(__always)
-func unshuffle8(_ v: inout (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>,
-                            SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>)) {
-    let w0 = SIMD8(lowHalf: v.0.evenHalf, highHalf: v.1.evenHalf)
-    let w1 = SIMD8(lowHalf: v.2.evenHalf, highHalf: v.3.evenHalf)
-    let w2 = SIMD8(lowHalf: v.4.evenHalf, highHalf: v.5.evenHalf)
-    let w3 = SIMD8(lowHalf: v.6.evenHalf, highHalf: v.7.evenHalf)
-    let w4 = SIMD8(lowHalf: v.0.oddHalf, highHalf: v.1.oddHalf)
-    let w5 = SIMD8(lowHalf: v.2.oddHalf, highHalf: v.3.oddHalf)
-    let w6 = SIMD8(lowHalf: v.4.oddHalf, highHalf: v.5.oddHalf)
-    let w7 = SIMD8(lowHalf: v.6.oddHalf, highHalf: v.7.oddHalf)
-    v = (w0, w1, w2, w3, w4, w5, w6, w7)
+func transpose8x8(_ v: inout (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>,
+                              SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>)) {
+    @inline(__always) func lo(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD8<Float> {  // vunpcklps
+        SIMD8(a[0], b[0], a[1], b[1], a[4], b[4], a[5], b[5])
+    }
+    @inline(__always) func hi(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD8<Float> {  // vunpckhps
+        SIMD8(a[2], b[2], a[3], b[3], a[6], b[6], a[7], b[7])
+    }
+    @inline(__always) func sl(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD8<Float> {  // vshufps 0x44
+        SIMD8(a[0], a[1], b[0], b[1], a[4], a[5], b[4], b[5])
+    }
+    @inline(__always) func sh(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD8<Float> {  // vshufps 0xEE
+        SIMD8(a[2], a[3], b[2], b[3], a[6], a[7], b[6], b[7])
+    }
+    let t0 = lo(v.0, v.1), t1 = hi(v.0, v.1), t2 = lo(v.2, v.3), t3 = hi(v.2, v.3)
+    let t4 = lo(v.4, v.5), t5 = hi(v.4, v.5), t6 = lo(v.6, v.7), t7 = hi(v.6, v.7)
+    let s0 = sl(t0, t2), s1 = sh(t0, t2), s2 = sl(t1, t3), s3 = sh(t1, t3)
+    let s4 = sl(t4, t6), s5 = sh(t4, t6), s6 = sl(t5, t7), s7 = sh(t5, t7)
+    v = (SIMD8(lowHalf: s0.lowHalf, highHalf: s4.lowHalf), SIMD8(lowHalf: s1.lowHalf, highHalf: s5.lowHalf),
+         SIMD8(lowHalf: s2.lowHalf, highHalf: s6.lowHalf), SIMD8(lowHalf: s3.lowHalf, highHalf: s7.lowHalf),
+         SIMD8(lowHalf: s0.highHalf, highHalf: s4.highHalf), SIMD8(lowHalf: s1.highHalf, highHalf: s5.highHalf),
+         SIMD8(lowHalf: s2.highHalf, highHalf: s6.highHalf), SIMD8(lowHalf: s3.highHalf, highHalf: s7.highHalf))
 }
 
 // MARK: B packing
@@ -94,7 +111,7 @@ func packBTransposed<S: WidenSource>(_ s: S.Type, _ w: UnsafeRawPointer, ldw: In
                     var v = (S.load8(w, e), S.load8(w, e + ldw), S.load8(w, e + 2 * ldw), S.load8(w, e + 3 * ldw),
                              S.load8(w, e + 4 * ldw), S.load8(w, e + 5 * ldw), S.load8(w, e + 6 * ldw),
                              S.load8(w, e + 7 * ldw))
-                    unshuffle8(&v); unshuffle8(&v); unshuffle8(&v)
+                    transpose8x8(&v)
                     let d = dst + k * 64 + hoff
                     d.storeBytes(of: v.0, toByteOffset: 0, as: SIMD8<Float>.self)
                     d.storeBytes(of: v.1, toByteOffset: 64, as: SIMD8<Float>.self)

@@ -40,6 +40,8 @@ final class GEMMTests: XCTestCase {
 
     func testForward() {
         var rng = Rng(seed: 1)
+        let saved = gemvMaxRows
+        defer { gemvMaxRows = saved }
         var cases = 0
         for type in [WeightType.f32, .f16, .bf16] {
             for N in dims { for K in dims {
@@ -50,18 +52,23 @@ final class GEMMTests: XCTestCase {
                     let x = randomArray(M * K, &rng)
                     for acc in [false, true] {
                         let y0 = randomArray(M * N, &rng)
-                        var y = acc ? y0 : [Float](repeating: .nan, count: M * N)
+                        let y = acc ? y0 : [Float](repeating: .nan, count: M * N)
                         var ref = [Double](repeating: 0, count: M * N), mag = ref
                         for m in 0..<M { for n in 0..<N {
                             var s = acc ? Double(y0[m * N + n]) : 0, a = abs(s)
                             for k in 0..<K { let t = Double(x[m * K + k]) * Double(wv[n * K + k]); s += t; a += abs(t) }
                             ref[m * N + n] = s; mag[m * N + n] = a
                         } }
-                        x.withUnsafeBufferPointer { xp in y.withUnsafeMutableBufferPointer { yp in
-                            matmul(xp.baseAddress!, M, W, yp.baseAddress!, accumulate: acc)
-                        } }
-                        check(y, ref, mag, "matmul \(type) M=\(M) N=\(N) K=\(K) acc=\(acc)")
-                        cases += 1
+                        // Both paths on every shape: the packed GEMM and the GEMV.
+                        for gemvRows in [0, Int.max] {
+                            gemvMaxRows = gemvRows
+                            var y = y
+                            x.withUnsafeBufferPointer { xp in y.withUnsafeMutableBufferPointer { yp in
+                                matmul(xp.baseAddress!, M, W, yp.baseAddress!, accumulate: acc)
+                            } }
+                            check(y, ref, mag, "matmul(\(gemvRows == 0 ? "gemm" : "gemv")) \(type) M=\(M) N=\(N) K=\(K) acc=\(acc)")
+                            cases += 1
+                        }
                     }
                 }
             } }
@@ -122,8 +129,9 @@ final class GEMMTests: XCTestCase {
     /// Larger shapes that cross the KC/MC/NC block edges and split across threads.
     func testBlockEdges() {
         var rng = Rng(seed: 4)
-        for (M, N, K) in [(130, 1100, 800), (200, 40, 1300), (9, 2050, 390)] {
-            let (W, wv) = randomWeight(N, K, .f16, &rng)
+        for (M, N, K, type) in [(130, 1100, 800, WeightType.f16), (200, 40, 1300, .bf16), (9, 2050, 390, .f32),
+                                (300, 70, 100, .f32)] {
+            let (W, wv) = randomWeight(N, K, type, &rng)
             let x = randomArray(M * K, &rng)
             var y = [Float](repeating: .nan, count: M * N)
             x.withUnsafeBufferPointer { xp in y.withUnsafeMutableBufferPointer { yp in matmul(xp.baseAddress!, M, W, yp.baseAddress!) } }
@@ -142,8 +150,11 @@ final class GEMMTests: XCTestCase {
         var rng = Rng(seed: 5)
         let saved = numThreads
         defer { numThreads = saved }
-        for (M, N, K) in [(1, 1500, 700), (3, 1001, 577), (8, 1500, 700), (130, 577, 1100), (64, 2100, 300)] {
-            for type in [WeightType.f32, .f16, .bf16] {
+        let savedRows = gemvMaxRows
+        defer { gemvMaxRows = savedRows }
+        for (M, N, K) in [(1, 1500, 700), (3, 1001, 577), (8, 1500, 700), (130, 577, 1100), (64, 2100, 300), (20, 3000, 200)] {
+            for type in [WeightType.f32, .f16, .bf16] { for gemvRows in [0, Int.max] {
+                gemvMaxRows = gemvRows
                 let (W, _) = randomWeight(N, K, type, &rng)
                 let x = randomArray(M * K, &rng), dy = randomArray(M * N, &rng)
                 func run() -> ([Float], [Float], [Float]) {
@@ -167,7 +178,7 @@ final class GEMMTests: XCTestCase {
                     XCTAssert(one.1.map(\.bitPattern) == many.1.map(\.bitPattern), "backward \(type) \(M)×\(N)×\(K) threads=\(t)")
                     XCTAssert(one.2.map(\.bitPattern) == many.2.map(\.bitPattern), "weightGrad \(M)×\(N)×\(K) threads=\(t)")
                 }
-            }
+            } }
         }
     }
 }
