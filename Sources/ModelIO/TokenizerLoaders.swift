@@ -206,21 +206,22 @@ public func loadTokenizerJSON(path: String) throws -> Tokenizer {
     }
 
     // BOS/EOS: tokenizer_config.json next to the file, then the post-processor template, then common names.
-    var ids = [String: Int32]()
-    for (i, p) in pieces.enumerated() where ids[p] == nil { ids[p] = Int32(i) }
+    var byBytes = [[UInt8]: Int32]()
+    for (i, p) in pieces.enumerated() where byBytes[Array(p.utf8)] == nil { byBytes[Array(p.utf8)] = Int32(i) }
+    func ids(_ s: String) -> Int32? { byBytes[Array(s.utf8)] }
     var bos: Int32?, eos: Int32?, addBOS: Bool?
     let cfgPath = (path as NSString).deletingLastPathComponent + "/tokenizer_config.json"
     if let cd = FileManager.default.contents(atPath: cfgPath),
        let cfg = (try? JSONSerialization.jsonObject(with: cd)) as? [String: Any] {
         func tok(_ k: String) -> Int32? {
-            if let s = cfg[k] as? String { return ids[s] }
-            if let d = cfg[k] as? [String: Any], let s = d["content"] as? String { return ids[s] }
+            if let s = cfg[k] as? String { return ids(s) }
+            if let d = cfg[k] as? [String: Any], let s = d["content"] as? String { return ids(s) }
             return nil
         }
         bos = tok("bos_token"); eos = tok("eos_token"); addBOS = cfg["add_bos_token"] as? Bool
     }
     if addBOS == nil, let pp = root["post_processor"] as? [String: Any], let single = pp["single"] as? [[String: Any]] {
-        if let first = single.first?["SpecialToken"] as? [String: Any], let s = first["id"] as? String, let i = ids[s] {
+        if let first = single.first?["SpecialToken"] as? [String: Any], let s = first["id"] as? String, let i = ids(s) {
             addBOS = true
             if bos == nil { bos = i }
         } else {
@@ -229,15 +230,15 @@ public func loadTokenizerJSON(path: String) throws -> Tokenizer {
     }
     _ = post
     if spmStyle {
-        bos = bos ?? ids["<s>"]; eos = eos ?? ids["</s>"]
-        let unk = (model["unk_token"] as? String).flatMap { ids[$0] } ?? ids["<unk>"]
+        bos = bos ?? ids("<s>"); eos = eos ?? ids("</s>")
+        let unk = (model["unk_token"] as? String).flatMap { ids($0) } ?? ids("<unk>")
         if let u = unk, kinds[Int(u)] == .normal || kinds[Int(u)] == .control { kinds[Int(u)] = .unknown }
         for i in 0..<n where kinds[i] == .normal && parseBytePiece(pieces[i]) != nil { kinds[i] = .byte }
         // No scores in tokenizer.json: a piece's score is minus the rank of the first merge producing it;
         // pieces no merge produces can't come out of a merge (HF BPE merges only listed pairs).
         var scores = [Float](repeating: -.infinity, count: n)
         for (rank, (a, b)) in merges.enumerated() {
-            if let i = ids[a + b], scores[Int(i)] == -.infinity { scores[Int(i)] = -Float(rank) }
+            if let i = ids(a + b), scores[Int(i)] == -.infinity { scores[Int(i)] = -Float(rank) }
         }
         let prepend = norm.contains("Prepend") || pre.contains("Metaspace") && !pre.contains("\"never\"")
         let vocab = Vocabulary(pieces: pieces, kinds: kinds, scores: scores, bos: bos, eos: eos, unk: unk,
@@ -248,9 +249,9 @@ public func loadTokenizerJSON(path: String) throws -> Tokenizer {
         if pre.contains("\\p{N}{1,3}") { kind = .llama3 }
         else if pre.contains("\"Digits\"") && pre.contains("\"individual_digits\":true") { kind = .digitsThenGPT2 }
         else { kind = .gpt2 }
-        eos = eos ?? ids["<|endoftext|>"] ?? ids["<|end_of_text|>"]
+        eos = eos ?? ids("<|endoftext|>") ?? ids("<|end_of_text|>")
         let vocab = Vocabulary(pieces: pieces, kinds: kinds, scores: [Float](repeating: 0, count: n),
-                               bos: bos, eos: eos, unk: (model["unk_token"] as? String).flatMap { ids[$0] },
+                               bos: bos, eos: eos, unk: (model["unk_token"] as? String).flatMap { ids($0) },
                                addBOS: addBOS ?? false, addEOS: false)
         return ByteLevelBPETokenizer(vocab: vocab, merges: merges, preTokenizer: kind,
                                      ignoreMerges: (model["ignore_merges"] as? Bool) ?? false)
