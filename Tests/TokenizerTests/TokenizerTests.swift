@@ -129,6 +129,11 @@ final class TokenizerTests: XCTestCase {
             XCTAssertTrue(t.addBOS, name)
             XCTAssertTrue(t.isEndOfGeneration(2), name)
             XCTAssertEqual(t.tokenString(1), "<s>", name)
+            // Llama 2 holds both "ά" U+03AC and U+1F71 (canonically equivalent): ids must follow the bytes.
+            XCTAssertEqual(t.tokenId("\u{03AC}"), 30216, name)
+            XCTAssertEqual(t.tokenId("\u{1F71}"), 31042, name)
+            XCTAssertEqual(t.encode("\u{1F71}", addSpecial: false, parseSpecial: false), [29871, 31042], name)
+            XCTAssertEqual(t.encode("e\u{301}", addSpecial: false, parseSpecial: false).map(t.tokenString), ["▁e", "\u{301}"], name)
             for c in cs {
                 // The reference is SentencePieceProcessor.encode: no BOS.
                 let got = t.encode(c.text, addSpecial: false, parseSpecial: false)
@@ -260,36 +265,54 @@ final class TokenizerTests: XCTestCase {
     func testTokenizerJSONSentencePieceStyle() throws {
         // A Llama-2-style tokenizer.json built from tokenizer.model the way HF's converter does it: merges
         // (a, b) for every normal piece a+b splittable into two pieces, ordered by the merged piece's score.
+        // Written as text: a Swift [String: Int] would merge canonically equivalent pieces.
         let m = try loadSentencePieceModel(path: llama2Model) as! SentencePieceBPETokenizer
         let v = m.vocab
-        var vocab: [String: Int] = [:]
-        for (i, p) in v.pieces.enumerated() { vocab[p] = i }
+        var vocab: [[UInt8]: Int] = [:]
+        for (i, p) in v.pieces.enumerated() { vocab[Array(p.utf8)] = i }
         var merges: [(Float, Int, String)] = []
         for (i, p) in v.pieces.enumerated() where v.kinds[i] == .normal {
             let sc = Array(p.unicodeScalars)
             guard sc.count > 1 else { continue }
             for k in 1..<sc.count {
                 let a = String(String.UnicodeScalarView(sc[..<k])), b = String(String.UnicodeScalarView(sc[k...]))
-                if let ia = vocab[a], let ib = vocab[b], v.kinds[ia] == .normal, v.kinds[ib] == .normal {
+                if let ia = vocab[Array(a.utf8)], let ib = vocab[Array(b.utf8)], v.kinds[ia] == .normal, v.kinds[ib] == .normal {
                     merges.append((v.scores[i], ia * 100_000 + ib, a + " " + b))
                 }
             }
         }
         merges.sort { $0.0 != $1.0 ? $0.0 > $1.0 : $0.1 < $1.1 }
-        let root: [String: Any] = [
-            "added_tokens": [["id": 0, "content": "<unk>", "special": true], ["id": 1, "content": "<s>", "special": true],
-                             ["id": 2, "content": "</s>", "special": true]],
-            "normalizer": ["type": "Sequence", "normalizers": [["type": "Prepend", "prepend": "▁"],
-                                                               ["type": "Replace", "pattern": ["String": " "], "content": "▁"]]],
-            "model": ["type": "BPE", "vocab": vocab, "merges": merges.map(\.2), "byte_fallback": true, "unk_token": "<unk>"],
-        ]
+        func q(_ s: String) -> String {
+            var o = "\""
+            for u in s.unicodeScalars {
+                switch u {
+                case "\"": o += "\\\""
+                case "\\": o += "\\\\"
+                default: if u.value < 0x20 { o += String(format: "\\u%04x", u.value) } else { o.unicodeScalars.append(u) }
+                }
+            }
+            return o + "\""
+        }
+        let vocabText = v.pieces.enumerated().map { "\(q($0.element)):\($0.offset)" }.joined(separator: ",")
+        let text = """
+        {"added_tokens":[{"id":0,"content":"<unk>","special":true},{"id":1,"content":"<s>","special":true},\
+        {"id":2,"content":"</s>","special":true}],
+        "normalizer":{"type":"Sequence","normalizers":[{"type":"Prepend","prepend":"▁"},\
+        {"type":"Replace","pattern":{"String":" "},"content":"▁"}]},
+        "model":{"type":"BPE","byte_fallback":true,"unk_token":"<unk>","vocab":{\(vocabText)},
+        "merges":[\(merges.map { q($0.2) }.joined(separator: ","))]}}
+        """
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("spm-\(getpid()).json").path
         defer { try? FileManager.default.removeItem(atPath: path) }
-        try JSONSerialization.data(withJSONObject: root).write(to: URL(fileURLWithPath: path))
+        try Data(text.utf8).write(to: URL(fileURLWithPath: path))
         let t = try loadTokenizerJSON(path: path)
         XCTAssertEqual(t.bosId, 1); XCTAssertEqual(t.eosId, 2); XCTAssertTrue(t.addBOS)
         for c in try cases("llama2_tokenizer_cases.json") {
             XCTAssertEqual(t.encode(c.text, addSpecial: false, parseSpecial: false), c.ids, c.id)
+        }
+        // Canonically equivalent but distinct pieces stay distinct (JSONSerialization would merge them).
+        for s in ["\u{03AC}", "\u{1F71}", "e\u{301}", "caf\u{E9} \u{3AC}\u{1F71}"] {
+            XCTAssertEqual(t.encode(s, addSpecial: false, parseSpecial: false), m.encode(s, addSpecial: false, parseSpecial: false), s.debugDescription)
         }
     }
 
