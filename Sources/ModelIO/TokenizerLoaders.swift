@@ -74,9 +74,8 @@ public func loadTokenizer(gguf md: [String: GGUFValue], file: String) throws -> 
 
 /// "Ġ t" -> ("Ġ", "t"): split at the first space after the first character (llama.cpp searches from 1).
 func splitMerge(_ s: String) -> (String, String)? {
-    guard let first = s.unicodeScalars.first else { return nil }
+    guard !s.unicodeScalars.isEmpty else { return nil }
     let from = s.unicodeScalars.index(after: s.unicodeScalars.startIndex)
-    _ = first
     guard let sp = s.unicodeScalars[from...].firstIndex(of: " ") else { return nil }
     let a = String(s.unicodeScalars[..<sp])
     let b = String(s.unicodeScalars[s.unicodeScalars.index(after: sp)...])
@@ -190,7 +189,7 @@ public func loadTokenizerJSON(path: String) throws -> Tokenizer {
         else { throw ModelIOError(path, "bad merges line \(i)") }
     }
     func json(_ k: String) -> String { root[k].map { $0.isNull ? "" : $0.compact } ?? "" }
-    let norm = json("normalizer"), pre = json("pre_tokenizer"), dec = json("decoder"), post = json("post_processor")
+    let norm = json("normalizer"), pre = json("pre_tokenizer"), dec = json("decoder")
     let byteFallback = model["byte_fallback"]?.bool ?? false
     let spmStyle = byteFallback || pre.contains("Metaspace") || norm.contains("\u{2581}")
     let byteLevel = pre.contains("ByteLevel") || dec.contains("ByteLevel")
@@ -218,7 +217,6 @@ public func loadTokenizerJSON(path: String) throws -> Tokenizer {
             addBOS = false
         }
     }
-    _ = post
     if spmStyle {
         bos = bos ?? ids("<s>"); eos = eos ?? ids("</s>")
         let unk = model["unk_token"]?.string.flatMap(ids) ?? ids("<unk>")

@@ -161,6 +161,18 @@ final class TokenizerTests: XCTestCase {
         }
     }
 
+    func testLlama2Speed() throws {
+        let t = try loadSentencePieceModel(path: llama2Model)
+        let para = (try json(shared + "/golden/prompts.json") as! [[String: String]]).last!["text"]!
+        let words = para.split(separator: " ").map(String.init)
+        let text = (0..<2000).map { words[$0 % words.count] }.joined(separator: " ")
+        let t0 = Date()
+        let ids = t.encode(text, addSpecial: true, parseSpecial: true)
+        let dt = Date().timeIntervalSince(t0)
+        XCTAssertEqual(t.decode(ids, skipSpecial: true), text)
+        XCTAssertLessThan(dt, 0.5, "2000 words took \(dt) s")
+    }
+
     func testStories260K() throws {
         let t = try loadLlama2cTokenizer(path: shared + "/models/stories260K/tok512.bin", vocabSize: 512)
         XCTAssertEqual(t.vocabSize, 512)
