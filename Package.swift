@@ -23,6 +23,8 @@ let package = Package(
         .testTarget(name: "NumericsTests", dependencies: ["Numerics"], swiftSettings: cpu),
         .testTarget(name: "ModelIOTests", dependencies: ["ModelIO", "Numerics"], swiftSettings: cpu),
         .testTarget(name: "TokenizerTests", dependencies: ["ModelIO"], swiftSettings: cpu),
+        // Runs the built `irm` binary: user-facing errors, exit codes, command output.
+        .testTarget(name: "CLITests", swiftSettings: cpu),
         .testTarget(name: "LlamaTests", dependencies: ["Llama", "ModelIO", "Numerics"], swiftSettings: cpu),
     ]
 )

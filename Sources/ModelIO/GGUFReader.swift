@@ -72,7 +72,7 @@ public final class GGUFFile: @unchecked Sendable {
                 throw ModelIOError(path, "tensor '\(name)' has unknown tensor type \(rawType)")
             }
             let off = try r.u64()
-            guard off <= UInt64(file.size) else { throw ModelIOError(path, "tensor '\(name)' offset \(off) is past the end of the file") }
+            guard off <= UInt64(file.size) else { throw ModelIOError(path, "tensor '\(name)' offset \(off) is past the end of the file (\(file.size) bytes): the file is truncated") }
             raws.append(Raw(name: name, ne: ne, type: type, offset: Int(off)))
         }
         let dataStart = (r.pos + alignment - 1) / alignment * alignment

@@ -1,0 +1,58 @@
+// Shared helpers for the ModelIO tests: paths, hex fixtures, temporary folders.
+import Foundation
+import XCTest
+@testable import ModelIO
+import Numerics
+
+// packageRoot, sharedDir and smolPath are defined in GGUFReaderTests.swift.
+
+func hexBytes(_ s: String) -> [UInt8] {
+    var out = [UInt8](); out.reserveCapacity(s.utf8.count / 2)
+    var it = s.utf8.makeIterator()
+    func nib(_ c: UInt8) -> UInt8 { c <= 57 ? c - 48 : (c | 0x20) - 87 }
+    while let a = it.next(), let b = it.next() { out.append(nib(a) << 4 | nib(b)) }
+    return out
+}
+
+/// Little-endian fp32 bit patterns → floats.
+func hexFloats(_ s: String) -> [Float] {
+    let b = hexBytes(s)
+    return stride(from: 0, to: b.count, by: 4).map { i in
+        Float(bitPattern: UInt32(b[i]) | UInt32(b[i + 1]) << 8 | UInt32(b[i + 2]) << 16 | UInt32(b[i + 3]) << 24)
+    }
+}
+
+/// A fresh empty temporary directory, removed at the end of the test.
+func makeTempDir(_ test: XCTestCase) throws -> String {
+    let dir = NSTemporaryDirectory() + "irm-modelio-\(UUID().uuidString)"
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    test.addTeardownBlock { try? FileManager.default.removeItem(atPath: dir) }
+    return dir
+}
+
+/// Asserts that `body` throws a ModelIOError whose file ends with `file` and whose message contains
+/// every fragment.
+func assertModelIOError(_ body: () throws -> Void, file: String, contains fragments: [String],
+                        _ sourceFile: StaticString = #filePath, line: UInt = #line) {
+    do {
+        try body()
+        XCTFail("expected a ModelIOError", file: sourceFile, line: line)
+    } catch let e as ModelIOError {
+        XCTAssertTrue(e.file.hasSuffix(file), "error names '\(e.file)', expected '\(file)': \(e)",
+                      file: sourceFile, line: line)
+        for f in fragments {
+            XCTAssertTrue(e.message.contains(f), "message lacks '\(f)': \(e)", file: sourceFile, line: line)
+        }
+    } catch {
+        XCTFail("expected a ModelIOError, got \(error)", file: sourceFile, line: line)
+    }
+}
+
+/// A TensorInfo over bytes owned by a ByteBuffer.
+func tensorInfo(_ name: String, _ type: TensorType, _ shape: [Int], _ bytes: [UInt8], file: String = "test.gguf")
+    -> TensorInfo {
+    let buf = ByteBuffer(byteCount: bytes.count)
+    bytes.withUnsafeBytes { buf.ptr.copyMemory(from: $0.baseAddress!, byteCount: bytes.count) }
+    return TensorInfo(name: name, type: type, shape: shape, data: UnsafeRawPointer(buf.ptr),
+                      byteCount: bytes.count, owner: buf, file: file)
+}
