@@ -24,12 +24,12 @@ public final class ByteLevelBPETokenizer: Tokenizer {
         self.ignoreMerges = ignoreMerges
         var m = [UInt64: UInt64](minimumCapacity: mergeList.count)
         for (rank, (a, b)) in mergeList.enumerated() {
-            guard let l = vocab.ids[a], let r = vocab.ids[b], let res = vocab.ids[a + b] else { continue }
+            guard let l = vocab.id(a), let r = vocab.id(b), let res = vocab.id(a + b) else { continue }
             let key = UInt64(UInt32(l)) << 32 | UInt64(UInt32(r))
             if m[key] == nil { m[key] = UInt64(rank) << 32 | UInt64(UInt32(res)) }
         }
         merges = m
-        byteIds = (0..<256).map { vocab.ids[ByteLevel.byteString[$0]] ?? -1 }
+        byteIds = (0..<256).map { vocab.id(ByteLevel.byteString[$0]) ?? -1 }
         let rendered: [[UInt8]] = (0..<vocab.count).map { i in
             switch vocab.kinds[i] {
             case .normal, .byte, .unused: ByteLevel.decode(vocab.pieces[i])
@@ -43,7 +43,7 @@ public final class ByteLevelBPETokenizer: Tokenizer {
     public var bosId: Int32? { vocab.bos }
     public var eosId: Int32? { vocab.eos }
     public var addBOS: Bool { vocab.addBOS }
-    public func tokenId(_ piece: String) -> Int32? { vocab.ids[piece] }
+    public func tokenId(_ piece: String) -> Int32? { vocab.id(piece) }
     public func tokenString(_ id: Int32) -> String { vocab.piece(id) }
     public func tokenKind(_ id: Int32) -> TokenKind { vocab.kind(id) }
     public func isEndOfGeneration(_ id: Int32) -> Bool { vocab.endOfGeneration.contains(id) }
@@ -97,8 +97,7 @@ public final class ByteLevelBPETokenizer: Tokenizer {
 
     func bpe(_ word: [UInt8]) -> [Int32] {
         if ignoreMerges {
-            let s = word.map { ByteLevel.byteString[Int($0)] }.joined()
-            if let id = vocab.ids[s] { return [id] }
+            if let id = vocab.id(word.map { ByteLevel.byteString[Int($0)] }.joined()) { return [id] }
         }
         // Symbols: one per byte, as a doubly linked list; a merged-away symbol gets id -1.
         var ids = word.map { byteIds[Int($0)] }

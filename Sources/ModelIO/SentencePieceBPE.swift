@@ -14,7 +14,7 @@ public final class SentencePieceBPETokenizer: Tokenizer {
     public let removeExtraWhitespaces: Bool
     /// Pieces that may result from a merge: normal, user-defined and unused (unused ones are split back,
     /// sentencepiece's `rev_merge`). Control, unknown and byte pieces never come out of a merge.
-    let mergeable: [String: Int32]
+    let mergeable: [[UInt8]: Int32]
     /// `<0xXX>` token for each byte, or -1.
     let byteIds: [Int32]
 
@@ -22,13 +22,13 @@ public final class SentencePieceBPETokenizer: Tokenizer {
         self.vocab = vocab
         self.addSpacePrefix = addSpacePrefix
         self.removeExtraWhitespaces = removeExtraWhitespaces
-        var m = [String: Int32](minimumCapacity: vocab.count)
+        var m = [[UInt8]: Int32](minimumCapacity: vocab.count)
         var bytes = [Int32](repeating: -1, count: 256)
         for i in 0..<vocab.count {
             switch vocab.kinds[i] {
             case .normal, .userDefined, .unused:
                 // -inf: a piece no merge may produce (tokenizer.json vocabularies, see loadTokenizerJSON).
-                if vocab.scores[i] != -.infinity, m[vocab.pieces[i]] == nil { m[vocab.pieces[i]] = Int32(i) }
+                if vocab.scores[i] != -.infinity, m[Array(vocab.pieces[i].utf8)] == nil { m[Array(vocab.pieces[i].utf8)] = Int32(i) }
             case .byte:
                 if let b = parseBytePiece(vocab.pieces[i]), bytes[Int(b)] < 0 { bytes[Int(b)] = Int32(i) }
             default: break
@@ -51,7 +51,7 @@ public final class SentencePieceBPETokenizer: Tokenizer {
     public var bosId: Int32? { vocab.bos }
     public var eosId: Int32? { vocab.eos }
     public var addBOS: Bool { vocab.addBOS }
-    public func tokenId(_ piece: String) -> Int32? { vocab.ids[piece] }
+    public func tokenId(_ piece: String) -> Int32? { vocab.id(piece) }
     public func tokenString(_ id: Int32) -> String { vocab.piece(id) }
     public func tokenKind(_ id: Int32) -> TokenKind { vocab.kind(id) }
     public func isEndOfGeneration(_ id: Int32) -> Bool { vocab.endOfGeneration.contains(id) }
@@ -121,8 +121,8 @@ public final class SentencePieceBPETokenizer: Tokenizer {
         var next = (0..<n).map { $0 + 1 < n ? Int32($0 + 1) : -1 }
         var heap = MinHeap<Bigram>()
         heap.reserve(n)
-        var revMerge: [String: (Int32, Int32, Int32, Int32)] = [:]  // unused piece -> (start, len) x 2
-        func text(_ s: Int32, _ l: Int32) -> String { String(decoding: t[Int(s)..<Int(s + l)], as: UTF8.self) }
+        var revMerge: [[UInt8]: (Int32, Int32, Int32, Int32)] = [:]  // unused piece -> (start, len) x 2
+        func text(_ s: Int32, _ l: Int32) -> [UInt8] { Array(t[Int(s)..<Int(s + l)]) }
         func tryAdd(_ l: Int32, _ r: Int32) {
             guard l >= 0, r >= 0 else { return }
             let piece = text(start[Int(l)], len[Int(l)] + len[Int(r)])

@@ -44,7 +44,9 @@ final class Vocabulary: Sendable {
     let pieces: [String]
     let kinds: [TokenKind]
     let scores: [Float]
-    let ids: [String: Int32]
+    /// Keyed by UTF-8 bytes, not String: Swift's String equality is canonical equivalence, and real
+    /// vocabularies hold canonically equivalent but distinct pieces (Llama 2: "ά" U+03AC and U+1F71).
+    let ids: [[UInt8]: Int32]
     let bos: Int32?, eos: Int32?, unk: Int32?
     let addBOS: Bool, addEOS: Bool
     let endOfGeneration: Set<Int32>
@@ -62,9 +64,9 @@ final class Vocabulary: Sendable {
         self.pieces = pieces
         self.kinds = kinds
         self.scores = scores
-        var ids = [String: Int32](minimumCapacity: pieces.count)
+        var ids = [[UInt8]: Int32](minimumCapacity: pieces.count)
         // First occurrence wins when a piece repeats (llama.cpp keeps the last; duplicates are a broken vocab).
-        for (i, p) in pieces.enumerated() where ids[p] == nil { ids[p] = Int32(i) }
+        for (i, p) in pieces.enumerated() where ids[Array(p.utf8)] == nil { ids[Array(p.utf8)] = Int32(i) }
         self.ids = ids
         let n = pieces.count
         func valid(_ id: Int32?) -> Int32? { id.flatMap { $0 >= 0 && Int($0) < n ? $0 : nil } }
@@ -75,7 +77,7 @@ final class Vocabulary: Sendable {
         // llama.cpp (llama_vocab::impl::load) adds these pieces to its end-of-generation set.
         for p in ["<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>", "<|endoftext|>", "<|eom_id|>",
                   "<EOT>", "_<EOT>"] {
-            if let id = ids[p] { eog.insert(id) }
+            if let id = ids[Array(p.utf8)] { eog.insert(id) }
         }
         self.endOfGeneration = eog
         var sp: [SpecialPiece] = []
@@ -88,6 +90,8 @@ final class Vocabulary: Sendable {
     }
 
     var count: Int { pieces.count }
+
+    func id(_ piece: String) -> Int32? { ids[Array(piece.utf8)] }
 
     func piece(_ id: Int32) -> String { id >= 0 && Int(id) < pieces.count ? pieces[Int(id)] : "" }
     func kind(_ id: Int32) -> TokenKind { id >= 0 && Int(id) < kinds.count ? kinds[Int(id)] : .unused }

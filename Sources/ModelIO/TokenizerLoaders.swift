@@ -74,9 +74,8 @@ public func loadTokenizer(gguf md: [String: GGUFValue], file: String) throws -> 
 
 /// "Ġ t" -> ("Ġ", "t"): split at the first space after the first character (llama.cpp searches from 1).
 func splitMerge(_ s: String) -> (String, String)? {
-    guard let first = s.unicodeScalars.first else { return nil }
+    guard !s.unicodeScalars.isEmpty else { return nil }
     let from = s.unicodeScalars.index(after: s.unicodeScalars.startIndex)
-    _ = first
     guard let sp = s.unicodeScalars[from...].firstIndex(of: " ") else { return nil }
     let a = String(s.unicodeScalars[..<sp])
     let b = String(s.unicodeScalars[s.unicodeScalars.index(after: sp)...])
@@ -151,30 +150,27 @@ public func loadLlama2cTokenizer(path: String, vocabSize: Int) throws -> Tokeniz
 /// sibling tokenizer_config.json when present, else from the post-processor / the usual piece names.
 public func loadTokenizerJSON(path: String) throws -> Tokenizer {
     let f = try MappedFile(path: path)
-    let data = Data(f.bytes)
-    let rootAny: Any
-    do { rootAny = try JSONSerialization.jsonObject(with: data) }
-    catch { throw ModelIOError(path, "not valid JSON") }
-    guard let root = rootAny as? [String: Any] else { throw ModelIOError(path, "top level is not a JSON object") }
-    guard let model = root["model"] as? [String: Any] else { throw ModelIOError(path, "no \"model\" object") }
-    if let t = model["type"] as? String, t != "BPE" {
+    let root = try JSONParser.parse(f.bytes, file: path)
+    guard root.members != nil else { throw ModelIOError(path, "top level is not a JSON object") }
+    guard let model = root["model"], model.members != nil else { throw ModelIOError(path, "no \"model\" object") }
+    if let t = model["type"]?.string, t != "BPE" {
         throw ModelIOError(path, "model type \(t) is not supported (only BPE)")
     }
-    guard let vocabObj = model["vocab"] as? [String: Any] else { throw ModelIOError(path, "model has no \"vocab\" object") }
+    guard let vocabObj = model["vocab"]?.members else { throw ModelIOError(path, "model has no \"vocab\" object") }
     var byId: [Int: String] = [:]
     for (p, v) in vocabObj {
-        guard let i = (v as? NSNumber)?.intValue, i >= 0, i < 10_000_000 else {
+        guard let i = v.int, i >= 0, i < 10_000_000 else {
             throw ModelIOError(path, "vocab entry \"\(p.prefix(40))\" has no valid id")
         }
         byId[i] = p
     }
     var special: [Int: Bool] = [:]
-    for a in root["added_tokens"] as? [[String: Any]] ?? [] {
-        guard let i = (a["id"] as? NSNumber)?.intValue, i >= 0, i < 10_000_000, let c = a["content"] as? String else {
+    for a in root["added_tokens"]?.array ?? [] {
+        guard let i = a["id"]?.int, i >= 0, i < 10_000_000, let c = a["content"]?.string else {
             throw ModelIOError(path, "added_tokens entry without id/content")
         }
         byId[i] = c
-        special[i] = (a["special"] as? Bool) ?? true
+        special[i] = a["special"]?.bool ?? true
     }
     let n = (byId.keys.max() ?? -1) + 1
     guard n > 0 else { throw ModelIOError(path, "empty vocab") }
@@ -185,20 +181,16 @@ public func loadTokenizerJSON(path: String) throws -> Tokenizer {
         if let s = special[i] { kinds[i] = s ? .control : .userDefined }
     }
     var merges: [(String, String)] = []
-    let mAny = model["merges"] as? [Any] ?? []
+    let mAny = model["merges"]?.array ?? []
     merges.reserveCapacity(mAny.count)
     for (i, m) in mAny.enumerated() {
-        if let s = m as? String, let pair = splitMerge(s) { merges.append(pair) }
-        else if let a = m as? [String], a.count == 2 { merges.append((a[0], a[1])) }
+        if let s = m.string, let pair = splitMerge(s) { merges.append(pair) }
+        else if let a = m.array, a.count == 2, let x = a[0].string, let y = a[1].string { merges.append((x, y)) }
         else { throw ModelIOError(path, "bad merges line \(i)") }
     }
-    func json(_ k: String) -> String {
-        guard let v = root[k], !(v is NSNull),
-              let d = try? JSONSerialization.data(withJSONObject: v) else { return "" }
-        return String(decoding: d, as: UTF8.self)
-    }
-    let norm = json("normalizer"), pre = json("pre_tokenizer"), dec = json("decoder"), post = json("post_processor")
-    let byteFallback = (model["byte_fallback"] as? Bool) ?? false
+    func json(_ k: String) -> String { root[k].map { $0.isNull ? "" : $0.compact } ?? "" }
+    let norm = json("normalizer"), pre = json("pre_tokenizer"), dec = json("decoder")
+    let byteFallback = model["byte_fallback"]?.bool ?? false
     let spmStyle = byteFallback || pre.contains("Metaspace") || norm.contains("\u{2581}")
     let byteLevel = pre.contains("ByteLevel") || dec.contains("ByteLevel")
     guard spmStyle || byteLevel else {
@@ -206,38 +198,35 @@ public func loadTokenizerJSON(path: String) throws -> Tokenizer {
     }
 
     // BOS/EOS: tokenizer_config.json next to the file, then the post-processor template, then common names.
-    var ids = [String: Int32]()
-    for (i, p) in pieces.enumerated() where ids[p] == nil { ids[p] = Int32(i) }
+    var byBytes = [[UInt8]: Int32]()
+    for (i, p) in pieces.enumerated() where byBytes[Array(p.utf8)] == nil { byBytes[Array(p.utf8)] = Int32(i) }
+    func ids(_ s: String) -> Int32? { byBytes[Array(s.utf8)] }
     var bos: Int32?, eos: Int32?, addBOS: Bool?
     let cfgPath = (path as NSString).deletingLastPathComponent + "/tokenizer_config.json"
-    if let cd = FileManager.default.contents(atPath: cfgPath),
-       let cfg = (try? JSONSerialization.jsonObject(with: cd)) as? [String: Any] {
-        func tok(_ k: String) -> Int32? {
-            if let s = cfg[k] as? String { return ids[s] }
-            if let d = cfg[k] as? [String: Any], let s = d["content"] as? String { return ids[s] }
-            return nil
-        }
-        bos = tok("bos_token"); eos = tok("eos_token"); addBOS = cfg["add_bos_token"] as? Bool
+    if FileManager.default.fileExists(atPath: cfgPath) {
+        let cf = try MappedFile(path: cfgPath)
+        let cfg = try JSONParser.parse(cf.bytes, file: cfgPath)
+        func tok(_ k: String) -> Int32? { (cfg[k]?.string ?? cfg[k]?["content"]?.string).flatMap(ids) }
+        bos = tok("bos_token"); eos = tok("eos_token"); addBOS = cfg["add_bos_token"]?.bool
     }
-    if addBOS == nil, let pp = root["post_processor"] as? [String: Any], let single = pp["single"] as? [[String: Any]] {
-        if let first = single.first?["SpecialToken"] as? [String: Any], let s = first["id"] as? String, let i = ids[s] {
+    if addBOS == nil, let single = root["post_processor"]?["single"]?.array {
+        if let s = single.first?["SpecialToken"]?["id"]?.string, let i = ids(s) {
             addBOS = true
             if bos == nil { bos = i }
         } else {
             addBOS = false
         }
     }
-    _ = post
     if spmStyle {
-        bos = bos ?? ids["<s>"]; eos = eos ?? ids["</s>"]
-        let unk = (model["unk_token"] as? String).flatMap { ids[$0] } ?? ids["<unk>"]
+        bos = bos ?? ids("<s>"); eos = eos ?? ids("</s>")
+        let unk = model["unk_token"]?.string.flatMap(ids) ?? ids("<unk>")
         if let u = unk, kinds[Int(u)] == .normal || kinds[Int(u)] == .control { kinds[Int(u)] = .unknown }
         for i in 0..<n where kinds[i] == .normal && parseBytePiece(pieces[i]) != nil { kinds[i] = .byte }
         // No scores in tokenizer.json: a piece's score is minus the rank of the first merge producing it;
         // pieces no merge produces can't come out of a merge (HF BPE merges only listed pairs).
         var scores = [Float](repeating: -.infinity, count: n)
         for (rank, (a, b)) in merges.enumerated() {
-            if let i = ids[a + b], scores[Int(i)] == -.infinity { scores[Int(i)] = -Float(rank) }
+            if let i = ids(a + b), scores[Int(i)] == -.infinity { scores[Int(i)] = -Float(rank) }
         }
         let prepend = norm.contains("Prepend") || pre.contains("Metaspace") && !pre.contains("\"never\"")
         let vocab = Vocabulary(pieces: pieces, kinds: kinds, scores: scores, bos: bos, eos: eos, unk: unk,
@@ -248,11 +237,11 @@ public func loadTokenizerJSON(path: String) throws -> Tokenizer {
         if pre.contains("\\p{N}{1,3}") { kind = .llama3 }
         else if pre.contains("\"Digits\"") && pre.contains("\"individual_digits\":true") { kind = .digitsThenGPT2 }
         else { kind = .gpt2 }
-        eos = eos ?? ids["<|endoftext|>"] ?? ids["<|end_of_text|>"]
+        eos = eos ?? ids("<|endoftext|>") ?? ids("<|end_of_text|>")
         let vocab = Vocabulary(pieces: pieces, kinds: kinds, scores: [Float](repeating: 0, count: n),
-                               bos: bos, eos: eos, unk: (model["unk_token"] as? String).flatMap { ids[$0] },
+                               bos: bos, eos: eos, unk: model["unk_token"]?.string.flatMap(ids),
                                addBOS: addBOS ?? false, addEOS: false)
         return ByteLevelBPETokenizer(vocab: vocab, merges: merges, preTokenizer: kind,
-                                     ignoreMerges: (model["ignore_merges"] as? Bool) ?? false)
+                                     ignoreMerges: model["ignore_merges"]?.bool ?? false)
     }
 }
