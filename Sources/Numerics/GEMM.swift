@@ -5,23 +5,29 @@
 //   matmulBackward(dy,W) dx[M,K] (+)= dy[M,N] · W      gradient wrt the Linear's input
 //   matmulWeightGrad     dW[N,K] (+)= dyᵀ[N,M] · x[M,K] gradient wrt the Linear's weight (fp32 only)
 //
-// Reference implementation: simple, parallel, SIMD dot products. Fast kernels replace the bodies.
+// All three run on one blocked GEMM (GotoBLAS loop order: NC columns → KC slice → pack B → MC rows →
+// pack A → 6×16 micro-kernel, GEMMKernel.swift) with the packing in GEMMPack.swift. The forward with a
+// few rows (decode) goes to the weight-streaming GEMV in GEMV.swift instead.
+//
+// Determinism: the K dimension is never split across threads, and the KC blocking depends on K only,
+// so every output element is computed by the same sequence of operations whatever `numThreads` is.
+
+/// Tuning knobs. KC must not depend on the thread count (it fixes the reduction order).
+nonisolated(unsafe) public var gemmKC = 384
+nonisolated(unsafe) public var gemmMC = 132  // multiple of 6
+nonisolated(unsafe) public var gemmNC = 1024 // multiple of 16
+/// Forward products with at most this many rows use the GEMV path.
+nonisolated(unsafe) public var gemvMaxRows = 4
 
 /// y[M,N] = x[M,K] · Wᵀ (+ y if accumulate).
 public func matmul(_ x: UnsafePointer<Float>, _ M: Int, _ W: Weight, _ y: UnsafeMutablePointer<Float>,
                    accumulate: Bool = false) {
     let N = W.rows, K = W.cols
-    let xs = SendableConstPointer(x), ys = SendablePointer(y)
-    parallelRanges(N, align: 8) { range in
-        let row = UnsafeMutablePointer<Float>.allocate(capacity: K)
-        defer { row.deallocate() }
-        for n in range {
-            W.copyRow(n, into: row)
-            for m in 0..<M {
-                let d = dot(xs.p + m * K, row, K)
-                ys.p[m * N + n] = accumulate ? ys.p[m * N + n] + d : d
-            }
-        }
+    if M <= 0 || N <= 0 { return }
+    if M <= gemvMaxRows {
+        gemv(x, M, W, y, accumulate: accumulate)
+    } else {
+        gemm(M: M, N: N, K: K, a: .rowMajor(x, ld: K), b: .transposed(W), c: y, ldc: N, accumulate: accumulate)
     }
 }
 
@@ -29,32 +35,117 @@ public func matmul(_ x: UnsafePointer<Float>, _ M: Int, _ W: Weight, _ y: Unsafe
 public func matmulBackward(_ dy: UnsafePointer<Float>, _ M: Int, _ W: Weight, _ dx: UnsafeMutablePointer<Float>,
                            accumulate: Bool = false) {
     let N = W.rows, K = W.cols
-    let dys = SendableConstPointer(dy), dxs = SendablePointer(dx)
-    parallelRanges(M) { range in
-        let row = UnsafeMutablePointer<Float>.allocate(capacity: K)
-        defer { row.deallocate() }
-        for m in range where !accumulate { (dxs.p + m * K).update(repeating: 0, count: K) }
-        for n in 0..<N {
-            W.copyRow(n, into: row)
-            for m in range {
-                let g = dys.p[m * N + n]
-                if g != 0 { axpy(g, row, dxs.p + m * K, K) }
-            }
-        }
-    }
+    gemm(M: M, N: K, K: N, a: .rowMajor(dy, ld: N), b: .direct(W), c: dx, ldc: K, accumulate: accumulate)
 }
 
 /// dW[N,K] = dyᵀ[N,M] · x[M,K] (+ dW if accumulate).
 public func matmulWeightGrad(_ dy: UnsafePointer<Float>, _ x: UnsafePointer<Float>, M: Int, N: Int, K: Int,
                              _ dW: UnsafeMutablePointer<Float>, accumulate: Bool = false) {
-    let dys = SendableConstPointer(dy), xs = SendableConstPointer(x), dws = SendablePointer(dW)
-    parallelRanges(N) { range in
-        for n in range {
-            let out = dws.p + n * K
-            if !accumulate { out.update(repeating: 0, count: K) }
-            for m in 0..<M {
-                let g = dys.p[m * N + n]
-                if g != 0 { axpy(g, xs.p + m * K, out, K) }
+    let xw = Weight(rows: M, cols: K, type: .f32, base: UnsafeRawPointer(x), owner: nil)
+    gemm(M: N, N: K, K: M, a: .transposed(dy, ld: N), b: .direct(xw), c: dW, ldc: K, accumulate: accumulate)
+}
+
+// MARK: the blocked GEMM
+
+/// Left operand A [M, K]: row-major (A[i,p] = a[i*ld + p]) or stored transposed (A[i,p] = a[p*ld + i]).
+enum GEMMLeft: @unchecked Sendable {
+    case rowMajor(UnsafePointer<Float>, ld: Int)
+    case transposed(UnsafePointer<Float>, ld: Int)
+}
+/// Right operand B [K, N] from a Weight: B[p,j] = W[j,p] (transposed) or B[p,j] = W[p,j] (direct).
+enum GEMMRight: @unchecked Sendable {
+    case transposed(Weight)
+    case direct(Weight)
+}
+
+@inline(__always)
+private func packRight(_ b: GEMMRight, n0: Int, nc: Int, k0: Int, kc: Int, _ out: UnsafeMutablePointer<Float>) {
+    switch b {
+    case .transposed(let w):
+        switch w.type {
+        case .f32: packBTransposed(SrcF32.self, w.base, ldw: w.cols, rows: w.rows, n0: n0, nc: nc, k0: k0, kc: kc, out)
+        case .f16: packBTransposed(SrcF16.self, w.base, ldw: w.cols, rows: w.rows, n0: n0, nc: nc, k0: k0, kc: kc, out)
+        case .bf16: packBTransposed(SrcBF16.self, w.base, ldw: w.cols, rows: w.rows, n0: n0, nc: nc, k0: k0, kc: kc, out)
+        }
+    case .direct(let w):
+        switch w.type {
+        case .f32: packBDirect(SrcF32.self, w.base, ldw: w.cols, cols: w.cols, n0: n0, nc: nc, k0: k0, kc: kc, out)
+        case .f16: packBDirect(SrcF16.self, w.base, ldw: w.cols, cols: w.cols, n0: n0, nc: nc, k0: k0, kc: kc, out)
+        case .bf16: packBDirect(SrcBF16.self, w.base, ldw: w.cols, cols: w.cols, n0: n0, nc: nc, k0: k0, kc: kc, out)
+        }
+    }
+}
+
+@inline(__always)
+private func packLeft(_ a: GEMMLeft, rows: Int, m0: Int, mc: Int, k0: Int, kc: Int, _ out: UnsafeMutablePointer<Float>) {
+    switch a {
+    case .rowMajor(let p, let ld): packARowMajor(p, lda: ld, rows: rows, m0: m0, mc: mc, k0: k0, kc: kc, out)
+    case .transposed(let p, let ld): packATransposed(p, lda: ld, rows: rows, m0: m0, mc: mc, k0: k0, kc: kc, out)
+    }
+}
+
+/// C[M,N] (ldc) = A[M,K]·B[K,N] (+ C if accumulate).
+func gemm(M: Int, N: Int, K: Int, a: GEMMLeft, b: GEMMRight, c: UnsafeMutablePointer<Float>, ldc: Int,
+          accumulate: Bool) {
+    if M <= 0 || N <= 0 { return }
+    if K <= 0 {
+        if !accumulate { for i in 0..<M { (c + i * ldc).update(repeating: 0, count: N) } }
+        return
+    }
+    let kcMax = max(8, gemmKC & ~7), mcMax = max(6, gemmMC / 6 * 6), ncMax = max(16, gemmNC & ~15)
+    // K slices: as even as possible, a multiple of 8 long; a function of K alone.
+    let nK = (K + kcMax - 1) / kcMax
+    let kcStep = ((K + nK - 1) / nK + 7) & ~7
+
+    // Tasks: column chunks (a multiple of the thread count, for balance), and row chunks only when
+    // there are too few columns to go round.
+    let work = 2.0 * Double(M) * Double(N) * Double(K)
+    let threads = work < 3e6 ? 1 : max(1, numThreads)
+    var nChunks = (N + ncMax - 1) / ncMax
+    if threads > 1 { nChunks = (nChunks + threads - 1) / threads * threads }
+    nChunks = max(1, min(nChunks, (N + gemmNR - 1) / gemmNR))
+    let nc = ((N + nChunks - 1) / nChunks + gemmNR - 1) / gemmNR * gemmNR
+    nChunks = (N + nc - 1) / nc
+    var mChunks = 1
+    if nChunks < threads { mChunks = min((threads + nChunks - 1) / nChunks, (M + gemmMR - 1) / gemmMR) }
+    let mChunk = ((M + mChunks - 1) / mChunks + gemmMR - 1) / gemmMR * gemmMR
+    mChunks = (M + mChunk - 1) / mChunk
+    let mcBlock = min(mcMax, mChunk)
+
+    let bFloats = kcStep * nc
+    let aFloats = kcStep * mcBlock
+    let cs = SendablePointer(c)
+    parallelFor(nChunks * mChunks) { t in
+        let n0 = (t % nChunks) * nc, n1 = min(N, n0 + nc)
+        let m0 = (t / nChunks) * mChunk, m1 = min(M, m0 + mChunk)
+        withScratch(floats: bFloats + aFloats) { buf in
+            let bp = buf, ap = buf + bFloats
+            let nPanels = (n1 - n0 + gemmNR - 1) / gemmNR
+            for kb in 0..<nK {
+                let k0 = kb * kcStep, kc = min(kcStep, K - k0)
+                packRight(b, n0: n0, nc: n1 - n0, k0: k0, kc: kc, bp)
+                let add = accumulate || kb > 0
+                var ic = m0
+                while ic < m1 {
+                    let mc = min(mcBlock, m1 - ic)
+                    packLeft(a, rows: m1, m0: ic, mc: mc, k0: k0, kc: kc, ap)
+                    let mPanels = (mc + gemmMR - 1) / gemmMR
+                    for jp in 0..<nPanels {
+                        let j = n0 + jp * gemmNR, nr = min(gemmNR, n1 - j)
+                        let bpp = bp + jp * kc * gemmNR
+                        for ip in 0..<mPanels {
+                            let i = ic + ip * gemmMR, mr = min(gemmMR, ic + mc - i)
+                            let app = ap + ip * kc * gemmMR
+                            let cp = cs.p + i * ldc + j
+                            if mr == gemmMR && nr == gemmNR {
+                                gemmKernel6x16(kc, app, bpp, cp, ldc, add: add)
+                            } else {
+                                gemmKernelEdge(kc, app, bpp, cp, ldc, add: add, mr: mr, nr: nr)
+                            }
+                        }
+                    }
+                    ic += mc
+                }
             }
         }
     }

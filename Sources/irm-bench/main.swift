@@ -1,4 +1,5 @@
-// irm-bench: the numbers behind `make bench` (DESIGN.md "How speed is shown").
+// irm-bench: the numbers behind `make bench` (DESIGN.md "How speed is shown"). JSON lines on stdout.
+// `irm-bench GROUP` runs one group: gemm, forward.
 import Foundation
 import Numerics
 
@@ -6,3 +7,4 @@ let only = CommandLine.arguments.dropFirst().first
 func want(_ group: String) -> Bool { only == nil || only == group }
 
 if want("gemm") { benchGEMM() }
+if want("forward") { benchForward() }

@@ -1,0 +1,15 @@
+// Hook sites: places in the forward pass where an intervention (an IRM, a clamped neuron, a probe)
+// may read or change activations. The model knows no intervention; with none, no hook is called.
+
+public protocol Intervention: AnyObject {
+    /// The residual stream x[T, dim] of layer `layer` right after its attention residual add
+    /// (x + attn(norm(x))), before post_attention_layernorm and the MLP. Positions pos0 ..< pos0+T.
+    func afterAttention(layer: Int, residual x: UnsafeMutablePointer<Float>, T: Int, pos0: Int)
+    /// The MLP activation h[T, hiddenDim] = silu(x·W_gateᵀ) ⊙ (x·W_upᵀ) of layer `layer`, before W_down.
+    func mlpActivation(layer: Int, activation h: UnsafeMutablePointer<Float>, T: Int, pos0: Int)
+}
+
+extension Intervention {
+    public func afterAttention(layer: Int, residual x: UnsafeMutablePointer<Float>, T: Int, pos0: Int) {}
+    public func mlpActivation(layer: Int, activation h: UnsafeMutablePointer<Float>, T: Int, pos0: Int) {}
+}

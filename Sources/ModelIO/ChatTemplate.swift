@@ -1,0 +1,75 @@
+// The two chat formats the project's models use, rendered to the exact text the models were trained on.
+// The rendered text contains special tokens as text: encode it with parseSpecial = true, and with
+// addSpecial = false for Llama 2 (its template writes "<s>" itself).
+
+public enum ChatTemplate: Sendable, Equatable {
+    /// ChatML (SmolLM2, Qwen):
+    /// `<|im_start|>system\n{sys}<|im_end|>\n<|im_start|>user\n{msg}<|im_end|>\n<|im_start|>assistant\n`.
+    /// `defaultSystem` is used when no system prompt is given (SmolLM2's template inserts one).
+    case chatml(defaultSystem: String?)
+    /// Llama-2-chat (Meta's `chat_completion` format):
+    /// `<s>[INST] <<SYS>>\n{sys}\n<</SYS>>\n\n{user} [/INST]`, a completed answer adds ` {answer} </s>`,
+    /// and each following user turn starts with `<s>[INST] `.
+    case llama2
+
+    /// From GGUF `tokenizer.chat_template` when present ("<|im_start|>" -> ChatML with the default system
+    /// prompt the template writes, "[INST]" -> Llama 2), else from the vocabulary (an `<|im_start|>` piece
+    /// -> ChatML, otherwise Llama 2).
+    public static func detect(metadata: [String: GGUFValue]?, tokenizer: Tokenizer) -> ChatTemplate {
+        if let t = metadata?["tokenizer.chat_template"]?.string {
+            if t.contains("<|im_start|>") { return .chatml(defaultSystem: defaultSystemPrompt(inChatML: t)) }
+            if t.contains("[INST]") { return .llama2 }
+        }
+        if tokenizer.tokenId("<|im_start|>") != nil { return .chatml(defaultSystem: nil) }
+        return .llama2
+    }
+
+    /// The literal system prompt a ChatML Jinja template inserts when the conversation has none, e.g.
+    /// SmolLM2's `'<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging Face<|im_end|>\n'`.
+    static func defaultSystemPrompt(inChatML t: String) -> String? {
+        for marker in ["<|im_start|>system\n", "<|im_start|>system\\n"] {
+            guard let a = t.range(of: marker) else { continue }
+            guard let b = t.range(of: "<|im_end|>", range: a.upperBound..<t.endIndex) else { continue }
+            let s = String(t[a.upperBound..<b.lowerBound])
+            // Only a literal: anything that looks like Jinja (an expression or quotes) is not a default.
+            if s.isEmpty || s.contains("{") || s.contains("'") || s.contains("\"") || s.contains("+") { continue }
+            return s.replacingOccurrences(of: "\\n", with: "\n")
+        }
+        return nil
+    }
+
+    /// `turns`: roles "user" / "assistant" (ChatML renders any role name; a leading "system" turn
+    /// replaces `system`). `addGenerationPrompt`: end with the header of an assistant turn (ChatML; the
+    /// Llama 2 format already ends its user turn with `[/INST]`).
+    public func render(system: String?, turns: [(role: String, content: String)], addGenerationPrompt: Bool) -> String {
+        var turns = turns
+        var system = system
+        if let first = turns.first, first.role == "system" {
+            system = first.content
+            turns.removeFirst()
+        }
+        switch self {
+        case .chatml(let defaultSystem):
+            var s = ""
+            if let sys = system ?? defaultSystem { s += "<|im_start|>system\n\(sys)<|im_end|>\n" }
+            for t in turns { s += "<|im_start|>\(t.role)\n\(t.content)<|im_end|>\n" }
+            if addGenerationPrompt { s += "<|im_start|>assistant\n" }
+            return s
+        case .llama2:
+            var s = ""
+            var first = true
+            for t in turns {
+                if t.role == "assistant" {
+                    s += " \(t.content) </s>"
+                    continue
+                }
+                s += "<s>[INST] "
+                if first, let sys = system { s += "<<SYS>>\n\(sys)\n<</SYS>>\n\n" }
+                s += "\(t.content) [/INST]"
+                first = false
+            }
+            if turns.isEmpty, let sys = system { s += "<s>[INST] <<SYS>>\n\(sys)\n<</SYS>>\n\n [/INST]" }
+            return s
+        }
+    }
+}

@@ -1,0 +1,258 @@
+// Building a Tokenizer from the four places a vocabulary can come from: GGUF metadata, a Hugging Face
+// tokenizer.json, a sentencepiece tokenizer.model and a llama2.c tokenizer.bin.
+// Bad input throws ModelIOError naming the file; nothing here traps on file contents.
+import Foundation
+
+// MARK: - GGUF
+
+/// `tokenizer.ggml.model` = "llama" (SentencePiece BPE) or "gpt2" (byte-level BPE; `tokenizer.ggml.pre`
+/// picks the pre-tokenizer). Keys and defaults as llama.cpp's `llama_vocab::impl::load`.
+public func loadTokenizer(gguf md: [String: GGUFValue], file: String) throws -> Tokenizer {
+    func fail(_ m: String) -> ModelIOError { ModelIOError(file, m) }
+    guard let model = md["tokenizer.ggml.model"]?.string else { throw fail("missing tokenizer.ggml.model") }
+    guard let tokArr = md["tokenizer.ggml.tokens"]?.array else { throw fail("missing tokenizer.ggml.tokens") }
+    let pieces = tokArr.compactMap(\.string)
+    guard pieces.count == tokArr.count, !pieces.isEmpty else {
+        throw fail("tokenizer.ggml.tokens is not a non-empty array of strings")
+    }
+    let n = pieces.count
+    var kinds: [TokenKind]
+    if let tt = md["tokenizer.ggml.token_type"]?.array {
+        let v = tt.compactMap(\.int)
+        guard v.count == n else { throw fail("tokenizer.ggml.token_type has \(tt.count) entries for \(n) tokens") }
+        kinds = v.map { TokenKind(rawValue: UInt8(clamping: $0)) ?? .normal }
+    } else {
+        kinds = pieces.map { parseBytePiece($0) != nil ? .byte : .normal }
+    }
+    var scores = [Float](repeating: 0, count: n)
+    if let sc = md["tokenizer.ggml.scores"]?.array {
+        let v = sc.compactMap(\.double)
+        guard v.count == n else { throw fail("tokenizer.ggml.scores has \(sc.count) entries for \(n) tokens") }
+        scores = v.map { Float($0) }
+    }
+    func id(_ key: String) throws -> Int32? {
+        guard let v = md["tokenizer.ggml." + key] else { return nil }
+        guard let i = v.int else { throw fail("tokenizer.ggml.\(key) is not an integer") }
+        if i == -1 || i == 0xFFFF_FFFF { return nil }   // "none"
+        guard i >= 0 && i < n else { throw fail("tokenizer.ggml.\(key) = \(i) is out of range (vocab \(n))") }
+        return Int32(i)
+    }
+    let bos = try id("bos_token_id"), eos = try id("eos_token_id"), unk = try id("unknown_token_id")
+    let eot = try id("eot_token_id"), eom = try id("eom_token_id")
+    let addEOS = md["tokenizer.ggml.add_eos_token"]?.bool ?? false
+
+    switch model {
+    case "llama":
+        let vocab = Vocabulary(pieces: pieces, kinds: kinds, scores: scores, bos: bos ?? 1, eos: eos ?? 2,
+                               unk: unk ?? 0, eot: eot, eom: eom,
+                               addBOS: md["tokenizer.ggml.add_bos_token"]?.bool ?? true, addEOS: addEOS)
+        return SentencePieceBPETokenizer(vocab: vocab,
+                                         addSpacePrefix: md["tokenizer.ggml.add_space_prefix"]?.bool ?? true)
+    case "gpt2":
+        let preName = md["tokenizer.ggml.pre"]?.string
+        guard let pre = PreTokenizerKind(ggufPre: preName) else {
+            throw fail("unsupported tokenizer.ggml.pre \"\(preName ?? "")\" (supported: default, gpt2, llama3/llama-bpe, smollm/starcoder family)")
+        }
+        guard let mArr = md["tokenizer.ggml.merges"]?.array else { throw fail("missing tokenizer.ggml.merges") }
+        var merges: [(String, String)] = []
+        merges.reserveCapacity(mArr.count)
+        for (i, v) in mArr.enumerated() {
+            guard let s = v.string, let pair = splitMerge(s) else {
+                throw fail("bad merges line \(i): \(String(describing: v.string ?? "<not a string>").prefix(40))")
+            }
+            merges.append(pair)
+        }
+        let vocab = Vocabulary(pieces: pieces, kinds: kinds, scores: scores, bos: bos, eos: eos, unk: unk,
+                               eot: eot, eom: eom,
+                               addBOS: md["tokenizer.ggml.add_bos_token"]?.bool ?? (pre == .llama3),
+                               addEOS: addEOS)
+        return ByteLevelBPETokenizer(vocab: vocab, merges: merges, preTokenizer: pre, ignoreMerges: pre == .llama3)
+    default:
+        throw fail("unsupported tokenizer.ggml.model \"\(model)\" (supported: llama, gpt2)")
+    }
+}
+
+/// "Ġ t" -> ("Ġ", "t"): split at the first space after the first character (llama.cpp searches from 1).
+func splitMerge(_ s: String) -> (String, String)? {
+    guard let first = s.unicodeScalars.first else { return nil }
+    let from = s.unicodeScalars.index(after: s.unicodeScalars.startIndex)
+    _ = first
+    guard let sp = s.unicodeScalars[from...].firstIndex(of: " ") else { return nil }
+    let a = String(s.unicodeScalars[..<sp])
+    let b = String(s.unicodeScalars[s.unicodeScalars.index(after: sp)...])
+    guard !b.isEmpty else { return nil }
+    return (a, b)
+}
+
+// MARK: - sentencepiece tokenizer.model
+
+/// A sentencepiece BPE model (model_type BPE). Llama 2's: 32000 pieces, byte fallback, identity normalizer.
+/// BOS is prepended by `encode(addSpecial: true)` (Llama convention; sentencepiece itself never adds it).
+public func loadSentencePieceModel(path: String) throws -> Tokenizer {
+    let f = try MappedFile(path: path)
+    let m = try SentencePieceModelProto(bytes: f.bytes, file: path)
+    guard !m.pieces.isEmpty else { throw ModelIOError(path, "no pieces (not a sentencepiece model?)") }
+    guard m.modelType == 2 else {
+        let name = [1: "UNIGRAM", 3: "WORD", 4: "CHAR"][m.modelType] ?? "\(m.modelType)"
+        throw ModelIOError(path, "sentencepiece model type \(name) is not supported (only BPE)")
+    }
+    func opt(_ i: Int32) -> Int32? { i >= 0 && Int(i) < m.pieces.count ? i : nil }
+    let vocab = Vocabulary(pieces: m.pieces, kinds: m.kinds, scores: m.scores, bos: opt(m.bosId),
+                           eos: opt(m.eosId), unk: opt(m.unkId), addBOS: true, addEOS: false)
+    return SentencePieceBPETokenizer(vocab: vocab, addSpacePrefix: m.addDummyPrefix,
+                                     removeExtraWhitespaces: m.removeExtraWhitespaces)
+}
+
+// MARK: - llama2.c tokenizer.bin
+
+/// llama2.c `tokenizer.bin`: int32 max_token_length, then per token: float32 score, int32 length, bytes.
+/// Pieces are stored with " " for "▁" and BOS/EOS as "\n<s>\n" / "\n</s>\n"; they are mapped back to the
+/// sentencepiece spelling so pieces read the same as from tokenizer.model. There are no token types:
+/// `<0xXX>` pieces are byte tokens, ids 0/1/2 are `<unk>`/`<s>`/`</s>` when spelt so.
+public func loadLlama2cTokenizer(path: String, vocabSize: Int) throws -> Tokenizer {
+    let f = try MappedFile(path: path)
+    let b = f.bytes
+    guard vocabSize > 0 else { throw ModelIOError(path, "vocab size \(vocabSize) must be positive") }
+    func i32(_ o: Int) -> Int32 { Int32(bitPattern: b.loadUnaligned(fromByteOffset: o, as: UInt32.self).littleEndian) }
+    guard b.count >= 4 else { throw ModelIOError(path, "truncated: no header") }
+    guard i32(0) >= 0 else { throw ModelIOError(path, "negative max_token_length \(i32(0))") }
+    var pos = 4
+    var pieces: [String] = [], scores: [Float] = [], kinds: [TokenKind] = []
+    pieces.reserveCapacity(vocabSize); scores.reserveCapacity(vocabSize); kinds.reserveCapacity(vocabSize)
+    for i in 0..<vocabSize {
+        guard b.count - pos >= 8 else {
+            throw ModelIOError(path, "truncated at token \(i) of \(vocabSize) (byte \(pos))")
+        }
+        let score = Float(bitPattern: UInt32(bitPattern: i32(pos)))
+        let len = Int(i32(pos + 4))
+        pos += 8
+        guard len >= 0, len <= b.count - pos else {
+            throw ModelIOError(path, "token \(i): length \(len) runs past the end of the file (byte \(pos))")
+        }
+        var s = String(decoding: UnsafeRawBufferPointer(rebasing: b[pos..<(pos + len)]), as: UTF8.self)
+        pos += len
+        var kind = TokenKind.normal
+        if s == "\n<s>\n" || s == "\n</s>\n" { s = s.trimmingCharacters(in: .newlines); kind = .control }
+        else if i == 0 && s == "<unk>" { kind = .unknown }
+        else if parseBytePiece(s) != nil { kind = .byte }
+        else { s = s.replacingOccurrences(of: " ", with: "\u{2581}") }
+        pieces.append(s); scores.append(score); kinds.append(kind)
+    }
+    let bos = pieces.firstIndex(of: "<s>").map(Int32.init), eos = pieces.firstIndex(of: "</s>").map(Int32.init)
+    let vocab = Vocabulary(pieces: pieces, kinds: kinds, scores: scores, bos: bos, eos: eos,
+                           unk: kinds[0] == .unknown ? 0 : nil, addBOS: true, addEOS: false)
+    return SentencePieceBPETokenizer(vocab: vocab, addSpacePrefix: true)
+}
+
+// MARK: - Hugging Face tokenizer.json
+
+/// A `tokenizer.json` with a BPE model: byte-level (GPT-2 style: ByteLevel pre-tokenizer/decoder) or
+/// SentencePiece style ("▁" escaping, usually `byte_fallback`, Llama 2). BOS/EOS and add_bos come from a
+/// sibling tokenizer_config.json when present, else from the post-processor / the usual piece names.
+public func loadTokenizerJSON(path: String) throws -> Tokenizer {
+    let f = try MappedFile(path: path)
+    let data = Data(f.bytes)
+    let rootAny: Any
+    do { rootAny = try JSONSerialization.jsonObject(with: data) }
+    catch { throw ModelIOError(path, "not valid JSON") }
+    guard let root = rootAny as? [String: Any] else { throw ModelIOError(path, "top level is not a JSON object") }
+    guard let model = root["model"] as? [String: Any] else { throw ModelIOError(path, "no \"model\" object") }
+    if let t = model["type"] as? String, t != "BPE" {
+        throw ModelIOError(path, "model type \(t) is not supported (only BPE)")
+    }
+    guard let vocabObj = model["vocab"] as? [String: Any] else { throw ModelIOError(path, "model has no \"vocab\" object") }
+    var byId: [Int: String] = [:]
+    for (p, v) in vocabObj {
+        guard let i = (v as? NSNumber)?.intValue, i >= 0, i < 10_000_000 else {
+            throw ModelIOError(path, "vocab entry \"\(p.prefix(40))\" has no valid id")
+        }
+        byId[i] = p
+    }
+    var special: [Int: Bool] = [:]
+    for a in root["added_tokens"] as? [[String: Any]] ?? [] {
+        guard let i = (a["id"] as? NSNumber)?.intValue, i >= 0, i < 10_000_000, let c = a["content"] as? String else {
+            throw ModelIOError(path, "added_tokens entry without id/content")
+        }
+        byId[i] = c
+        special[i] = (a["special"] as? Bool) ?? true
+    }
+    let n = (byId.keys.max() ?? -1) + 1
+    guard n > 0 else { throw ModelIOError(path, "empty vocab") }
+    var pieces = [String](repeating: "", count: n)
+    var kinds = [TokenKind](repeating: .normal, count: n)
+    for i in 0..<n {
+        if let p = byId[i] { pieces[i] = p } else { pieces[i] = "<unused_\(i)>"; kinds[i] = .unused }
+        if let s = special[i] { kinds[i] = s ? .control : .userDefined }
+    }
+    var merges: [(String, String)] = []
+    let mAny = model["merges"] as? [Any] ?? []
+    merges.reserveCapacity(mAny.count)
+    for (i, m) in mAny.enumerated() {
+        if let s = m as? String, let pair = splitMerge(s) { merges.append(pair) }
+        else if let a = m as? [String], a.count == 2 { merges.append((a[0], a[1])) }
+        else { throw ModelIOError(path, "bad merges line \(i)") }
+    }
+    func json(_ k: String) -> String {
+        guard let v = root[k], !(v is NSNull),
+              let d = try? JSONSerialization.data(withJSONObject: v) else { return "" }
+        return String(decoding: d, as: UTF8.self)
+    }
+    let norm = json("normalizer"), pre = json("pre_tokenizer"), dec = json("decoder"), post = json("post_processor")
+    let byteFallback = (model["byte_fallback"] as? Bool) ?? false
+    let spmStyle = byteFallback || pre.contains("Metaspace") || norm.contains("\u{2581}")
+    let byteLevel = pre.contains("ByteLevel") || dec.contains("ByteLevel")
+    guard spmStyle || byteLevel else {
+        throw ModelIOError(path, "BPE without ByteLevel or SentencePiece-style (▁) pre-processing is not supported")
+    }
+
+    // BOS/EOS: tokenizer_config.json next to the file, then the post-processor template, then common names.
+    var ids = [String: Int32]()
+    for (i, p) in pieces.enumerated() where ids[p] == nil { ids[p] = Int32(i) }
+    var bos: Int32?, eos: Int32?, addBOS: Bool?
+    let cfgPath = (path as NSString).deletingLastPathComponent + "/tokenizer_config.json"
+    if let cd = FileManager.default.contents(atPath: cfgPath),
+       let cfg = (try? JSONSerialization.jsonObject(with: cd)) as? [String: Any] {
+        func tok(_ k: String) -> Int32? {
+            if let s = cfg[k] as? String { return ids[s] }
+            if let d = cfg[k] as? [String: Any], let s = d["content"] as? String { return ids[s] }
+            return nil
+        }
+        bos = tok("bos_token"); eos = tok("eos_token"); addBOS = cfg["add_bos_token"] as? Bool
+    }
+    if addBOS == nil, let pp = root["post_processor"] as? [String: Any], let single = pp["single"] as? [[String: Any]] {
+        if let first = single.first?["SpecialToken"] as? [String: Any], let s = first["id"] as? String, let i = ids[s] {
+            addBOS = true
+            if bos == nil { bos = i }
+        } else {
+            addBOS = false
+        }
+    }
+    _ = post
+    if spmStyle {
+        bos = bos ?? ids["<s>"]; eos = eos ?? ids["</s>"]
+        let unk = (model["unk_token"] as? String).flatMap { ids[$0] } ?? ids["<unk>"]
+        if let u = unk, kinds[Int(u)] == .normal || kinds[Int(u)] == .control { kinds[Int(u)] = .unknown }
+        for i in 0..<n where kinds[i] == .normal && parseBytePiece(pieces[i]) != nil { kinds[i] = .byte }
+        // No scores in tokenizer.json: a piece's score is minus the rank of the first merge producing it;
+        // pieces no merge produces can't come out of a merge (HF BPE merges only listed pairs).
+        var scores = [Float](repeating: -.infinity, count: n)
+        for (rank, (a, b)) in merges.enumerated() {
+            if let i = ids[a + b], scores[Int(i)] == -.infinity { scores[Int(i)] = -Float(rank) }
+        }
+        let prepend = norm.contains("Prepend") || pre.contains("Metaspace") && !pre.contains("\"never\"")
+        let vocab = Vocabulary(pieces: pieces, kinds: kinds, scores: scores, bos: bos, eos: eos, unk: unk,
+                               addBOS: addBOS ?? true, addEOS: false)
+        return SentencePieceBPETokenizer(vocab: vocab, addSpacePrefix: prepend)
+    } else {
+        let kind: PreTokenizerKind
+        if pre.contains("\\p{N}{1,3}") { kind = .llama3 }
+        else if pre.contains("\"Digits\"") && pre.contains("\"individual_digits\":true") { kind = .digitsThenGPT2 }
+        else { kind = .gpt2 }
+        eos = eos ?? ids["<|endoftext|>"] ?? ids["<|end_of_text|>"]
+        let vocab = Vocabulary(pieces: pieces, kinds: kinds, scores: [Float](repeating: 0, count: n),
+                               bos: bos, eos: eos, unk: (model["unk_token"] as? String).flatMap { ids[$0] },
+                               addBOS: addBOS ?? false, addEOS: false)
+        return ByteLevelBPETokenizer(vocab: vocab, merges: merges, preTokenizer: kind,
+                                     ignoreMerges: (model["ignore_merges"] as? Bool) ?? false)
+    }
+}

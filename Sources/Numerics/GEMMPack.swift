@@ -1,0 +1,197 @@
+// Packing for the GEMM micro-kernel (GEMMKernel.swift), with fp16/bf16 widening.
+//
+// Packed B: panels of NR = 16 columns; inside a panel, k-major: Bp[k*16 + j] (two SIMD8 loads per k).
+// Packed A: panels of MR = 6 rows;    inside a panel, k-major: Ap[k*6 + i]  (six broadcasts per k).
+// Rows/columns past the matrix edge are packed as zeros, so the kernel always runs full 6×16 tiles.
+//
+// The forward product x·Wᵀ reads W [N,K] as B[k,n] = W[n,k]: its pack transposes 8×8 blocks in registers
+// (DESIGN.md: a scalar transposing pack held the kernel at 72 GFLOP/s per core, the 8×8 one at 84).
+
+let gemmMR = 6
+let gemmNR = 16
+
+// MARK: widening loads
+
+/// How one storage type is loaded and widened to fp32. Generic code over these is specialised per type.
+protocol WidenSource {
+    static var byteSize: Int { get }
+    /// 8 consecutive elements starting at element index i.
+    static func load8(_ p: UnsafeRawPointer, _ i: Int) -> SIMD8<Float>
+    static func load1(_ p: UnsafeRawPointer, _ i: Int) -> Float
+}
+
+enum SrcF32: WidenSource {
+    static var byteSize: Int { 4 }
+    @inline(__always) static func load8(_ p: UnsafeRawPointer, _ i: Int) -> SIMD8<Float> {
+        p.loadUnaligned(fromByteOffset: i &* 4, as: SIMD8<Float>.self)
+    }
+    @inline(__always) static func load1(_ p: UnsafeRawPointer, _ i: Int) -> Float {
+        p.loadUnaligned(fromByteOffset: i &* 4, as: Float.self)
+    }
+}
+
+enum SrcF16: WidenSource {
+    static var byteSize: Int { 2 }
+    @inline(__always) static func load8(_ p: UnsafeRawPointer, _ i: Int) -> SIMD8<Float> {
+        SIMD8<Float>(p.loadUnaligned(fromByteOffset: i &* 2, as: SIMD8<Float16>.self))  // vcvtph2ps
+    }
+    @inline(__always) static func load1(_ p: UnsafeRawPointer, _ i: Int) -> Float {
+        Float(p.loadUnaligned(fromByteOffset: i &* 2, as: Float16.self))
+    }
+}
+
+enum SrcBF16: WidenSource {
+    static var byteSize: Int { 2 }
+    @inline(__always) static func load8(_ p: UnsafeRawPointer, _ i: Int) -> SIMD8<Float> {
+        let h = p.loadUnaligned(fromByteOffset: i &* 2, as: SIMD8<UInt16>.self)
+        return unsafeBitCast(SIMD8<UInt32>(truncatingIfNeeded: h) &<< 16, to: SIMD8<Float>.self)
+    }
+    @inline(__always) static func load1(_ p: UnsafeRawPointer, _ i: Int) -> Float {
+        bf16ToFloat(p.loadUnaligned(fromByteOffset: i &* 2, as: UInt16.self))
+    }
+}
+
+// MARK: 8×8 transpose
+
+/// Perfect unshuffle of 8 vectors seen as one 64-element array (evens, then odds): it rotates the
+/// 6-bit element index right by one bit. Three of them rotate by three, swapping row and column bits:
+/// a transpose.
+@inline(__always)
+func unshuffle8(_ v: inout (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>,
+                            SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>)) {
+    let w0 = SIMD8(lowHalf: v.0.evenHalf, highHalf: v.1.evenHalf)
+    let w1 = SIMD8(lowHalf: v.2.evenHalf, highHalf: v.3.evenHalf)
+    let w2 = SIMD8(lowHalf: v.4.evenHalf, highHalf: v.5.evenHalf)
+    let w3 = SIMD8(lowHalf: v.6.evenHalf, highHalf: v.7.evenHalf)
+    let w4 = SIMD8(lowHalf: v.0.oddHalf, highHalf: v.1.oddHalf)
+    let w5 = SIMD8(lowHalf: v.2.oddHalf, highHalf: v.3.oddHalf)
+    let w6 = SIMD8(lowHalf: v.4.oddHalf, highHalf: v.5.oddHalf)
+    let w7 = SIMD8(lowHalf: v.6.oddHalf, highHalf: v.7.oddHalf)
+    v = (w0, w1, w2, w3, w4, w5, w6, w7)
+}
+
+// MARK: B packing
+
+/// B[k, j] = W[j, k] (forward, W is [N, K]): panels for columns n0..<n0+nc, k in k0..<k0+kc.
+@inline(__always)
+func packBTransposed<S: WidenSource>(_ s: S.Type, _ w: UnsafeRawPointer, ldw: Int, rows N: Int,
+                                     n0: Int, nc: Int, k0: Int, kc: Int, _ out: UnsafeMutablePointer<Float>) {
+    let panels = (nc + gemmNR - 1) / gemmNR
+    let kc8 = kc & ~7
+    let raw = UnsafeMutableRawPointer(out)
+    for pnl in 0..<panels {
+        let j0 = n0 + pnl * gemmNR
+        let dst = raw + pnl * kc * gemmNR * 4
+        for half in 0..<2 {
+            let r0 = j0 + half * 8
+            let valid = min(8, N - r0)
+            let hoff = half * 32
+            if valid == 8 {
+                let b = r0 * ldw + k0
+                var k = 0
+                while k < kc8 {
+                    let e = b + k
+                    var v = (S.load8(w, e), S.load8(w, e + ldw), S.load8(w, e + 2 * ldw), S.load8(w, e + 3 * ldw),
+                             S.load8(w, e + 4 * ldw), S.load8(w, e + 5 * ldw), S.load8(w, e + 6 * ldw),
+                             S.load8(w, e + 7 * ldw))
+                    unshuffle8(&v); unshuffle8(&v); unshuffle8(&v)
+                    let d = dst + k * 64 + hoff
+                    d.storeBytes(of: v.0, toByteOffset: 0, as: SIMD8<Float>.self)
+                    d.storeBytes(of: v.1, toByteOffset: 64, as: SIMD8<Float>.self)
+                    d.storeBytes(of: v.2, toByteOffset: 128, as: SIMD8<Float>.self)
+                    d.storeBytes(of: v.3, toByteOffset: 192, as: SIMD8<Float>.self)
+                    d.storeBytes(of: v.4, toByteOffset: 256, as: SIMD8<Float>.self)
+                    d.storeBytes(of: v.5, toByteOffset: 320, as: SIMD8<Float>.self)
+                    d.storeBytes(of: v.6, toByteOffset: 384, as: SIMD8<Float>.self)
+                    d.storeBytes(of: v.7, toByteOffset: 448, as: SIMD8<Float>.self)
+                    k += 8
+                }
+                let o = dst.assumingMemoryBound(to: Float.self) + half * 8
+                while k < kc {
+                    for j in 0..<8 { o[k * 16 + j] = S.load1(w, b + j * ldw + k) }
+                    k += 1
+                }
+            } else {
+                let o = dst.assumingMemoryBound(to: Float.self) + half * 8
+                for k in 0..<kc {
+                    for j in 0..<8 { o[k * 16 + j] = j < valid ? S.load1(w, (r0 + j) * ldw + k0 + k) : 0 }
+                }
+            }
+        }
+    }
+}
+
+/// B[k, j] = src[k, j] (backward: W [N,K] is already [inner, out]; weight grad: x [M,K]).
+@inline(__always)
+func packBDirect<S: WidenSource>(_ s: S.Type, _ w: UnsafeRawPointer, ldw: Int, cols: Int,
+                                 n0: Int, nc: Int, k0: Int, kc: Int, _ out: UnsafeMutablePointer<Float>) {
+    let panels = (nc + gemmNR - 1) / gemmNR
+    let raw = UnsafeMutableRawPointer(out)
+    for pnl in 0..<panels {
+        let j0 = n0 + pnl * gemmNR
+        let valid = min(gemmNR, cols - j0)
+        let dst = raw + pnl * kc * gemmNR * 4
+        if valid == gemmNR {
+            var e = k0 * ldw + j0
+            for k in 0..<kc {
+                dst.storeBytes(of: S.load8(w, e), toByteOffset: k * 64, as: SIMD8<Float>.self)
+                dst.storeBytes(of: S.load8(w, e + 8), toByteOffset: k * 64 + 32, as: SIMD8<Float>.self)
+                e += ldw
+            }
+        } else {
+            let o = dst.assumingMemoryBound(to: Float.self)
+            for k in 0..<kc {
+                let e = (k0 + k) * ldw + j0
+                for j in 0..<gemmNR { o[k * 16 + j] = j < valid ? S.load1(w, e + j) : 0 }
+            }
+        }
+    }
+}
+
+// MARK: A packing
+
+/// A[i, p] = a[i*lda + p] (row-major activations): panels for rows m0..<m0+mc, p in k0..<k0+kc.
+@inline(__always)
+func packARowMajor(_ a: UnsafePointer<Float>, lda: Int, rows M: Int, m0: Int, mc: Int, k0: Int, kc: Int,
+                   _ out: UnsafeMutablePointer<Float>) {
+    let panels = (mc + gemmMR - 1) / gemmMR
+    for pnl in 0..<panels {
+        let i0 = m0 + pnl * gemmMR
+        let valid = min(gemmMR, M - i0)
+        let o = out + pnl * kc * gemmMR
+        if valid == gemmMR {
+            let r0 = a + i0 * lda + k0, r1 = r0 + lda, r2 = r1 + lda, r3 = r2 + lda, r4 = r3 + lda, r5 = r4 + lda
+            for k in 0..<kc {
+                let d = o + k * 6
+                d[0] = r0[k]; d[1] = r1[k]; d[2] = r2[k]; d[3] = r3[k]; d[4] = r4[k]; d[5] = r5[k]
+            }
+        } else {
+            for k in 0..<kc {
+                for i in 0..<gemmMR { o[k * 6 + i] = i < valid ? a[(i0 + i) * lda + k0 + k] : 0 }
+            }
+        }
+    }
+}
+
+/// A[i, p] = a[p*lda + i] (the dyᵀ of the weight gradient): 6 contiguous values per p.
+@inline(__always)
+func packATransposed(_ a: UnsafePointer<Float>, lda: Int, rows M: Int, m0: Int, mc: Int, k0: Int, kc: Int,
+                     _ out: UnsafeMutablePointer<Float>) {
+    let panels = (mc + gemmMR - 1) / gemmMR
+    for pnl in 0..<panels {
+        let i0 = m0 + pnl * gemmMR
+        let valid = min(gemmMR, M - i0)
+        let o = out + pnl * kc * gemmMR
+        if valid == gemmMR {
+            for k in 0..<kc {
+                let s = a + (k0 + k) * lda + i0, d = o + k * 6
+                d[0] = s[0]; d[1] = s[1]; d[2] = s[2]; d[3] = s[3]; d[4] = s[4]; d[5] = s[5]
+            }
+        } else {
+            for k in 0..<kc {
+                let s = a + (k0 + k) * lda + i0
+                for i in 0..<gemmMR { o[k * 6 + i] = i < valid ? s[i] : 0 }
+            }
+        }
+    }
+}

@@ -1,0 +1,52 @@
+import XCTest
+@testable import Llama
+
+/// SmolLM2 (Q4_1 dequantized to f32, f32 activations and KV) against llama.cpp's f32ref logits.
+final class GoldenLogitsTests: XCTestCase {
+    let ids = ["chat_france", "plain", "unicode", "short", "paragraph"]
+
+    func goldenTokens() throws -> [String: [Int32]] {
+        let t = try json(goldenDir + "/tokens.json") as! [String: [Int]]
+        return t.mapValues { $0.map(Int32.init) }
+    }
+
+    func testFinalLogitsMatchLlamaCpp() throws {
+        let model = try smolF32()
+        let tokens = try goldenTokens()
+        for id in ids {
+            let ref = try readF32(goldenDir + "/logits_f32ref_\(id).f32")
+            let state = model.makeState(capacity: 512)
+            let logits = try model.forward(tokens[id]!, state: state)
+            let d = maxAbsDiff(logits, ref)
+            print("golden \(id): max |Δlogit| = \(d)")
+            XCTAssertLessThan(d, 1e-3, "\(id): max |Δlogit| = \(d)")
+            XCTAssertEqual(argmax(logits[...]), argmax(ref[...]), id)
+        }
+    }
+
+    func testAllPositionLogitsMatchLlamaCpp() throws {
+        let model = try smolF32()
+        let tokens = try goldenTokens()
+        for id in ["chat_france", "plain"] {
+            let ref = try readF32(goldenDir + "/extra/logits_f32ref_allpos_\(id).f32")
+            let state = model.makeState(capacity: 512)
+            let logits = try model.forward(tokens[id]!, state: state, allLogits: true)
+            XCTAssertEqual(logits.count, ref.count)
+            let d = maxAbsDiff(logits, ref)
+            XCTAssertLessThan(d, 1e-3, "\(id): max |Δlogit| over all positions = \(d)")
+        }
+    }
+
+    /// Prefill in one batch must equal feeding the same tokens one at a time through the KV cache.
+    func testIncrementalDecodeEqualsPrefill() throws {
+        let model = try smolF32()
+        let toks = try goldenTokens()["plain"]!
+        let s1 = model.makeState(capacity: 64)
+        let full = try model.forward(toks, state: s1)
+        let s2 = model.makeState(capacity: 64)
+        try model.forward(Array(toks.prefix(10)), state: s2)
+        var last: [Float] = []
+        for t in toks.dropFirst(10) { last = try model.forward([t], state: s2) }
+        XCTAssertLessThan(maxAbsDiff(full, last), 1e-4)
+    }
+}
