@@ -29,6 +29,21 @@ private func half(_ p: UnsafeRawPointer, _ offset: Int) -> Float {
 @inline(__always)
 private func byte(_ p: UnsafeRawPointer, _ offset: Int) -> UInt8 { p.load(fromByteOffset: offset, as: UInt8.self) }
 
+// 16 bytes widened to 16 floats, and a 16-float store. Vector ops round lane by lane exactly like the
+// scalar ones, so the SIMD decoders stay bit-identical to ggml's scalar reference.
+@inline(__always)
+private func bytes16(_ p: UnsafeRawPointer, _ offset: Int) -> SIMD16<UInt8> {
+    p.loadUnaligned(fromByteOffset: offset, as: SIMD16<UInt8>.self)
+}
+@inline(__always)
+private func floats(_ v: SIMD16<UInt8>) -> SIMD16<Float> { SIMD16<Float>(SIMD16<Int32>(truncatingIfNeeded: v)) }
+@inline(__always)
+private func floats(_ v: SIMD16<Int8>) -> SIMD16<Float> { SIMD16<Float>(SIMD16<Int32>(truncatingIfNeeded: v)) }
+@inline(__always)
+private func store(_ v: SIMD16<Float>, _ y: UnsafeMutablePointer<Float>, _ at: Int) {
+    UnsafeMutableRawPointer(y + at).storeBytes(of: v, as: SIMD16<Float>.self)
+}
+
 // ----------------------------------------------------------------------------
 // 32-weight blocks: one scale (and for _1 types one min) per block.
 // Within a block, byte j's low nibble is weight j and its high nibble is weight j+16 (not 2j, 2j+1).
@@ -37,22 +52,18 @@ private func byte(_ p: UnsafeRawPointer, _ offset: Int) -> UInt8 { p.load(fromBy
 @inline(__always)
 private func blockQ4_0(_ b: UnsafeRawPointer, _ y: UnsafeMutablePointer<Float>) {
     let d = half(b, 0)
-    for j in 0..<16 {
-        let q = byte(b, 2 + j)
-        y[j] = Float(Int32(q & 0x0F) - 8) * d
-        y[j + 16] = Float(Int32(q >> 4) - 8) * d
-    }
+    let q = bytes16(b, 2)
+    store((floats(q & 0x0F) - 8) * d, y, 0)        // (x0 - 8) is exact in fp32, as in int arithmetic
+    store((floats(q &>> 4) - 8) * d, y, 16)
 }
 
 // dequantize_row_q4_1: y = q * d + m
 @inline(__always)
 private func blockQ4_1(_ b: UnsafeRawPointer, _ y: UnsafeMutablePointer<Float>) {
     let d = half(b, 0), m = half(b, 2)
-    for j in 0..<16 {
-        let q = byte(b, 4 + j)
-        y[j] = Float(q & 0x0F) * d + m
-        y[j + 16] = Float(q >> 4) * d + m
-    }
+    let q = bytes16(b, 4)
+    store(floats(q & 0x0F) * d + m, y, 0)
+    store(floats(q &>> 4) * d + m, y, 16)
 }
 
 // dequantize_row_q5_0: the 5th bit of weight j is bit j of the 32-bit qh; y = (q - 16) * d
@@ -87,7 +98,8 @@ private func blockQ5_1(_ b: UnsafeRawPointer, _ y: UnsafeMutablePointer<Float>) 
 @inline(__always)
 private func blockQ8_0(_ b: UnsafeRawPointer, _ y: UnsafeMutablePointer<Float>) {
     let d = half(b, 0)
-    for j in 0..<32 { y[j] = Float(Int8(bitPattern: byte(b, 2 + j))) * d }
+    store(floats(SIMD16<Int8>(truncatingIfNeeded: bytes16(b, 2))) * d, y, 0)
+    store(floats(SIMD16<Int8>(truncatingIfNeeded: bytes16(b, 18))) * d, y, 16)
 }
 
 // ----------------------------------------------------------------------------
@@ -120,8 +132,11 @@ private func blockQ4_K(_ b: UnsafeRawPointer, _ y: UnsafeMutablePointer<Float>) 
         let d1 = d * Float(sc1), m1 = dmin * Float(m1i)
         let (sc2, m2i) = scaleMinK4(s + 1, scales)
         let d2 = d * Float(sc2), m2 = dmin * Float(m2i)
-        for l in 0..<32 { y[l] = d1 * Float(byte(q, l) & 0x0F) - m1 }
-        for l in 0..<32 { y[32 + l] = d2 * Float(byte(q, l) >> 4) - m2 }
+        for l in stride(from: 0, to: 32, by: 16) {
+            let v = bytes16(q, l)
+            store(d1 * floats(v & 0x0F) - m1, y, l)
+            store(d2 * floats(v &>> 4) - m2, y, 32 + l)
+        }
         q += 32; y += 64; s += 2
     }
 }
@@ -160,17 +175,17 @@ private func blockQ6_K(_ b: UnsafeRawPointer, _ y: UnsafeMutablePointer<Float>) 
     var ql = b, qh = b + 128, sc = b + 192
     var y = y
     for _ in 0..<2 {
-        for l in 0..<32 {
-            let s = l / 16
-            let h = byte(qh, l)
-            let q1 = Int32((byte(ql, l) & 0x0F) | ((h >> 0) & 3) << 4) - 32
-            let q2 = Int32((byte(ql, l + 32) & 0x0F) | ((h >> 2) & 3) << 4) - 32
-            let q3 = Int32((byte(ql, l) >> 4) | ((h >> 4) & 3) << 4) - 32
-            let q4 = Int32((byte(ql, l + 32) >> 4) | ((h >> 6) & 3) << 4) - 32
-            y[l] = d * Float(Int8(bitPattern: byte(sc, s))) * Float(q1)
-            y[l + 32] = d * Float(Int8(bitPattern: byte(sc, s + 2))) * Float(q2)
-            y[l + 64] = d * Float(Int8(bitPattern: byte(sc, s + 4))) * Float(q3)
-            y[l + 96] = d * Float(Int8(bitPattern: byte(sc, s + 6))) * Float(q4)
+        // 16 lanes at a time: lanes l..<l+16 share sub-block scale index s = l / 16.
+        for (l, s) in [(0, 0), (16, 1)] {
+            let h = bytes16(qh, l), lo = bytes16(ql, l), hi = bytes16(ql, l + 32)
+            let q1 = floats((lo & 0x0F) | ((h &>> 0) & 3) &<< 4) - 32   // exact: small integers
+            let q2 = floats((hi & 0x0F) | ((h &>> 2) & 3) &<< 4) - 32
+            let q3 = floats((lo &>> 4) | ((h &>> 4) & 3) &<< 4) - 32
+            let q4 = floats((hi &>> 4) | ((h &>> 6) & 3) &<< 4) - 32
+            store(d * Float(Int8(bitPattern: byte(sc, s))) * q1, y, l)
+            store(d * Float(Int8(bitPattern: byte(sc, s + 2))) * q2, y, l + 32)
+            store(d * Float(Int8(bitPattern: byte(sc, s + 4))) * q3, y, l + 64)
+            store(d * Float(Int8(bitPattern: byte(sc, s + 6))) * q4, y, l + 96)
         }
         y += 128; ql += 64; qh += 32; sc += 8
     }
