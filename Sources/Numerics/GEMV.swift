@@ -26,6 +26,14 @@ func gemv(_ x: UnsafePointer<Float>, _ M: Int, _ W: Weight, _ y: UnsafeMutablePo
 private func gemvRows<S: WidenSource>(_ s: S.Type, _ x: UnsafePointer<Float>, _ M: Int, _ W: Weight,
                                       _ n0: Int, _ n1: Int, _ y: UnsafeMutablePointer<Float>, _ accumulate: Bool) {
     let K = W.cols, N = W.rows, w = W.base
+    if M == 1 && K < 2048 {
+        // Short rows, one after another: the weights are read as a single sequential stream, which the
+        // hardware prefetcher follows better than 4 interleaved short row streams (cold 576×1536 fp16,
+        // `irm-bench gemv-cold`: 15.6 vs 12.1 GB/s on one core, 22.2 vs 19.7 on two). Long rows keep the
+        // 4-row kernel, which reuses each x vector 4 times (4096×11008: 23.1 vs 16.2 GB/s on one core).
+        for r in n0..<n1 { store(y, r, gemv1x1(S.self, x, K, w, r * K), accumulate) }
+        return
+    }
     var n = n0
     while n < n1 {
         let valid = min(4, n1 - n)
@@ -62,6 +70,28 @@ private func gemvRows<S: WidenSource>(_ s: S.Type, _ x: UnsafePointer<Float>, _ 
 @inline(__always)
 private func store(_ y: UnsafeMutablePointer<Float>, _ i: Int, _ v: Float, _ accumulate: Bool) {
     y[i] = accumulate ? y[i] + v : v
+}
+
+/// Dot product of x with one W row (element offset o): four accumulators.
+@inline(__always)
+private func gemv1x1<S: WidenSource>(_ s: S.Type, _ x: UnsafePointer<Float>, _ K: Int, _ w: UnsafeRawPointer, _ o: Int) -> Float {
+    var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
+    let xr = UnsafeRawPointer(x)
+    var k = 0
+    while k + 32 <= K {
+        a0 = a0.addingProduct(S.load8(w, o + k), xr.loadUnaligned(fromByteOffset: k * 4, as: SIMD8<Float>.self))
+        a1 = a1.addingProduct(S.load8(w, o + k + 8), xr.loadUnaligned(fromByteOffset: k * 4 + 32, as: SIMD8<Float>.self))
+        a2 = a2.addingProduct(S.load8(w, o + k + 16), xr.loadUnaligned(fromByteOffset: k * 4 + 64, as: SIMD8<Float>.self))
+        a3 = a3.addingProduct(S.load8(w, o + k + 24), xr.loadUnaligned(fromByteOffset: k * 4 + 96, as: SIMD8<Float>.self))
+        k += 32
+    }
+    while k + 8 <= K {
+        a0 = a0.addingProduct(S.load8(w, o + k), xr.loadUnaligned(fromByteOffset: k * 4, as: SIMD8<Float>.self))
+        k += 8
+    }
+    var s = ((a0 + a1) + (a2 + a3)).sum()
+    while k < K { s = s.addingProduct(S.load1(w, o + k), x[k]); k += 1 }
+    return s
 }
 
 /// Dot products of one x row with 4 W rows (element offsets o0..o3): two accumulators per row.

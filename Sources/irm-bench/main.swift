@@ -8,4 +8,5 @@ func want(_ group: String) -> Bool { only == nil || only == group }
 
 if want("gemm") { benchGEMM() }
 if want("forward") { benchForward() }
+if want("gemv-cold") { benchGEMVCold() }
 if only == "gemm-tune" { tuneGEMM() }   // not part of the default run: single-core tuning sweep
