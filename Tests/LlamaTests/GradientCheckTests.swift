@@ -1,0 +1,199 @@
+import XCTest
+@testable import Llama
+import Numerics
+
+/// Finite-difference checks of every backward op and of the whole frozen model's input-to-loss gradient.
+/// Each op is checked through a scalar L = Σ r ⊙ op(x) with random r, so dL/dout = r.
+final class GradientCheckTests: XCTestCase {
+    var rng = Rng(seed: 1234)
+    func randoms(_ n: Int, scale: Float = 1) -> [Float] { (0..<n).map { _ in (rng.uniform() * 2 - 1) * scale } }
+
+    /// Central difference of L at x along coordinate i.
+    func fd(_ x: inout [Float], _ i: Int, eps: Float = 1e-2, _ L: ([Float]) -> Double) -> Double {
+        let x0 = x[i]
+        x[i] = x0 + eps; let lp = L(x)
+        x[i] = x0 - eps; let lm = L(x)
+        x[i] = x0
+        return (lp - lm) / Double(2 * eps)
+    }
+
+    func assertClose(_ a: Double, _ b: Double, rel: Double = 3e-3, abs absTol: Double = 1e-4, _ what: String,
+                     file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertLessThanOrEqual(Swift.abs(a - b), absTol + rel * max(Swift.abs(a), Swift.abs(b)), "\(what): analytic \(a) vs numeric \(b)",
+                                 file: file, line: line)
+    }
+
+    func testRMSNormBackward() {
+        let T = 3, C = 16
+        var x = randoms(T * C), w = randoms(C), r = randoms(T * C)
+        for i in 0..<C { w[i] += 1.5 }
+        func L(_ x: [Float]) -> Double {
+            var y = [Float](repeating: 0, count: T * C)
+            rmsnormForward(&y, nil, x, w, T: T, C: C, eps: 1e-5)
+            return zip(y, r).reduce(0) { $0 + Double($1.0 * $1.1) }
+        }
+        var y = [Float](repeating: 0, count: T * C), rstd = [Float](repeating: 0, count: T)
+        rmsnormForward(&y, &rstd, x, w, T: T, C: C, eps: 1e-5)
+        var dx = [Float](repeating: 0.5, count: T * C)
+        rmsnormBackward(&dx, r, x, w, rstd, T: T, C: C, accumulate: true)   // accumulate onto 0.5
+        for i in 0..<T * C { assertClose(Double(dx[i] - 0.5), fd(&x, i, eps: 1e-3, L), "rmsnorm dx[\(i)]") }
+    }
+
+    func testSwiGLUBackward() {
+        let n = 40
+        var g = randoms(n, scale: 3), u = randoms(n, scale: 2)
+        let r = randoms(n)
+        func L(_ g: [Float], _ u: [Float]) -> Double {
+            var h = [Float](repeating: 0, count: n)
+            swigluForward(&h, g, u, n)
+            return zip(h, r).reduce(0) { $0 + Double($1.0 * $1.1) }
+        }
+        var dg = [Float](repeating: 0, count: n), du = dg
+        swigluBackward(&dg, &du, r, g, u, n)
+        let u0 = u, g0 = g
+        for i in 0..<n {
+            assertClose(Double(dg[i]), fd(&g, i, eps: 1e-3) { L($0, u0) }, "swiglu dgate[\(i)]")
+            assertClose(Double(du[i]), fd(&u, i, eps: 1e-3) { L(g0, $0) }, "swiglu dup[\(i)]")
+        }
+    }
+
+    func testRoPEBackwardIsTheInverseRotation() {
+        let T = 4, H = 2, hd = 8
+        let table = RopeTable(positions: 3, count: T, headDim: hd, theta: 10000)
+        var x = randoms(T * H * hd)
+        let r = randoms(T * H * hd)
+        func L(_ x: [Float]) -> Double {
+            var y = x
+            ropeForward(&y, T: T, nHeads: H, headDim: hd, table)
+            return zip(y, r).reduce(0) { $0 + Double($1.0 * $1.1) }
+        }
+        var dx = r
+        ropeBackward(&dx, T: T, nHeads: H, headDim: hd, table)
+        for i in 0..<x.count { assertClose(Double(dx[i]), fd(&x, i, eps: 1e-3, L), "rope dx[\(i)]") }
+    }
+
+    func testAttentionBackward() {
+        let T = 5, H = 4, KV = 2, hd = 8
+        var q = randoms(T * H * hd), k = randoms(T * KV * hd), v = randoms(T * KV * hd)
+        let r = randoms(T * H * hd)
+        func L(_ q: [Float], _ k: [Float], _ v: [Float]) -> Double {
+            var o = [Float](repeating: 0, count: T * H * hd)
+            attentionForward(&o, q, k, v, T: T, pos0: 0, nHeads: H, nKVHeads: KV, headDim: hd)
+            return zip(o, r).reduce(0) { $0 + Double($1.0 * $1.1) }
+        }
+        var o = [Float](repeating: 0, count: T * H * hd), probs = [Float](repeating: 0, count: H * T * T)
+        attentionForward(&o, q, k, v, T: T, pos0: 0, nHeads: H, nKVHeads: KV, headDim: hd, probs: &probs)
+        var dq = [Float](repeating: 0, count: q.count), dk = [Float](repeating: 0, count: k.count), dv = dk
+        var ds = [Float](repeating: 0, count: H * T * T)
+        attentionBackward(dq: &dq, dk: &dk, dv: &dv, dout: r, q: q, k: k, v: v, probs: probs, ds: &ds,
+                          T: T, nHeads: H, nKVHeads: KV, headDim: hd)
+        let q0 = q, k0 = k, v0 = v
+        for i in 0..<q.count { assertClose(Double(dq[i]), fd(&q, i, eps: 1e-3) { L($0, k0, v0) }, "attention dq[\(i)]") }
+        for i in 0..<k.count { assertClose(Double(dk[i]), fd(&k, i, eps: 1e-3) { L(q0, $0, v0) }, "attention dk[\(i)]") }
+        for i in 0..<v.count { assertClose(Double(dv[i]), fd(&v, i, eps: 1e-3) { L(q0, k0, $0) }, "attention dv[\(i)]") }
+    }
+
+    func testCrossEntropyBackward() {
+        let N = 4, dim = 8, V = 11
+        var rngW = Rng(seed: 3)
+        let head = randomWeight(rows: V, cols: dim, type: .f32, rng: &rngW, scale: 1)
+        var xn = randoms(N * dim)
+        let targets: [Int32] = [3, -1, 10, 0]
+        func L(_ x: [Float]) -> Double { crossEntropy(xn: x, targets: targets, head: head, dim: dim, dxn: nil).mean }
+        var dxn = [Float](repeating: 0, count: N * dim)
+        let res = crossEntropy(xn: xn, targets: targets, head: head, dim: dim, dxn: &dxn, chunk: 2)
+        XCTAssertEqual(res.count, 3)
+        for i in 0..<N * dim { assertClose(Double(dxn[i]), fd(&xn, i, eps: 1e-3, L), "cross-entropy dxn[\(i)]") }
+        for i in dim..<2 * dim { XCTAssertEqual(dxn[i], 0) }   // the row without a target gets no gradient
+    }
+
+    /// The whole frozen model: d loss / d embeddings against central differences along random directions,
+    /// with GQA, several sequences, masked positions, and both the stored and the recomputed activations.
+    func testWholeModelInputGradient() throws {
+        let cfg = LlamaConfig(dim: 32, hiddenDim: 48, nLayers: 3, nHeads: 4, nKVHeads: 2, vocabSize: 37,
+                              normEps: 1e-5, ropeTheta: 10000, maxSeqLen: 16, tiedEmbeddings: false)
+        let model = LlamaModel.random(cfg, seed: 5)
+        let B = 2, T = 6, N = B * T
+        let tokens = (0..<N).map { _ in Int32(rng.int(cfg.vocabSize)) }
+        var targets = (0..<N).map { _ in Int32(rng.int(cfg.vocabSize)) }
+        targets[0] = -1; targets[7] = -1; targets[11] = -1
+        let emb = randoms(N * cfg.dim)
+        for recompute in [false, true] {
+            let a = TrainingArena(config: cfg, B: B, T: T, recompute: recompute)
+            func L(_ e: [Float]) -> Double {
+                try! model.trainingForward(tokens, arena: a, embeddings: e)
+                return model.trainingLoss(targets: targets, arena: a).mean
+            }
+            try model.trainingForward(tokens, arena: a, embeddings: emb)
+            model.trainingBackward(targets: targets, arena: a, receiver: nil, inputGradient: true)
+            let g = Array(UnsafeBufferPointer(start: a.dX, count: N * cfg.dim))
+            for trial in 0..<4 {
+                let u = randoms(N * cfg.dim)
+                let eps: Float = 1e-2
+                let lp = L(zip(emb, u).map { $0 + eps * $1 }), lm = L(zip(emb, u).map { $0 - eps * $1 })
+                let numeric = (lp - lm) / Double(2 * eps)
+                let analytic = zip(g, u).reduce(0.0) { $0 + Double($1.0 * $1.1) }
+                assertClose(analytic, numeric, rel: 1e-2, abs: 1e-4, "model input gradient (recompute \(recompute), trial \(trial))")
+            }
+        }
+    }
+
+    /// Gradients delivered at the afterAttention sites equal finite differences of an added perturbation there.
+    func testHookSiteGradients() throws {
+        let cfg = LlamaConfig(dim: 16, hiddenDim: 24, nLayers: 3, nHeads: 2, nKVHeads: 1, vocabSize: 19,
+                              normEps: 1e-5, ropeTheta: 10000, maxSeqLen: 8, tiedEmbeddings: true)
+        let model = LlamaModel.random(cfg, seed: 8)
+        let B = 1, T = 5, N = B * T
+        let tokens: [Int32] = [1, 5, 7, 2, 18], targets: [Int32] = [-1, 3, 4, 9, 0]
+        let a = TrainingArena(config: cfg, B: B, T: T)
+        final class Capture: GradientReceiver {
+            var grads: [Int: [Float]] = [:]
+            func afterAttentionGradient(layer: Int, grad: UnsafePointer<Float>, N: Int) {
+                grads[layer] = Array(UnsafeBufferPointer(start: grad, count: N * 16))
+            }
+        }
+        final class Add: Intervention {
+            var layer = 0, delta: [Float] = []
+            func afterAttention(layer: Int, residual x: UnsafeMutablePointer<Float>, T: Int, pos0: Int) {
+                if layer == self.layer { for i in 0..<delta.count { x[i] += delta[i] } }
+            }
+        }
+        let cap = Capture()
+        try model.trainingForward(tokens, arena: a)
+        model.trainingBackward(targets: targets, arena: a, receiver: cap, stopLayer: 1)
+        XCTAssertEqual(Set(cap.grads.keys), [1, 2])   // stops at layer 1's site
+        let add = Add()
+        for layer in [1, 2] {
+            add.layer = layer
+            let u = randoms(N * cfg.dim)
+            let eps: Float = 1e-2
+            add.delta = u.map { $0 * eps }
+            try model.trainingForward(tokens, arena: a, intervention: add)
+            let lp = model.trainingLoss(targets: targets, arena: a).mean
+            add.delta = u.map { -$0 * eps }
+            try model.trainingForward(tokens, arena: a, intervention: add)
+            let lm = model.trainingLoss(targets: targets, arena: a).mean
+            let analytic = zip(cap.grads[layer]!, u).reduce(0.0) { $0 + Double($1.0 * $1.1) }
+            assertClose(analytic, (lp - lm) / Double(2 * eps), rel: 1e-2, abs: 1e-4, "site gradient layer \(layer)")
+        }
+    }
+
+    /// The training forward computes the same logits as the inference forward.
+    func testTrainingForwardMatchesInference() throws {
+        let cfg = LlamaConfig(dim: 32, hiddenDim: 48, nLayers: 2, nHeads: 4, nKVHeads: 2, vocabSize: 37,
+                              normEps: 1e-5, ropeTheta: 10000, maxSeqLen: 16, tiedEmbeddings: true)
+        let model = LlamaModel.random(cfg, seed: 6)
+        let tokens: [Int32] = [1, 2, 3, 4, 5, 6, 7, 8]
+        let a = TrainingArena(config: cfg, B: 2, T: 4)
+        try model.trainingForward(tokens, arena: a)
+        // Loss of predicting token t+1 from the 2nd sequence's positions vs the inference logits.
+        let inf = try model.forward(Array(tokens[4...]), state: model.makeState(capacity: 8), allLogits: true)
+        var targets = [Int32](repeating: -1, count: 8)
+        targets[6] = 9
+        let loss = model.trainingLoss(targets: targets, arena: a)
+        let row = Array(inf[2 * 37 ..< 3 * 37])
+        let mx = row.max()!
+        let lse = log(row.reduce(0.0) { $0 + exp(Double($1 - mx)) }) + Double(mx)
+        XCTAssertEqual(loss.mean, lse - Double(row[9]), accuracy: 1e-4)
+    }
+}
