@@ -80,7 +80,8 @@ func readDatasetText(_ path: String) throws -> [UInt8] {
     if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes.removeFirst(3) }
     if let bad = firstInvalidUTF8(bytes) {
         let line = 1 + bytes[..<bad].reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
-        throw DatasetError(path, line: line, "invalid UTF-8 (byte 0x\(String(bytes[bad], radix: 16, uppercase: true)) at offset \(bad))")
+        let lineStart = (bytes[..<bad].lastIndex(of: 0x0A) ?? -1) + 1
+        throw DatasetError(path, line: line, "invalid UTF-8: byte 0x\(String(bytes[bad], radix: 16, uppercase: true)) is byte \(bad - lineStart + 1) of the line")
     }
     if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D }) { throw DatasetError(path, "empty file") }
     return bytes

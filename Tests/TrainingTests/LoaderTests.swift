@@ -79,7 +79,7 @@ final class QACSVLoaderTests: XCTestCase {
         XCTAssertEqual(err("emptyans.csv", "question,answer\nq,\" \"\n"), "emptyans.csv:2: empty answer")
         // 0xFF on line 3; a valid 2-byte é before it on line 2.
         XCTAssertEqual(err("utf8.csv", Array("question,answer\nq,caf\u{e9}\nq2,".utf8) + [0xFF] + Array("\n".utf8)),
-                       "utf8.csv:3: invalid UTF-8 (byte 0xFF at offset 27)")
+                       "utf8.csv:3: invalid UTF-8: byte 0xFF is byte 4 of the line")
         // Truncated multi-byte sequence at the end of the file; an overlong encoding; a surrogate.
         XCTAssertTrue(err("trunc.csv", Array("question,answer\nq,a".utf8) + [0xE2, 0x82]).hasPrefix("trunc.csv:2: invalid UTF-8"))
         XCTAssertTrue(err("overlong.csv", Array("question,answer\n".utf8) + [0xC0, 0xAF]).hasPrefix("overlong.csv:2: invalid UTF-8"))
@@ -174,6 +174,9 @@ final class JSONLLoaderTests: XCTestCase {
         XCTAssertEqual(msg("{\"foo\": \"r\", \"bar\": 1}\n"), "e.jsonl:1: missing \"prompt\"/\"response\" or \"text\" (keys: \"bar\", \"foo\")")
         XCTAssertEqual(msg("{\"text\": \"  \"}\n"), "e.jsonl:1: \"text\" is empty")
         XCTAssertEqual(msg("\n\n"), "e.jsonl: empty file")
+        let bad = try writeFile(dir, "u.jsonl", Array("{\"text\": \"ok\"}\n{\"text\": \"".utf8) + [0xFE] + Array("\"}\n".utf8))
+        XCTAssertEqual(datasetError { try loadExamples(path: bad) }?.description, bad + ":2: invalid UTF-8: byte 0xFE is byte 11 of the line")
+        print("sample JSONL syntax error: " + msg("{\"text\": \"ok\"}\n{\"text\": \"broken\"\n"))
     }
 }
 
