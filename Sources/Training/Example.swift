@@ -22,7 +22,7 @@ public struct Example: Sendable, Codable, Equatable {
 public enum DatasetFormat: String, Sendable, Codable, CaseIterable {
     case qaCSV = "csv", labelled, jsonl, squad
 
-    /// From the file's extension: .csv, .txt / .tsv (labelled text), .jsonl, .json (SQuAD).
+    /// From the file's extension: .csv, .txt (labelled text), .jsonl, .json (SQuAD); nil for anything else.
     public static func fromExtension(_ path: String) -> DatasetFormat? {
         switch (path as NSString).pathExtension.lowercased() {
         case "csv": .qaCSV
