@@ -1,0 +1,81 @@
+// An example as token ids, rendered with the model's chat template: the prompt is the user turn (and the
+// header of the assistant turn), the response is the assistant's answer followed by the end-of-turn token.
+// Loss is next-token cross-entropy on the response tokens only: position t-1 predicts ids[t] for every
+// t >= responseStart (DESIGN.md: unlike the reference we do not shift targets twice and count no padding).
+import ModelIO
+
+public struct TokenizedExample: Codable, Sendable, Equatable {
+    public var ids: [Int32]
+    /// Index of the first response token: loss is on ids[responseStart...]. Always ≥ 1 and < ids.count.
+    public var responseStart: Int
+    public init(ids: [Int32], responseStart: Int) { self.ids = ids; self.responseStart = responseStart }
+    public var responseCount: Int { ids.count - responseStart }
+}
+
+/// The token that ends an assistant turn: `<|im_end|>` for ChatML, EOS (`</s>`) for Llama 2.
+public func endOfTurnToken(tokenizer: Tokenizer, template: ChatTemplate) -> Int32? {
+    switch template {
+    case .chatml: tokenizer.tokenId("<|im_end|>") ?? tokenizer.eosId
+    case .llama2: tokenizer.eosId
+    }
+}
+
+/// The prompt's ids: `template.render(system:, turns: [user], addGenerationPrompt: true)` encoded with
+/// specials parsed and no BOS added (the template writes it where the format has one).
+public func promptIds(_ prompt: String, tokenizer: Tokenizer, template: ChatTemplate, system: String?) -> [Int32] {
+    let text = template.render(system: system, turns: [(role: "user", content: prompt)], addGenerationPrompt: true)
+    return tokenizer.encode(text, addSpecial: false, parseSpecial: true)
+}
+
+/// The response's ids: the answer encoded as plain text (specials not parsed, so an answer cannot inject
+/// control tokens) plus the end-of-turn token. The text is what the full conversation's rendering puts
+/// between the prompt and the end token, so that prompt ids + response ids equal the ids of the rendered
+/// conversation: ChatML `answer`; Llama 2 ` answer ` (Meta's chat_completion writes `[/INST] {answer} </s>`),
+/// where a SentencePiece tokenizer's dummy prefix already supplies the leading space.
+public func responseIds(_ response: String, tokenizer: Tokenizer, template: ChatTemplate) -> [Int32] {
+    var text = response
+    if case .llama2 = template {
+        let dummyPrefix = (tokenizer as? SentencePieceBPETokenizer)?.addSpacePrefix ?? false
+        text = (dummyPrefix ? "" : " ") + response + " "
+    }
+    var ids = tokenizer.encode(text, addSpecial: false, parseSpecial: false)
+    if let end = endOfTurnToken(tokenizer: tokenizer, template: template) { ids.append(end) }
+    return ids
+}
+
+/// Prompt ids followed by response ids, truncated to `maxLength` tokens (the response is cut, the prompt
+/// kept). Nil when the prompt alone leaves no room for a response token (prompt count > maxLength - 1).
+public func tokenize(_ e: Example, tokenizer: Tokenizer, template: ChatTemplate, system: String?,
+                     maxLength: Int) -> TokenizedExample? {
+    tokenizeCounting(e, tokenizer: tokenizer, template: template, system: system, maxLength: maxLength)?.0
+}
+
+func tokenizeCounting(_ e: Example, tokenizer: Tokenizer, template: ChatTemplate, system: String?,
+                      maxLength: Int) -> (TokenizedExample, truncated: Bool)? {
+    let p = promptIds(e.prompt, tokenizer: tokenizer, template: template, system: system)
+    guard p.count >= 1, p.count <= maxLength - 1 else { return nil }
+    var ids = p + responseIds(e.response, tokenizer: tokenizer, template: template)
+    let cut = ids.count > maxLength
+    if cut { ids.removeLast(ids.count - maxLength) }
+    guard ids.count > p.count else { return nil }
+    return (TokenizedExample(ids: ids, responseStart: p.count), cut)
+}
+
+/// Tokenizes every example; `dropped` lists the indices of the examples whose prompt did not fit, and
+/// `truncated` counts those whose response was cut.
+public func tokenizeAll(_ examples: [Example], tokenizer: Tokenizer, template: ChatTemplate, system: String?,
+                        maxLength: Int) -> (examples: [TokenizedExample], dropped: [Int], truncated: Int) {
+    var out: [TokenizedExample] = []
+    out.reserveCapacity(examples.count)
+    var dropped: [Int] = []
+    var truncated = 0
+    for (i, e) in examples.enumerated() {
+        guard let (t, cut) = tokenizeCounting(e, tokenizer: tokenizer, template: template, system: system,
+                                              maxLength: maxLength) else {
+            dropped.append(i); continue
+        }
+        if cut { truncated += 1 }
+        out.append(t)
+    }
+    return (out, dropped, truncated)
+}
