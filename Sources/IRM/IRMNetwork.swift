@@ -1,0 +1,113 @@
+// The IRM network: parameters in one flat buffer (so Adam is one loop), forward and backward.
+//
+// Output layout, as in the reference (`.view(B, T, h, L)`): for hidden index i and injection slot j
+// (the j-th entry of `layers`), the value sits at flat position i·L + j of a token's output row. The
+// saved weights keep this layout so the two implementations can be compared.
+import Numerics
+
+public final class IRMNetwork: @unchecked Sendable {
+    public let config: IRMConfig
+    /// All weights and biases: for Linear k, W_k [out, in] then b_k [out], in order.
+    public let params: FloatBuffer
+    public let grads: FloatBuffer
+    let offsets: [(w: Int, b: Int)]
+
+    public init(config: IRMConfig, seed: UInt64) {
+        self.config = config
+        var offs: [(Int, Int)] = []
+        var n = 0
+        for s in config.linearShapes { offs.append((n, n + s.out * s.in)); n += s.out * s.in + s.out }
+        offsets = offs
+        params = FloatBuffer(count: n)
+        grads = FloatBuffer(count: n)
+        var rng = Rng(seed: seed)
+        for (k, s) in config.linearShapes.enumerated() {
+            let bound = 1 / Float(s.in).squareRoot()
+            let zero = config.initialization == .zeroOutput && k == config.linearShapes.count - 1
+            for i in 0..<(s.out * s.in + s.out) {
+                params[offs[k].0 + i] = zero ? 0 : (rng.uniform() * 2 - 1) * bound
+            }
+        }
+    }
+
+    public var linearCount: Int { offsets.count }
+    public func weight(_ k: Int) -> UnsafeMutablePointer<Float> { params.ptr + offsets[k].w }
+    public func bias(_ k: Int) -> UnsafeMutablePointer<Float> { params.ptr + offsets[k].b }
+    func weightGrad(_ k: Int) -> UnsafeMutablePointer<Float> { grads.ptr + offsets[k].w }
+    func biasGrad(_ k: Int) -> UnsafeMutablePointer<Float> { grads.ptr + offsets[k].b }
+    func weightMatrix(_ k: Int) -> Weight {
+        let s = config.linearShapes[k]
+        return Weight(rows: s.out, cols: s.in, type: .f32, base: UnsafeRawPointer(weight(k)), owner: params)
+    }
+}
+
+/// What the forward keeps for the backward: the input to each Linear (post-ReLU), and the output.
+public final class IRMActivations: @unchecked Sendable {
+    public let rows: Int
+    var inputs: [FloatBuffer]   // inputs[k] = input of Linear k, [rows, in_k]
+    public let output: FloatBuffer  // [rows, h·L]
+    let dA: FloatBuffer, dB: FloatBuffer  // backward scratch, [rows, max width]
+
+    public init(config: IRMConfig, rows: Int) {
+        self.rows = rows
+        inputs = config.linearShapes.map { FloatBuffer(count: rows * $0.in) }
+        output = FloatBuffer(count: rows * config.outputDim)
+        let wide = config.linearShapes.map { max($0.in, $0.out) }.max()!
+        dA = FloatBuffer(count: rows * wide)
+        dB = FloatBuffer(count: rows * wide)
+    }
+}
+
+extension IRMNetwork {
+    /// out = net(u) for `n` ≤ acts.rows rows of u [n, h]; saves what backward needs in `acts`.
+    public func forward(_ u: UnsafePointer<Float>, rows n: Int, _ acts: IRMActivations) {
+        let shapes = config.linearShapes
+        acts.inputs[0].ptr.update(from: u, count: n * config.hidden)
+        for k in 0..<shapes.count {
+            let last = k == shapes.count - 1
+            let y = last ? acts.output.ptr : acts.inputs[k + 1].ptr
+            linearForward(k, acts.inputs[k].ptr, n, y)
+            if !last { reluInPlace(y, n * shapes[k].out) }
+        }
+    }
+
+    /// y[n, out] = x[n, in]·Wᵀ + b
+    func linearForward(_ k: Int, _ x: UnsafePointer<Float>, _ n: Int, _ y: UnsafeMutablePointer<Float>) {
+        let out = config.linearShapes[k].out
+        matmul(x, n, weightMatrix(k), y)
+        let b = bias(k)
+        for r in 0..<n { addInPlace(y + r * out, b, out) }
+    }
+
+    /// Accumulates parameter gradients from dOut [n, h·L] (d loss / d output). The IRM's input needs no
+    /// gradient: it comes from the frozen model below the tap, where nothing is trained.
+    public func backward(_ dOut: UnsafePointer<Float>, rows n: Int, _ acts: IRMActivations) {
+        let shapes = config.linearShapes
+        var dz = UnsafeMutablePointer(mutating: dOut)
+        var spare = acts.dA.ptr
+        for k in stride(from: shapes.count - 1, through: 0, by: -1) {
+            let s = shapes[k]
+            // dW_k += dzᵀ·x_k ; db_k += Σ_rows dz
+            matmulWeightGrad(dz, acts.inputs[k].ptr, M: n, N: s.out, K: s.in, weightGrad(k), accumulate: true)
+            let db = biasGrad(k)
+            for r in 0..<n { addInPlace(db, dz + r * s.out, s.out) }
+            if k == 0 { break }
+            // dx = dz·W_k, then through the ReLU that produced x_k (x_k > 0 where it passed).
+            matmulBackward(dz, n, weightMatrix(k), spare)
+            reluBackwardInPlace(spare, acts.inputs[k].ptr, n * s.in)
+            dz = spare
+            spare = spare == acts.dA.ptr ? acts.dB.ptr : acts.dA.ptr
+        }
+    }
+
+    public func zeroGrad() { grads.zero() }
+}
+
+func reluInPlace(_ x: UnsafeMutablePointer<Float>, _ n: Int) {
+    for i in 0..<n where x[i] < 0 { x[i] = 0 }
+}
+
+/// d ← d where the ReLU's output y was positive, else 0.
+func reluBackwardInPlace(_ d: UnsafeMutablePointer<Float>, _ y: UnsafePointer<Float>, _ n: Int) {
+    for i in 0..<n where y[i] <= 0 { d[i] = 0 }
+}
