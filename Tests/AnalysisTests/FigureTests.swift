@@ -180,6 +180,37 @@ final class FigureTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: "/tmp/never-written.png"))
     }
 
+    func testHeatmapEdgeCases() throws {
+        // One cell; all zeros (limit falls back to 1, everything white); NaN shows grey.
+        let one = renderHeatmap(values: [0], rows: 1, cols: 1, spec: HeatmapSpec(title: "a long title for a single cell"))
+        let l1 = heatmapLayout(values: [0], rows: 1, cols: 1, spec: HeatmapSpec(title: "a long title for a single cell"))
+        XCTAssertEqual(l1.limit, 1)
+        XCTAssertEqual(one.pixel(x: l1.xCenter(column: 0), y: l1.yCenter(row: 0)), .white)
+        XCTAssertGreaterThanOrEqual(one.width, BitmapFont.textWidth("a long title for a single cell", scale: 3))
+        let nan = renderHeatmap(values: [.nan, 1], rows: 1, cols: 2, spec: HeatmapSpec(title: ""))
+        let ln = heatmapLayout(values: [.nan, 1], rows: 1, cols: 2, spec: HeatmapSpec(title: ""))
+        XCTAssertEqual(nan.pixel(x: ln.xCenter(column: 0), y: ln.yCenter(row: 0)), RGB(150, 150, 150))
+        XCTAssertEqual(ln.limit, 1)
+        // More rows than plot pixels: rows are merged by largest |v| too; a single negative row survives.
+        let rows = 1000, cols = 8
+        var v = [Float](repeating: 0.01, count: rows * cols); v[777 * cols + 3] = -5
+        let lay = heatmapLayout(values: v, rows: rows, cols: cols, spec: HeatmapSpec(title: "tall"))
+        XCTAssertEqual(lay.plotHeight, 640)
+        let cv = renderHeatmap(values: v, rows: rows, cols: cols, spec: HeatmapSpec(title: "tall"))
+        let py = (0..<lay.plotHeight).first { lay.rowRange(pixel: $0).contains(777) }!
+        XCTAssertEqual(cv.pixel(x: lay.xCenter(column: 3), y: lay.plotY + py), DivergingColormap.blueWhiteRed.stops[0])
+        // Explicit cell size wins over the automatic one.
+        var spec = HeatmapSpec(title: ""); spec.cellWidth = 3; spec.cellHeight = 5
+        let l3 = heatmapLayout(values: [Float](repeating: 0, count: 2000 * 2), rows: 2, cols: 2000, spec: spec)
+        XCTAssertEqual([l3.plotWidth, l3.plotHeight], [6000, 10])
+        // Small sample for a look.
+        try FileManager.default.createDirectory(atPath: "/tmp/irm-figures", withIntermediateDirectories: true)
+        var small = HeatmapSpec(title: "3 layers x 4", rowLabels: ["4", "5", "6"], highlightColumns: [2])
+        small.limit = 2
+        try writeHeatmapPNG(values: [2, 0, -2, 1, 0, -2, 2, 0, -1, 2, 0, -2], rows: 3, cols: 4, spec: small,
+                            path: "/tmp/irm-figures/heatmap_small.png")
+    }
+
     // MARK: line chart
 
     func testLineChartDrawsEverySeriesInItsColour() throws {
