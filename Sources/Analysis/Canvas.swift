@@ -63,8 +63,7 @@ public struct Canvas {
         let sx = x0 < x1 ? 1 : -1, sy = y0 < y1 ? 1 : -1
         var err = dx + dy, x = x0, y = y0
         let lo = (thickness - 1) / 2
-        // Skip the parts far outside the canvas cheaply: a very long line still walks every point, so callers
-        // clip to the plot area first (LineChart does).
+        // Points off the canvas are clipped one by one (a line far outside still walks every point).
         while true {
             if thickness <= 1 { setPixel(x: x, y: y, c) } else {
                 fillRect(x: x - lo, y: y - lo, width: thickness, height: thickness, c)
