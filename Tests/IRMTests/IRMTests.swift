@@ -1,0 +1,173 @@
+import XCTest
+import Foundation
+@testable import IRM
+@testable import Llama
+import Numerics
+import ModelIO
+
+final class IRMTests: XCTestCase {
+    var rng = Rng(seed: 77)
+    func randoms(_ n: Int, scale: Float = 1) -> [Float] { (0..<n).map { _ in (rng.uniform() * 2 - 1) * scale } }
+
+    func testLayerSpecs() throws {
+        XCTAssertEqual(try parseLayerSpec("0-29", nLayers: 30), Array(0...29))
+        XCTAssertEqual(try parseLayerSpec("0,4,8", nLayers: 30), [0, 4, 8])
+        XCTAssertEqual(try parseLayerSpec("3:29:4", nLayers: 30), [3, 7, 11, 15, 19, 23, 27])
+        XCTAssertEqual(try parseLayerSpec("8,0-2,2", nLayers: 30), [0, 1, 2, 8])
+        XCTAssertEqual(try parseLayerSpec("all", nLayers: 4), [0, 1, 2, 3])
+        XCTAssertThrowsError(try parseLayerSpec("0-30", nLayers: 30)) { XCTAssertTrue("\($0)".contains("layer 30 is outside")) }
+        XCTAssertThrowsError(try parseLayerSpec("5-2", nLayers: 30))
+        XCTAssertThrowsError(try parseLayerSpec("a", nLayers: 30))
+        XCTAssertThrowsError(try parseLayerSpec("3:9:0", nLayers: 30))
+        XCTAssertThrowsError(try parseLayerSpec("1,,2", nLayers: 30))
+    }
+
+    func testReferenceShapesAndParameterCount() {
+        // Llama-2-7b, all 32 layers, width 3·4096: about 2.1 B parameters (DESIGN.md, issue 3).
+        let c = IRMConfig(hidden: 4096, layers: Array(0..<32))
+        XCTAssertEqual(c.linearShapes.map { $0.out }, [12288, 12288, 12288, 12288, 131072])
+        XCTAssertEqual(c.linearShapes.map { $0.in }, [4096, 12288, 12288, 12288, 12288])
+        XCTAssertEqual(c.parameterCount, 12288 * 4096 + 12288 + 3 * (12288 * 12288 + 12288) + 131072 * 12288 + 131072)
+        XCTAssertEqual(Double(c.parameterCount) / 1e9, 2.12, accuracy: 0.01)
+    }
+
+    /// Parameter gradients of the network alone, L = Σ r ⊙ net(u), against central differences.
+    func testNetworkWeightGradients() {
+        let cfg = IRMConfig(hidden: 6, layers: [0, 2], widthMultiplier: 2, depth: 3)
+        let net = IRMNetwork(config: cfg, seed: 3)
+        let n = 5
+        let u = randoms(n * cfg.hidden), r = randoms(n * cfg.outputDim)
+        let acts = IRMActivations(config: cfg, rows: n)
+        func L() -> Double {
+            net.forward(u, rows: n, acts)
+            return (0..<n * cfg.outputDim).reduce(0.0) { $0 + Double(acts.output[$1] * r[$1]) }
+        }
+        _ = L()
+        net.zeroGrad()
+        net.backward(r, rows: n, acts)
+        for i in stride(from: 0, to: net.params.count, by: 3) {
+            let p0 = net.params[i], eps: Float = 1e-3
+            net.params[i] = p0 + eps; let lp = L()
+            net.params[i] = p0 - eps; let lm = L()
+            net.params[i] = p0
+            let numeric = (lp - lm) / Double(2 * eps)
+            XCTAssertEqual(Double(net.grads[i]), numeric, accuracy: 1e-3 + 3e-3 * abs(numeric), "param \(i)")
+        }
+    }
+
+    /// The reference layout: output index i·L + j feeds hidden index i of injection slot j.
+    func testInjectionLayout() throws {
+        let cfg = IRMConfig(hidden: 4, layers: [1, 3], widthMultiplier: 1, depth: 1)
+        let net = IRMNetwork(config: cfg, seed: 1)
+        net.weight(0).update(repeating: 0, count: 8 * 4)
+        for i in 0..<4 { for j in 0..<2 { net.bias(0)[i * 2 + j] = Float(100 * j + i) } }
+        let inj = IRMInjector(net: net)
+        var x = [Float](repeating: 0, count: 4)
+        inj.afterAttention(layer: 0, residual: &x, T: 1, pos0: 0)   // tap
+        XCTAssertEqual(x, [0, 0, 0, 0])                              // layer 0 is not an injection layer
+        inj.afterAttention(layer: 1, residual: &x, T: 1, pos0: 0)
+        XCTAssertEqual(x, [0, 1, 2, 3])
+        x = [0, 0, 0, 0]
+        inj.afterAttention(layer: 3, residual: &x, T: 1, pos0: 0)
+        XCTAssertEqual(x, [100, 101, 102, 103])
+        XCTAssertEqual(inj.slice(row: 0, slot: 1), [100, 101, 102, 103])
+    }
+
+    /// Frozen model + IRM + cross-entropy + L1: d loss / d IRM parameters against central differences.
+    func testWholeModelPlusIRMGradients() throws {
+        let mc = LlamaConfig(dim: 16, hiddenDim: 24, nLayers: 4, nHeads: 4, nKVHeads: 2, vocabSize: 23,
+                             normEps: 1e-5, ropeTheta: 10000, maxSeqLen: 8, tiedEmbeddings: true)
+        let model = LlamaModel.random(mc, seed: 9)
+        let cfg = IRMConfig(hidden: 16, layers: [0, 2, 3], widthMultiplier: 2, depth: 3, l1: 0.01)
+        let net = IRMNetwork(config: cfg, seed: 4)
+        // Keep every hidden pre-activation far from the ReLU kink (half the units clearly on, half clearly
+        // off), so finite differences do not straddle a kink; the masking is still exercised.
+        for k in 0..<net.linearCount - 1 {
+            let s = cfg.linearShapes[k]
+            for i in 0..<s.out * s.in { net.weight(k)[i] *= 0.05 }
+            for i in 0..<s.out { net.bias(k)[i] = i % 2 == 0 ? 1 : -1 }
+        }
+        let inj = IRMInjector(net: net)
+        let B = 2, T = 4
+        let tokens: [Int32] = [1, 2, 3, 4, 5, 6, 7, 0]
+        let targets: [Int32] = [-1, 7, 8, 9, -1, -1, 10, -1]
+        let mask = [true, true, true, true, true, true, true, false]
+        let a = TrainingArena(config: mc, B: B, T: T)
+        func loss() -> Double {
+            try! model.trainingForward(tokens, arena: a, intervention: inj)
+            let ce = model.trainingLoss(targets: targets, arena: a).mean
+            var l1 = 0.0
+            for n in 0..<B * T where mask[n] { for i in 0..<cfg.outputDim { l1 += Double(abs(inj.acts.output[n * cfg.outputDim + i])) } }
+            return ce + Double(cfg.l1) * l1 / Double(7 * cfg.outputDim)
+        }
+        try model.trainingForward(tokens, arena: a, intervention: inj)
+        net.zeroGrad()
+        inj.zeroOutputGradient()
+        model.trainingBackward(targets: targets, arena: a, receiver: inj, stopLayer: 0)
+        _ = inj.addL1(rowMask: mask)
+        inj.backward()
+        // Directional derivatives along random directions in parameter space (ReLU kinks make single
+        // coordinates noisy; a direction averages over many units).
+        let g = net.grads.array, p0 = net.params.array
+        for trial in 0..<5 {
+            let u = randoms(p0.count)
+            let eps: Float = 2e-3
+            for i in 0..<p0.count { net.params[i] = p0[i] + eps * u[i] }
+            let lp = loss()
+            for i in 0..<p0.count { net.params[i] = p0[i] - eps * u[i] }
+            let lm = loss()
+            for i in 0..<p0.count { net.params[i] = p0[i] }
+            let numeric = (lp - lm) / Double(2 * eps)
+            let analytic = zip(g, u).reduce(0.0) { $0 + Double($1.0 * $1.1) }
+            XCTAssertEqual(analytic, numeric, accuracy: 1e-4 + 3e-3 * abs(numeric), "direction \(trial)")
+        }
+        // And every parameter of the last Linear (no ReLU after it) one by one.
+        let lastW = net.weight(net.linearCount - 1) - net.params.ptr
+        for i in stride(from: lastW, to: p0.count, by: 5) {
+            let eps: Float = 1e-2
+            net.params[i] = p0[i] + eps; let lp = loss()
+            net.params[i] = p0[i] - eps; let lm = loss()
+            net.params[i] = p0[i]
+            let numeric = (lp - lm) / Double(2 * eps)
+            XCTAssertEqual(Double(g[i]), numeric, accuracy: 1e-4 + 1e-2 * abs(numeric), "last-layer param \(i)")
+        }
+    }
+
+    func testSaveLoadRoundTripWithReferenceNames() throws {
+        let cfg = IRMConfig(hidden: 8, layers: [1, 2, 5], widthMultiplier: 3, depth: 5, l1: 0.5)
+        let net = IRMNetwork(config: cfg, seed: 12)
+        let path = NSTemporaryDirectory() + "irm-\(getpid()).safetensors"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try net.save(path: path)
+        let f = try SafetensorsFile(path: path)
+        XCTAssertEqual(Set(f.tensors.keys), Set([0, 2, 4, 6, 8].flatMap { ["basic_forward.\($0).weight", "basic_forward.\($0).bias"] }))
+        XCTAssertEqual(f.tensors["basic_forward.8.weight"]?.shape, [24, 24])
+        XCTAssertEqual(f.tensors["basic_forward.0.weight"]?.shape, [24, 8])
+        let back = try IRMNetwork.load(path: path)
+        XCTAssertEqual(back.config, cfg)
+        XCTAssertEqual(back.params.array, net.params.array)
+        // A config that does not match the file is refused, naming the tensor.
+        XCTAssertThrowsError(try IRMNetwork.load(path: path, config: IRMConfig(hidden: 8, layers: [1, 2]))) {
+            XCTAssertTrue("\($0)".contains("basic_forward.8.weight"), "\($0)")
+        }
+    }
+
+    /// One Adam step against the formula as PyTorch computes it.
+    func testAdamMatchesPyTorchFormula() {
+        var c = AdamConfig(); c.lr = 0.01
+        let adam = Adam(config: c, count: 3)
+        let p = FloatBuffer([1, -2, 0.5]), g = FloatBuffer([0.1, -0.3, 0])
+        var m = [0.0, 0, 0], v = [0.0, 0, 0], ref = [1.0, -2, 0.5]
+        for t in 1...3 {
+            adam.update(params: p, grads: g, lr: 0.01)
+            for i in 0..<3 {
+                let gi = Double(g[i])
+                m[i] = 0.9 * m[i] + 0.1 * gi; v[i] = 0.999 * v[i] + 0.001 * gi * gi
+                let mh = m[i] / (1 - pow(0.9, Double(t))), vh = v[i] / (1 - pow(0.999, Double(t)))
+                ref[i] -= 0.01 * mh / (vh.squareRoot() + 1e-8)
+            }
+        }
+        for i in 0..<3 { XCTAssertEqual(Double(p[i]), ref[i], accuracy: 1e-6) }
+        XCTAssertEqual(AdamConfig().learningRate(epoch: 2), 1e-4 * 0.85 * 0.85, accuracy: 1e-10)
+    }
+}
