@@ -20,7 +20,8 @@ let package = Package(
         .target(name: "Llama", dependencies: ["Numerics", "ModelIO"], swiftSettings: fast),
         .target(name: "IRM", dependencies: ["Numerics", "ModelIO", "Llama"], swiftSettings: fast),
         .target(name: "Training", dependencies: ["Numerics", "ModelIO", "Llama", "IRM"], swiftSettings: fast),
-        .target(name: "Analysis", dependencies: ["Numerics", "ModelIO", "Llama"], swiftSettings: fast),
+        // Analysis also reads IRMs (heatmaps of what they inject), a step beside DESIGN.md's diagram.
+        .target(name: "Analysis", dependencies: ["Numerics", "ModelIO", "Llama", "IRM"], swiftSettings: fast),
         .executableTarget(name: "irm", dependencies: ["Numerics", "ModelIO", "Llama", "IRM", "Training", "Analysis"],
                           swiftSettings: cpu),
         .executableTarget(name: "irm-bench", dependencies: ["Numerics", "ModelIO", "Llama", "IRM", "Training", "Analysis"],
@@ -33,6 +34,6 @@ let package = Package(
         .testTarget(name: "LlamaTests", dependencies: ["Llama", "ModelIO", "Numerics"], swiftSettings: cpu),
         .testTarget(name: "IRMTests", dependencies: ["IRM", "Llama", "ModelIO", "Numerics"], swiftSettings: cpu),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "IRM", "Llama", "ModelIO", "Numerics"], swiftSettings: cpu),
-        .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "Llama", "ModelIO", "Numerics"], swiftSettings: cpu),
+        .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "IRM", "Llama", "ModelIO", "Numerics"], swiftSettings: cpu),
     ]
 )

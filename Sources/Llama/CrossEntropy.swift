@@ -4,6 +4,7 @@ import Foundation
 import Numerics
 
 public struct LossResult: Sendable {
+    public init() {}
     public var sum: Double = 0      // Σ −log p(target)
     public var count: Int = 0       // positions with a target
     public var mean: Double { count > 0 ? sum / Double(count) : 0 }
@@ -14,7 +15,8 @@ public struct LossResult: Sendable {
 func crossEntropy(xn: UnsafePointer<Float>, targets: [Int32], head: Weight, dim: Int,
                   dxn: UnsafeMutablePointer<Float>?, chunk: Int = 64) -> LossResult {
     let rows = targets.indices.filter { targets[$0] >= 0 }
-    var result = LossResult(sum: 0, count: rows.count)
+    var result = LossResult()
+    result.count = rows.count
     if rows.isEmpty { return result }
     let V = head.rows
     let xr = FloatBuffer(count: chunk * dim), logits = FloatBuffer(count: chunk * V), dr = FloatBuffer(count: chunk * dim)

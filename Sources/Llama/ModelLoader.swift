@@ -174,3 +174,31 @@ func reorderHeadRows(_ w: Weight, heads: Int, toMeta: Bool) -> Weight {
     }
     return Weight(rows: w.rows, cols: w.cols, type: w.type, base: UnsafeRawPointer(out.ptr), owner: out)
 }
+
+// MARK: - Planning without loading
+
+extension LlamaModel {
+    /// The config and the bytes the weights will take in memory with `storage`, from the file headers only
+    /// (nothing is dequantized), for the memory plan.
+    public static func plan(path: String, storage: WeightStorage = .auto) throws -> (config: LlamaConfig, weightBytes: Int) {
+        let cfg: LlamaConfig, tensors: [String: TensorInfo]
+        switch try detectFormat(path) {
+        case .gguf:
+            let g = try GGUFFile(path: path)
+            cfg = try LlamaConfig(gguf: g); tensors = g.tensors
+        case .huggingFace:
+            cfg = try LlamaConfig(hfConfigAt: path + "/config.json"); tensors = try loadSafetensorsFolder(path)
+        case .llama2c:
+            let ck = try Llama2cCheckpoint(path: path)
+            cfg = LlamaConfig(dim: ck.dim, hiddenDim: ck.hiddenDim, nLayers: ck.nLayers, nHeads: ck.nHeads,
+                              nKVHeads: ck.nKVHeads, vocabSize: ck.vocabSize, maxSeqLen: ck.seqLen,
+                              tiedEmbeddings: ck.sharedClassifier)
+            tensors = ck.tensors
+        }
+        var bytes = 0
+        for t in tensors.values {
+            bytes += t.shape.count == 2 ? t.elementCount * resolveStorage(storage, t).byteSize : t.elementCount * 4
+        }
+        return (cfg, bytes)
+    }
+}

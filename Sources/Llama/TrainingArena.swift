@@ -16,8 +16,10 @@ import Numerics
 
 public final class TrainingArena: @unchecked Sendable {
     public let config: LlamaConfig
-    public let B: Int, T: Int
+    /// The largest batch this arena holds; `setShape` selects the current one (no reallocation).
+    public let maxB: Int, maxT: Int
     public let recompute: Bool
+    public private(set) var B: Int, T: Int
     public var N: Int { B * T }
 
     struct LayerViews {
@@ -25,8 +27,8 @@ public final class TrainingArena: @unchecked Sendable {
     }
     let storage: FloatBuffer
     var layers: [LayerViews] = []
-    let xFinal, rstdF, xnF: UnsafeMutablePointer<Float>
-    let x, xb, att, h, dGate, dUp, dq, dk, dv, ds, dX, dXb: UnsafeMutablePointer<Float>
+    var xFinal, rstdF, xnF: UnsafeMutablePointer<Float>
+    var x, xb, att, h, dGate, dUp, dq, dk, dv, ds, dX, dXb: UnsafeMutablePointer<Float>
 
     /// Floats per layer for each kept activation, and for the shared scratch.
     static func layout(_ c: LlamaConfig, B: Int, T: Int) -> (full: Int, xInOnly: Int, final: Int, scratch: Int) {
@@ -47,8 +49,25 @@ public final class TrainingArena: @unchecked Sendable {
     }
 
     public init(config c: LlamaConfig, B: Int, T: Int, recompute: Bool = false) {
-        config = c; self.B = B; self.T = T; self.recompute = recompute
+        config = c; maxB = B; maxT = T; self.B = B; self.T = T; self.recompute = recompute
         storage = FloatBuffer(count: TrainingArena.byteCount(c, B: B, T: T, recompute: recompute) / 4)
+        let z = storage.ptr
+        xFinal = z; rstdF = z; xnF = z; x = z; xb = z; att = z; h = z; dGate = z; dUp = z
+        dq = z; dk = z; dv = z; ds = z; dX = z; dXb = z
+        carve()
+    }
+
+    /// Selects a batch shape B' ≤ maxB, T' ≤ maxT; the views are re-carved from the same storage
+    /// (everything fits since every region grows with B·T or T²).
+    public func setShape(B: Int, T: Int) {
+        precondition(B >= 1 && B <= maxB && T >= 1 && T <= maxT)
+        if B == self.B && T == self.T { return }
+        self.B = B; self.T = T
+        carve()
+    }
+
+    private func carve() {
+        let c = config
         var p = storage.ptr
         func take(_ n: Int) -> UnsafeMutablePointer<Float> { defer { p += n }; return p }
         let N = B * T
@@ -57,6 +76,7 @@ public final class TrainingArena: @unchecked Sendable {
                        probs: take(B * c.nHeads * T * T), xMid: take(N * c.dim), rstd2: take(N),
                        gate: take(N * c.hiddenDim), up: take(N * c.hiddenDim))
         }
+        layers = []
         if recompute {
             let xIns = (0..<c.nLayers).map { _ in take(N * c.dim) }
             let shared = fullLayer(xIn: xIns[0])

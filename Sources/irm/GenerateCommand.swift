@@ -2,6 +2,8 @@
 import Foundation
 import Llama
 import ModelIO
+import IRM
+import Training
 
 enum GenerateCommand {
     static let spec = CommandSpec(
@@ -17,6 +19,9 @@ enum GenerateCommand {
             Option(name: "top-p", value: "P", help: "nucleus sampling mass (default 1 = off)"),
             Option(name: "seed", value: "S", help: "random seed (default 0)"),
             Option(name: "stats", value: nil, help: "print prefill/decode speed to stderr"),
+            Option(name: "irm", value: "RUN", help: "inject a trained IRM (a run folder or an .safetensors file)"),
+            Option(name: "compare", value: nil, help: "with --irm: print the continuation without and with the IRM"),
+            Option(name: "strength", value: "S", help: "with --irm: scale the injection (default 1)"),
         ])
 
     static func sampling(_ args: Arguments) throws -> SamplingParams {
@@ -27,6 +32,7 @@ enum GenerateCommand {
     }
 
     static func run(_ args: Arguments) throws {
+        if args.flag("compare") && args.string("irm") == nil { throw CLIError("irm generate: --compare needs --irm RUN") }
         let prompt = try args.required("prompt")
         let maxTokens = try args.int("max-tokens", default: 128, range: 1...1_000_000)
         let params = try sampling(args)
@@ -37,13 +43,33 @@ enum GenerateCommand {
         guard ids.count < capacity else {
             throw CLIError("irm generate: the prompt has \(ids.count) tokens; the model's context is \(lm.model.config.maxSeqLen)")
         }
+        var injector: IRMInjector? = nil
+        if let r = args.string("irm") {
+            let path = r.hasSuffix(".safetensors") ? r : RunFolder(r).inferenceWeightsPath
+            let net = try IRMNetwork.load(path: path)
+            guard net.config.hidden == lm.model.config.dim, net.config.layers.max()! < lm.model.config.nLayers else {
+                throw CLIError("irm generate: the IRM in \(path) was trained for another model shape (hidden \(net.config.hidden))")
+            }
+            injector = IRMInjector(net: net)
+            injector!.strength = try args.float("strength", default: 1, range: -1000...1000)
+        }
+        if args.flag("compare"), let inj = injector {
+            for (label, intervention) in [("without IRM", nil), ("with IRM", inj)] as [(String, IRMInjector?)] {
+                var s = Sampler(params)
+                let ids2 = try lm.model.generate(prompt: ids, maxTokens: capacity - ids.count, sampler: &s,
+                                                 intervention: intervention, isStop: { lm.tokenizer.isEndOfGeneration($0) })
+                let text = lm.tokenizer.decode(ids2.filter { !lm.tokenizer.isEndOfGeneration($0) }, skipSpecial: true)
+                print("[\(label)]\n\(text)\n")
+            }
+            return
+        }
         var sampler = Sampler(params)
         var decoder = StreamingDecoder(lm.tokenizer)
         let out = FileHandle.standardOutput
         let t0 = Date()
         var firstTokenAt: Date?
         let generated = try lm.model.generate(
-            prompt: ids, maxTokens: capacity - ids.count, sampler: &sampler,
+            prompt: ids, maxTokens: capacity - ids.count, sampler: &sampler, intervention: injector,
             isStop: { lm.tokenizer.isEndOfGeneration($0) },
             onToken: { id in
                 if firstTokenAt == nil { firstTokenAt = Date() }

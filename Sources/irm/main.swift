@@ -9,6 +9,8 @@ let commands: [(spec: CommandSpec, run: (Arguments) throws -> Void)] = [
     (GenerateCommand.spec, GenerateCommand.run),
     (LogitsCommand.spec, LogitsCommand.run),
     (InfoCommand.spec, InfoCommand.run),
+    (TrainCommand.spec, TrainCommand.run),
+    (HeatmapCommand.spec, HeatmapCommand.run),
 ]
 
 @MainActor func usage() -> String {

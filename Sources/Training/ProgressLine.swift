@@ -1,0 +1,51 @@
+// A one-line progress display on stderr: redrawn in place on a terminal, plain log lines (at most one
+// every few seconds) otherwise.
+import Foundation
+
+public final class ProgressLine: @unchecked Sendable {
+    let isTTY = isatty(2) != 0
+    var lastPlain = Date.distantPast
+    let plainInterval: TimeInterval
+    var drawn = false
+
+    public init(plainInterval: TimeInterval = 5) { self.plainInterval = plainInterval }
+
+    public func update(_ text: String, force: Bool = false) {
+        if isTTY {
+            FileHandle.standardError.write(Data(("\r\u{1B}[K" + text).utf8))
+            drawn = true
+        } else if force || Date().timeIntervalSince(lastPlain) >= plainInterval {
+            FileHandle.standardError.write(Data((text + "\n").utf8))
+            lastPlain = Date()
+        }
+    }
+
+    /// A message on its own line (the bar is redrawn by the next update).
+    public func message(_ text: String) {
+        if isTTY && drawn { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+        FileHandle.standardError.write(Data((text + "\n").utf8))
+        drawn = false
+    }
+
+    public func finish() {
+        if isTTY && drawn { FileHandle.standardError.write(Data("\n".utf8)); drawn = false }
+    }
+}
+
+public func formatDuration(_ s: Double) -> String {
+    guard s.isFinite, s >= 0 else { return "?" }
+    let t = Int(s.rounded())
+    if t >= 3600 { return "\(t / 3600)h\(String(format: "%02d", t % 3600 / 60))m" }
+    if t >= 60 { return "\(t / 60)m\(String(format: "%02d", t % 60))s" }
+    return "\(t)s"
+}
+
+/// Set by a SIGINT handler; the training loop checkpoints and stops at the next step boundary.
+nonisolated(unsafe) public var interruptRequested: Int32 = 0
+
+public func installInterruptHandler() {
+    signal(SIGINT) { _ in
+        if interruptRequested != 0 { _exit(130) }   // a second Ctrl-C stops at once
+        interruptRequested = 1
+    }
+}

@@ -1,0 +1,102 @@
+// A run folder, Runs/<name>/:
+//   config.json            TrainConfig (everything to reproduce the run)
+//   irm.safetensors        IRM weights at the last checkpoint (paired with optimizer.safetensors)
+//   optimizer.safetensors  Adam state, step, epoch, position in the epoch, RNG, early-stopping state
+//   irm-best.safetensors   IRM weights with the best validation loss (what generate/eval/heatmap use)
+//   metrics.csv            step,epoch,train_loss,val_loss,lr,tokens_per_s
+//   samples.txt            generations for fixed prompts with and without the IRM at each validation
+//   heatmaps/, heatmap.csv the IRM's output drawn per token and averaged
+import Foundation
+
+public struct RunFolder: Sendable {
+    public let path: String
+    public init(_ path: String) { self.path = path }
+
+    public var configPath: String { path + "/config.json" }
+    public var weightsPath: String { path + "/irm.safetensors" }
+    public var bestWeightsPath: String { path + "/irm-best.safetensors" }
+    public var optimizerPath: String { path + "/optimizer.safetensors" }
+    public var metricsPath: String { path + "/metrics.csv" }
+    public var samplesPath: String { path + "/samples.txt" }
+    public var heatmapDir: String { path + "/heatmaps" }
+
+    /// The weights to use for inference: the best validation checkpoint if there is one.
+    public var inferenceWeightsPath: String {
+        FileManager.default.fileExists(atPath: bestWeightsPath) ? bestWeightsPath : weightsPath
+    }
+
+    public func create() throws {
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    }
+
+    public func writeConfig(_ c: TrainConfig) throws {
+        let e = JSONEncoder()
+        e.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try writeAtomically([UInt8](try e.encode(c)), to: configPath)
+    }
+
+    /// Reads config.json; a folder that is not a run gets one clear error.
+    public func readConfig() throws -> TrainConfig {
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir), isDir.boolValue else {
+            throw RunError("\(path): no such run folder")
+        }
+        guard let data = FileManager.default.contents(atPath: configPath) else {
+            throw RunError("\(path): not a run folder (no config.json)")
+        }
+        do { return try JSONDecoder().decode(TrainConfig.self, from: data) }
+        catch { throw RunError("\(configPath): not a valid run configuration (\(describe(error)))") }
+    }
+
+    // MARK: metrics.csv
+
+    public static let metricsHeader = "step,epoch,train_loss,val_loss,lr,tokens_per_s"
+
+    public func appendMetrics(_ line: String) throws {
+        let fm = FileManager.default
+        if !fm.fileExists(atPath: metricsPath) {
+            try writeAtomically(Array((RunFolder.metricsHeader + "\n").utf8), to: metricsPath)
+        }
+        guard let h = FileHandle(forWritingAtPath: metricsPath) else { throw RunError("\(metricsPath): cannot write") }
+        defer { try? h.close() }
+        h.seekToEndOfFile()
+        h.write(Data((line + "\n").utf8))
+    }
+
+    /// On resume: keep only the rows of steps the checkpoint contains.
+    public func truncateMetrics(afterStep step: Int) throws {
+        guard let s = try? String(contentsOfFile: metricsPath, encoding: .utf8) else { return }
+        var keep: [Substring] = []
+        for (i, line) in s.split(separator: "\n").enumerated() {
+            if i == 0 { keep.append(line); continue }
+            if let f = line.split(separator: ",").first, let n = Int(f), n <= step { keep.append(line) }
+        }
+        try writeAtomically(Array((keep.joined(separator: "\n") + "\n").utf8), to: metricsPath)
+    }
+
+    public func appendSamples(_ text: String) throws {
+        let fm = FileManager.default
+        if !fm.fileExists(atPath: samplesPath) { try writeAtomically([], to: samplesPath) }
+        guard let h = FileHandle(forWritingAtPath: samplesPath) else { throw RunError("\(samplesPath): cannot write") }
+        defer { try? h.close() }
+        h.seekToEndOfFile()
+        h.write(Data(text.utf8))
+    }
+}
+
+public struct RunError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ m: String) { description = m }
+}
+
+func describe(_ e: Error) -> String {
+    if let d = e as? DecodingError {
+        switch d {
+        case .keyNotFound(let k, _): return "missing '\(k.stringValue)'"
+        case .typeMismatch(_, let c), .valueNotFound(_, let c), .dataCorrupted(let c):
+            return c.codingPath.map(\.stringValue).joined(separator: ".") + ": " + c.debugDescription
+        @unknown default: return "\(d)"
+        }
+    }
+    return "\(e)"
+}

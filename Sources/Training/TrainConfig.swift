@@ -1,0 +1,56 @@
+// Everything needed to reproduce a training run; stored as the run folder's config.json.
+import Foundation
+import IRM
+import Llama
+
+public let irmVersion = "0.3.0"
+
+public struct TrainConfig: Codable, Sendable {
+    public var programVersion = irmVersion
+    // Model.
+    public var model: String
+    public var modelSHA256: String
+    public var tokenizer: String?
+    public var dtype: String = "auto"
+    // Data.
+    public var dataset: String            // as given (name or path)
+    public var datasetPath: String
+    public var format: String?
+    public var label: String?
+    public var datasetHash: String = ""
+    public var system: String?
+    public var limit: Int?               // only the first N examples of the file
+    public var split: DatasetSplit
+    // The IRM and its optimiser.
+    public var irm: IRMConfig
+    public var adam: AdamConfig
+    // Loop.
+    public var batchSize = 8
+    public var seqLen = 128
+    public var epochs = 10
+    public var maxSteps: Int?
+    public var evalEvery: Int?           // steps between validations; nil = once per epoch
+    public var patience = 6              // validations without improvement before stopping
+    public var seed: UInt64 = 0
+    public var recompute = false
+    public var samplePrompts: [String] = []
+    public var sampleTokens = 48
+    public var runName: String
+
+    public init(model: String, modelSHA256: String, dataset: String, datasetPath: String, split: DatasetSplit,
+                irm: IRMConfig, adam: AdamConfig, runName: String) {
+        self.model = model; self.modelSHA256 = modelSHA256; self.dataset = dataset; self.datasetPath = datasetPath
+        self.split = split; self.irm = irm; self.adam = adam; self.runName = runName
+    }
+}
+
+/// A compact description of a layer list for run names: "0-29", "0,4,8", "3:27:4".
+public func layerSpecName(_ layers: [Int]) -> String {
+    guard let first = layers.first, let last = layers.last else { return "none" }
+    if layers.count == 1 { return "\(first)" }
+    let step = layers[1] - layers[0]
+    if layers == Array(stride(from: first, through: last, by: step)) {
+        return step == 1 ? "\(first)-\(last)" : "\(first):\(last):\(step)"
+    }
+    return layers.map(String.init).joined(separator: ",")
+}

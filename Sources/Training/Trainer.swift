@@ -1,0 +1,192 @@
+// The training loop (Smith et al. §3; DESIGN.md "Training"): only the IRM's parameters change.
+// Per step: forward through the frozen model with the IRM injecting, cross-entropy on the response
+// tokens, backward to the lowest injection layer, IRM backward (+ L1), Adam. Validation, samples and
+// a checkpoint at each evaluation; early stopping on the validation loss.
+import Foundation
+import Numerics
+import ModelIO
+import Llama
+import IRM
+
+public final class Trainer {
+    public let lm: LoadedModel
+    public let config: TrainConfig
+    public let run: RunFolder
+    let train: [TokenizedExample], val: [TokenizedExample]
+    public let net: IRMNetwork
+    let adam: Adam
+    let injector: IRMInjector
+    let arena: TrainingArena
+    public private(set) var state = TrainState()
+    let padId: Int32
+    let progress = ProgressLine()
+    /// Lines printed at each validation (besides the progress bar).
+    public var verbose = true
+
+    public var stepsPerEpoch: Int { (train.count + config.batchSize - 1) / config.batchSize }
+    public var totalSteps: Int {
+        let byEpochs = stepsPerEpoch * config.epochs
+        return config.maxSteps.map { min($0, byEpochs) } ?? byEpochs
+    }
+
+    public init(lm: LoadedModel, config: TrainConfig, run: RunFolder, train: [TokenizedExample], val: [TokenizedExample],
+                resume: Bool) throws {
+        self.lm = lm; self.config = config; self.run = run; self.train = train; self.val = val
+        guard !train.isEmpty else { throw RunError("\(config.dataset): no training examples after the split") }
+        net = IRMNetwork(config: config.irm, seed: config.seed)
+        adam = Adam(config: config.adam, count: net.params.count)
+        let maxT = max(train.map { $0.ids.count }.max()!, val.map { $0.ids.count }.max() ?? 1)
+        arena = TrainingArena(config: lm.model.config, B: config.batchSize, T: maxT, recompute: config.recompute)
+        injector = IRMInjector(net: net, capacity: config.batchSize * maxT)
+        padId = lm.tokenizer.eosId ?? 0
+        if resume {
+            state = try run.loadCheckpoint(net: net, adam: adam)
+            try run.truncateMetrics(afterStep: state.step)
+        } else {
+            state.rng = Rng(seed: config.seed).state
+        }
+    }
+
+    // MARK: one step
+
+    /// Forward + backward + update on one batch; returns (mean cross-entropy, L1 penalty).
+    func step(_ batch: Batch, lr: Float) throws -> (Double, Double) {
+        let model = lm.model
+        arena.setShape(B: batch.B, T: batch.T)
+        injector.freezeOutput = false
+        try model.trainingForward(batch.tokens, arena: arena, intervention: injector)
+        net.zeroGrad()
+        injector.zeroOutputGradient()
+        injector.freezeOutput = true    // a recomputed layer re-injects the stored output
+        let loss = model.trainingBackward(targets: batch.targets, arena: arena, receiver: injector,
+                                          stopLayer: config.irm.layers.min()!, intervention: injector)
+        injector.freezeOutput = false
+        let l1 = injector.addL1(rowMask: batch.rowMask)
+        injector.backward()
+        adam.update(params: net.params, grads: net.grads, lr: lr)
+        return (loss.mean, l1)
+    }
+
+    /// Mean cross-entropy over the validation examples, with the IRM injecting (or not).
+    public func validationLoss(withIRM: Bool = true) throws -> Double {
+        var total = LossResult()
+        injector.strength = withIRM ? 1 : 0
+        defer { injector.strength = 1 }
+        var i = 0
+        while i < val.count {
+            let b = makeBatch(Array(val[i..<min(val.count, i + config.batchSize)]), padId: padId)
+            arena.setShape(B: b.B, T: b.T)
+            try lm.model.trainingForward(b.tokens, arena: arena, intervention: injector)
+            let r = lm.model.trainingLoss(targets: b.targets, arena: arena)
+            total.sum += r.sum; total.count += r.count
+            i += config.batchSize
+        }
+        return total.mean
+    }
+
+    // MARK: the loop
+
+    public func run(onValidation: ((TrainState) throws -> Void)? = nil) throws -> TrainState {
+        if state.finished { progress.message("run already finished (\(state.stopReason ?? "done")) at step \(state.step)"); return state }
+        if state.step == 0 && !val.isEmpty && verbose {
+            progress.message(String(format: "validation loss without the IRM: %.4f (perplexity %.2f)",
+                                    try validationLoss(withIRM: false), exp(try validationLoss(withIRM: false))))
+        }
+        let start = Date(), startStep = state.step
+        var recentTokens = 0, recentTime = 0.0, lastVal = state.bestVal
+        let evalEvery = config.evalEvery ?? stepsPerEpoch
+        while !state.finished && state.epoch < config.epochs && state.step < totalSteps {
+            let order = epochOrder(count: train.count, seed: config.seed, epoch: state.epoch)
+            let lr = config.adam.learningRate(epoch: state.epoch)
+            while state.batchInEpoch < stepsPerEpoch && state.step < totalSteps {
+                let lo = state.batchInEpoch * config.batchSize
+                let batch = makeBatch(order[lo..<min(train.count, lo + config.batchSize)].map { train[$0] }, padId: padId)
+                let t0 = Date()
+                let (loss, l1) = try step(batch, lr: lr)
+                let dt = Date().timeIntervalSince(t0)
+                guard loss.isFinite else { throw RunError("training diverged at step \(state.step + 1) (loss \(loss)); lower --lr") }
+                state.step += 1
+                state.batchInEpoch += 1
+                let endOfEpoch = state.batchInEpoch == stepsPerEpoch
+                if endOfEpoch { state.epoch += 1; state.batchInEpoch = 0 }
+                recentTokens += batch.realTokens; recentTime += dt
+                let tps = Double(recentTokens) / max(recentTime, 1e-9)
+                if recentTime > 20 { recentTokens /= 2; recentTime /= 2 }
+
+                var v: Double? = nil
+                if state.step % evalEvery == 0 || endOfEpoch || state.step == totalSteps {
+                    v = try evaluate()
+                    lastVal = v ?? lastVal
+                }
+                try run.appendMetrics("\(state.step),\(endOfEpoch ? state.epoch - 1 : state.epoch),\(fmt(loss)),\(v.map(fmt) ?? ""),\(lr),\(Int(tps))")
+                if v != nil { try onValidation?(state) }
+                let elapsed = Date().timeIntervalSince(start)
+                let eta = elapsed / Double(state.step - startStep) * Double(totalSteps - state.step)
+                progress.update("step \(state.step)/\(totalSteps) epoch \(min(state.epoch + 1, config.epochs)) loss \(fmt(loss))"
+                                + (l1 > 0 ? " l1 \(fmt(l1))" : "") + " val \(lastVal.map(fmt) ?? "-")"
+                                + " \(Int(tps)) tok/s ETA \(formatDuration(eta))")
+                if interruptRequested != 0 {
+                    try run.saveCheckpoint(net: net, adam: adam, state: state)
+                    progress.finish()
+                    throw RunError("interrupted at step \(state.step); checkpoint saved, continue with: irm train --resume \(run.path)")
+                }
+                if state.finished || endOfEpoch { break }
+            }
+        }
+        if !state.finished {
+            state.finished = true
+            state.stopReason = config.maxSteps.map { state.step >= $0 } == true ? "max steps" : "epochs done"
+            try run.saveCheckpoint(net: net, adam: adam, state: state)
+        }
+        if !FileManager.default.fileExists(atPath: run.bestWeightsPath) { try net.save(path: run.bestWeightsPath) }
+        progress.finish()
+        return state
+    }
+
+    /// Validation, early-stopping bookkeeping, samples, checkpoint.
+    func evaluate() throws -> Double? {
+        guard !val.isEmpty else {
+            try run.saveCheckpoint(net: net, adam: adam, state: state)
+            return nil
+        }
+        let v = try validationLoss()
+        if state.bestVal == nil || v < state.bestVal! - 1e-6 {
+            state.bestVal = v
+            state.badEvals = 0
+            try net.save(path: run.bestWeightsPath, extraMetadata: ["step": String(state.step), "val_loss": fmt(v)])
+        } else {
+            state.badEvals += 1
+            if state.badEvals >= config.patience {
+                state.finished = true
+                state.stopReason = "early stopping (no improvement in \(config.patience) validations)"
+            }
+        }
+        if verbose {
+            progress.message(String(format: "step %d: validation loss %.4f (perplexity %.2f)%@", state.step, v, exp(v),
+                                    state.badEvals == 0 ? " *best*" : ""))
+        }
+        try writeSamples(valLoss: v)
+        try run.saveCheckpoint(net: net, adam: adam, state: state)
+        return v
+    }
+
+    func writeSamples(valLoss: Double) throws {
+        guard !config.samplePrompts.isEmpty else { return }
+        var text = "== step \(state.step) (epoch \(state.epoch)), validation loss \(fmt(valLoss)) ==\n"
+        for p in config.samplePrompts {
+            let ids = lm.promptTokens(p, chat: true, system: config.system)
+            text += "Q: \(p)\n"
+            for (label, on) in [("with IRM", true), ("without", false)] {
+                var sampler = Sampler(SamplingParams())
+                let out = try lm.model.generate(prompt: ids, maxTokens: config.sampleTokens, sampler: &sampler,
+                                                intervention: on ? injector : nil,
+                                                isStop: { self.lm.tokenizer.isEndOfGeneration($0) })
+                let s = lm.tokenizer.decode(out.filter { !lm.tokenizer.isEndOfGeneration($0) }, skipSpecial: true)
+                text += "  [\(label)] \(s.replacingOccurrences(of: "\n", with: " "))\n"
+            }
+        }
+        try run.appendSamples(text + "\n")
+    }
+}
+
+func fmt(_ x: Double) -> String { String(format: "%.4f", x) }
