@@ -15,7 +15,7 @@ extension IRMNetwork {
             tensors.append((IRMNetwork.tensorName(k, "bias"), [s.out], Array(UnsafeBufferPointer(start: bias(k), count: s.out))))
         }
         var meta = extraMetadata
-        meta["irm_config"] = String(decoding: try JSONEncoder().encode(config), as: UTF8.self)
+        meta["irm_config"] = String(decoding: try sortedJSONEncoder().encode(config), as: UTF8.self)
         meta["output_layout"] = "out[token, i*L + j] = hidden index i of injection layer slot j (reference .view(B, T, h, L))"
         try writeSafetensors(path: path, floatTensors: tensors, metadata: meta)
     }
@@ -47,4 +47,12 @@ extension IRMNetwork {
         }
         return net
     }
+}
+
+/// JSON with sorted keys: files written from the same state are byte-identical (Swift's dictionary
+/// order changes from process to process).
+public func sortedJSONEncoder() -> JSONEncoder {
+    let e = JSONEncoder()
+    e.outputFormatting = [.sortedKeys]
+    return e
 }

@@ -20,7 +20,7 @@ public struct TrainState: Codable, Sendable, Equatable {
 
 extension RunFolder {
     public func saveCheckpoint(net: IRMNetwork, adam: Adam, state: TrainState) throws {
-        let js = String(decoding: try JSONEncoder().encode(state), as: UTF8.self)
+        let js = String(decoding: try sortedJSONEncoder().encode(state), as: UTF8.self)
         try writeSafetensors(path: optimizerPath,
                              floatTensors: [("adam.m", [adam.m.count], adam.m.array), ("adam.v", [adam.v.count], adam.v.array)],
                              metadata: ["train_state": js, "adam_step": String(adam.step), "step": String(state.step)])

@@ -27,6 +27,19 @@ func runIRM(_ args: [String], stdin: String? = nil) throws -> RunResult {
                      stderr: String(decoding: e, as: UTF8.self), signalled: p.terminationReason == .uncaughtSignal)
 }
 
+/// Starts `irm` without waiting (for kill tests).
+func startIRM(_ args: [String]) throws -> Process {
+    guard FileManager.default.isExecutableFile(atPath: irmBinary) else { throw XCTSkip("\(irmBinary) not built") }
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: irmBinary)
+    p.arguments = args
+    p.currentDirectoryURL = URL(fileURLWithPath: packageRoot)
+    p.standardOutput = FileHandle.nullDevice
+    p.standardError = FileHandle.nullDevice
+    try p.run()
+    return p
+}
+
 /// A user mistake: exit status non-zero (not a crash), exactly one line on stderr containing `parts`.
 func assertOneLineError(_ r: RunResult, contains parts: [String], file: StaticString = #filePath, line: UInt = #line) {
     XCTAssertFalse(r.signalled, "crashed: \(r.stderr)", file: file, line: line)

@@ -1,0 +1,88 @@
+import XCTest
+import Foundation
+
+/// `irm train` end to end on small slices of our datasets with SmolLM2.
+final class TrainCLITests: XCTestCase {
+    /// A small, fast configuration: 16 examples, short sequences, a narrow IRM on every layer.
+    let small = ["--dataset", "anger", "--limit", "20", "--seq-len", "64", "--batch-size", "4", "--width", "1",
+                 "--no-heatmaps", "--threads", "2"]
+
+    func metrics(_ run: String) throws -> [[String]] {
+        let s = try String(contentsOfFile: run + "/metrics.csv", encoding: .utf8)
+        return s.split(separator: "\n").dropFirst().map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+    }
+
+    func testThirtyStepsLowerTheTrainingLoss() throws {
+        let runs = try tempDir("train30")
+        let r = try runIRM(["train"] + small + ["--max-steps", "30", "--lr", "1e-3", "--init", "zero-output",
+                                                "--runs", runs, "--name", "r", "--eval-every", "15"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let rows = try metrics(runs + "/r")
+        XCTAssertEqual(rows.count, 30)
+        let losses = rows.map { Double($0[2])! }
+        let first = losses.prefix(4).reduce(0, +) / 4, last = losses.suffix(4).reduce(0, +) / 4
+        print("train loss: first 4 steps \(first), last 4 steps \(last)")
+        XCTAssertLessThan(last, first - 0.3, "loss did not drop: \(losses)")
+        // Validation loss goes down too, and the run folder is complete.
+        let vals = rows.compactMap { Double($0[3]) }
+        XCTAssertGreaterThanOrEqual(vals.count, 2)   // every 15 steps and at each epoch end
+        XCTAssertLessThan(vals.last!, vals.first!)
+        for f in ["config.json", "irm.safetensors", "irm-best.safetensors", "optimizer.safetensors", "samples.txt"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: runs + "/r/" + f), f)
+        }
+        let cfg = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: runs + "/r/config.json"))) as! [String: Any]
+        XCTAssertEqual(cfg["modelSHA256"] as? String, "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53")
+        XCTAssertNotNil((cfg["split"] as? [String: Any])?["valIndices"])
+    }
+
+    func testSameSeedSameWeightsAndKillResumeSameWeights() throws {
+        let runs = try tempDir("determinism")
+        let args = small + ["--max-steps", "8", "--eval-every", "2", "--runs", runs, "--seed", "7"]
+        let a = try runIRM(["train"] + args + ["--name", "a"])
+        XCTAssertEqual(a.status, 0, a.stderr)
+        let b = try runIRM(["train"] + args + ["--name", "b"])
+        XCTAssertEqual(b.status, 0, b.stderr)
+        let wa = try Data(contentsOf: URL(fileURLWithPath: runs + "/a/irm.safetensors"))
+        let wb = try Data(contentsOf: URL(fileURLWithPath: runs + "/b/irm.safetensors"))
+        XCTAssertEqual(wa, wb, "same seed, different weights")
+
+        // Kill -9 after the step-4 checkpoint, then resume: the final weights equal the uninterrupted run's.
+        let p = try startIRM(["train"] + args + ["--name", "c"])
+        let opt = runs + "/c/metrics.csv"
+        let deadline = Date().addingTimeInterval(300)
+        while Date() < deadline {
+            if let s = try? String(contentsOfFile: opt, encoding: .utf8), s.split(separator: "\n").count >= 6 { break }
+            usleep(50_000)
+        }
+        kill(p.processIdentifier, SIGKILL)
+        p.waitUntilExit()
+        XCTAssertEqual(p.terminationReason, .uncaughtSignal)
+        let r = try runIRM(["train", "--resume", runs + "/c", "--no-heatmaps", "--threads", "2"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let wc = try Data(contentsOf: URL(fileURLWithPath: runs + "/c/irm.safetensors"))
+        XCTAssertEqual(wc.count, wa.count)
+        XCTAssertTrue(wc == wa, "resumed run ended with different weights")
+        XCTAssertEqual(try metrics(runs + "/c").map { $0[0] }, (1...8).map(String.init))   // no duplicated steps
+    }
+
+    func testBadTrainingInput() throws {
+        let runs = try tempDir("badtrain")
+        assertOneLineError(try runIRM(["train", "--dataset", "angry", "--runs", runs]), contains: ["angry", "anger"])
+        let empty = runs + "/empty.csv"
+        try "question,answer\n".write(toFile: empty, atomically: true, encoding: .utf8)
+        assertOneLineError(try runIRM(["train", "--dataset", empty, "--runs", runs]), contains: [empty])
+        assertOneLineError(try runIRM(["train", "--dataset", "anger", "--layers", "0-30", "--runs", runs]), contains: ["--layers", "30"])
+        assertOneLineError(try runIRM(["train", "--resume", runs]), contains: [runs, "not a run"])
+        // A corrupted checkpoint: the optimiser file cut short. Nothing is overwritten by the failed resume.
+        let ok = try runIRM(["train"] + small + ["--max-steps", "2", "--runs", runs, "--name", "c"])
+        XCTAssertEqual(ok.status, 0, ok.stderr)
+        let optPath = runs + "/c/optimizer.safetensors"
+        let opt = try Data(contentsOf: URL(fileURLWithPath: optPath))
+        try opt.prefix(opt.count / 2).write(to: URL(fileURLWithPath: optPath))
+        let before = try FileManager.default.contentsOfDirectory(atPath: runs + "/c").sorted()
+        let weights = try Data(contentsOf: URL(fileURLWithPath: runs + "/c/irm.safetensors"))
+        assertOneLineError(try runIRM(["train", "--resume", runs + "/c"]), contains: ["corrupted checkpoint"])
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: runs + "/c").sorted(), before)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: runs + "/c/irm.safetensors")), weights)
+    }
+}
