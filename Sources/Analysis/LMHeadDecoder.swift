@@ -136,16 +136,20 @@ public final class LMHeadDecoder: @unchecked Sendable {
 }
 
 /// Softmax of one logits row restricted to its top-K and bottom-K entries, written to the four outputs.
+/// The selection always keeps at least one bottom value: the row's minimum decides whether the fast exp applies.
 func selectSoftmax(_ l: UnsafePointer<Float>, _ n: Int, k: Int, kb: Int,
                    topIds: UnsafeMutablePointer<Int32>, topProbs: UnsafeMutablePointer<Float>,
                    botIds: UnsafeMutablePointer<Int32>, botProbs: UnsafeMutablePointer<Float>) {
-    withUnsafeTemporaryAllocation(of: Float.self, capacity: k + kb) { vals in
-        let sel = RowSelection(k: k, kb: kb, topV: vals.baseAddress!, topI: topIds,
-                               botV: vals.baseAddress! + k, botI: botIds)
+    let kb1 = max(kb, 1)
+    withUnsafeTemporaryAllocation(of: Float.self, capacity: k + kb1) { vals in
+    withUnsafeTemporaryAllocation(of: Int32.self, capacity: kb1) { bids in
+        let sel = RowSelection(k: k, kb: kb1, topV: vals.baseAddress!, topI: topIds,
+                               botV: vals.baseAddress! + k, botI: bids.baseAddress!)
         sel.scan(l, n)
-        let m = sel.topV[0]
-        let lse = m + logf(sumExpShifted(l, n, m))
+        let m = sel.topV[0], lo = sel.botV[0]
+        let sum = lo >= m - 87 ? sumExpShifted(l, n, m) : sumExpShiftedWide(l, n, m)
+        let lse = m + logf(sum)
         for j in 0..<k { topProbs[j] = expf(sel.topV[j] - lse) }
-        for j in 0..<kb { botProbs[j] = expf(sel.botV[j] - lse) }
-    }
+        for j in 0..<kb { botIds[j] = sel.botI[j]; botProbs[j] = expf(sel.botV[j] - lse) }
+    }}
 }

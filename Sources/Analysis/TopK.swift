@@ -8,12 +8,13 @@
 import Foundation
 import Numerics
 
-/// e^x for x ≤ 0 (clamped below at −87, where e^x underflows float's normal range anyway), 8 lanes.
+/// e^x for −87 ≤ x ≤ 0, 8 lanes (callers guarantee the range: below −87 the 2^n bit trick breaks).
 /// Cody–Waite range reduction x = n·ln2 + r, |r| ≤ ln2/2, and Cephes' degree-6 polynomial for e^r
-/// (relative error about 2e-7); 2^n is built in the exponent bits.
+/// (relative error about 2e-7); 2^n is built in the exponent bits. No lane masks: Swift lowers SIMD
+/// comparisons and `replacing(with:where:)` to per-lane code (measured 10 ns per vector), so the kernels
+/// here use only arithmetic and bit operations.
 @inline(__always)
-func expNonPositive8(_ x0: SIMD8<Float>) -> SIMD8<Float> {
-    let x = x0.replacing(with: SIMD8(repeating: -87), where: x0 .< SIMD8(repeating: -87))
+func expNonPositive8(_ x: SIMD8<Float>) -> SIMD8<Float> {
     let magic = SIMD8<Float>(repeating: 12582912)               // 1.5·2²³: adding it rounds to an integer
     let j = (x * SIMD8(repeating: 1.44269504088896341)) + magic
     let n = j - magic
@@ -32,7 +33,7 @@ func expNonPositive8(_ x0: SIMD8<Float>) -> SIMD8<Float> {
     return e * unsafeBitCast(bits, to: SIMD8<Float>.self)
 }
 
-/// Σ exp(l[i] − m) over n values (all ≤ m).
+/// Σ exp(l[i] − m) over n values, all in [m − 87, m] (the caller checks the row's minimum).
 func sumExpShifted(_ l: UnsafePointer<Float>, _ n: Int, _ m: Float) -> Float {
     let raw = UnsafeRawPointer(l)
     let mv = SIMD8<Float>(repeating: m)
@@ -48,8 +49,21 @@ func sumExpShifted(_ l: UnsafePointer<Float>, _ n: Int, _ m: Float) -> Float {
     return s
 }
 
+/// Σ exp(l[i] − m) for rows whose spread exceeds 87 (terms below e^−87 ≈ 1.6e−38 are dropped).
+func sumExpShiftedWide(_ l: UnsafePointer<Float>, _ n: Int, _ m: Float) -> Float {
+    var s: Float = 0
+    for i in 0..<n { let d = l[i] - m; if d > -87 { s += expf(d) } }
+    return s
+}
+
+/// 1 in each lane where v > top or v < bottom, else 0 (from the sign bits of the differences; no masks).
+@inline(__always)
+func thresholdHits(_ v: SIMD8<Float>, _ top: SIMD8<Float>, _ bottom: SIMD8<Float>) -> SIMD8<UInt32> {
+    (unsafeBitCast(top - v, to: SIMD8<UInt32>.self) | unsafeBitCast(v - bottom, to: SIMD8<UInt32>.self)) &>> 31
+}
+
 /// Selection state for one row: the K largest (descending) and K smallest (ascending) values with ids,
-/// in caller-provided storage. Ties keep the lower id first.
+/// in caller-provided storage (k ≥ 1, kb ≥ 1). Ties keep the lower id first.
 struct RowSelection {
     let k: Int, kb: Int
     let topV: UnsafeMutablePointer<Float>, topI: UnsafeMutablePointer<Int32>
@@ -66,31 +80,56 @@ struct RowSelection {
         botV[j] = v; botI[j] = id
     }
 
-    /// Pass 1 over l[0..<n].
+    /// Pass 1 over l[0..<n]: blocks of 32 values are tested against both thresholds at once; only a block
+    /// with a hit is looked at vector by vector, and only a vector with a hit value by value.
     func scan(_ l: UnsafePointer<Float>, _ n: Int) {
         topV.update(repeating: -.infinity, count: k); topI.update(repeating: -1, count: k)
         botV.update(repeating: .infinity, count: kb); botI.update(repeating: -1, count: kb)
-        // With no bottom list, the bottom threshold can never be beaten.
-        var tT = topV[k - 1], tB = kb > 0 ? botV[kb - 1] : -Float.infinity
+        var tT = topV[k - 1], tB = botV[kb - 1]
+        @inline(__always) func scalar(_ lo: Int, _ hi: Int) {
+            for i in lo..<hi {
+                let x = l[i]
+                if x > tT { insertTop(x, Int32(i)); tT = topV[k - 1] }
+                if x < tB { insertBottom(x, Int32(i)); tB = botV[kb - 1] }
+            }
+        }
         let raw = UnsafeRawPointer(l)
         var i = 0
-        while i + 8 <= n {
-            let v = raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
-            let hit = (v .> SIMD8(repeating: tT)) .| (v .< SIMD8(repeating: tB))
-            if any(hit) {
-                for lane in 0..<8 {
-                    let x = v[lane]
-                    if x > tT { insertTop(x, Int32(i + lane)); tT = topV[k - 1] }
-                    if x < tB { insertBottom(x, Int32(i + lane)); tB = botV[kb - 1] }
+        while i + 32 <= n {
+            let top = SIMD8(repeating: tT), bot = SIMD8(repeating: tB)
+            let v0 = raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+            let v1 = raw.loadUnaligned(fromByteOffset: i * 4 + 32, as: SIMD8<Float>.self)
+            let v2 = raw.loadUnaligned(fromByteOffset: i * 4 + 64, as: SIMD8<Float>.self)
+            let v3 = raw.loadUnaligned(fromByteOffset: i * 4 + 96, as: SIMD8<Float>.self)
+            let h = thresholdHits(v0, top, bot) | thresholdHits(v1, top, bot) | thresholdHits(v2, top, bot) | thresholdHits(v3, top, bot)
+            if h.wrappedSum() != 0 {
+                for q in 0..<4 {
+                    let v = raw.loadUnaligned(fromByteOffset: (i + 8 * q) * 4, as: SIMD8<Float>.self)
+                    if thresholdHits(v, SIMD8(repeating: tT), SIMD8(repeating: tB)).wrappedSum() != 0 { scalar(i + 8 * q, i + 8 * q + 8) }
                 }
             }
-            i += 8
+            i += 32
         }
-        while i < n {
-            let x = l[i]
-            if x > tT { insertTop(x, Int32(i)); tT = topV[k - 1] }
-            if x < tB { insertBottom(x, Int32(i)); tB = botV[kb - 1] }
-            i += 1
-        }
+        scalar(i, n)
     }
+}
+
+/// Top-K / bottom-K softmax selection over `rows` rows of logits [rows, vocab], in parallel over rows
+/// (the second half of a decoder block; public for the benchmark).
+public func selectSoftmaxRows(_ logits: UnsafePointer<Float>, rows: Int, vocab: Int, k: Int, bottomK: Int) -> DecodedTokens {
+    var out = DecodedTokens(count: rows, k: k, bottomK: max(bottomK, 1))
+    let ls = SendableConstPointer(logits)
+    out.topIds.withUnsafeMutableBufferPointer { ti in
+    out.topProbs.withUnsafeMutableBufferPointer { tp in
+    out.bottomIds.withUnsafeMutableBufferPointer { bi in
+    out.bottomProbs.withUnsafeMutableBufferPointer { bp in
+        let ti = SendablePointer(ti.baseAddress!), tp = SendablePointer(tp.baseAddress!)
+        let bi = SendablePointer(bi.baseAddress!), bp = SendablePointer(bp.baseAddress!)
+        let kb = max(bottomK, 1)
+        parallelFor(rows) { r in
+            selectSoftmax(ls.p + r * vocab, vocab, k: k, kb: bottomK, topIds: ti.p + r * k, topProbs: tp.p + r * k,
+                          botIds: bi.p + r * kb, botProbs: bp.p + r * kb)
+        }
+    }}}}
+    return out
 }

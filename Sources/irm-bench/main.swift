@@ -1,5 +1,5 @@
 // irm-bench: the numbers behind `make bench` (DESIGN.md "How speed is shown"). JSON lines on stdout.
-// `irm-bench GROUP` runs one group: gemm, forward.
+// `irm-bench GROUP` runs one group: gemm, forward, neurons.
 import Foundation
 import Numerics
 
@@ -8,3 +8,4 @@ func want(_ group: String) -> Bool { only == nil || only == group }
 
 if want("gemm") { benchGEMM() }
 if want("forward") { benchForward() }
+if want("neurons") { benchNeurons() }

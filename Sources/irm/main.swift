@@ -9,6 +9,7 @@ let commands: [(spec: CommandSpec, run: (Arguments) throws -> Void)] = [
     (GenerateCommand.spec, GenerateCommand.run),
     (LogitsCommand.spec, LogitsCommand.run),
     (InfoCommand.spec, InfoCommand.run),
+    (NeuronsCommand.spec, NeuronsCommand.run),
 ]
 
 @MainActor func usage() -> String {
