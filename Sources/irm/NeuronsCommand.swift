@@ -127,6 +127,9 @@ enum NeuronsCommand {
         return (l, i)
     }
 
+    /// Left-aligned in `width` columns, never cut (String.padding truncates longer text).
+    static func pad(_ s: String, _ width: Int) -> String { s.count >= width ? s + " " : s.padding(toLength: width, withPad: " ", startingAt: 0) }
+
     static func quoted(_ t: String) -> String { "'" + tsvEscape(t) + "'" }
 
     static func tokenList(_ list: [(id: Int32, prob: Float)], _ name: (Int32) -> String) -> String {
@@ -181,8 +184,8 @@ enum NeuronsCommand {
             let m = h.tokens.map { "\(quoted(map.token($0.id))) (#\($0.rank + 1))" }.joined(separator: " ")
             let list = bottom ? map.decoded.bottom(e) : map.decoded.top(e)
             let name = "\(h.layer):\(h.index)"
-            print(name.padding(toLength: 11, withPad: " ", startingAt: 0) + " " + String(format: "%-8.3g", h.prob) + "  "
-                  + m.padding(toLength: 30, withPad: " ", startingAt: 0) + tokenList(Array(list.prefix(5)), map.token))
+            print(pad(name, 11) + " " + String(format: "%-8.3g", h.prob) + "  "
+                  + pad(m, 30) + tokenList(Array(list.prefix(5)), map.token))
         }
     }
 
@@ -244,7 +247,13 @@ enum NeuronsCommand {
         }
         let w = quoted(text(watch))
         print("neuron \(layer):\(index) (\(kind.rawValue) row, norm \(norm.rawValue)) reads as: " + tokenList(decoded.top, text))
-        print("watching p(\(w)) (id \(watch)); prompt \(ids.count) tokens")
+        // What a positive activation writes: the down column through the head. Its z-score for the watched token
+        // tells which sign of V raises it (in SmolLM2 the late concept neurons write *against* their concept).
+        let z = headZScore(model: m, vector: NeuronVectors(model: m, kind: .down).vector(layer: layer, index: index), token: watch)
+        let hint = abs(z) < 2 ? "no direct push either way (any effect goes through later layers)"
+                              : "\(z > 0 ? "positive" : "negative") values push it up directly"
+        print(String(format: "watching p(%@) (id %d); prompt %d tokens", w, watch, ids.count))
+        print(String(format: "the neuron's down column, read through the head, puts it at z = %+.1f σ: %@", z, hint))
 
         if let values = sweep {
             let rows = try clampSweep(model: m, prompt: ids, layer: layer, index: index, values: values, watch: watch, steps: maxTokens)
@@ -266,13 +275,25 @@ enum NeuronsCommand {
         for s in 0..<max(base.count, clamped.count) {
             func cell(_ r: [ProbeStep]) -> String {
                 guard s < r.count else { return "".padding(toLength: 34, withPad: " ", startingAt: 0) }
-                return quoted(text(r[s].token)).padding(toLength: 20, withPad: " ", startingAt: 0) + "  " + String(format: "%-10.4g", r[s].watchedProb)
+                return pad(quoted(text(r[s].token)), 20) + "  " + String(format: "%-10.4g", r[s].watchedProb)
             }
             print(String(format: "%4d  ", s + 1) + cell(base) + "  " + cell(clamped))
         }
         func mean(_ r: [ProbeStep]) -> Float { r.reduce(0) { $0 + $1.watchedProb } / Float(r.count) }
         print(String(format: "\np(%@) at step 1: %.4g → %.4g;  mean over the steps: %.4g → %.4g",
                      w, base[0].watchedProb, clamped[0].watchedProb, mean(base), mean(clamped)))
+    }
+
+    /// z-score of `token`'s logit among all logits of W_U·(g⊙v).
+    static func headZScore(model m: LlamaModel, vector v: [Float], token: Int32) -> Float {
+        let g = m.weights.outputNorm
+        let x = v.enumerated().map { $0.element * g[$0.offset] }
+        var logits = [Float](repeating: 0, count: m.config.vocabSize)
+        x.withUnsafeBufferPointer { xp in logits.withUnsafeMutableBufferPointer { matmul(xp.baseAddress!, 1, m.weights.output, $0.baseAddress!) } }
+        let n = Float(logits.count)
+        let mean = logits.reduce(0, +) / n
+        let sd = (logits.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / n).squareRoot()
+        return sd > 0 ? (logits[Int(token)] - mean) / sd : 0
     }
 
     // MARK: compare
