@@ -10,7 +10,8 @@ func benchNeurons() {
     let quick = ProcessInfo.processInfo.environment["IRM_BENCH_QUICK"] != nil
 
     // Parts of one block: the GEMM [256, dim]·W_Uᵀ, and the softmax/top-K pass over its [256, vocab] logits.
-    func parts(_ name: String, head: Weight) {
+    @discardableResult
+    func parts(_ name: String, head: Weight) -> Double {
         let B = 256, D = head.cols, V = head.rows
         var rng = Rng(seed: 4)
         let x = FloatBuffer(count: B * D), y = FloatBuffer(count: B * V)
@@ -20,18 +21,23 @@ func benchNeurons() {
              extra: ["ms": tG * 1000, "shape": "\(B)x\(D) · \(V)x\(D)ᵀ"])
         let tS = bestTime(reps: 3) { _ = selectSoftmaxRows(y.ptr, rows: B, vocab: V, k: 10, bottomK: 10) }
         emit("\(name)_block_select", Double(B) / tS, unit: "rows/s", extra: ["ms": tS * 1000, "note": "top/bottom-10 + softmax stats"])
+        return 2 * Double(B) * Double(V) * Double(D) / tG / 1e9
     }
 
     if let model = try? LlamaModel.load(path: smolPath, storage: .auto) {
         let c = model.config
-        parts("smollm2_neurons", head: model.weights.output)
+        let gemm = parts("smollm2_neurons", head: model.weights.output)
         if !quick {
-            let t = timeOnce {
+            let t = min(timeOnce {
                 _ = NeuronMap.build(model: model, tokens: [], kind: .up, norm: .final, topK: 10, bottomK: 10)
-            }
+            }, timeOnce {
+                _ = NeuronMap.build(model: model, tokens: [], kind: .up, norm: .final, topK: 10, bottomK: 10)
+            })
             let flop = 2 * Double(c.nLayers * c.hiddenDim) * Double(c.vocabSize) * Double(c.dim)
+            let gf: Double = (flop / t / 1e8).rounded() / 10
             emit("smollm2_neuron_map_up", t, unit: "s",
-                 extra: ["gflops": (flop / t / 1e9 * 10).rounded() / 10, "neurons": c.nLayers * c.hiddenDim,
+                 extra: ["gflops": gf, "vs_block_gemm": (gf / gemm * 100).rounded() / 100, "neurons": c.nLayers * c.hiddenDim,
+                         "compare": "best of 2",
                          "note": "30 layers × 1536 up rows, vocab 49152, top/bottom-10"])
         }
     } else {
@@ -43,7 +49,7 @@ func benchNeurons() {
     let head = randomWeight(rows: 32000, cols: 4096, type: .f16, rng: &rng, scale: 1 / 64)
     let up = randomWeight(rows: quick ? 1024 : 11008, cols: 4096, type: .f16, rng: &rng)
     let gain = [Float](repeating: 1, count: 4096)
-    parts("llama2_7b_neurons", head: head)
+    let gemm7 = parts("llama2_7b_neurons", head: head)
     let dec = LMHeadDecoder(head: head, gain: gain)
     let t = timeOnce {
         _ = dec.decode(count: up.rows, topK: 10, bottomK: 10) { s, n, dst in
@@ -55,7 +61,7 @@ func benchNeurons() {
     let rowFlop: Double = 2 * 32000 * 4096
     let gflops: Double = (rowFlop / perRow / 1e8).rounded() / 10
     emit("llama2_7b_neuron_map_up_extrapolated", total / 60, unit: "min",
-         extra: ["layer_seconds": perRow * 11008, "gflops": gflops,
+          extra: ["layer_seconds": perRow * 11008, "gflops": gflops, "vs_block_gemm": (gflops / gemm7 * 100).rounded() / 100,
                  "target": 12, "note": "one random fp16 layer (\(up.rows) rows measured) × 32; seed paper: Llama-3.1-8B < 15 min"])
 }
 

@@ -222,3 +222,46 @@ final class NeuronMapTests: XCTestCase {
         XCTAssertThrowsError(try NeuronMap.read(path: dir + "/none.nmap")) { XCTAssertTrue("\($0)".contains("no such map file")) }
     }
 }
+
+/// On SmolLM2 itself: two layers of the up map against a copy whose up rows are permuted within each layer
+/// agree on exactly the share the permutation predicts from the first map (about 60 %: the unmoved neurons
+/// plus moved ones whose new row happens to share the old top-1 token).
+final class SmolNeuronCompareTests: XCTestCase {
+    func testPermutedSmolLM2() throws {
+        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().path + "/Models/SmolLM2-135M-Instruct.Q4_1.gguf"
+        guard FileManager.default.fileExists(atPath: path) else { throw XCTSkip("SmolLM2 not present: make model") }
+        let a = try LlamaModel.load(path: path)
+        let H = a.config.hiddenDim, layers = [0, 29]
+        var rng = Rng(seed: 77)
+        var perms: [[Int]] = []
+        var newLayers = a.weights.layers
+        for l in layers {
+            // Shuffle a random 40 % of the neurons among themselves; the rest keep their rows.
+            var p = Array(0..<H)
+            var moved = (0..<H).filter { _ in rng.uniform() < 0.4 }
+            let from = moved
+            for i in stride(from: moved.count - 1, to: 0, by: -1) { moved.swapAt(i, rng.int(i + 1)) }
+            for (src, dst) in zip(from, moved) { p[dst] = src }
+            perms.append(p)
+            let w = a.weights.layers[l].wUp
+            let rowBytes = w.cols * w.type.byteSize
+            let buf = ByteBuffer(byteCount: w.byteCount)
+            for i in 0..<H { (buf.ptr + i * rowBytes).copyMemory(from: w.base + p[i] * rowBytes, byteCount: rowBytes) }
+            newLayers[l].wUp = Weight(rows: H, cols: w.cols, type: w.type, base: UnsafeRawPointer(buf.ptr), owner: buf)
+        }
+        let b = LlamaModel(config: a.config, weights: LlamaWeights(tokenEmbedding: a.weights.tokenEmbedding, layers: newLayers,
+                                                                   outputNorm: a.weights.outputNorm, output: a.weights.output))
+        let mapA = NeuronMap.build(model: a, tokens: [], layers: layers, topK: 1, bottomK: 0)
+        let mapB = NeuronMap.build(model: b, tokens: [], layers: layers, topK: 1, bottomK: 0)
+        XCTAssertEqual(try compareTop1(mapA, mapA).share, 1)
+        let r = try compareTop1(mapA, mapB)
+        for s in 0..<layers.count {
+            var expected = 0
+            for i in 0..<H where mapA.decoded.topIds[s * H + perms[s][i]] == mapA.decoded.topIds[s * H + i] { expected += 1 }
+            XCTAssertEqual(r.perLayer[s].agree, expected, "layer \(layers[s])")
+            XCTAssertGreaterThan(expected, H / 2); XCTAssertLessThan(expected, H)
+            print("SmolLM2 layer \(layers[s]) permuted: \(expected)/\(H) expected, \(r.perLayer[s].agree) measured")
+        }
+    }
+}
