@@ -1,9 +1,9 @@
-// Reading vectors of the residual space as tokens through the LM head (Davies, arXiv 2501.02688, §3):
+// Reading vectors of the residual space as tokens through the LM head (Davies, arXiv 2501.02688):
 // a vector w becomes the distribution softmax(W_U · (g ⊙ w)), W_U the LM head [vocab, dim] and g the
 // final RMSNorm gain. The LM head only ever sees the final-normed residual rmsnorm(x)·g, so a residual
 // direction w reaches the logits as W_U·(g⊙w) times the positive scale 1/rms(x); that scale cannot move
 // the argmax (it only sharpens or flattens the softmax), while leaving g out would rank tokens by the
-// wrong metric. `.none` decodes W_U·w as the paper's plain formula.
+// wrong metric. `.none` decodes W_U·w without the gain, for comparison.
 //
 // Shared by `irm neurons` (every MLP neuron's row) and the IRM analysis (a run's dominant residual index:
 // `decodeResidualIndex`).

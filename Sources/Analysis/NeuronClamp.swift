@@ -1,4 +1,4 @@
-// Clamping one MLP neuron (Davies, arXiv 2501.02688, §4): its activation h[t, index] = silu(gate)·up is
+// Clamping one MLP neuron (Davies, arXiv 2501.02688): its activation h[t, index] = silu(gate)·up is
 // replaced by a fixed value V at every position, at the mlpActivation hook (the same kind of hook-site
 // intervention as the IRM), so the residual stream receives V·W_down[:, index] everywhere.
 import Foundation

@@ -1,4 +1,4 @@
-// Comparing two models' neuron maps (Davies, arXiv 2501.02688, §5: over 75 % of Llama-3.1-8B's neurons keep
+// Comparing two models' neuron maps (Davies, arXiv 2501.02688: over 75 % of Llama-3.1-8B's neurons keep
 // their top-1 token between the base and instruct models): the share of neurons whose top-1 token agrees,
 // per layer and overall. Both maps must come from models of the same shape and cover the same layers.
 
