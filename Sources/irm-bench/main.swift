@@ -1,5 +1,5 @@
 // irm-bench: the numbers behind `make bench` (DESIGN.md "How speed is shown"). JSON lines on stdout.
-// `irm-bench GROUP` runs one group: gemm, forward, neurons.
+// `irm-bench GROUP` runs one group: gemm, forward.
 import Foundation
 import Numerics
 
