@@ -1,5 +1,5 @@
 // irm-bench: the numbers behind `make bench` (DESIGN.md "How speed is shown"). JSON lines on stdout.
-// `irm-bench GROUP` runs one group: gemm, forward (or gemm-tune).
+// `irm-bench GROUP` runs one group: gemm, forward, neurons, gemv-cold, train (or gemm-tune).
 import Foundation
 import Numerics
 
@@ -8,5 +8,6 @@ func want(_ group: String) -> Bool { only == nil || only == group }
 
 if want("gemm") { benchGEMM() }
 if want("forward") { benchForward() }
+if want("neurons") { benchNeurons() }
 if want("gemv-cold") { benchGEMVCold() }
 if only == "gemm-tune" { tuneGEMM() }   // not part of the default run: single-core tuning sweep

@@ -11,6 +11,7 @@ let commands: [(spec: CommandSpec, run: (Arguments) throws -> Void)] = [
     (InfoCommand.spec, InfoCommand.run),
     (TrainCommand.spec, TrainCommand.run),
     (HeatmapCommand.spec, HeatmapCommand.run),
+    (NeuronsCommand.spec, NeuronsCommand.run),
 ]
 
 @MainActor func usage() -> String {
