@@ -55,3 +55,16 @@ func tempDir(_ name: String) throws -> String {
     try FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
     return d
 }
+
+/// Runs a Python script (standard library only) and returns its stdout.
+func runPython(_ script: String, args: [String] = []) throws -> String {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    p.arguments = ["python3", "-c", script] + args
+    let out = Pipe()
+    p.standardOutput = out
+    try p.run()
+    let o = out.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    return String(decoding: o, as: UTF8.self)
+}

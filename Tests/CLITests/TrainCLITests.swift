@@ -30,6 +30,30 @@ final class TrainCLITests: XCTestCase {
         for f in ["config.json", "irm.safetensors", "irm-best.safetensors", "optimizer.safetensors", "samples.txt"] {
             XCTAssertTrue(FileManager.default.fileExists(atPath: runs + "/r/" + f), f)
         }
+        // Heatmaps of the trained IRM: per token and averaged, PNGs that Python's zlib decodes.
+        let h = try runIRM(["heatmap", "--run", runs + "/r", "--max-tokens", "3"])
+        XCTAssertEqual(h.status, 0, h.stderr)
+        XCTAssertTrue(h.stdout.contains("dominant hidden index"))
+        let files = try FileManager.default.contentsOfDirectory(atPath: runs + "/r/heatmaps")
+        XCTAssertTrue(files.contains("mean.png") && files.contains("token_000.png") && files.contains("summary.json"))
+        let check = try runPython("""
+        import struct, zlib, sys
+        d = open(sys.argv[1], 'rb').read()
+        assert d[:8] == b'\\x89PNG\\r\\n\\x1a\\n'
+        i, idat, w, h = 8, b'', 0, 0
+        while i < len(d):
+            n, t = struct.unpack('>I4s', d[i:i+8]); body = d[i+8:i+8+n]
+            assert zlib.crc32(t + body) == struct.unpack('>I', d[i+8+n:i+12+n])[0]
+            if t == b'IHDR': w, h = struct.unpack('>II', body[:8])
+            if t == b'IDAT': idat += body
+            i += 12 + n
+        raw = zlib.decompress(idat)
+        print(w, h, len(raw) == h * (1 + 3 * w))
+        """, args: [runs + "/r/heatmaps/mean.png"])
+        XCTAssertTrue(check.hasSuffix("True\n"), check)
+        let csv = try String(contentsOfFile: runs + "/r/heatmap.csv", encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(csv.count, 31)                   // header + 30 injection layers
+        XCTAssertEqual(csv[0].split(separator: ",").count, 577)
         let cfg = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: runs + "/r/config.json"))) as! [String: Any]
         XCTAssertEqual(cfg["modelSHA256"] as? String, "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53")
         XCTAssertNotNil((cfg["split"] as? [String: Any])?["valIndices"])

@@ -197,3 +197,20 @@ final class GradientCheckTests: XCTestCase {
         XCTAssertEqual(loss.mean, lse - Double(row[9]), accuracy: 1e-4)
     }
 }
+
+final class TrainingArenaTests: XCTestCase {
+    /// An arena re-shaped to a smaller batch gives the same loss as one allocated for that shape.
+    func testSetShapeReusesStorage() throws {
+        let cfg = LlamaConfig(dim: 32, hiddenDim: 48, nLayers: 2, nHeads: 4, nKVHeads: 2, vocabSize: 37,
+                              normEps: 1e-5, ropeTheta: 10000, maxSeqLen: 16, tiedEmbeddings: true)
+        let model = LlamaModel.random(cfg, seed: 2)
+        let tokens: [Int32] = [3, 4, 5, 6, 7, 8], targets: [Int32] = [4, 5, -1, 7, 8, -1]
+        let big = TrainingArena(config: cfg, B: 4, T: 10)
+        try model.trainingForward(Array(repeating: 1, count: 40), arena: big)   // dirty it first
+        big.setShape(B: 2, T: 3)
+        try model.trainingForward(tokens, arena: big)
+        let fresh = TrainingArena(config: cfg, B: 2, T: 3)
+        try model.trainingForward(tokens, arena: fresh)
+        XCTAssertEqual(model.trainingLoss(targets: targets, arena: big).sum, model.trainingLoss(targets: targets, arena: fresh).sum)
+    }
+}
