@@ -9,5 +9,6 @@ func want(_ group: String) -> Bool { only == nil || only == group }
 if want("gemm") { benchGEMM() }
 if want("forward") { benchForward() }
 if want("neurons") { benchNeurons() }
+if want("train") { benchTrain() }
 if want("gemv-cold") { benchGEMVCold() }
 if only == "gemm-tune" { tuneGEMM() }   // not part of the default run: single-core tuning sweep
