@@ -18,6 +18,7 @@
 // list (top1, p_top1, …) and the bottom list (bottom1, p_bottom1, …). Token texts keep their leading space;
 // backslash, tab, newline and carriage return are escaped as \\ \t \n \r.
 import Foundation
+import ModelIO
 
 public struct NeuronMapError: Error, CustomStringConvertible {
     public let description: String
@@ -179,15 +180,3 @@ public func tsvEscape(_ s: String) -> String {
     return out
 }
 
-/// Write to a temporary name in the same folder, then rename: a reader never sees half a file.
-public func writeFileAtomically(_ data: Data, to path: String) throws {
-    let tmp = path + ".tmp-\(getpid())"
-    guard FileManager.default.createFile(atPath: tmp, contents: data) else {
-        throw NeuronMapError(path, "cannot write (does the folder exist?)")
-    }
-    if rename(tmp, path) != 0 {
-        let msg = String(cString: strerror(errno))
-        unlink(tmp)
-        throw NeuronMapError(path, "cannot write: \(msg)")
-    }
-}

@@ -1,6 +1,7 @@
 // PNG encoder (PNG spec, 3rd edition / ISO 15948): 8-bit truecolour (RGB) or truecolour with alpha (RGBA),
 // no interlace, one IDAT holding a zlib stream (Deflate.swift), adaptive per-row filtering, CRC-32 per chunk.
 import Foundation
+import ModelIO
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -90,7 +91,7 @@ public struct PNGImage {
 
     /// Writes the PNG atomically (temporary file in the same directory, then rename).
     public func write(to path: String) throws {
-        try writeBytesAtomically(path, encode())
+        try writeFileAtomically(path, encode())
     }
 }
 
@@ -118,28 +119,7 @@ private func appendChunk(_ out: inout [UInt8], _ type: String, _ data: [UInt8]) 
 // ----------------------------------------------------------------------------
 // Atomic writes (DESIGN.md: never leave a half-written file).
 
-/// Writes `bytes` to `path` through a temporary file in the same directory + fsync + rename, so readers
-/// see the old file or the complete new one. Errors name `path`.
-public func writeBytesAtomically(_ path: String, _ bytes: [UInt8]) throws {
-    let url = URL(fileURLWithPath: path)
-    let dir = url.deletingLastPathComponent().path
-    let tmp = dir + "/." + url.lastPathComponent + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-    func err(_ what: String) -> ImageWriteError { ImageWriteError(path, "\(what): \(String(cString: strerror(errno)))") }
-    let fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0o644)
-    guard fd >= 0 else { throw err("cannot create a temporary file in \(dir)") }
-    var done = 0
-    while done < bytes.count {
-        let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + done, bytes.count - done) }
-        if n < 0 && errno == EINTR { continue }
-        guard n > 0 else { let e = err("write failed"); close(fd); unlink(tmp); throw e }
-        done += n
-    }
-    guard fsync(fd) == 0 else { let e = err("fsync failed"); close(fd); unlink(tmp); throw e }
-    guard close(fd) == 0 else { let e = err("close failed"); unlink(tmp); throw e }
-    guard rename(tmp, path) == 0 else { let e = err("cannot rename the temporary file into place"); unlink(tmp); throw e }
-}
-
 /// Writes a text file (CSV) atomically.
 public func writeTextAtomically(_ path: String, _ text: String) throws {
-    try writeBytesAtomically(path, Array(text.utf8))
+    try writeFileAtomically(path, Array(text.utf8))
 }

@@ -7,6 +7,7 @@
 // training set and rounds log-probabilities to 4 decimals, which keeps it small (see Datasets/README.md).
 // Words not in the vocabulary are ignored when predicting.
 import Foundation
+import ModelIO
 
 public struct NaiveBayesClassifier: Codable, Sendable {
     public static let formatName = "irm-naive-bayes-1"
@@ -126,7 +127,7 @@ public struct NaiveBayesClassifier: Codable, Sendable {
     }
 
     public func save(path: String) throws {
-        try writeAtomically(Array(jsonText().utf8), to: path)
+        try writeFileAtomically(path, Array(jsonText().utf8))
     }
 
     public static func load(path: String) throws -> NaiveBayesClassifier {

@@ -7,6 +7,7 @@
 //   samples.txt            generations for fixed prompts with and without the IRM at each validation
 //   heatmaps/, heatmap.csv the IRM's output drawn per token and averaged
 import Foundation
+import ModelIO
 
 public struct RunFolder: Sendable {
     public let path: String
@@ -32,7 +33,7 @@ public struct RunFolder: Sendable {
     public func writeConfig(_ c: TrainConfig) throws {
         let e = JSONEncoder()
         e.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try writeAtomically([UInt8](try e.encode(c)), to: configPath)
+        try writeFileAtomically(configPath, [UInt8](try e.encode(c)))
     }
 
     /// Reads config.json; a folder that is not a run gets one clear error.
@@ -55,7 +56,7 @@ public struct RunFolder: Sendable {
     public func appendMetrics(_ line: String) throws {
         let fm = FileManager.default
         if !fm.fileExists(atPath: metricsPath) {
-            try writeAtomically(Array((RunFolder.metricsHeader + "\n").utf8), to: metricsPath)
+            try writeFileAtomically(metricsPath, Array((RunFolder.metricsHeader + "\n").utf8))
         }
         guard let h = FileHandle(forWritingAtPath: metricsPath) else { throw RunError("\(metricsPath): cannot write") }
         defer { try? h.close() }
@@ -71,12 +72,12 @@ public struct RunFolder: Sendable {
             if i == 0 { keep.append(line); continue }
             if let f = line.split(separator: ",").first, let n = Int(f), n <= step { keep.append(line) }
         }
-        try writeAtomically(Array((keep.joined(separator: "\n") + "\n").utf8), to: metricsPath)
+        try writeFileAtomically(metricsPath, Array((keep.joined(separator: "\n") + "\n").utf8))
     }
 
     public func appendSamples(_ text: String) throws {
         let fm = FileManager.default
-        if !fm.fileExists(atPath: samplesPath) { try writeAtomically([], to: samplesPath) }
+        if !fm.fileExists(atPath: samplesPath) { try writeFileAtomically(samplesPath, []) }
         guard let h = FileHandle(forWritingAtPath: samplesPath) else { throw RunError("\(samplesPath): cannot write") }
         defer { try? h.close() }
         h.seekToEndOfFile()

@@ -75,27 +75,11 @@ public func cachedTokenize(examples: [Example], tokenizer: Tokenizer, template: 
         ds.examples.append(t); ds.sourceIndices.append(i)
         if cut { ds.truncated += 1 }
     }
-    try writeAtomically(encodeTokenCache(ds, key: key), to: path)
+    do { try FileManager.default.createDirectory(atPath: cacheDir, withIntermediateDirectories: true) } catch {
+        throw DatasetError(cacheDir, "cannot create the folder (\(error.localizedDescription))")
+    }
+    try writeFileAtomically(path, encodeTokenCache(ds, key: key))
     return ds
-}
-
-/// Writes `bytes` to `path` through a temporary file in the same folder and a rename, creating the folder.
-public func writeAtomically(_ bytes: [UInt8], to path: String) throws {
-    let dir = (path as NSString).deletingLastPathComponent
-    if !dir.isEmpty {
-        do { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) } catch {
-            throw DatasetError(dir, "cannot create the folder (\(error.localizedDescription))")
-        }
-    }
-    let tmp = path + ".tmp-\(ProcessInfo.processInfo.processIdentifier)-\(UInt32.random(in: 0...UInt32.max))"
-    guard FileManager.default.createFile(atPath: tmp, contents: Data(bytes)) else {
-        throw DatasetError(tmp, "cannot write the file")
-    }
-    if rename(tmp, path) != 0 {
-        let err = String(cString: strerror(errno))
-        unlink(tmp)
-        throw DatasetError(path, "cannot rename \(tmp) into place (\(err))")
-    }
 }
 
 private let tokenCacheMagic = Array("IRMTOK01".utf8)

@@ -1,5 +1,6 @@
 // irm heatmap --run Runs/<name> [--prompt TEXT] — draw what a trained IRM injects.
 import Foundation
+import ModelIO
 import Llama
 import IRM
 import Training
@@ -43,7 +44,7 @@ enum HeatmapCommand {
         let e = JSONEncoder()
         e.outputFormatting = [.prettyPrinted, .sortedKeys]
         let data = try e.encode(Summary(prompt: prompt, generated: h.generated, tokens: h.tokens, stats: h.stats))
-        try writeAtomically(data, to: (dir ?? run.heatmapDir) + "/summary.json")
+        try writeFileAtomically(data, to: (dir ?? run.heatmapDir) + "/summary.json")
     }
 
     static func printSummary(_ h: HeatmapRun, run: RunFolder) {

@@ -1,5 +1,6 @@
 // irm logits --prompt TEXT --out FILE — the final-position logits as little-endian f32.
 import Foundation
+import ModelIO
 import Llama
 
 enum LogitsCommand {
@@ -22,19 +23,7 @@ enum LogitsCommand {
         let state = lm.model.makeState(capacity: ids.count)
         let logits = try lm.model.forward(ids, state: state, allLogits: args.flag("all-positions"))
         let data = logits.withUnsafeBufferPointer { Data(buffer: $0) }   // x86-64 and arm64 are little-endian
-        try writeAtomically(data, to: outPath)
+        try writeFileAtomically(data, to: outPath)
         FileHandle.standardError.write(Data("irm logits: \(ids.count) tokens, wrote \(logits.count) floats to \(outPath)\n".utf8))
-    }
-}
-
-/// Write to a temporary name in the same folder, then rename: a reader never sees half a file.
-func writeAtomically(_ data: Data, to path: String) throws {
-    let tmp = path + ".tmp-\(getpid())"
-    guard FileManager.default.createFile(atPath: tmp, contents: data) else {
-        throw CLIError("\(path): cannot write (does the folder exist?)")
-    }
-    if rename(tmp, path) != 0 {
-        unlink(tmp)
-        throw CLIError("\(path): cannot write: \(String(cString: strerror(errno)))")
     }
 }

@@ -2,6 +2,7 @@
 // independent decoder (Python) and by `file`.
 import Foundation
 import XCTest
+import ModelIO
 @testable import Analysis
 
 final class PNGCodecTests: XCTestCase {
@@ -157,13 +158,13 @@ for i in range(0, len(a), 2):
         let img = PNGImage(width: 1, height: 1, channels: 3, pixels: [1, 2, 3])
         let missing = "/nonexistent-dir-irm/x.png"
         XCTAssertThrowsError(try img.write(to: missing)) { e in
-            XCTAssertEqual((e as? ImageWriteError)?.path, missing)
+            XCTAssertEqual((e as? ModelIOError)?.file, missing)
             XCTAssertTrue("\(e)".hasPrefix(missing + ": "), "\(e)")
         }
         // Target is an existing non-empty directory: rename fails, and the temporary file is removed.
         let dir = try scratchDir() + "/target-is-dir"
         try FileManager.default.createDirectory(atPath: dir + "/inner", withIntermediateDirectories: true)
-        XCTAssertThrowsError(try img.write(to: dir)) { e in XCTAssertEqual((e as? ImageWriteError)?.path, dir) }
+        XCTAssertThrowsError(try img.write(to: dir)) { e in XCTAssertEqual((e as? ModelIOError)?.file, dir) }
         let parent = (dir as NSString).deletingLastPathComponent
         let leftovers = try FileManager.default.contentsOfDirectory(atPath: parent).filter { $0.contains(".tmp-") }
         XCTAssertEqual(leftovers, [])
