@@ -1,3 +1,5 @@
+import Foundation
+
 // SHA-256 (FIPS 180-4), for recording which model file a run used. Files are hashed through the mapping.
 
 public struct SHA256 {
@@ -64,24 +66,16 @@ public struct SHA256 {
 /// Hex SHA-256 of a file, or of every file in a folder (sorted by name) for Hugging Face folders.
 public func sha256Hex(ofFile path: String) throws -> String {
     var s = SHA256()
-    var isDir: ObjCBoolLike = false
-    if isDirectory(path, &isDir), isDir {
-        for name in try listFiles(path) { let f = try MappedFile(path: path + "/" + name); s.update(f.bytes) }
+    var isDir: ObjCBool = false
+    if FileManager.default.fileExists(atPath: path, isDirectory: &isDir), isDir.boolValue {
+        let names = try FileManager.default.contentsOfDirectory(atPath: path).filter { !$0.hasPrefix(".") }.sorted()
+        for name in names {
+            let f = try MappedFile(path: path + "/" + name)
+            withExtendedLifetime(f) { s.update(f.bytes) }   // the mapping must outlive the read
+        }
     } else {
         let f = try MappedFile(path: path)
-        s.update(f.bytes)
+        withExtendedLifetime(f) { s.update(f.bytes) }
     }
     return s.finalize().map { String(format: "%02x", $0) }.joined()
-}
-
-import Foundation
-typealias ObjCBoolLike = Bool
-private func isDirectory(_ p: String, _ out: inout Bool) -> Bool {
-    var d: ObjCBool = false
-    let e = FileManager.default.fileExists(atPath: p, isDirectory: &d)
-    out = d.boolValue
-    return e
-}
-private func listFiles(_ dir: String) throws -> [String] {
-    try FileManager.default.contentsOfDirectory(atPath: dir).filter { !$0.hasPrefix(".") }.sorted()
 }
