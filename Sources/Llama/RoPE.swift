@@ -25,6 +25,16 @@ public struct RopeTable {
 
 /// x[T, nHeads·headDim] rotated in place: (a, b) → (a·cos − b·sin, a·sin + b·cos).
 public func ropeForward(_ x: UnsafeMutablePointer<Float>, T: Int, nHeads: Int, headDim: Int, _ table: RopeTable) {
+    rotatePairs(x, T: T, nHeads: nHeads, headDim: headDim, table, sign: 1)
+}
+
+/// The backward of a rotation is the rotation by −angle: dx = Rᵀ dy. In place on dx[T, nHeads·headDim].
+public func ropeBackward(_ dx: UnsafeMutablePointer<Float>, T: Int, nHeads: Int, headDim: Int, _ table: RopeTable) {
+    rotatePairs(dx, T: T, nHeads: nHeads, headDim: headDim, table, sign: -1)
+}
+
+/// Rotates every pair (2i, 2i+1) of every head by sign·angle(t, i).
+func rotatePairs(_ x: UnsafeMutablePointer<Float>, T: Int, nHeads: Int, headDim: Int, _ table: RopeTable, sign: Float) {
     let half = headDim / 2
     table.cos.withUnsafeBufferPointer { cs in
         table.sin.withUnsafeBufferPointer { sn in
@@ -32,30 +42,10 @@ public func ropeForward(_ x: UnsafeMutablePointer<Float>, T: Int, nHeads: Int, h
                 for h in 0..<nHeads {
                     let v = x + t * nHeads * headDim + h * headDim
                     for i in 0..<half {
-                        let c = cs[t * half + i], s = sn[t * half + i]
+                        let c = cs[t * half + i], s = sign * sn[t * half + i]
                         let a = v[2 * i], b = v[2 * i + 1]
                         v[2 * i] = a * c - b * s
                         v[2 * i + 1] = a * s + b * c
-                    }
-                }
-            }
-        }
-    }
-}
-
-/// The backward of a rotation is the rotation by −angle: dx = Rᵀ dy. In place on dx[T, nHeads·headDim].
-public func ropeBackward(_ dx: UnsafeMutablePointer<Float>, T: Int, nHeads: Int, headDim: Int, _ table: RopeTable) {
-    let half = headDim / 2
-    table.cos.withUnsafeBufferPointer { cs in
-        table.sin.withUnsafeBufferPointer { sn in
-            for t in 0..<T {
-                for h in 0..<nHeads {
-                    let v = dx + t * nHeads * headDim + h * headDim
-                    for i in 0..<half {
-                        let c = cs[t * half + i], s = sn[t * half + i]
-                        let a = v[2 * i], b = v[2 * i + 1]
-                        v[2 * i] = a * c + b * s
-                        v[2 * i + 1] = -a * s + b * c
                     }
                 }
             }

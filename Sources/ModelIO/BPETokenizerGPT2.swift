@@ -3,7 +3,7 @@
 // as llama.cpp's `llm_tokenizer_bpe_session` and HF tokenizers' BPE model do.
 import Foundation
 
-public final class ByteLevelBPETokenizer: Tokenizer {
+public final class ByteLevelBPETokenizer: VocabularyTokenizer {
     let vocab: Vocabulary
     let core: TokenizerCore
     public let preTokenizer: PreTokenizerKind
@@ -37,20 +37,6 @@ public final class ByteLevelBPETokenizer: Tokenizer {
             }
         }
         core = TokenizerCore(vocab: vocab, rendered: rendered, stripsLeadingSpace: false)
-    }
-
-    public var vocabSize: Int { vocab.count }
-    public var bosId: Int32? { vocab.bos }
-    public var eosId: Int32? { vocab.eos }
-    public var addBOS: Bool { vocab.addBOS }
-    public func tokenId(_ piece: String) -> Int32? { vocab.id(piece) }
-    public func tokenString(_ id: Int32) -> String { vocab.piece(id) }
-    public func tokenKind(_ id: Int32) -> TokenKind { vocab.kind(id) }
-    public func isEndOfGeneration(_ id: Int32) -> Bool { vocab.endOfGeneration.contains(id) }
-    public func tokenBytes(_ id: Int32) -> [UInt8] { core.tokenBytes(id) }
-    public func decode(_ ids: [Int32]) -> String { decode(ids, skipSpecial: false) }
-    public func decode(_ ids: [Int32], skipSpecial: Bool) -> String {
-        String(decoding: core.decodeBytes(ids, skipSpecial: skipSpecial, atStart: true), as: UTF8.self)
     }
 
     public func encode(_ text: String, addSpecial: Bool, parseSpecial: Bool) -> [Int32] {

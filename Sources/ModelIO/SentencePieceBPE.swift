@@ -6,7 +6,7 @@
 // piece falls back to its bytes' `<0xXX>` tokens (or `<unk>` if the vocabulary has no byte tokens).
 import Foundation
 
-public final class SentencePieceBPETokenizer: Tokenizer {
+public final class SentencePieceBPETokenizer: VocabularyTokenizer {
     let vocab: Vocabulary
     let core: TokenizerCore
     public let addSpacePrefix: Bool
@@ -45,20 +45,6 @@ public final class SentencePieceBPETokenizer: Tokenizer {
             }
         }
         core = TokenizerCore(vocab: vocab, rendered: rendered, stripsLeadingSpace: addSpacePrefix)
-    }
-
-    public var vocabSize: Int { vocab.count }
-    public var bosId: Int32? { vocab.bos }
-    public var eosId: Int32? { vocab.eos }
-    public var addBOS: Bool { vocab.addBOS }
-    public func tokenId(_ piece: String) -> Int32? { vocab.id(piece) }
-    public func tokenString(_ id: Int32) -> String { vocab.piece(id) }
-    public func tokenKind(_ id: Int32) -> TokenKind { vocab.kind(id) }
-    public func isEndOfGeneration(_ id: Int32) -> Bool { vocab.endOfGeneration.contains(id) }
-    public func tokenBytes(_ id: Int32) -> [UInt8] { core.tokenBytes(id) }
-    public func decode(_ ids: [Int32]) -> String { decode(ids, skipSpecial: false) }
-    public func decode(_ ids: [Int32], skipSpecial: Bool) -> String {
-        String(decoding: core.decodeBytes(ids, skipSpecial: skipSpecial, atStart: true), as: UTF8.self)
     }
 
     public func encode(_ text: String, addSpecial: Bool, parseSpecial: Bool) -> [Int32] {

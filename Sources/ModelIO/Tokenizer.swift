@@ -223,3 +223,25 @@ func parseBytePiece(_ s: String) -> UInt8? {
     guard let h = hex(u[3]), let l = hex(u[4]) else { return nil }
     return h << 4 | l
 }
+
+/// The Tokenizer members both BPE kinds answer from their vocabulary and decoding tables alike.
+protocol VocabularyTokenizer: Tokenizer {
+    var vocab: Vocabulary { get }
+    var core: TokenizerCore { get }
+}
+
+extension VocabularyTokenizer {
+    public var vocabSize: Int { vocab.count }
+    public var bosId: Int32? { vocab.bos }
+    public var eosId: Int32? { vocab.eos }
+    public var addBOS: Bool { vocab.addBOS }
+    public func tokenId(_ piece: String) -> Int32? { vocab.id(piece) }
+    public func tokenString(_ id: Int32) -> String { vocab.piece(id) }
+    public func tokenKind(_ id: Int32) -> TokenKind { vocab.kind(id) }
+    public func isEndOfGeneration(_ id: Int32) -> Bool { vocab.endOfGeneration.contains(id) }
+    public func tokenBytes(_ id: Int32) -> [UInt8] { core.tokenBytes(id) }
+    public func decode(_ ids: [Int32]) -> String { decode(ids, skipSpecial: false) }
+    public func decode(_ ids: [Int32], skipSpecial: Bool) -> String {
+        String(decoding: core.decodeBytes(ids, skipSpecial: skipSpecial, atStart: true), as: UTF8.self)
+    }
+}
