@@ -26,11 +26,11 @@ $(MODEL):
 # The main job end to end: a short anger IRM (all 30 layers, the reference architecture), its heatmaps and
 # its evaluation. Replaces Runs/demo-anger each time.
 DEMO_RUN   := Runs/demo-anger
-DEMO_STEPS ?= 120
+DEMO_STEPS ?= 100
 demo: model
 	$(SWIFT) build -c release --product irm
 	rm -rf $(DEMO_RUN)
-	$(BIN) train --dataset anger --name demo-anger --max-steps $(DEMO_STEPS) --eval-every 40 --lr 1e-3 --init zero-output
+	$(BIN) train --dataset anger --name demo-anger --max-steps $(DEMO_STEPS) --eval-every 50 --lr 1e-3 --init zero-output
 	$(BIN) eval --run $(DEMO_RUN) --n 16
 	$(BIN) generate --irm $(DEMO_RUN) --chat --compare --max-tokens 48 --prompt "What is the tallest mountain in the world?"
 	@echo "demo results: $(DEMO_RUN)/ (metrics.csv, samples.txt, heatmaps/mean.png, heatmap.csv, eval.json, eval_samples.md)"
