@@ -179,7 +179,9 @@ public struct EvalReport: Codable, Sendable {
     public var targetSource: String
     public var settings: EvalSettings
     public var conditions: [ConditionMetrics]
+    /// Perplexity on the run's validation split (which picked irm-best) and on its test split.
     public var validation: PerplexityReport?
+    public var test: PerplexityReport?
     public var questions: [EvalQuestion]
 
     public func condition(_ name: String) -> ConditionMetrics? { conditions.first { $0.name == name } }
@@ -266,20 +268,26 @@ public func evaluateRun(_ run: RunFolder, options o: EvalOptions, progress: ((St
         conditions.append(summarize(name: "dataset", scores: scores["dataset"] ?? [], target: target, labels: labels, emotions: emotions))
     }
 
-    // Validation perplexity with and without the IRM (the training loss on the run's validation split).
-    var ppl: PerplexityReport? = nil
-    if o.perplexity && !data.val.isEmpty {
-        progress?("validation perplexity over \(data.val.count) examples")
-        let maxT = data.val.map { $0.ids.count }.max()!
-        let B = min(config.batchSize, data.val.count)
-        let arena = TrainingArena(config: lm.model.config, B: B, T: maxT)
-        let inj = IRMInjector(net: net, capacity: B * maxT)
-        inj.strength = o.strength
+    // Perplexity with and without the IRM (the training loss, on the response tokens): on the validation split
+    // as asked, and on the test split, which unlike the validation split did not choose the checkpoint.
+    var ppl: PerplexityReport? = nil, testPpl: PerplexityReport? = nil
+    if o.perplexity {
         let pad = tok.eosId ?? 0
-        let on = try responseLoss(model: lm.model, examples: data.val, batchSize: B, padId: pad, arena: arena, intervention: inj)
-        let off = try responseLoss(model: lm.model, examples: data.val, batchSize: B, padId: pad, arena: arena, intervention: nil)
-        ppl = PerplexityReport(examples: data.val.count, tokens: on.count, lossWithIRM: on.mean, lossWithout: off.mean,
-                               perplexityWithIRM: exp(on.mean), perplexityWithout: exp(off.mean))
+        func perplexity(_ ex: [TokenizedExample]) throws -> PerplexityReport? {
+            guard !ex.isEmpty else { return nil }
+            let maxT = ex.map { $0.ids.count }.max()!
+            let B = min(config.batchSize, ex.count)
+            let arena = TrainingArena(config: lm.model.config, B: B, T: maxT)
+            let inj = IRMInjector(net: net, capacity: B * maxT)
+            inj.strength = o.strength
+            let on = try responseLoss(model: lm.model, examples: ex, batchSize: B, padId: pad, arena: arena, intervention: inj)
+            let off = try responseLoss(model: lm.model, examples: ex, batchSize: B, padId: pad, arena: arena, intervention: nil)
+            return PerplexityReport(examples: ex.count, tokens: on.count, lossWithIRM: on.mean, lossWithout: off.mean,
+                                    perplexityWithIRM: exp(on.mean), perplexityWithout: exp(off.mean))
+        }
+        progress?("perplexity over \(data.val.count) validation and \(data.testTokens.count) test examples")
+        ppl = try perplexity(data.val)
+        testPpl = try perplexity(data.testTokens)
     }
 
     let settings = EvalSettings(
@@ -289,7 +297,7 @@ public func evaluateRun(_ run: RunFolder, options o: EvalOptions, progress: ((St
         system: config.system, classifier: o.classifierPath, lexicon: o.lexiconPath, model: config.model,
         weights: weightsPath, weightsStep: try? safetensorsMetadata(path: weightsPath)["step"])
     return EvalReport(run: run.path, runName: config.runName, targetEmotion: target, targetSource: targetSource,
-                      settings: settings, conditions: conditions, validation: ppl, questions: out)
+                      settings: settings, conditions: conditions, validation: ppl, test: testPpl, questions: out)
 }
 
 /// The `__metadata__` strings of a safetensors file (empty if it has none).
@@ -368,9 +376,10 @@ public func evalTable(_ r: EvalReport) -> String {
     for c in r.conditions {
         s += pad(conditionTitle(c.name), 17, left: true) + labels.map { pad(f(c.labelShares[$0], 2), 9) }.joined() + "\n"
     }
-    if let v = r.validation {
-        s += String(format: "validation perplexity: %.2f with the IRM, %.2f without (loss %.4f vs %.4f; %d examples, %d tokens)\n",
-                    v.perplexityWithIRM, v.perplexityWithout, v.lossWithIRM, v.lossWithout, v.examples, v.tokens)
+    for (name, p) in [("validation", r.validation), ("test", r.test)] {
+        guard let v = p else { continue }
+        s += String(format: "%@ perplexity: %.2f with the IRM, %.2f without (loss %.4f vs %.4f; %d examples, %d tokens)\n",
+                    name, v.perplexityWithIRM, v.perplexityWithout, v.lossWithIRM, v.lossWithout, v.examples, v.tokens)
     }
     return s
 }

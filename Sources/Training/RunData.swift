@@ -18,6 +18,8 @@ public struct RunData: Sendable {
     public var examples: [Example]
     public var train: [TokenizedExample]
     public var val: [TokenizedExample]
+    /// The test examples tokenised like the others (for a held-out perplexity).
+    public var testTokens: [TokenizedExample]
     /// The held-out test examples (as text: evaluation generates its own answers to their prompts).
     public var test: [Example]
     /// The prompts of the first two validation examples (default sample prompts for samples.txt).
@@ -37,12 +39,13 @@ public func prepareRunData(_ c: TrainConfig, lm: LoadedModel, cacheDir: String =
                             maxLength: c.seqLen)
     let ds = try cachedTokenize(examples: examples, tokenizer: lm.tokenizer, template: lm.template, system: c.system,
                                 maxLength: c.seqLen, cacheDir: cacheDir, key: key)
-    let trainSet = Set(c.split.trainIndices), valSet = Set(c.split.valIndices)
-    var d = RunData(examples: examples, train: [], val: [], test: c.split.testIndices.map { examples[$0] },
+    let trainSet = Set(c.split.trainIndices), valSet = Set(c.split.valIndices), testSet = Set(c.split.testIndices)
+    var d = RunData(examples: examples, train: [], val: [], testTokens: [], test: c.split.testIndices.map { examples[$0] },
                     valPrompts: c.split.valIndices.prefix(2).map { examples[$0].prompt }, dropped: ds.dropped.count)
     for (k, src) in ds.sourceIndices.enumerated() {
         if trainSet.contains(src) { d.train.append(ds.examples[k]) }
         if valSet.contains(src) { d.val.append(ds.examples[k]) }
+        if testSet.contains(src) { d.testTokens.append(ds.examples[k]) }
     }
     return d
 }

@@ -39,10 +39,13 @@ final class EvalCLITests: XCTestCase {
             XCTAssertEqual(c["count"] as? Int, 1)
             if c["name"] as! String != "dataset" { XCTAssertLessThanOrEqual(c["meanTokens"] as! Double, 6) }
         }
-        let v = e["validation"] as! [String: Any]
-        for k in ["perplexityWithIRM", "perplexityWithout"] {
-            let p = v[k] as! Double
-            XCTAssertTrue(p > 1 && p < 1e4, "\(k) = \(p)")
+        for split in ["validation", "test"] {
+            let v = e[split] as! [String: Any]
+            XCTAssertEqual(v["examples"] as? Int, 1)
+            for k in ["perplexityWithIRM", "perplexityWithout"] {
+                let p = v[k] as! Double
+                XCTAssertTrue(p > 1 && p < 1e4, "\(split) \(k) = \(p)")
+            }
         }
         let q = (e["questions"] as! [[String: Any]])[0]
         XCTAssertEqual((q["answers"] as! [Any]).count, 5)
@@ -58,7 +61,7 @@ final class EvalCLITests: XCTestCase {
         let e2 = try json(run + "/eval.json")
         XCTAssertEqual(e2["targetEmotion"] as? String, "joy")
         XCTAssertEqual((e2["settings"] as! [String: Any])["questionCount"] as? Int, 2)
-        XCTAssertNil(e2["validation"])
+        XCTAssertNil(e2["validation"]); XCTAssertNil(e2["test"])
         XCTAssertEqual((e2["questions"] as! [[String: Any]]).map { $0["prompt"] as! String }, ["What is rain?", "Why is the sky blue?"])
 
         // Bad input: one line on stderr, non-zero exit, nothing half-written.
