@@ -6,6 +6,7 @@
 //   metrics.csv            step,epoch,train_loss,val_loss,lr,tokens_per_s
 //   samples.txt            generations for fixed prompts with and without the IRM at each validation
 //   heatmaps/, heatmap.csv the IRM's output drawn per token and averaged
+//   eval.json, eval_samples.md   `irm eval`: alignment metrics with vs without the IRM (Evaluation.swift)
 import Foundation
 import ModelIO
 

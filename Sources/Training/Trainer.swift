@@ -69,19 +69,10 @@ public final class Trainer {
 
     /// Mean cross-entropy over the validation examples, with the IRM injecting (or not).
     public func validationLoss(withIRM: Bool = true) throws -> Double {
-        var total = LossResult()
         injector.strength = withIRM ? 1 : 0
         defer { injector.strength = 1 }
-        var i = 0
-        while i < val.count {
-            let b = makeBatch(Array(val[i..<min(val.count, i + config.batchSize)]), padId: padId)
-            arena.setShape(B: b.B, T: b.T)
-            try lm.model.trainingForward(b.tokens, arena: arena, intervention: injector)
-            let r = lm.model.trainingLoss(targets: b.targets, arena: arena)
-            total.sum += r.sum; total.count += r.count
-            i += config.batchSize
-        }
-        return total.mean
+        return try responseLoss(model: lm.model, examples: val, batchSize: config.batchSize, padId: padId, arena: arena,
+                                intervention: injector).mean
     }
 
     // MARK: the loop
@@ -89,8 +80,8 @@ public final class Trainer {
     public func run(onValidation: ((TrainState) throws -> Void)? = nil) throws -> TrainState {
         if state.finished { progress.message("run already finished (\(state.stopReason ?? "done")) at step \(state.step)"); return state }
         if state.step == 0 && !val.isEmpty && verbose {
-            progress.message(String(format: "validation loss without the IRM: %.4f (perplexity %.2f)",
-                                    try validationLoss(withIRM: false), exp(try validationLoss(withIRM: false))))
+            let v0 = try validationLoss(withIRM: false)
+            progress.message(String(format: "validation loss without the IRM: %.4f (perplexity %.2f)", v0, exp(v0)))
         }
         let start = Date(), startStep = state.step
         var recentTokens = 0, recentTime = 0.0, lastVal = state.bestVal
@@ -187,6 +178,23 @@ public final class Trainer {
         }
         try run.appendSamples(text + "\n")
     }
+}
+
+/// Cross-entropy on the response tokens of `examples` (the training loss, no L1), in batches of `batchSize`
+/// through `arena` (sized for at least that batch and the longest example), with `intervention` injecting.
+public func responseLoss(model: LlamaModel, examples: [TokenizedExample], batchSize: Int, padId: Int32,
+                         arena: TrainingArena, intervention: Intervention?) throws -> LossResult {
+    var total = LossResult()
+    var i = 0
+    while i < examples.count {
+        let b = makeBatch(Array(examples[i..<min(examples.count, i + batchSize)]), padId: padId)
+        arena.setShape(B: b.B, T: b.T)
+        try model.trainingForward(b.tokens, arena: arena, intervention: intervention)
+        let r = model.trainingLoss(targets: b.targets, arena: arena)
+        total.sum += r.sum; total.count += r.count
+        i += batchSize
+    }
+    return total
 }
 
 func fmt(_ x: Double) -> String { String(format: "%.4f", x) }

@@ -144,35 +144,14 @@ enum TrainCommand {
         return c
     }
 
-    static func loadData(_ c: TrainConfig) throws -> [Example] {
-        var ex = try loadExamples(path: c.datasetPath, format: c.format.flatMap(DatasetFormat.init(rawValue:)), label: c.label)
-        if let n = c.limit { ex = Array(ex.prefix(n)) }
-        guard !ex.isEmpty else { throw CLIError("\(c.datasetPath): the dataset has no examples") }
-        return ex
-    }
+    static func loadData(_ c: TrainConfig) throws -> [Example] { try loadRunExamples(c) }
 
-    struct Prepared { var train: [TokenizedExample]; var val: [TokenizedExample]; var valPrompts: [String] }
-
-    /// Examples → split → tokens (cached per model in Runs/.cache).
-    static func prepareData(_ c: TrainConfig, lm: LoadedModel) throws -> Prepared {
-        let examples = try loadData(c)
-        guard examples.count == c.split.count else {
-            throw CLIError("\(c.datasetPath): has \(examples.count) examples but the run's split was made for \(c.split.count) (the file changed)")
+    /// Examples → split → tokens (cached per model in Runs/.cache); see Training/RunData.swift.
+    static func prepareData(_ c: TrainConfig, lm: LoadedModel) throws -> RunData {
+        let d = try prepareRunData(c, lm: lm)
+        if d.dropped > 0 {
+            FileHandle.standardError.write(Data("irm train: \(d.dropped) examples skipped (prompt longer than --seq-len \(c.seqLen))\n".utf8))
         }
-        let key = tokenCacheKey(modelIdentity: c.modelSHA256, examples: examples, template: lm.template, system: c.system,
-                                maxLength: c.seqLen)
-        let ds = try cachedTokenize(examples: examples, tokenizer: lm.tokenizer, template: lm.template, system: c.system,
-                                   maxLength: c.seqLen, cacheDir: "Runs/.cache", key: key)
-        let trainSet = Set(c.split.trainIndices), valSet = Set(c.split.valIndices)
-        var p = Prepared(train: [], val: [], valPrompts: [])
-        for (k, src) in ds.sourceIndices.enumerated() {
-            if trainSet.contains(src) { p.train.append(ds.examples[k]) }
-            if valSet.contains(src) { p.val.append(ds.examples[k]) }
-        }
-        p.valPrompts = c.split.valIndices.prefix(2).map { examples[$0].prompt }
-        if !ds.dropped.isEmpty {
-            FileHandle.standardError.write(Data("irm train: \(ds.dropped.count) examples skipped (prompt longer than --seq-len \(c.seqLen))\n".utf8))
-        }
-        return p
+        return d
     }
 }

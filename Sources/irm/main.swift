@@ -12,6 +12,7 @@ let commands: [(spec: CommandSpec, run: (Arguments) throws -> Void)] = [
     (TrainCommand.spec, TrainCommand.run),
     (HeatmapCommand.spec, HeatmapCommand.run),
     (NeuronsCommand.spec, NeuronsCommand.run),
+    (EvalCommand.spec, EvalCommand.run),
 ]
 
 @MainActor func usage() -> String {
