@@ -316,8 +316,8 @@ extension RunFolder {
 public func writeEvalOutputs(_ r: EvalReport, run: RunFolder) throws {
     let e = JSONEncoder()
     e.outputFormatting = [.prettyPrinted, .sortedKeys]
-    try writeAtomically([UInt8](try e.encode(r)), to: run.evalJSONPath)
-    try writeAtomically(Array(evalSamplesMarkdown(r).utf8), to: run.evalSamplesPath)
+    try writeFileAtomically(run.evalJSONPath, [UInt8](try e.encode(r)))
+    try writeFileAtomically(run.evalSamplesPath, Array(evalSamplesMarkdown(r).utf8))
 }
 
 func conditionTitle(_ name: String) -> String {
