@@ -9,7 +9,10 @@ func gemv(_ x: UnsafePointer<Float>, _ M: Int, _ W: Weight, _ y: UnsafeMutablePo
     let N = W.rows
     let bytes = W.byteCount * M
     let threads = bytes < (1 << 17) ? 1 : max(1, numThreads)
-    let chunk = threads == 1 ? N : max(16, ((N + threads * 8 - 1) / (threads * 8) + 3) & ~3)
+    // One contiguous slice per thread for a single row (each thread reads one long sequential stream, which
+    // the prefetcher follows best); finer chunks balance the load when there are several rows.
+    let pieces = M == 1 ? threads : threads * 8
+    let chunk = threads == 1 ? N : max(16, ((N + pieces - 1) / pieces + 3) & ~3)
     let chunks = (N + chunk - 1) / chunk
     let xs = SendableConstPointer(x), ys = SendablePointer(y)
     parallelFor(chunks) { ci in
