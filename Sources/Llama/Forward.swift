@@ -30,8 +30,9 @@ public enum LlamaError: Error, CustomStringConvertible {
 }
 
 extension LlamaModel {
+    /// A KV cache for `capacity` positions (default: the model's context length).
     public func makeState(capacity: Int? = nil) -> InferenceState {
-        InferenceState(config: config, capacity: min(capacity ?? config.maxSeqLen, max(config.maxSeqLen, capacity ?? 0)))
+        InferenceState(config: config, capacity: capacity ?? config.maxSeqLen)
     }
 
     /// Runs `tokens` at positions state.length ..< state.length+T, appending their keys/values to the
