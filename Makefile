@@ -5,7 +5,7 @@ MODEL      := $(MODEL_DIR)/SmolLM2-135M-Instruct.Q4_1.gguf
 MODEL_SHA  := b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53
 BIN        := .build/release/irm
 
-.PHONY: all build model test bench demo clean
+.PHONY: all build model test bench demo sweep clean
 
 all: build
 
@@ -34,6 +34,12 @@ demo: model
 	$(BIN) eval --run $(DEMO_RUN) --n 16
 	$(BIN) generate --irm $(DEMO_RUN) --chat --compare --max-tokens 48 --prompt "What is the tallest mountain in the world?"
 	@echo "demo results: $(DEMO_RUN)/ (metrics.csv, samples.txt, heatmaps/mean.png, heatmap.csv, eval.json, eval_samples.md)"
+
+# The paper's 24-run sweep (3 datasets × 8 layer sets); SWEEP_ARGS go to every `irm train`.
+SWEEP_ARGS ?=
+sweep: model
+	$(SWIFT) build -c release --product irm
+	scripts/sweep.sh $(SWEEP_ARGS)
 
 test: model
 	$(SWIFT) build -c release
