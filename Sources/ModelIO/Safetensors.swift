@@ -269,8 +269,8 @@ public func writeSafetensors(path: String, floatTensors: [(name: String, shape: 
     try writeSafetensors(path: path, tensors: converted, metadata: metadata)
 }
 
-/// A JSON string literal (RFC 8259 escapes; non-ASCII stays UTF-8).
-private func jsonString(_ s: String) -> String {
+/// A JSON string literal (RFC 8259 escapes; non-ASCII stays UTF-8). Used by every hand-written JSON writer.
+public func jsonString(_ s: String) -> String {
     var out = "\""
     for u in s.unicodeScalars {
         switch u {

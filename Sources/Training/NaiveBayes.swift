@@ -164,19 +164,3 @@ public struct NaiveBayesClassifier: Codable, Sendable {
     /// The smoothing used for `Datasets/emotion-nb.json` (chosen on the CARER val split; see Datasets/README.md).
     public static let defaultAlpha = 0.5
 }
-
-func jsonString(_ s: String) -> String {
-    var out = "\""
-    for u in s.unicodeScalars {
-        switch u {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        case "\r": out += "\\r"
-        case "\t": out += "\\t"
-        default:
-            if u.value < 0x20 { out += String(format: "\\u%04x", u.value) } else { out.unicodeScalars.append(u) }
-        }
-    }
-    return out + "\""
-}
