@@ -71,10 +71,23 @@ struct PreTokenizer {
         return out
     }
 
+    /// Length of the English contraction ('s 't 're 've 'm 'll 'd) starting at pos, or 0.
+    private func contractionLength(_ cps: [UInt32], _ pos: Int, _ end: Int, ignoringCase: Bool) -> Int {
+        guard cps[pos] == 0x27, pos + 1 < end else { return 0 }
+        func at(_ i: Int) -> UInt32 {
+            let x = cps[i]
+            return ignoringCase && (0x41...0x5A).contains(x) ? x + 32 : x
+        }
+        let n1 = at(pos + 1)
+        if n1 == 0x73 || n1 == 0x74 || n1 == 0x6D || n1 == 0x64 { return 2 }
+        guard pos + 2 < end else { return 0 }
+        let n2 = at(pos + 2)
+        return (n1 == 0x72 && n2 == 0x65) || (n1 == 0x76 && n2 == 0x65) || (n1 == 0x6C && n2 == 0x6C) ? 3 : 0
+    }
+
     private func splitGPT2(_ cps: [UInt32], _ fl: [UInt8], _ r: Range<Int>, _ out: inout [Range<Int>]) {
         let end = r.upperBound
         @inline(__always) func f(_ i: Int) -> UInt8 { i < end ? fl[i] : 0 }
-        @inline(__always) func c(_ i: Int) -> UInt32 { i < end ? cps[i] : 0xFFFF_FFFF }
         let L = CharFlags.letter, N = CharFlags.number, S = CharFlags.space
         var pos = r.lowerBound
         var prev = pos
@@ -83,16 +96,8 @@ struct PreTokenizer {
             let cpt = cps[pos]
             let flags = fl[pos]
             // 's|'t|'re|'ve|'m|'ll|'d
-            if cpt == 0x27 && pos + 1 < end {
-                let n1 = c(pos + 1)
-                if n1 == 0x73 || n1 == 0x74 || n1 == 0x6D || n1 == 0x64 { pos += 2; add(pos); continue }
-                if pos + 2 < end {
-                    let n2 = c(pos + 2)
-                    if (n1 == 0x72 && n2 == 0x65) || (n1 == 0x76 && n2 == 0x65) || (n1 == 0x6C && n2 == 0x6C) {
-                        pos += 3; add(pos); continue
-                    }
-                }
-            }
+            let cg = contractionLength(cps, pos, end, ignoringCase: false)
+            if cg > 0 { pos += cg; add(pos); continue }
             var f2 = cpt == 0x20 ? f(pos + 1) : flags
             // ' ?\p{L}+'
             if f2 & L != 0 {
@@ -126,7 +131,6 @@ struct PreTokenizer {
         let end = r.upperBound
         @inline(__always) func f(_ i: Int) -> UInt8 { i < end ? fl[i] : 0 }
         @inline(__always) func c(_ i: Int) -> UInt32 { i < end ? cps[i] : 0xFFFF_FFFF }
-        @inline(__always) func lower(_ x: UInt32) -> UInt32 { (0x41...0x5A).contains(x) ? x + 32 : x }
         let L = CharFlags.letter, N = CharFlags.number, S = CharFlags.space
         var pos = r.lowerBound
         var prev = pos
@@ -135,16 +139,8 @@ struct PreTokenizer {
             let cpt = cps[pos]
             let flags = fl[pos]
             // (?i:'s|'t|'re|'ve|'m|'ll|'d)
-            if cpt == 0x27 && pos + 1 < end {
-                let n1 = lower(c(pos + 1))
-                if n1 == 0x73 || n1 == 0x74 || n1 == 0x6D || n1 == 0x64 { pos += 2; add(pos); continue }
-                if pos + 2 < end {
-                    let n2 = lower(c(pos + 2))
-                    if (n1 == 0x72 && n2 == 0x65) || (n1 == 0x76 && n2 == 0x65) || (n1 == 0x6C && n2 == 0x6C) {
-                        pos += 3; add(pos); continue
-                    }
-                }
-            }
+            let cl = contractionLength(cps, pos, end, ignoringCase: true)
+            if cl > 0 { pos += cl; add(pos); continue }
             // [^\r\n\p{L}\p{N}]?\p{L}+
             if !(cpt == 0x0D || cpt == 0x0A || flags & N != 0) {
                 if flags & L != 0 || f(pos + 1) & L != 0 {

@@ -208,13 +208,8 @@ public func evaluateRun(_ run: RunFolder, options o: EvalOptions, progress: ((St
     guard FileManager.default.fileExists(atPath: weightsPath) else {
         throw RunError("\(run.path): the run has no IRM weights yet (no irm-best.safetensors or irm.safetensors)")
     }
-
-    let lm = try LoadedModel.load(path: config.model, tokenizerPath: config.tokenizer,
-                                  storage: WeightStorage(rawValue: config.dtype) ?? .auto)
-    let net = try IRMNetwork.load(path: weightsPath)
-    guard net.config.hidden == lm.model.config.dim, net.config.layers.max()! < lm.model.config.nLayers else {
-        throw RunError("\(weightsPath): the IRM was trained for another model shape (hidden \(net.config.hidden))")
-    }
+    let lm = try config.loadModel()
+    let net = try loadIRM(run.path, for: lm.model.config)
     let data = try prepareRunData(config, lm: lm, cacheDir: o.cacheDir)
     let questions = Array((fileQuestions ?? data.test).prefix(o.maxQuestions))
     guard !questions.isEmpty else { throw RunError("\(run.path): the run's test split is empty (pass --questions FILE)") }

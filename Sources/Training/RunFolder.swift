@@ -8,6 +8,8 @@
 //   heatmaps/, heatmap.csv the IRM's output drawn per token and averaged
 //   eval.json, eval_samples.md   `irm eval`: alignment metrics with vs without the IRM (Evaluation.swift)
 import Foundation
+import Llama
+import IRM
 import ModelIO
 
 public struct RunFolder: Sendable {
@@ -101,4 +103,28 @@ func describe(_ e: Error) -> String {
         }
     }
     return "\(e)"
+}
+
+// MARK: loading what a run refers to
+
+extension TrainConfig {
+    public var storage: WeightStorage { WeightStorage(rawValue: dtype) ?? .auto }
+    /// The frozen model (and tokenizer) the run was trained on.
+    public func loadModel() throws -> LoadedModel {
+        try LoadedModel.load(path: model, tokenizerPath: tokenizer, storage: storage)
+    }
+}
+
+/// IRM weights from a run folder (its best validation weights) or a .safetensors file, checked against
+/// the model they are to be injected into.
+public func loadIRM(_ runOrFile: String, for model: LlamaConfig) throws -> IRMNetwork {
+    let path = runOrFile.hasSuffix(".safetensors") ? runOrFile : RunFolder(runOrFile).inferenceWeightsPath
+    guard FileManager.default.fileExists(atPath: path) else {
+        throw RunError("\(runOrFile): no IRM weights (no irm-best.safetensors or irm.safetensors)")
+    }
+    let net = try IRMNetwork.load(path: path)
+    guard net.config.hidden == model.dim, net.config.layers.max()! < model.nLayers else {
+        throw RunError("\(path): the IRM was trained for another model shape (hidden \(net.config.hidden), layers up to \(net.config.layers.max()!))")
+    }
+    return net
 }

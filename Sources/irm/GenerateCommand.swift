@@ -45,12 +45,7 @@ enum GenerateCommand {
         }
         var injector: IRMInjector? = nil
         if let r = args.string("irm") {
-            let path = r.hasSuffix(".safetensors") ? r : RunFolder(r).inferenceWeightsPath
-            let net = try IRMNetwork.load(path: path)
-            guard net.config.hidden == lm.model.config.dim, net.config.layers.max()! < lm.model.config.nLayers else {
-                throw CLIError("irm generate: the IRM in \(path) was trained for another model shape (hidden \(net.config.hidden))")
-            }
-            injector = IRMInjector(net: net)
+            injector = IRMInjector(net: try loadIRM(r, for: lm.model.config))
             injector!.strength = try args.float("strength", default: 1, range: -1000...1000)
         }
         if args.flag("compare"), let inj = injector {

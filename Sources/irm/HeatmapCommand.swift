@@ -27,9 +27,8 @@ enum HeatmapCommand {
         let run = RunFolder(try args.required("run"))
         let config = try run.readConfig()
         let prompt = args.string("prompt") ?? defaultPrompt
-        let lm = try LoadedModel.load(path: config.model, tokenizerPath: config.tokenizer,
-                                      storage: WeightStorage(rawValue: config.dtype) ?? .auto)
-        let net = try IRMNetwork.load(path: run.inferenceWeightsPath)
+        let lm = try config.loadModel()
+        let net = try loadIRM(run.path, for: lm.model.config)
         let out = args.string("out") ?? run.heatmapDir
         let h = try drawIRMHeatmaps(lm: lm, net: net, prompt: prompt, chat: !args.flag("no-chat"), system: config.system,
                                     maxTokens: try args.int("max-tokens", default: 24, range: 0...4096), outDir: out,

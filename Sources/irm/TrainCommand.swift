@@ -53,10 +53,9 @@ enum TrainCommand {
             config = try newConfig(args)
             run = RunFolder((args.string("runs") ?? "Runs") + "/" + config.runName)
         }
-        let storage = WeightStorage(rawValue: config.dtype) ?? .auto
 
         // The memory plan, before anything heavy is loaded.
-        let (mc, weightBytes) = try LlamaModel.plan(path: config.model, storage: storage)
+        let (mc, weightBytes) = try LlamaModel.plan(path: config.model, storage: config.storage)
         try config.irm.validate(nLayers: mc.nLayers)
         let plan = MemoryPlan.make(model: mc, weightBytes: weightBytes, irm: config.irm, B: config.batchSize,
                                    T: config.seqLen, recompute: config.recompute)
@@ -69,7 +68,7 @@ enum TrainCommand {
         }
         if args.flag("plan-only") { return }
 
-        let lm = try LoadedModel.load(path: config.model, tokenizerPath: config.tokenizer, storage: storage)
+        let lm = try config.loadModel()
         let data = try prepareData(config, lm: lm)
         if !resuming {
             if config.samplePrompts.isEmpty { config.samplePrompts = data.valPrompts }
@@ -85,7 +84,7 @@ enum TrainCommand {
         let state = try trainer.run()
         print("finished: \(state.stopReason ?? "done") at step \(state.step); best validation loss \(state.bestVal.map { String(format: "%.4f", $0) } ?? "-")")
         if !args.flag("no-heatmaps") {
-            let net = try IRMNetwork.load(path: run.inferenceWeightsPath)
+            let net = try loadIRM(run.path, for: lm.model.config)
             let h = try drawIRMHeatmaps(lm: lm, net: net, prompt: HeatmapCommand.defaultPrompt, chat: true, system: config.system,
                                         outDir: run.heatmapDir, csvPath: run.path + "/heatmap.csv", title: config.runName)
             try HeatmapCommand.writeSummary(h, run: run, prompt: HeatmapCommand.defaultPrompt)
