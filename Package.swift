@@ -10,30 +10,44 @@ let cpu: [SwiftSetting] = [.unsafeFlags(["-target-cpu", "haswell"])]
 // (ModelIO) keeps its checks because it reads untrusted bytes.
 let fast: [SwiftSetting] = cpu + [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
 
+let libraries: [Target.Dependency] = ["Numerics", "ModelIO", "Llama", "IRM", "Figures", "Datasets", "Training",
+                                       "Evaluation", "Analysis"]
+
 let package = Package(
     name: "irm",
     platforms: [.macOS(.v13)],
     products: [.executable(name: "irm", targets: ["irm"])],
     targets: [
+        // Library targets, bottom to top (docs/ARCHITECTURE.md): each uses only targets listed above it.
         .target(name: "Numerics", swiftSettings: fast),
         .target(name: "ModelIO", dependencies: ["Numerics"], swiftSettings: cpu),
         .target(name: "Llama", dependencies: ["Numerics", "ModelIO"], swiftSettings: fast),
         .target(name: "IRM", dependencies: ["Numerics", "ModelIO", "Llama"], swiftSettings: fast),
-        .target(name: "Training", dependencies: ["Numerics", "ModelIO", "Llama", "IRM"], swiftSettings: fast),
-        // Analysis also reads IRMs (heatmaps of what they inject), a step beside DESIGN.md's diagram.
-        .target(name: "Analysis", dependencies: ["Numerics", "ModelIO", "Llama", "IRM"], swiftSettings: fast),
-        .executableTarget(name: "irm", dependencies: ["Numerics", "ModelIO", "Llama", "IRM", "Training", "Analysis"],
-                          swiftSettings: cpu),
-        .executableTarget(name: "irm-bench", dependencies: ["Numerics", "ModelIO", "Llama", "IRM", "Training", "Analysis"],
-                          swiftSettings: fast),
-        .testTarget(name: "NumericsTests", dependencies: ["Numerics"], swiftSettings: cpu),
-        .testTarget(name: "ModelIOTests", dependencies: ["ModelIO", "Numerics"], swiftSettings: cpu),
-        .testTarget(name: "TokenizerTests", dependencies: ["ModelIO"], swiftSettings: cpu),
+        .target(name: "Figures", dependencies: ["ModelIO"], swiftSettings: fast),
+        .target(name: "Datasets", dependencies: ["Numerics", "ModelIO"], swiftSettings: fast),
+        .target(name: "Training", dependencies: ["Numerics", "ModelIO", "Llama", "IRM", "Datasets"], swiftSettings: fast),
+        .target(name: "Evaluation", dependencies: ["Numerics", "ModelIO", "Llama", "IRM", "Datasets", "Training"],
+                swiftSettings: fast),
+        .target(name: "Analysis", dependencies: ["Numerics", "ModelIO", "Llama", "IRM", "Figures"], swiftSettings: fast),
+        .executableTarget(name: "irm", dependencies: libraries, swiftSettings: cpu),
+        .executableTarget(name: "irm-bench", dependencies: libraries, swiftSettings: fast),
+
+        // What every test target shares: package paths, temp folders, a subprocess runner, a PNG reader, assertClose.
+        .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: cpu),
+        .testTarget(name: "NumericsTests", dependencies: ["Numerics", "TestSupport"], swiftSettings: cpu),
+        .testTarget(name: "ModelIOTests", dependencies: ["ModelIO", "Numerics", "TestSupport"], swiftSettings: cpu),
+        .testTarget(name: "TokenizerTests", dependencies: ["ModelIO", "TestSupport"], swiftSettings: cpu),
         // Runs the built `irm` binary: user-facing errors, exit codes, command output.
-        .testTarget(name: "CLITests", swiftSettings: cpu),
-        .testTarget(name: "LlamaTests", dependencies: ["Llama", "ModelIO", "Numerics"], swiftSettings: cpu),
-        .testTarget(name: "IRMTests", dependencies: ["IRM", "Llama", "ModelIO", "Numerics"], swiftSettings: cpu),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "IRM", "Llama", "ModelIO", "Numerics"], swiftSettings: cpu),
-        .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "IRM", "Llama", "ModelIO", "Numerics"], swiftSettings: cpu),
+        .testTarget(name: "CLITests", dependencies: ["TestSupport"], swiftSettings: cpu),
+        .testTarget(name: "LlamaTests", dependencies: ["Llama", "ModelIO", "Numerics", "TestSupport"], swiftSettings: cpu),
+        .testTarget(name: "IRMTests", dependencies: ["IRM", "Llama", "ModelIO", "Numerics", "TestSupport"], swiftSettings: cpu),
+        .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "ModelIO", "TestSupport"], swiftSettings: cpu),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Datasets", "IRM", "Llama", "ModelIO", "Numerics", "TestSupport"],
+                    swiftSettings: cpu),
+        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Training", "Datasets", "Llama", "ModelIO", "TestSupport"],
+                    swiftSettings: cpu),
+        .testTarget(name: "FiguresTests", dependencies: ["Figures", "TestSupport"], swiftSettings: cpu),
+        .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "Figures", "IRM", "Llama", "ModelIO", "Numerics", "TestSupport"],
+                    swiftSettings: cpu),
     ]
 )

@@ -3,6 +3,7 @@
 // one averaged over them; plus the striation statistics behind the finding that the values line up in
 // vertical stripes (the same hidden index across all layers) with one index dominating.
 import Foundation
+import Figures
 import Numerics
 import Llama
 import IRM

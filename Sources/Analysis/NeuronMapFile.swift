@@ -18,6 +18,7 @@
 // list (top1, p_top1, …) and the bottom list (bottom1, p_bottom1, …). Token texts keep their leading space;
 // backslash, tab, newline and carriage return are escaped as \\ \t \n \r.
 import Foundation
+import Figures
 import ModelIO
 
 public struct NeuronMapError: Error, CustomStringConvertible {

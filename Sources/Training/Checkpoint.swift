@@ -1,6 +1,7 @@
 // Checkpoints: the IRM weights (irm.safetensors) and the optimiser and loop state (optimizer.safetensors),
 // each written atomically. Both carry the step they belong to; a resume checks that they agree.
 import Foundation
+import Datasets
 import Numerics
 import ModelIO
 import IRM

@@ -1,6 +1,7 @@
 // What a training run will need in memory, worked out before anything heavy is loaded, against what the
 // machine has. A plan that does not fit is refused with concrete alternatives that would.
 import Foundation
+import Datasets
 import Llama
 import IRM
 

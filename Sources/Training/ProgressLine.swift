@@ -1,6 +1,7 @@
 // A one-line progress display on stderr: redrawn in place on a terminal, plain log lines (at most one
 // every few seconds) otherwise.
 import Foundation
+import Datasets
 
 public final class ProgressLine: @unchecked Sendable {
     let isTTY = isatty(2) != 0

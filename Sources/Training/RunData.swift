@@ -3,6 +3,7 @@
 // (cached in Runs/.cache) and divided into train / validation / test. `irm train` and `irm eval` both use
 // this, so an evaluation sees precisely the questions the run held out.
 import Foundation
+import Datasets
 import ModelIO
 import Llama
 

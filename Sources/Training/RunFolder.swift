@@ -8,6 +8,7 @@
 //   heatmaps/, heatmap.csv the IRM's output drawn per token and averaged
 //   eval.json, eval_samples.md   `irm eval`: alignment metrics with vs without the IRM (Evaluation.swift)
 import Foundation
+import Datasets
 import Llama
 import IRM
 import ModelIO

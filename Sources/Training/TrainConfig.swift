@@ -1,5 +1,6 @@
 // Everything needed to reproduce a training run; stored as the run folder's config.json.
 import Foundation
+import Datasets
 import IRM
 import Llama
 

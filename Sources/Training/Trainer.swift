@@ -3,6 +3,7 @@
 // tokens, backward to the lowest injection layer, IRM backward (+ L1), Adam. Validation, samples and
 // a checkpoint at each evaluation; early stopping on the validation loss.
 import Foundation
+import Datasets
 import Numerics
 import ModelIO
 import Llama

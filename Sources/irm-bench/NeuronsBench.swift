@@ -4,6 +4,7 @@
 import Foundation
 import Numerics
 import Llama
+import Figures
 import Analysis
 
 func benchNeurons() {

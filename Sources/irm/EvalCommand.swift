@@ -3,7 +3,9 @@
 // The evaluation itself lives in Training/Evaluation.swift.
 import Foundation
 import Numerics
+import Datasets
 import Training
+import Evaluation
 
 enum EvalCommand {
     static let spec = CommandSpec(

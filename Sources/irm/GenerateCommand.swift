@@ -3,7 +3,9 @@ import Foundation
 import Llama
 import ModelIO
 import IRM
+import Datasets
 import Training
+import Evaluation
 
 enum GenerateCommand {
     static let spec = CommandSpec(

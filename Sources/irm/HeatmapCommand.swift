@@ -3,7 +3,10 @@ import Foundation
 import ModelIO
 import Llama
 import IRM
+import Datasets
 import Training
+import Evaluation
+import Figures
 import Analysis
 
 enum HeatmapCommand {

@@ -1,6 +1,7 @@
 // irm neurons map|find|show|clamp|compare|residual — MLP neurons read through the LM head (Davies,
 // arXiv 2501.02688). The numerics live in Analysis (LMHeadDecoder, NeuronMap, NeuronClamp, compareTop1).
 import Foundation
+import Figures
 import Analysis
 import Llama
 import ModelIO

@@ -4,7 +4,10 @@ import Numerics
 import ModelIO
 import Llama
 import IRM
+import Datasets
 import Training
+import Evaluation
+import Figures
 import Analysis
 
 enum TrainCommand {

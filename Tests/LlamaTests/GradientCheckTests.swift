@@ -17,12 +17,6 @@ final class GradientCheckTests: XCTestCase {
         return (lp - lm) / Double(2 * eps)
     }
 
-    func assertClose(_ a: Double, _ b: Double, rel: Double = 3e-3, abs absTol: Double = 1e-4, _ what: String,
-                     file: StaticString = #filePath, line: UInt = #line) {
-        XCTAssertLessThanOrEqual(Swift.abs(a - b), absTol + rel * max(Swift.abs(a), Swift.abs(b)), "\(what): analytic \(a) vs numeric \(b)",
-                                 file: file, line: line)
-    }
-
     func testRMSNormBackward() {
         let T = 3, C = 16
         var x = randoms(T * C), w = randoms(C), r = randoms(T * C)

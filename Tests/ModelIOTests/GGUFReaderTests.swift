@@ -2,10 +2,6 @@ import XCTest
 import Foundation
 @testable import ModelIO
 
-/// Paths relative to the package root, found from this file's location.
-let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
-let sharedDir = packageRoot + "/../shared"
-let smolPath = packageRoot + "/Models/SmolLM2-135M-Instruct.Q4_1.gguf"
 
 final class GGUFReaderTests: XCTestCase {
     func testSmolLM2Metadata() throws {

@@ -21,7 +21,7 @@ final class GGUFWriterTests: XCTestCase {
     ]
 
     func testHeaderBytes() throws {
-        let dir = try makeTempDir(self)
+        let dir = try tempDir()
         let w = try GGUFWriter(path: dir + "/h.gguf")
         try w.set("a", .uint32(7))
         try w.addTensor(name: "x", floats: [1, 2, 3], shape: [3])
@@ -44,7 +44,7 @@ final class GGUFWriterTests: XCTestCase {
     }
 
     func testRoundTripThroughReader() throws {
-        let dir = try makeTempDir(self)
+        let dir = try tempDir()
         for alignment in [32, 64] {
             let path = dir + "/rt\(alignment).gguf"
             let w = try GGUFWriter(path: path, alignment: alignment)
@@ -100,7 +100,7 @@ final class GGUFWriterTests: XCTestCase {
     }
 
     func testOverwriteReplacesFileAtomically() throws {
-        let dir = try makeTempDir(self)
+        let dir = try tempDir()
         let path = dir + "/m.gguf"
         let w1 = try GGUFWriter(path: path); try w1.set("v", .int32(1)); try w1.write()
         let w2 = try GGUFWriter(path: path); try w2.set("v", .int32(2)); try w2.write()
@@ -109,7 +109,7 @@ final class GGUFWriterTests: XCTestCase {
     }
 
     func testWriterErrors() throws {
-        let dir = try makeTempDir(self)
+        let dir = try tempDir()
         let path = dir + "/bad.gguf"
         assertModelIOError({ _ = try GGUFWriter(path: path, alignment: 24) }, file: "bad.gguf",
                            contains: ["alignment", "power of two"])

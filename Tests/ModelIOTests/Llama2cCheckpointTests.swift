@@ -47,7 +47,7 @@ final class Llama2cCheckpointTests: XCTestCase {
 
     func testUnsharedClassifier() throws {
         // A tiny synthetic checkpoint: dim 4, hidden 8, 1 layer, 2 heads / 1 KV head, vocab -3, seq 2.
-        let dir = try makeTempDir(self)
+        let dir = try tempDir()
         let header: [Int32] = [4, 8, 1, 2, 1, -3, 2]
         let floats = 3 * 4 + 4 + 16 + 2 * 2 * 4 + 16 + 4 + 3 * 32 + 4 + 2 * 2 * 1 + 3 * 4
         var bytes = header.withUnsafeBytes { [UInt8]($0) }
@@ -62,7 +62,7 @@ final class Llama2cCheckpointTests: XCTestCase {
     }
 
     func testTruncatedCopy() throws {
-        let dir = try makeTempDir(self)
+        let dir = try tempDir()
         let full = try Data(contentsOf: URL(fileURLWithPath: storiesPath))
         let path = dir + "/stories260K.bin"
         try full.prefix(full.count - 100).write(to: URL(fileURLWithPath: path))

@@ -19,7 +19,7 @@ final class SafetensorsTests: XCTestCase {
     let specials: [Float] = [0, -0.0, 1, -1.5, 3.1415927, Float(bitPattern: 0x0001_1234), -Float.infinity, Float.greatestFiniteMagnitude, 65504]
 
     func testRoundTrip() throws {
-        let dir = try makeTempDir(self)
+        let dir = try tempDir()
         let path = dir + "/irm.safetensors"
         let w1 = (0..<12).map { Float($0) * 0.1 - 0.55 }
         let odd: [Float] = [1, 2, 3]
@@ -76,7 +76,7 @@ final class SafetensorsTests: XCTestCase {
     }
 
     func testPythonStandardLibraryReadsOurFile() throws {
-        let dir = try makeTempDir(self)
+        let dir = try tempDir()
         let path = dir + "/py.safetensors"
         let a = (0..<6).map { Float($0) * -0.75 + 0.125 }
         try writeSafetensors(path: path, floatTensors: [("irm.0.weight", [2, 3], a), ("irm.0.bias", [2], [7.5, -1])],
@@ -133,7 +133,7 @@ final class SafetensorsTests: XCTestCase {
     }
 
     func testShardedFolder() throws {
-        let dir = try makeTempDir(self)
+        let dir = try tempDir()
         try writeSafetensors(path: dir + "/model-00001-of-00002.safetensors",
                              floatTensors: [("a", [2], [1, 2]), ("b", [1], [3])])
         try writeSafetensors(path: dir + "/model-00002-of-00002.safetensors", floatTensors: [("c", [2, 2], [4, 5, 6, 7])])
@@ -149,7 +149,7 @@ final class SafetensorsTests: XCTestCase {
         XCTAssertTrue(ts["b"]!.file.hasSuffix("model-00001-of-00002.safetensors"))
 
         // A single-file folder.
-        let single = try makeTempDir(self)
+        let single = try tempDir()
         try writeSafetensors(path: single + "/model.safetensors", floatTensors: [("x", [1], [9])])
         XCTAssertEqual(try dequantize(loadSafetensorsFolder(single)["x"]!).array, [9])
     }
@@ -157,14 +157,14 @@ final class SafetensorsTests: XCTestCase {
     // ---------------------------------------------------------------- bad input, one case each
 
     func testHeaderLengthPastEndOfFile() throws {
-        let dir = try makeTempDir(self)
+        let dir = try tempDir()
         try rawFile(dir + "/model.safetensors", header: "{}", data: [], headerLength: 1_000_000)
         assertModelIOError({ _ = try SafetensorsFile(path: dir + "/model.safetensors") }, file: "model.safetensors",
                            contains: ["header length 1000000", "past the end of the file (10 bytes)"])
     }
 
     func testOffsetsPastEnd() throws {
-        let dir = try makeTempDir(self)
+        let dir = try tempDir()
         try rawFile(dir + "/model.safetensors",
                     header: #"{"x":{"dtype":"F32","shape":[32,32],"data_offsets":[0,4096]}}"#,
                     data: [UInt8](repeating: 0, count: 1000))
@@ -173,7 +173,7 @@ final class SafetensorsTests: XCTestCase {
     }
 
     func testOffsetsDisagreeWithShape() throws {
-        let dir = try makeTempDir(self)
+        let dir = try tempDir()
         try rawFile(dir + "/m.safetensors", header: #"{"x":{"dtype":"F16","shape":[3],"data_offsets":[0,8]}}"#,
                     data: [UInt8](repeating: 0, count: 8))
         assertModelIOError({ _ = try SafetensorsFile(path: dir + "/m.safetensors") }, file: "m.safetensors",
@@ -189,7 +189,7 @@ final class SafetensorsTests: XCTestCase {
     }
 
     func testUnknownDType() throws {
-        let dir = try makeTempDir(self)
+        let dir = try tempDir()
         try rawFile(dir + "/model.safetensors",
                     header: #"{"ids":{"dtype":"I64","shape":[1],"data_offsets":[0,8]}}"#, data: [UInt8](repeating: 0, count: 8))
         assertModelIOError({ _ = try SafetensorsFile(path: dir + "/model.safetensors") }, file: "model.safetensors",
@@ -197,7 +197,7 @@ final class SafetensorsTests: XCTestCase {
     }
 
     func testBadJSONHeader() throws {
-        let dir = try makeTempDir(self)
+        let dir = try tempDir()
         try rawFile(dir + "/j.safetensors", header: "{\"x\": [1, 2", data: [])
         assertModelIOError({ _ = try SafetensorsFile(path: dir + "/j.safetensors") }, file: "j.safetensors",
                            contains: ["not valid JSON"])
@@ -208,7 +208,7 @@ final class SafetensorsTests: XCTestCase {
     }
 
     func testMissingShard() throws {
-        let dir = try makeTempDir(self)
+        let dir = try tempDir()
         try writeSafetensors(path: dir + "/model-00001-of-00002.safetensors", floatTensors: [("a", [1], [1])])
         try #"{"weight_map": {"a": "model-00001-of-00002.safetensors", "b": "model-00002-of-00002.safetensors"}}"#
             .write(toFile: dir + "/model.safetensors.index.json", atomically: true, encoding: .utf8)
@@ -217,7 +217,7 @@ final class SafetensorsTests: XCTestCase {
     }
 
     func testTensorAbsentFromItsShard() throws {
-        let dir = try makeTempDir(self)
+        let dir = try tempDir()
         try writeSafetensors(path: dir + "/s1.safetensors", floatTensors: [("a", [1], [1])])
         try #"{"weight_map": {"a": "s1.safetensors", "ghost": "s1.safetensors"}}"#
             .write(toFile: dir + "/model.safetensors.index.json", atomically: true, encoding: .utf8)
@@ -230,7 +230,7 @@ final class SafetensorsTests: XCTestCase {
     }
 
     func testMissingFile() throws {
-        let dir = try makeTempDir(self)
+        let dir = try tempDir()
         assertModelIOError({ _ = try SafetensorsFile(path: dir + "/nope.safetensors") }, file: "nope.safetensors",
                            contains: ["no such file"])
         assertModelIOError({ _ = try loadSafetensorsFolder(dir) }, file: dir,
@@ -238,7 +238,7 @@ final class SafetensorsTests: XCTestCase {
     }
 
     func testTruncatedFile() throws {
-        let dir = try makeTempDir(self)
+        let dir = try tempDir()
         let path = dir + "/t.safetensors"
         try writeSafetensors(path: path, floatTensors: [("w", [4, 4], [Float](repeating: 1, count: 16))])
         let full = try Data(contentsOf: URL(fileURLWithPath: path))
@@ -251,7 +251,7 @@ final class SafetensorsTests: XCTestCase {
     }
 
     func testWriterRejectsBadTensors() throws {
-        let dir = try makeTempDir(self)
+        let dir = try tempDir()
         let path = dir + "/w.safetensors"
         assertModelIOError({ try writeSafetensors(path: path, floatTensors: [("a", [2], [1])]) }, file: "w.safetensors",
                            contains: ["tensor 'a'", "needs 8 bytes, got 4"])

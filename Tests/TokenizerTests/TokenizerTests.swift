@@ -2,17 +2,11 @@ import XCTest
 import Foundation
 @testable import ModelIO
 
-/// Shared assets: ../shared relative to the package root, found from this file's path.
-let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-    .deletingLastPathComponent()
-let shared = packageRoot.deletingLastPathComponent().appendingPathComponent("shared").path
-let smolPath = packageRoot.appendingPathComponent("Models/SmolLM2-135M-Instruct.Q4_1.gguf").path
-let llama2Model = shared + "/models/llama2-tokenizer/tokenizer.model"
-let llama2Bin = shared + "/models/llama2-tokenizer/tokenizer.bin"
+import TestSupport
 
-func json(_ path: String) throws -> Any {
-    try JSONSerialization.jsonObject(with: try Data(contentsOf: URL(fileURLWithPath: path)))
-}
+let shared = sharedDir
+let llama2Model = llama2TokenizerModel
+let llama2Bin = llama2TokenizerBin
 
 struct Case { let id: String, text: String, ids: [Int32], pieces: [String]? }
 

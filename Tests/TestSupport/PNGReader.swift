@@ -3,7 +3,7 @@
 import Foundation
 import XCTest
 
-let pythonPNGReader = #"""
+public let pythonPNGReader = #"""
 import sys, zlib, struct
 path = sys.argv[1]
 data = open(path, 'rb').read()
@@ -49,53 +49,20 @@ for arg in sys.argv[2:]:
     for x, y in pts: print('px', x, y, *rows[y][x * bpp:(x + 1) * bpp])
 """#
 
-struct DecodedPNG {
-    var width = 0, height = 0, channels = 0
-    var chunks: [String] = []
-    var filters: Set<Int> = []
-    var pixels: [String: [Int]] = [:]  // "x,y" → channel values
-    func at(_ x: Int, _ y: Int) -> [Int]? { pixels["\(x),\(y)"] }
-}
-
-/// Runs a program and returns (exit status, stdout, stderr).
-func runProcess(_ exe: String, _ args: [String]) throws -> (Int32, String, String) {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: exe)
-    p.arguments = args
-    let out = Pipe(), err = Pipe()
-    p.standardOutput = out; p.standardError = err
-    try p.run()
-    // Read before waiting so a large output cannot fill the pipe and block the child.
-    let o = out.fileHandleForReading.readDataToEndOfFile()
-    let e = err.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
-}
-
-func python3() throws -> String {
-    for p in ["/usr/bin/python3", "/usr/local/bin/python3"] where FileManager.default.isExecutableFile(atPath: p) {
-        return p
-    }
-    let (st, out, _) = try runProcess("/usr/bin/env", ["which", "python3"])
-    let p = out.trimmingCharacters(in: .whitespacesAndNewlines)
-    guard st == 0, !p.isEmpty else { throw XCTSkip("python3 not installed") }
-    return p
-}
-
-func scratchDir() throws -> String {
-    let d = NSTemporaryDirectory() + "irm-png-tests-\(getpid())"
-    try FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
-    return d
+public struct DecodedPNG: Sendable {
+    public var width = 0, height = 0, channels = 0
+    public var chunks: [String] = []
+    public var filters: Set<Int> = []
+    public var pixels: [String: [Int]] = [:]  // "x,y" → channel values
+    public func at(_ x: Int, _ y: Int) -> [Int]? { pixels["\(x),\(y)"] }
 }
 
 /// Decodes `path` with the Python reader; `points` are "x,y" strings or "all".
-func decodeWithPython(_ path: String, points: [String] = []) throws -> DecodedPNG {
-    let script = try scratchDir() + "/read_png.py"
-    try pythonPNGReader.write(toFile: script, atomically: true, encoding: .utf8)
-    let (st, out, err) = try runProcess(try python3(), [script, path] + points)
-    guard st == 0 else { throw NSError(domain: "python PNG reader: \(err)", code: Int(st)) }
+public func decodeWithPython(_ path: String, points: [String] = []) throws -> DecodedPNG {
+    let r = try runProcess(try python3(), ["-c", pythonPNGReader, path] + points)
+    guard r.status == 0 else { throw NSError(domain: "python PNG reader: \(r.stderr)", code: Int(r.status)) }
     var d = DecodedPNG()
-    for line in out.split(separator: "\n") {
+    for line in r.stdout.split(separator: "\n") {
         let f = line.split(separator: " ").map(String.init)
         switch f.first {
         case "size": d.width = Int(f[1])!; d.height = Int(f[2])!; d.channels = Int(f[3])!

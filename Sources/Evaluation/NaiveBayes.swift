@@ -7,6 +7,7 @@
 // training set and rounds log-probabilities to 4 decimals, which keeps it small (see Datasets/README.md).
 // Words not in the vocabulary are ignored when predicting.
 import Foundation
+import Datasets
 import ModelIO
 
 public struct NaiveBayesClassifier: Codable, Sendable {

@@ -3,7 +3,8 @@
 import Foundation
 import XCTest
 import ModelIO
-@testable import Analysis
+@testable import Figures
+import TestSupport
 
 final class PNGCodecTests: XCTestCase {
 
@@ -37,7 +38,7 @@ final class PNGCodecTests: XCTestCase {
                                            ("text", text), ("zeros", zeros), ("mixed", mixed)]
         let modes: [(String, DeflateBlockMode)] = [("auto", .automatic), ("stored", .stored), ("fixed", .fixed),
                                                    ("dynamic", .dynamic)]
-        let dir = try scratchDir()
+        let dir = try tempDir()
         var args: [String] = []
         var sizes: [String: Int] = [:]
         for (name, data) in inputs {
@@ -63,9 +64,9 @@ for i in range(0, len(a), 2):
     out = zlib.decompress(comp)
     print('ok' if out == orig else 'MISMATCH', a[i + 1])
 """#
-        let (st, out, err) = try runProcess(try python3(), ["-c", script] + args)
-        XCTAssertEqual(st, 0, err)
-        let lines = out.split(separator: "\n")
+        let r = try runProcess(try python3(), ["-c", script] + args)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let lines = r.stdout.split(separator: "\n")
         XCTAssertEqual(lines.count, args.count / 2)
         for l in lines { XCTAssertTrue(l.hasPrefix("ok "), String(l)) }
 
@@ -97,7 +98,7 @@ for i in range(0, len(a), 2):
         // 3×2: red, green, blue / white, black, (12, 34, 56)
         let px: [UInt8] = [255, 0, 0, 0, 255, 0, 0, 0, 255,
                            255, 255, 255, 0, 0, 0, 12, 34, 56]
-        let path = try scratchDir() + "/small.png"
+        let path = try tempDir() + "/small.png"
         try PNGImage(width: 3, height: 2, channels: 3, pixels: px).write(to: path)
         let d = try decodeWithPython(path, points: ["all"])
         XCTAssertEqual([d.width, d.height, d.channels], [3, 2, 3])
@@ -107,21 +108,21 @@ for i in range(0, len(a), 2):
             XCTAssertEqual(d.at(x, y), px[o..<(o + 3)].map(Int.init), "pixel \(x),\(y)")
         } }
         if FileManager.default.isExecutableFile(atPath: "/usr/bin/file") {
-            let (_, out, _) = try runProcess("/usr/bin/file", [path])
+            let out = try runProcess("/usr/bin/file", [path]).stdout
             XCTAssertTrue(out.contains("PNG image data, 3 x 2, 8-bit/color RGB"), out)
         }
     }
 
     func testRGBAImageDecodes() throws {
         let px: [UInt8] = [255, 0, 0, 255, 0, 255, 0, 128, 0, 0, 255, 0, 10, 20, 30, 40]
-        let path = try scratchDir() + "/rgba.png"
+        let path = try tempDir() + "/rgba.png"
         try PNGImage(width: 2, height: 2, channels: 4, pixels: px).write(to: path)
         let d = try decodeWithPython(path, points: ["all"])
         XCTAssertEqual([d.width, d.height, d.channels], [2, 2, 4])
         XCTAssertEqual(d.at(1, 0), [0, 255, 0, 128])
         XCTAssertEqual(d.at(1, 1), [10, 20, 30, 40])
         if FileManager.default.isExecutableFile(atPath: "/usr/bin/file") {
-            let (_, out, _) = try runProcess("/usr/bin/file", [path])
+            let out = try runProcess("/usr/bin/file", [path]).stdout
             XCTAssertTrue(out.contains("PNG image data, 2 x 2, 8-bit/color RGBA"), out)
         }
     }
@@ -144,7 +145,7 @@ for i in range(0, len(a), 2):
         let filtered = img.filteredScanlines()
         let used = Set((0..<h).map { filtered[$0 * (w * 3 + 1)] })
         XCTAssertGreaterThanOrEqual(used.count, 3, "filter types used: \(used)")
-        let path = try scratchDir() + "/filters.png"
+        let path = try tempDir() + "/filters.png"
         try img.write(to: path)
         let d = try decodeWithPython(path, points: ["all"])
         XCTAssertEqual(d.filters, Set(used.map(Int.init)))
@@ -162,14 +163,14 @@ for i in range(0, len(a), 2):
             XCTAssertTrue("\(e)".hasPrefix(missing + ": "), "\(e)")
         }
         // Target is an existing non-empty directory: rename fails, and the temporary file is removed.
-        let dir = try scratchDir() + "/target-is-dir"
+        let dir = try tempDir() + "/target-is-dir"
         try FileManager.default.createDirectory(atPath: dir + "/inner", withIntermediateDirectories: true)
         XCTAssertThrowsError(try img.write(to: dir)) { e in XCTAssertEqual((e as? ModelIOError)?.file, dir) }
         let parent = (dir as NSString).deletingLastPathComponent
         let leftovers = try FileManager.default.contentsOfDirectory(atPath: parent).filter { $0.contains(".tmp-") }
         XCTAssertEqual(leftovers, [])
         // A successful write replaces an existing file completely.
-        let path = try scratchDir() + "/replace.png"
+        let path = try tempDir() + "/replace.png"
         try Data(repeating: 0x41, count: 10_000).write(to: URL(fileURLWithPath: path))
         try img.write(to: path)
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: path)), Data(img.encode()))
@@ -203,7 +204,7 @@ final class PNGCompressionQualityTests: XCTestCase {
         let t0 = Date()
         let png = cv.image.encode()
         let dt = Date().timeIntervalSince(t0)
-        let path = try scratchDir() + "/quality.png"
+        let path = try tempDir() + "/quality.png"
         try Data(png).write(to: URL(fileURLWithPath: path))
         let script = #"""
 import sys, zlib, struct
@@ -215,9 +216,9 @@ while pos < len(d):
 raw = zlib.decompress(idat)
 print(len(idat), len(zlib.compress(raw, 6)), len(zlib.compress(raw, 9)), len(raw))
 """#
-        let (st, out, err) = try runProcess(try python3(), ["-c", script, path])
-        XCTAssertEqual(st, 0, err)
-        let n = out.split(whereSeparator: { $0 == " " || $0 == "\n" }).map { Int($0)! }
+        let r = try runProcess(try python3(), ["-c", script, path])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let n = r.stdout.split(whereSeparator: { $0 == " " || $0 == "\n" }).map { Int($0)! }
         print("heatmap \(cv.width)×\(cv.height): encode \(String(format: "%.3f", dt)) s; IDAT ours \(n[0]) B, zlib -6 \(n[1]) B, zlib -9 \(n[2]) B, raw \(n[3]) B")
         XCTAssertLessThan(Double(n[0]), Double(n[1]) * 1.25)
     }

@@ -1,7 +1,10 @@
 import Foundation
 import XCTest
 import IRM
-@testable import Training
+@testable import Evaluation
+import Training
+import Datasets
+import TestSupport
 
 /// The metric arithmetic of `irm eval` (Evaluation.swift), on hand-made scores.
 final class EvaluationTests: XCTestCase {

@@ -3,6 +3,7 @@
 // the share of its words (WordTokenizer) that are in that emotion's list. No training data involved, so it
 // cannot share the classifier's biases from the CARER corpus; it is cruder (no negation, no context).
 import Foundation
+import Datasets
 
 public struct EmotionLexicon: Sendable {
     /// Emotion -> its words (lower case, apostrophes dropped, as WordTokenizer produces them).

@@ -1,6 +1,9 @@
 import Foundation
 import XCTest
-@testable import Training
+@testable import Evaluation
+import Training
+import Datasets
+import TestSupport
 
 final class WordTokenizerTests: XCTestCase {
     func testWords() {
@@ -116,8 +119,8 @@ final class EmotionLexiconTests: XCTestCase {
     func testBadLexiconFile() throws {
         let dir = try tempDir()
         let p = try writeFile(dir, "lex.json", "{\"emotions\": {\"joy\": [\"happy\", \"very happy\"]}}")
-        XCTAssertEqual(datasetError { try EmotionLexicon.load(path: p) }?.message, "joy: entry 'very happy' is not a single word")
+        XCTAssertEqual(thrown(DatasetError.self) { try EmotionLexicon.load(path: p) }?.message, "joy: entry 'very happy' is not a single word")
         let q = try writeFile(dir, "lex2.json", "{\"words\": {}}")
-        XCTAssertTrue(datasetError { try EmotionLexicon.load(path: q) }?.message.hasPrefix("not an emotion lexicon") ?? false)
+        XCTAssertTrue(thrown(DatasetError.self) { try EmotionLexicon.load(path: q) }?.message.hasPrefix("not an emotion lexicon") ?? false)
     }
 }

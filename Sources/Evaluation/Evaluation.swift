@@ -16,6 +16,8 @@ import Numerics
 import ModelIO
 import Llama
 import IRM
+import Datasets
+import Training
 
 // MARK: - Scoring one answer
 

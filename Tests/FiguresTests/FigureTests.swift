@@ -2,7 +2,8 @@
 // PNG as read back by the Python decoder. Also writes sample figures to /tmp/irm-figures for a human look.
 import Foundation
 import XCTest
-@testable import Analysis
+@testable import Figures
+import TestSupport
 
 final class FigureTests: XCTestCase {
 
@@ -90,7 +91,7 @@ final class FigureTests: XCTestCase {
                           -1, 2, 0, -2]
         let spec = HeatmapSpec(title: "test", rowLabels: ["4", "5", "6"])
         let lay = heatmapLayout(values: v, rows: 3, cols: 4, spec: spec)
-        let path = try scratchDir() + "/cells.png"
+        let path = try tempDir() + "/cells.png"
         try writeHeatmapPNG(values: v, rows: 3, cols: 4, spec: spec, path: path)
         var pts: [String] = []
         for r in 0..<3 { for c in 0..<4 { pts.append("\(lay.xCenter(column: c)),\(lay.yCenter(row: r))") } }
@@ -227,7 +228,7 @@ final class FigureTests: XCTestCase {
         // The third series has a NaN between its two points: only its legend swatch (24×3) and two dots
         // (at most 2×2 each) are drawn, no line across the gap.
         XCTAssertTrue((72...80).contains(counts[seriesPalette[2]] ?? 0), "\(counts[seriesPalette[2]] ?? 0)")
-        let path = try scratchDir() + "/chart.png"
+        let path = try tempDir() + "/chart.png"
         try cv.writePNG(to: path)
         let d = try decodeWithPython(path)
         XCTAssertEqual([d.width, d.height, d.channels], [cv.width, cv.height, 3])

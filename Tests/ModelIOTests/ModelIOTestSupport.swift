@@ -1,10 +1,10 @@
-// Shared helpers for the ModelIO tests: paths, hex fixtures, temporary folders.
+// Shared helpers for the ModelIO tests: hex fixtures, ModelIO error assertions, tensor infos.
 import Foundation
 import XCTest
 @testable import ModelIO
 import Numerics
 
-// packageRoot, sharedDir and smolPath are defined in GGUFReaderTests.swift.
+@_exported import TestSupport
 
 func hexBytes(_ s: String) -> [UInt8] {
     var out = [UInt8](); out.reserveCapacity(s.utf8.count / 2)
@@ -20,14 +20,6 @@ func hexFloats(_ s: String) -> [Float] {
     return stride(from: 0, to: b.count, by: 4).map { i in
         Float(bitPattern: UInt32(b[i]) | UInt32(b[i + 1]) << 8 | UInt32(b[i + 2]) << 16 | UInt32(b[i + 3]) << 24)
     }
-}
-
-/// A fresh empty temporary directory, removed at the end of the test.
-func makeTempDir(_ test: XCTestCase) throws -> String {
-    let dir = NSTemporaryDirectory() + "irm-modelio-\(UUID().uuidString)"
-    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    test.addTeardownBlock { try? FileManager.default.removeItem(atPath: dir) }
-    return dir
 }
 
 /// Asserts that `body` throws a ModelIOError whose file ends with `file` and whose message contains

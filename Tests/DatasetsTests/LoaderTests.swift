@@ -1,6 +1,6 @@
 import Foundation
 import XCTest
-@testable import Training
+@testable import Datasets
 
 final class CSVParserTests: XCTestCase {
     func parse(_ s: String) throws -> [CSVRecord] { try parseCSV(Array(s.utf8), file: "t.csv") }
@@ -24,12 +24,12 @@ final class CSVParserTests: XCTestCase {
     }
 
     func testUnterminatedQuoteNamesTheOpeningLine() throws {
-        let e = datasetError { try self.parse("question,answer\nq1,a1\nq2,\"never\nclosed\n") }
+        let e = thrown(DatasetError.self) { try self.parse("question,answer\nq1,a1\nq2,\"never\nclosed\n") }
         XCTAssertEqual(e?.description, "t.csv:3: unterminated quoted field")
     }
 
     func testTextAfterClosingQuote() throws {
-        let e = datasetError { try self.parse("a,b\n\"x\"y,z\n") }
+        let e = thrown(DatasetError.self) { try self.parse("a,b\n\"x\"y,z\n") }
         XCTAssertEqual(e?.line, 2)
         XCTAssertTrue(e?.message.contains("after a closing quote") ?? false, e?.message ?? "")
     }
@@ -65,7 +65,7 @@ final class QACSVLoaderTests: XCTestCase {
         let dir = try tempDir()
         func err(_ name: String, _ content: [UInt8]) -> String {
             let p = try! writeFile(dir, name, content)
-            return datasetError { try loadExamples(path: p) }?.description.replacingOccurrences(of: dir + "/", with: "") ?? "(none)"
+            return thrown(DatasetError.self) { try loadExamples(path: p) }?.description.replacingOccurrences(of: dir + "/", with: "") ?? "(none)"
         }
         func err(_ name: String, _ text: String) -> String { err(name, Array(text.utf8)) }
         XCTAssertEqual(err("empty.csv", ""), "empty.csv: empty file")
@@ -84,7 +84,7 @@ final class QACSVLoaderTests: XCTestCase {
         XCTAssertTrue(err("trunc.csv", Array("question,answer\nq,a".utf8) + [0xE2, 0x82]).hasPrefix("trunc.csv:2: invalid UTF-8"))
         XCTAssertTrue(err("overlong.csv", Array("question,answer\n".utf8) + [0xC0, 0xAF]).hasPrefix("overlong.csv:2: invalid UTF-8"))
         XCTAssertTrue(err("surrogate.csv", Array("question,answer\n".utf8) + [0xED, 0xA0, 0x80]).hasPrefix("surrogate.csv:2: invalid UTF-8"))
-        let e = datasetError { try loadExamples(path: dir + "/nope.csv") }
+        let e = thrown(DatasetError.self) { try loadExamples(path: dir + "/nope.csv") }
         XCTAssertEqual(e?.message, "no such file")
     }
 
@@ -126,16 +126,16 @@ final class LabelledTextLoaderTests: XCTestCase {
     func testErrors() throws {
         let dir = try tempDir()
         let p = try writeFile(dir, "l.txt", "i feel fine;joy\ni am cross;anger\ni am cross;anger\n")
-        XCTAssertEqual(datasetError { try loadExamples(path: p, label: "fear") }?.description,
+        XCTAssertEqual(thrown(DatasetError.self) { try loadExamples(path: p, label: "fear") }?.description,
                        p + ": unknown label 'fear'; labels present: anger (2), joy (1)")
         let q = try writeFile(dir, "nosemi.txt", "ok;joy\nno label here\n")
-        XCTAssertEqual(datasetError { try loadExamples(path: q) }?.description, q + ":2: expected 'text;label', found no ';'")
+        XCTAssertEqual(thrown(DatasetError.self) { try loadExamples(path: q) }?.description, q + ":2: expected 'text;label', found no ';'")
         let r = try writeFile(dir, "nolabel.txt", "ok;joy\nempty label;\n")
-        XCTAssertEqual(datasetError { try loadExamples(path: r) }?.description, r + ":2: empty label after ';'")
+        XCTAssertEqual(thrown(DatasetError.self) { try loadExamples(path: r) }?.description, r + ":2: empty label after ';'")
         let s = try writeFile(dir, "bad.txt", Array("ok;joy\nok;joy\nbad ".utf8) + [0xC3, 0x28] + Array(";joy\n".utf8))
-        XCTAssertEqual(datasetError { try loadExamples(path: s) }?.line, 3)
+        XCTAssertEqual(thrown(DatasetError.self) { try loadExamples(path: s) }?.line, 3)
         let t = try writeFile(dir, "empty.txt", "")
-        XCTAssertEqual(datasetError { try loadExamples(path: t) }?.message, "empty file")
+        XCTAssertEqual(thrown(DatasetError.self) { try loadExamples(path: t) }?.message, "empty file")
     }
 }
 
@@ -156,7 +156,7 @@ final class JSONLLoaderTests: XCTestCase {
 
     func testOurSourceJSONLIsRejectedClearly() throws {
         // Datasets/source/qa.jsonl has question + style columns but no "answer"/"response".
-        let e = datasetError { try loadExamples(path: datasetsDir + "/source/qa.jsonl") }
+        let e = thrown(DatasetError.self) { try loadExamples(path: datasetsDir + "/source/qa.jsonl") }
         XCTAssertEqual(e?.line, 1)
         XCTAssertEqual(e?.message, "has a \"prompt\" but no \"response\"")
     }
@@ -165,7 +165,7 @@ final class JSONLLoaderTests: XCTestCase {
         let dir = try tempDir()
         func msg(_ text: String) -> String {
             let p = try! writeFile(dir, "e.jsonl", text)
-            return datasetError { try loadExamples(path: p) }?.description.replacingOccurrences(of: dir + "/", with: "") ?? ""
+            return thrown(DatasetError.self) { try loadExamples(path: p) }?.description.replacingOccurrences(of: dir + "/", with: "") ?? ""
         }
         XCTAssertTrue(msg("{\"text\": \"ok\"}\n{\"text\": \"broken\"\n").hasPrefix("e.jsonl:2: invalid JSON"))
         XCTAssertEqual(msg("{\"text\": \"ok\"}\n[1, 2]\n"), "e.jsonl:2: expected a JSON object like {\"prompt\": …, \"response\": …} or {\"text\": …}")
@@ -175,7 +175,7 @@ final class JSONLLoaderTests: XCTestCase {
         XCTAssertEqual(msg("{\"text\": \"  \"}\n"), "e.jsonl:1: \"text\" is empty")
         XCTAssertEqual(msg("\n\n"), "e.jsonl: empty file")
         let bad = try writeFile(dir, "u.jsonl", Array("{\"text\": \"ok\"}\n{\"text\": \"".utf8) + [0xFE] + Array("\"}\n".utf8))
-        XCTAssertEqual(datasetError { try loadExamples(path: bad) }?.description, bad + ":2: invalid UTF-8: byte 0xFE is byte 11 of the line")
+        XCTAssertEqual(thrown(DatasetError.self) { try loadExamples(path: bad) }?.description, bad + ":2: invalid UTF-8: byte 0xFE is byte 11 of the line")
         print("sample JSONL syntax error: " + msg("{\"text\": \"ok\"}\n{\"text\": \"broken\"\n"))
     }
 }
@@ -195,12 +195,12 @@ final class SQuADLoaderTests: XCTestCase {
     func testErrors() throws {
         let dir = try tempDir()
         let a = try writeFile(dir, "a.json", "{\"data\": [{\"paragraphs\": [{\"qas\": [{\"id\": \"x\"}]}]}]}")
-        XCTAssertEqual(datasetError { try loadExamples(path: a) }?.description,
+        XCTAssertEqual(thrown(DatasetError.self) { try loadExamples(path: a) }?.description,
                        a + ": not SQuAD JSON: missing \"question\" at .data[0].paragraphs[0].qas[0]")
         let b = try writeFile(dir, "b.json", "{\"data\": [")
-        XCTAssertTrue(datasetError { try loadExamples(path: b) }?.message.hasPrefix("invalid JSON") ?? false)
+        XCTAssertTrue(thrown(DatasetError.self) { try loadExamples(path: b) }?.message.hasPrefix("invalid JSON") ?? false)
         let c = try writeFile(dir, "c.json", "{\"data\": []}")
-        XCTAssertEqual(datasetError { try loadExamples(path: c) }?.message, "no questions found in \"data\"")
+        XCTAssertEqual(thrown(DatasetError.self) { try loadExamples(path: c) }?.message, "no questions found in \"data\"")
     }
 }
 
@@ -214,10 +214,10 @@ final class FormatAndResolverTests: XCTestCase {
         XCTAssertEqual(DatasetFormat(rawValue: "csv"), .qaCSV)
         let dir = try tempDir()
         let p = try writeFile(dir, "lines.dat", "hello there;joy\n")
-        XCTAssertEqual(datasetError { try loadExamples(path: p) }?.message,
+        XCTAssertEqual(thrown(DatasetError.self) { try loadExamples(path: p) }?.message,
                        "cannot tell the dataset format from the extension '.dat'; use --format with one of: csv, labelled, jsonl, squad")
         XCTAssertEqual(try loadExamples(path: p, format: .labelled).map(\.response), ["hello there"])
-        XCTAssertEqual(datasetError { try loadExamples(path: datasetsDir + "/anger.csv", label: "anger") }?.message,
+        XCTAssertEqual(thrown(DatasetError.self) { try loadExamples(path: datasetsDir + "/anger.csv", label: "anger") }?.message,
                        "--label applies only to labelled text (text;label) files, not to format 'csv'")
     }
 
@@ -226,9 +226,9 @@ final class FormatAndResolverTests: XCTestCase {
         XCTAssertEqual(try resolveDataset("neutral.csv", datasetsDir: datasetsDir), datasetsDir + "/neutral.csv")
         XCTAssertEqual(try resolveDataset(carerVal, datasetsDir: datasetsDir), carerVal)
         XCTAssertEqual(availableDatasets(datasetsDir: datasetsDir), ["anger", "fear", "joy", "neutral", "sadness"])
-        XCTAssertEqual(datasetError { try resolveDataset("angry", datasetsDir: datasetsDir) }?.description,
+        XCTAssertEqual(thrown(DatasetError.self) { try resolveDataset("angry", datasetsDir: datasetsDir) }?.description,
                        "angry: no such dataset or file (datasets in \(datasetsDir): anger, fear, joy, neutral, sadness)")
-        XCTAssertEqual(datasetError { try resolveDataset("no/such.csv", datasetsDir: datasetsDir) }?.description, "no/such.csv: no such file")
-        XCTAssertEqual(datasetError { try resolveDataset(datasetsDir, datasetsDir: datasetsDir) }?.message, "is a directory, not a dataset file")
+        XCTAssertEqual(thrown(DatasetError.self) { try resolveDataset("no/such.csv", datasetsDir: datasetsDir) }?.description, "no/such.csv: no such file")
+        XCTAssertEqual(thrown(DatasetError.self) { try resolveDataset(datasetsDir, datasetsDir: datasetsDir) }?.message, "is a directory, not a dataset file")
     }
 }

@@ -46,7 +46,7 @@ public func loadJSONL(path: String) throws -> [Example] {
 }
 
 /// Foundation's JSON errors carry their reason in userInfo; keep it to one line.
-func jsonErrorSummary(_ error: Error) -> String {
+public func jsonErrorSummary(_ error: Error) -> String {
     let ns = error as NSError
     let detail = (ns.userInfo["NSDebugDescription"] as? String) ?? ns.localizedDescription
     return detail.replacingOccurrences(of: "\n", with: " ")

@@ -2,7 +2,7 @@ import Foundation
 import XCTest
 import Llama
 import ModelIO
-@testable import Training
+@testable import Datasets
 
 nonisolated(unsafe) var _smolTok: (Tokenizer, ChatTemplate)?
 func smolTokenizer() throws -> (Tokenizer, ChatTemplate) {

@@ -1,6 +1,6 @@
 import Foundation
 import XCTest
-@testable import Training
+@testable import Datasets
 
 final class SplitTests: XCTestCase {
     func testDeterministicPartition() throws {
