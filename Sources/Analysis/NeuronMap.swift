@@ -109,10 +109,29 @@ public final class NeuronVectors {
     }
 }
 
-/// Token texts of a tokenizer's ids 0..<count: the decoded bytes (lossy UTF-8), specials as their text.
+/// Token texts of a tokenizer's ids 0..<count: the decoded bytes, specials as their text. A byte that is not part
+/// of a valid UTF-8 character (a byte-fallback token, half of a character split over two tokens) reads `<0xNN>`,
+/// so that such tokens stay distinguishable instead of all showing U+FFFD.
 public func tokenTexts(count: Int, bytes: (Int32) -> [UInt8]) -> [String] {
-    (0..<count).map { String(decoding: bytes(Int32($0)), as: UTF8.self) }
+    (0..<count).map { displayText(bytes(Int32($0))) }
 }
+
+/// UTF-8 text with every byte outside a valid character written `<0xNN>`.
+public func displayText(_ b: [UInt8]) -> String {
+    var out = "", i = 0
+    while i < b.count {
+        let lead = b[i]
+        let n = lead < 0x80 ? 1 : (0xC2...0xDF).contains(lead) ? 2 : (0xE0...0xEF).contains(lead) ? 3
+              : (0xF0...0xF4).contains(lead) ? 4 : 0
+        if n > 0, i + n <= b.count, let s = String(bytes: b[i..<i + n], encoding: .utf8) {
+            out += s; i += n
+        } else {
+            out += String(format: "<0x%02X>", lead); i += 1
+        }
+    }
+    return out
+}
+
 
 // MARK: - Progress
 

@@ -1,7 +1,7 @@
 // One training or evaluation example (a prompt and the response the model should give), the dataset
 // formats the loaders read, the error every loader throws, and the entry point `loadExamples`.
 //
-// Formats (Issue 4, item 2), chosen by extension unless `--format` overrides:
+// Formats, chosen by extension unless `--format` overrides:
 //   .csv   -> qaCSV     RFC 4180 CSV with `question` and `answer` columns (ours and the reference's)
 //   .txt   -> labelled  `text;label` lines (CARER emotion corpus); the text is the response
 //   .jsonl -> jsonl     {"prompt": …, "response": …} or {"text": …} per line

@@ -1,4 +1,4 @@
-// Multinomial naive Bayes over words (Issue 4, item 3): an emotion classifier trained on the CARER corpus
+// Multinomial naive Bayes over words: an emotion classifier trained on the CARER corpus
 // (Saravia et al., 2018; six labels: sadness, joy, love, anger, fear, surprise), used to score how emotional a
 // model's answers are. Textbook form (Manning, Raghavan & Schütze, "Introduction to Information Retrieval",
 // §13.2): log P(c) + Σ_w n_w · log P(w|c), with P(w|c) = (count(w,c) + α) / (Σ_w' count(w',c) + α·|V|).

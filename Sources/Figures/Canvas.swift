@@ -75,15 +75,6 @@ public struct Canvas {
         }
     }
 
-    /// Dashed horizontal or vertical helper: `on` pixels drawn, `off` skipped.
-    public mutating func drawDashedHLine(x0: Int, x1: Int, y: Int, _ c: RGB, on: Int = 4, off: Int = 3) {
-        var x = min(x0, x1)
-        while x <= max(x0, x1) {
-            fillRect(x: x, y: y, width: min(on, max(x0, x1) - x + 1), height: 1, c)
-            x += on + off
-        }
-    }
-
     /// Text with its top-left corner at (x, y), each font pixel drawn as a scale×scale square.
     public mutating func drawText(_ text: String, x: Int, y: Int, scale: Int = 1, _ c: RGB = .black) {
         var cx = x

@@ -135,17 +135,21 @@ func indexTickStep(count n: Int, pixels: Int, minSpacing: Int) -> Int {
 public func renderHeatmap(values: [Float], rows: Int, cols: Int, spec: HeatmapSpec) -> Canvas {
     precondition(values.count == rows * cols, "renderHeatmap: \(values.count) values for \(rows)×\(cols)")
     let lay = heatmapLayout(values: values, rows: rows, cols: cols, spec: spec)
-    let L = lay.limit
     var cv = Canvas(width: lay.canvasWidth, height: lay.canvasHeight)
-    let s = max(1, spec.textScale), lineH = BitmapFont.textHeight(scale: s)
-    let cmap = spec.colormap
-
     // Title, centred over the plot when it fits there, else over the canvas.
     let tw = BitmapFont.textWidth(spec.title, scale: lay.titleScale)
     let tcx = tw <= lay.plotWidth ? lay.plotX + lay.plotWidth / 2 : lay.canvasWidth / 2
     cv.drawTextCentered(spec.title, cx: tcx, y: lay.titleY, scale: lay.titleScale)
+    drawHeatmapCells(&cv, lay, values: values, rows: rows, cols: cols, spec: spec)
+    drawHeatmapAxes(&cv, lay, rows: rows, cols: cols, spec: spec)
+    drawHeatmapColorbar(&cv, lay, spec: spec)
+    drawHighlightedColumns(&cv, lay, cols: cols, spec: spec)
+    return cv
+}
 
-    // Cells: first the largest-|v| value per (row, pixel column), then per (pixel row, pixel column).
+/// Cells: first the largest-|v| value per (row, pixel column), then per (pixel row, pixel column), so a single
+/// strong column or row stays visible when there are more of them than pixels.
+func drawHeatmapCells(_ cv: inout Canvas, _ lay: HeatmapLayout, values: [Float], rows: Int, cols: Int, spec: HeatmapSpec) {
     let W = lay.plotWidth, H = lay.plotHeight
     var colAgg = [Float](repeating: .nan, count: rows * W)
     values.withUnsafeBufferPointer { v in
@@ -166,24 +170,26 @@ public func renderHeatmap(values: [Float], rows: Int, cols: Int, spec: HeatmapSp
             for r in rr { m = largerMagnitude(m, colAgg[r * W + px]) }
             line[px] = m
         }
-        for px in 0..<W { cv.setPixel(x: lay.plotX + px, y: lay.plotY + py, cmap.color(line[px], limit: L)) }
+        for px in 0..<W { cv.setPixel(x: lay.plotX + px, y: lay.plotY + py, spec.colormap.color(line[px], limit: lay.limit)) }
     }
     cv.strokeRect(x: lay.plotX - 1, y: lay.plotY - 1, width: W + 2, height: H + 2, .black)
+}
 
-    // x axis: ticks at round hidden indices below the plot, then the axis label.
+/// x axis: ticks at round hidden indices below the plot and the axis label; y axis: row labels, thinned so
+/// they never overlap, and the rotated axis label.
+func drawHeatmapAxes(_ cv: inout Canvas, _ lay: HeatmapLayout, rows: Int, cols: Int, spec: HeatmapSpec) {
+    let s = max(1, spec.textScale), lineH = BitmapFont.textHeight(scale: s)
+    let W = lay.plotWidth, H = lay.plotHeight
     let tickTop = lay.plotY + H + 1
     let maxLabelW = BitmapFont.textWidth(String(cols), scale: s)
     let step = indexTickStep(count: cols, pixels: W, minSpacing: maxLabelW + 3 * BitmapFont.advance * s)
-    var i = 0
-    while i < cols {
+    for i in stride(from: 0, to: cols, by: step) {
         let x = lay.xCenter(column: i)
         cv.fillRect(x: x, y: tickTop, width: 1, height: 6, .black)
         cv.drawTextCentered(String(i), cx: x, y: tickTop + 6 + 3, scale: s)
-        i += step
     }
     cv.drawTextCentered(spec.xLabel, cx: lay.plotX + W / 2, y: tickTop + 6 + 3 + lineH + 10, scale: s)
 
-    // y axis: row labels, thinned so they never overlap; then the rotated axis label.
     let labels = rowLabelsFor(rows, spec)
     let rowPx = Double(H) / Double(rows)
     let every = max(1, Int((Double(lineH + 3) / rowPx).rounded(.up)))
@@ -194,27 +200,33 @@ public func renderHeatmap(values: [Float], rows: Int, cols: Int, spec: HeatmapSp
     }
     let ylw = BitmapFont.textWidth(spec.yLabel, scale: s)
     cv.drawTextVertical(spec.yLabel, x: 12, y: lay.plotY + H / 2 - ylw / 2, scale: s)
+}
 
-    // Colour bar: +L at the top, −L at the bottom, ticks at ±L, ±L/2, 0.
+/// Colour bar: +limit at the top, −limit at the bottom, ticks at ±limit, ±limit/2, 0, and its label.
+func drawHeatmapColorbar(_ cv: inout Canvas, _ lay: HeatmapLayout, spec: HeatmapSpec) {
+    let s = max(1, spec.textScale), lineH = BitmapFont.textHeight(scale: s)
     let cbX = lay.colorbarX, cbY = lay.colorbarY, cbW = lay.colorbarWidth, cbH = lay.colorbarHeight
     for y in 0..<cbH {
         let t = 1 - 2 * (Float(y) + 0.5) / Float(cbH)
-        cv.fillRect(x: cbX, y: cbY + y, width: cbW, height: 1, cmap.color(t: t))
+        cv.fillRect(x: cbX, y: cbY + y, width: cbW, height: 1, spec.colormap.color(t: t))
     }
     cv.strokeRect(x: cbX - 1, y: cbY - 1, width: cbW + 2, height: cbH + 2, .black)
     var cbRight = 0
     for frac: Float in [1, 0.5, 0, -0.5, -1] {
         let y = cbY + Int((Float(cbH - 1) * (1 - frac) / 2).rounded())
-        let label = formatSignificant(frac * L, plusSign: true)
+        let label = formatSignificant(frac * lay.limit, plusSign: true)
         cv.fillRect(x: cbX + cbW + 1, y: y, width: 6, height: 1, .black)
         cv.drawText(label, x: cbX + cbW + 1 + 6 + 3, y: y - lineH / 2, scale: s)
         cbRight = max(cbRight, cbX + cbW + 1 + 6 + 3 + BitmapFont.textWidth(label, scale: s))
     }
     let cblw = BitmapFont.textWidth(spec.colorbarLabel, scale: s)
     cv.drawTextVertical(spec.colorbarLabel, x: cbRight + 10, y: cbY + cbH / 2 - cblw / 2, scale: s)
+}
 
-    // Highlighted columns: a triangle pointing down at the column, its index above; labels that would
-    // collide with the previous one on the first line move to a second line.
+/// Highlighted columns: a triangle pointing down at the column, its index above; labels that would
+/// collide with the previous one on the first line move to a second line.
+func drawHighlightedColumns(_ cv: inout Canvas, _ lay: HeatmapLayout, cols: Int, spec: HeatmapSpec) {
+    let s = max(1, spec.textScale), lineH = BitmapFont.textHeight(scale: s)
     var lastEnd = [Int.min, Int.min]
     for c in spec.highlightColumns.filter({ $0 >= 0 && $0 < cols }).sorted() {
         let x = lay.xCenter(column: c)
@@ -227,7 +239,6 @@ public func renderHeatmap(values: [Float], rows: Int, cols: Int, spec: HeatmapSp
         cv.drawText(label, x: lx, y: ly, scale: s)
         lastEnd[level] = lx + lw
     }
-    return cv
 }
 
 /// Renders and writes the heatmap as a PNG (atomically). A value count that does not match rows × cols is

@@ -38,105 +38,148 @@ func formatTick(_ v: Double, step: Double) -> String {
     return String(format: "%.\(decimals)f", v)
 }
 
-public func renderLineChart(series: [(name: String, points: [(Double, Double)])], spec: LineChartSpec) -> Canvas {
-    let s = max(1, spec.textScale), lineH = BitmapFont.textHeight(scale: s), margin = 12
-    func ty(_ y: Double) -> Double { spec.logY ? log10(y) : y }
-    func usable(_ p: (Double, Double)) -> Bool { p.0.isFinite && p.1.isFinite && (!spec.logY || p.1 > 0) }
+public typealias ChartSeries = (name: String, points: [(Double, Double)])
 
-    var xmin = Double.infinity, xmax = -Double.infinity, ymin = Double.infinity, ymax = -Double.infinity
-    for se in series { for p in se.points where usable(p) {
-        xmin = min(xmin, p.0); xmax = max(xmax, p.0); ymin = min(ymin, ty(p.1)); ymax = max(ymax, ty(p.1))
-    } }
-    if !xmin.isFinite { xmin = 0; xmax = 1; ymin = 0; ymax = 1 }
-    let xt = niceTicks(xmin, xmax, target: 8)
-    // y: pad by 5 % so lines do not run along the frame, then round.
-    let pad = (ymax - ymin) * 0.05
-    let yt = spec.logY ? (lo: floor(ymin), hi: max(ceil(ymax), floor(ymin) + 1), step: 1.0)
-                       : niceTicks(ymin - pad, ymax + pad, target: 6)
+/// Where everything of a line chart goes, worked out from the data before anything is drawn: the axis
+/// ranges and ticks, the plot rectangle, the canvas size and the data → pixel transforms. Shared by the
+/// PNG renderer here and by any other renderer of the same chart.
+public struct LineChartFrame {
+    public let spec: LineChartSpec
+    public let xTicks: (lo: Double, hi: Double, step: Double)
+    public let yTicks: (lo: Double, hi: Double, step: Double)
+    /// y tick values (in the transformed space: log10 for a log axis).
+    public let yTickValues: [Double]
+    public let plotX: Int, plotY: Int, canvasWidth: Int, canvasHeight: Int
+    public let textScale: Int, lineHeight: Int, margin = 12
 
-    func yLabel(_ v: Double) -> String { spec.logY ? formatSignificant(Float(pow(10, v))) : formatTick(v, step: yt.step) }
-    var yLabels: [Double] = []
-    var v = yt.lo
-    while v <= yt.hi + yt.step * 1e-6 { yLabels.append(v); v += yt.step }
-    let yLabelW = yLabels.map { BitmapFont.textWidth(yLabel($0), scale: s) }.max() ?? 0
+    public init(series: [ChartSeries], spec: LineChartSpec) {
+        self.spec = spec
+        let s = max(1, spec.textScale), lineH = BitmapFont.textHeight(scale: s)
+        textScale = s; lineHeight = lineH
+        var xmin = Double.infinity, xmax = -Double.infinity, ymin = Double.infinity, ymax = -Double.infinity
+        for se in series { for p in se.points where LineChartFrame.usable(p, spec) {
+            let y = LineChartFrame.ty(p.1, spec)
+            xmin = min(xmin, p.0); xmax = max(xmax, p.0); ymin = min(ymin, y); ymax = max(ymax, y)
+        } }
+        if !xmin.isFinite { xmin = 0; xmax = 1; ymin = 0; ymax = 1 }
+        xTicks = niceTicks(xmin, xmax, target: 8)
+        // y: pad by 5 % so lines do not run along the frame, then round.
+        let pad = (ymax - ymin) * 0.05
+        let yt = spec.logY ? (lo: floor(ymin), hi: max(ceil(ymax), floor(ymin) + 1), step: 1.0)
+                           : niceTicks(ymin - pad, ymax + pad, target: 6)
+        yTicks = yt
+        var values: [Double] = []
+        var v = yt.lo
+        while v <= yt.hi + yt.step * 1e-6 { values.append(v); v += yt.step }
+        yTickValues = values
+        let yLabelW = values.map { BitmapFont.textWidth(LineChartFrame.yLabel($0, spec, yt.step), scale: s) }.max() ?? 0
+        plotX = margin + lineH + 10 + yLabelW + 4 + 6
+        plotY = margin + BitmapFont.textHeight(scale: s + 1) + 14
+        canvasWidth = max(plotX + spec.plotWidth + 30 + margin, BitmapFont.textWidth(spec.title, scale: s + 1) + 2 * margin)
+        canvasHeight = plotY + spec.plotHeight + 6 + 3 + lineH + 10 + lineH + margin
+    }
 
-    let plotX = margin + lineH + 10 + yLabelW + 4 + 6
-    let plotY = margin + BitmapFont.textHeight(scale: s + 1) + 14
-    let W = spec.plotWidth, H = spec.plotHeight
-    let canvasW = max(plotX + W + 30 + margin, BitmapFont.textWidth(spec.title, scale: s + 1) + 2 * margin)
-    let canvasH = plotY + H + 6 + 3 + lineH + 10 + lineH + margin
-    var cv = Canvas(width: canvasW, height: canvasH)
+    static func ty(_ y: Double, _ spec: LineChartSpec) -> Double { spec.logY ? log10(y) : y }
+    static func usable(_ p: (Double, Double), _ spec: LineChartSpec) -> Bool {
+        p.0.isFinite && p.1.isFinite && (!spec.logY || p.1 > 0)
+    }
+    static func yLabel(_ v: Double, _ spec: LineChartSpec, _ step: Double) -> String {
+        spec.logY ? formatSignificant(Float(pow(10, v))) : formatTick(v, step: step)
+    }
+    public func usable(_ p: (Double, Double)) -> Bool { LineChartFrame.usable(p, spec) }
+    public func yLabel(_ v: Double) -> String { LineChartFrame.yLabel(v, spec, yTicks.step) }
+    /// x tick values.
+    public var xTickValues: [Double] {
+        var out: [Double] = [], x = xTicks.lo
+        while x <= xTicks.hi + xTicks.step * 1e-6 { out.append(x); x += xTicks.step }
+        return out
+    }
+    /// Canvas pixel of a data x, and of a transformed y.
+    public func px(_ x: Double) -> Int {
+        plotX + Int(((x - xTicks.lo) / (xTicks.hi - xTicks.lo) * Double(spec.plotWidth - 1)).rounded())
+    }
+    public func py(_ y: Double) -> Int {
+        plotY + spec.plotHeight - 1 - Int(((y - yTicks.lo) / (yTicks.hi - yTicks.lo) * Double(spec.plotHeight - 1)).rounded())
+    }
+    /// Canvas pixel of a data point (y transformed as the axis is).
+    public func point(_ p: (Double, Double)) -> (Int, Int) { (px(p.0), py(LineChartFrame.ty(p.1, spec))) }
+}
 
-    cv.drawTextCentered(spec.title, cx: plotX + W / 2, y: margin, scale: s + 1)
-    func px(_ x: Double) -> Int { plotX + Int(((x - xt.lo) / (xt.hi - xt.lo) * Double(W - 1)).rounded()) }
-    func py(_ y: Double) -> Int { plotY + H - 1 - Int(((y - yt.lo) / (yt.hi - yt.lo) * Double(H - 1)).rounded()) }
+public func renderLineChart(series: [ChartSeries], spec: LineChartSpec) -> Canvas {
+    let f = LineChartFrame(series: series, spec: spec)
+    var cv = Canvas(width: f.canvasWidth, height: f.canvasHeight)
+    drawChartAxes(&cv, f)
+    drawChartLines(&cv, f, series)
+    drawChartLegend(&cv, f, series.map { $0.name })
+    return cv
+}
 
-    // Grid and ticks.
-    var x = xt.lo
-    while x <= xt.hi + xt.step * 1e-6 {
-        let X = px(x)
+/// Title, grid, ticks, tick labels, frame and axis labels.
+func drawChartAxes(_ cv: inout Canvas, _ f: LineChartFrame) {
+    let s = f.textScale, lineH = f.lineHeight, W = f.spec.plotWidth, H = f.spec.plotHeight
+    let plotX = f.plotX, plotY = f.plotY
+    cv.drawTextCentered(f.spec.title, cx: plotX + W / 2, y: f.margin, scale: s + 1)
+    for x in f.xTickValues {
+        let X = f.px(x)
         cv.fillRect(x: X, y: plotY, width: 1, height: H, .lightGray)
         cv.fillRect(x: X, y: plotY + H, width: 1, height: 6, .black)
-        cv.drawTextCentered(formatTick(x, step: xt.step), cx: X, y: plotY + H + 9, scale: s)
-        x += xt.step
+        cv.drawTextCentered(formatTick(x, step: f.xTicks.step), cx: X, y: plotY + H + 9, scale: s)
     }
-    for yv in yLabels {
-        let Y = py(yv)
+    for yv in f.yTickValues {
+        let Y = f.py(yv)
         cv.fillRect(x: plotX, y: Y, width: W, height: 1, .lightGray)
         cv.fillRect(x: plotX - 7, y: Y, width: 6, height: 1, .black)
-        cv.drawTextRight(yLabel(yv), right: plotX - 11, y: Y - lineH / 2, scale: s)
+        cv.drawTextRight(f.yLabel(yv), right: plotX - 11, y: Y - lineH / 2, scale: s)
     }
     cv.strokeRect(x: plotX - 1, y: plotY - 1, width: W + 2, height: H + 2, .black)
-    cv.drawTextCentered(spec.xLabel, cx: plotX + W / 2, y: plotY + H + 9 + lineH + 10, scale: s)
-    let ylw = BitmapFont.textWidth(spec.yLabel, scale: s)
-    cv.drawTextVertical(spec.yLabel, x: margin, y: plotY + H / 2 - ylw / 2, scale: s)
+    cv.drawTextCentered(f.spec.xLabel, cx: plotX + W / 2, y: plotY + H + 9 + lineH + 10, scale: s)
+    let ylw = BitmapFont.textWidth(f.spec.yLabel, scale: s)
+    cv.drawTextVertical(f.spec.yLabel, x: f.margin, y: plotY + H / 2 - ylw / 2, scale: s)
+}
 
-    // Lines, drawn onto a plot-sized canvas so they are clipped to the plot area, then copied in.
+/// The series, drawn onto a plot-sized canvas (so they are clipped to the plot area) over a copy of the grid,
+/// then copied in. A non-finite point breaks its line.
+func drawChartLines(_ cv: inout Canvas, _ f: LineChartFrame, _ series: [ChartSeries]) {
+    let W = f.spec.plotWidth, H = f.spec.plotHeight, lw = f.spec.lineWidth
     var plot = Canvas(width: W, height: H)
-    // Copy the grid already drawn so the lines go on top of it.
-    for yy in 0..<H { for xx in 0..<W { plot.setPixel(x: xx, y: yy, cv.pixel(x: plotX + xx, y: plotY + yy)) } }
+    for yy in 0..<H { for xx in 0..<W { plot.setPixel(x: xx, y: yy, cv.pixel(x: f.plotX + xx, y: f.plotY + yy)) } }
     for (k, se) in series.enumerated() {
         let c = seriesPalette[k % seriesPalette.count]
         var last: (Int, Int)? = nil
         for p in se.points {
-            guard usable(p) else { last = nil; continue }
-            let P = (px(p.0) - plotX, py(ty(p.1)) - plotY)
+            guard f.usable(p) else { last = nil; continue }
+            let q = f.point(p)
+            let P = (q.0 - f.plotX, q.1 - f.plotY)
             if let l = last {
-                plot.drawLine(x0: l.0, y0: l.1, x1: P.0, y1: P.1, c, thickness: spec.lineWidth)
+                plot.drawLine(x0: l.0, y0: l.1, x1: P.0, y1: P.1, c, thickness: lw)
             } else {
-                plot.fillRect(x: P.0 - spec.lineWidth / 2, y: P.1 - spec.lineWidth / 2,
-                              width: spec.lineWidth, height: spec.lineWidth, c)
+                plot.fillRect(x: P.0 - lw / 2, y: P.1 - lw / 2, width: lw, height: lw, c)
             }
             last = P
         }
     }
-    for yy in 0..<H { for xx in 0..<W { cv.setPixel(x: plotX + xx, y: plotY + yy, plot.pixel(x: xx, y: yy)) } }
-
-    // Legend box in the top-right corner of the plot.
-    if !series.isEmpty {
-        let names = series.map { $0.name }
-        let nameW = names.map { BitmapFont.textWidth($0, scale: s) }.max() ?? 0
-        let rowH = lineH + 6, boxW = 8 + 24 + 6 + nameW + 8, boxH = 6 + rowH * names.count
-        let bx = plotX + W - boxW - 8, by = plotY + 8
-        cv.fillRect(x: bx, y: by, width: boxW, height: boxH, .white)
-        cv.strokeRect(x: bx, y: by, width: boxW, height: boxH, .gray)
-        for (k, n) in names.enumerated() {
-            let c = seriesPalette[k % seriesPalette.count]
-            let ry = by + 6 + k * rowH
-            cv.fillRect(x: bx + 8, y: ry + lineH / 2 - 1, width: 24, height: 3, c)
-            cv.drawText(n, x: bx + 8 + 24 + 6, y: ry, scale: s)
-        }
-    }
-    return cv
+    for yy in 0..<H { for xx in 0..<W { cv.setPixel(x: f.plotX + xx, y: f.plotY + yy, plot.pixel(x: xx, y: yy)) } }
 }
 
-/// The requested convenience form: title and axis labels, defaults for the rest.
-public func renderLineChart(series: [(name: String, points: [(Double, Double)])], title: String,
+/// Legend box in the top-right corner of the plot: a colour swatch and the name of each series.
+func drawChartLegend(_ cv: inout Canvas, _ f: LineChartFrame, _ names: [String]) {
+    guard !names.isEmpty else { return }
+    let s = f.textScale, lineH = f.lineHeight
+    let nameW = names.map { BitmapFont.textWidth($0, scale: s) }.max() ?? 0
+    let rowH = lineH + 6, boxW = 8 + 24 + 6 + nameW + 8, boxH = 6 + rowH * names.count
+    let bx = f.plotX + f.spec.plotWidth - boxW - 8, by = f.plotY + 8
+    cv.fillRect(x: bx, y: by, width: boxW, height: boxH, .white)
+    cv.strokeRect(x: bx, y: by, width: boxW, height: boxH, .gray)
+    for (k, n) in names.enumerated() {
+        let c = seriesPalette[k % seriesPalette.count]
+        let ry = by + 6 + k * rowH
+        cv.fillRect(x: bx + 8, y: ry + lineH / 2 - 1, width: 24, height: 3, c)
+        cv.drawText(n, x: bx + 8 + 24 + 6, y: ry, scale: s)
+    }
+}
+
+/// Title and axis labels, defaults for the rest.
+public func renderLineChart(series: [ChartSeries], title: String,
                             xLabel: String, yLabel: String) -> Canvas {
     renderLineChart(series: series, spec: LineChartSpec(title: title, xLabel: xLabel, yLabel: yLabel))
-}
-
-public func writeLineChartPNG(series: [(name: String, points: [(Double, Double)])], spec: LineChartSpec,
-                              path: String) throws {
-    try renderLineChart(series: series, spec: spec).writePNG(to: path)
 }

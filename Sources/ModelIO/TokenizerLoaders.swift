@@ -156,6 +156,53 @@ public func loadTokenizerJSON(path: String) throws -> Tokenizer {
     if let t = model["type"]?.string, t != "BPE" {
         throw ModelIOError(path, "model type \(t) is not supported (only BPE)")
     }
+    var (pieces, kinds) = try tokenizerJSONPieces(root, model: model, path: path)
+    let merges = try tokenizerJSONMerges(model, path: path)
+    func json(_ k: String) -> String { root[k].map { $0.isNull ? "" : $0.compact } ?? "" }
+    let norm = json("normalizer"), pre = json("pre_tokenizer"), dec = json("decoder")
+    let byteFallback = model["byte_fallback"]?.bool ?? false
+    let spmStyle = byteFallback || pre.contains("Metaspace") || norm.contains("\u{2581}")
+    let byteLevel = pre.contains("ByteLevel") || dec.contains("ByteLevel")
+    guard spmStyle || byteLevel else {
+        throw ModelIOError(path, "BPE without ByteLevel or SentencePiece-style (▁) pre-processing is not supported")
+    }
+    var byBytes = [[UInt8]: Int32]()
+    for (i, p) in pieces.enumerated() where byBytes[Array(p.utf8)] == nil { byBytes[Array(p.utf8)] = Int32(i) }
+    func ids(_ s: String) -> Int32? { byBytes[Array(s.utf8)] }
+    var (bos, eos, addBOS) = try tokenizerJSONSpecials(root, path: path, ids: ids)
+    let n = pieces.count
+
+    if spmStyle {
+        bos = bos ?? ids("<s>"); eos = eos ?? ids("</s>")
+        let unk = model["unk_token"]?.string.flatMap(ids) ?? ids("<unk>")
+        if let u = unk, kinds[Int(u)] == .normal || kinds[Int(u)] == .control { kinds[Int(u)] = .unknown }
+        for i in 0..<n where kinds[i] == .normal && parseBytePiece(pieces[i]) != nil { kinds[i] = .byte }
+        // No scores in tokenizer.json: a piece's score is minus the rank of the first merge producing it;
+        // pieces no merge produces can't come out of a merge (HF BPE merges only listed pairs).
+        var scores = [Float](repeating: -.infinity, count: n)
+        for (rank, (a, b)) in merges.enumerated() {
+            if let i = ids(a + b), scores[Int(i)] == -.infinity { scores[Int(i)] = -Float(rank) }
+        }
+        let prepend = norm.contains("Prepend") || pre.contains("Metaspace") && !pre.contains("\"never\"")
+        let vocab = Vocabulary(pieces: pieces, kinds: kinds, scores: scores, bos: bos, eos: eos, unk: unk,
+                               addBOS: addBOS ?? true, addEOS: false)
+        return SentencePieceBPETokenizer(vocab: vocab, addSpacePrefix: prepend)
+    }
+    let kind: PreTokenizerKind
+    if pre.contains("\\p{N}{1,3}") { kind = .llama3 }
+    else if pre.contains("\"Digits\"") && pre.contains("\"individual_digits\":true") { kind = .digitsThenGPT2 }
+    else { kind = .gpt2 }
+    eos = eos ?? ids("<|endoftext|>") ?? ids("<|end_of_text|>")
+    let vocab = Vocabulary(pieces: pieces, kinds: kinds, scores: [Float](repeating: 0, count: n),
+                           bos: bos, eos: eos, unk: model["unk_token"]?.string.flatMap(ids),
+                           addBOS: addBOS ?? false, addEOS: false)
+    return ByteLevelBPETokenizer(vocab: vocab, merges: merges, preTokenizer: kind,
+                                 ignoreMerges: model["ignore_merges"]?.bool ?? false)
+}
+
+/// The pieces by id: model.vocab, then added_tokens (special → control, else user-defined); ids nobody names
+/// become unused placeholders.
+func tokenizerJSONPieces(_ root: JSONValue, model: JSONValue, path: String) throws -> (pieces: [String], kinds: [TokenKind]) {
     guard let vocabObj = model["vocab"]?.members else { throw ModelIOError(path, "model has no \"vocab\" object") }
     var byId: [Int: String] = [:]
     for (p, v) in vocabObj {
@@ -180,6 +227,11 @@ public func loadTokenizerJSON(path: String) throws -> Tokenizer {
         if let p = byId[i] { pieces[i] = p } else { pieces[i] = "<unused_\(i)>"; kinds[i] = .unused }
         if let s = special[i] { kinds[i] = s ? .control : .userDefined }
     }
+    return (pieces, kinds)
+}
+
+/// model.merges, either as "a b" strings or as [a, b] pairs.
+func tokenizerJSONMerges(_ model: JSONValue, path: String) throws -> [(String, String)] {
     var merges: [(String, String)] = []
     let mAny = model["merges"]?.array ?? []
     merges.reserveCapacity(mAny.count)
@@ -188,19 +240,13 @@ public func loadTokenizerJSON(path: String) throws -> Tokenizer {
         else if let a = m.array, a.count == 2, let x = a[0].string, let y = a[1].string { merges.append((x, y)) }
         else { throw ModelIOError(path, "bad merges line \(i)") }
     }
-    func json(_ k: String) -> String { root[k].map { $0.isNull ? "" : $0.compact } ?? "" }
-    let norm = json("normalizer"), pre = json("pre_tokenizer"), dec = json("decoder")
-    let byteFallback = model["byte_fallback"]?.bool ?? false
-    let spmStyle = byteFallback || pre.contains("Metaspace") || norm.contains("\u{2581}")
-    let byteLevel = pre.contains("ByteLevel") || dec.contains("ByteLevel")
-    guard spmStyle || byteLevel else {
-        throw ModelIOError(path, "BPE without ByteLevel or SentencePiece-style (▁) pre-processing is not supported")
-    }
+    return merges
+}
 
-    // BOS/EOS: tokenizer_config.json next to the file, then the post-processor template, then common names.
-    var byBytes = [[UInt8]: Int32]()
-    for (i, p) in pieces.enumerated() where byBytes[Array(p.utf8)] == nil { byBytes[Array(p.utf8)] = Int32(i) }
-    func ids(_ s: String) -> Int32? { byBytes[Array(s.utf8)] }
+/// BOS/EOS and add_bos: tokenizer_config.json next to the file, then the post-processor template (the callers
+/// fall back to the usual piece names).
+func tokenizerJSONSpecials(_ root: JSONValue, path: String, ids: (String) -> Int32?) throws
+    -> (bos: Int32?, eos: Int32?, addBOS: Bool?) {
     var bos: Int32?, eos: Int32?, addBOS: Bool?
     let cfgPath = (path as NSString).deletingLastPathComponent + "/tokenizer_config.json"
     if FileManager.default.fileExists(atPath: cfgPath) {
@@ -217,31 +263,5 @@ public func loadTokenizerJSON(path: String) throws -> Tokenizer {
             addBOS = false
         }
     }
-    if spmStyle {
-        bos = bos ?? ids("<s>"); eos = eos ?? ids("</s>")
-        let unk = model["unk_token"]?.string.flatMap(ids) ?? ids("<unk>")
-        if let u = unk, kinds[Int(u)] == .normal || kinds[Int(u)] == .control { kinds[Int(u)] = .unknown }
-        for i in 0..<n where kinds[i] == .normal && parseBytePiece(pieces[i]) != nil { kinds[i] = .byte }
-        // No scores in tokenizer.json: a piece's score is minus the rank of the first merge producing it;
-        // pieces no merge produces can't come out of a merge (HF BPE merges only listed pairs).
-        var scores = [Float](repeating: -.infinity, count: n)
-        for (rank, (a, b)) in merges.enumerated() {
-            if let i = ids(a + b), scores[Int(i)] == -.infinity { scores[Int(i)] = -Float(rank) }
-        }
-        let prepend = norm.contains("Prepend") || pre.contains("Metaspace") && !pre.contains("\"never\"")
-        let vocab = Vocabulary(pieces: pieces, kinds: kinds, scores: scores, bos: bos, eos: eos, unk: unk,
-                               addBOS: addBOS ?? true, addEOS: false)
-        return SentencePieceBPETokenizer(vocab: vocab, addSpacePrefix: prepend)
-    } else {
-        let kind: PreTokenizerKind
-        if pre.contains("\\p{N}{1,3}") { kind = .llama3 }
-        else if pre.contains("\"Digits\"") && pre.contains("\"individual_digits\":true") { kind = .digitsThenGPT2 }
-        else { kind = .gpt2 }
-        eos = eos ?? ids("<|endoftext|>") ?? ids("<|end_of_text|>")
-        let vocab = Vocabulary(pieces: pieces, kinds: kinds, scores: [Float](repeating: 0, count: n),
-                               bos: bos, eos: eos, unk: model["unk_token"]?.string.flatMap(ids),
-                               addBOS: addBOS ?? false, addEOS: false)
-        return ByteLevelBPETokenizer(vocab: vocab, merges: merges, preTokenizer: kind,
-                                     ignoreMerges: model["ignore_merges"]?.bool ?? false)
-    }
+    return (bos, eos, addBOS)
 }

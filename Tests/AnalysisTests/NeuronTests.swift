@@ -102,6 +102,16 @@ final class LMHeadDecoderTests: XCTestCase {
 }
 
 final class NeuronMapTests: XCTestCase {
+    func testByteTokensReadAsHex() {
+        XCTAssertEqual(displayText([0xE2]), "<0xE2>")                       // first byte of a 3-byte character
+        XCTAssertEqual(displayText([0x41, 0xFF, 0x42]), "A<0xFF>B")
+        XCTAssertEqual(displayText(Array(" café".utf8)), " café")
+        XCTAssertEqual(displayText([0xC3, 0x28]), "<0xC3>(")                 // lead byte without its continuation
+        XCTAssertEqual(displayText([0xED, 0xA0, 0x80]), "<0xED><0xA0><0x80>") // an encoded surrogate is not UTF-8
+        let texts = tokenTexts(count: 3) { [[0x80], Array("dog".utf8), [0xF0, 0x9F, 0x90, 0xB6]][Int($0)] }
+        XCTAssertEqual(texts, ["<0x80>", "dog", "🐶"])
+    }
+
     func testMapFindsHandBuiltNeuron() throws {
         let (m, tokens, _) = handBuiltModel()
         let map = NeuronMap.build(model: m, tokens: tokens, topK: 5)

@@ -29,7 +29,7 @@ final class NaiveBayesTests: XCTestCase {
         XCTAssertEqual(nb.predict("zebra").probabilities["joy"]!, 0.5, accuracy: 1e-12)
     }
 
-    /// Issue 4: accuracy on the CARER val split ≥ 0.78; the saved Datasets/emotion-nb.json is what retraining
+    /// Accuracy on the CARER val split ≥ 0.78; the saved Datasets/emotion-nb.json is what retraining
     /// gives (byte for byte) and has the same accuracy; it stays small.
     func testCARERValAccuracyAndSavedModel() throws {
         let dir = try tempDir()
