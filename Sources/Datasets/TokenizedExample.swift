@@ -1,7 +1,7 @@
 // An example as token ids, rendered with the model's chat template: the prompt is the user turn (and the
 // header of the assistant turn), the response is the assistant's answer followed by the end-of-turn token.
 // Loss is next-token cross-entropy on the response tokens only: position t-1 predicts ids[t] for every
-// t >= responseStart (DESIGN.md: unlike the reference we do not shift targets twice and count no padding).
+// t >= responseStart (README "Where this differs from the reference": unlike the reference we do not shift targets twice and count no padding).
 import ModelIO
 
 public struct TokenizedExample: Codable, Sendable, Equatable {

@@ -1,4 +1,4 @@
-// The IRM heatmap (DESIGN.md, "Heatmaps"): rows = injection layers (top row = first layer), columns = hidden
+// The IRM heatmap (Smith et al.; the reference's src/utils/tensor_logger.py): rows = injection layers (top row = first layer), columns = hidden
 // index, colour = the IRM's signed output on a diverging colormap centred at 0, with a colour bar, axis
 // ticks, a title and optional markers above chosen columns (the dominant index, e.g. 1512 in Llama-2-7b).
 //

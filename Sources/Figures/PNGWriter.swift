@@ -117,7 +117,7 @@ private func appendChunk(_ out: inout [UInt8], _ type: String, _ data: [UInt8]) 
 }
 
 // ----------------------------------------------------------------------------
-// Atomic writes (DESIGN.md: never leave a half-written file).
+// Atomic writes (ARCHITECTURE.md: never leave a half-written file).
 
 /// Writes a text file (CSV) atomically.
 public func writeTextAtomically(_ path: String, _ text: String) throws {

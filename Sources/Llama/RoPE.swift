@@ -1,5 +1,5 @@
 // Rotary position embedding (Su et al. 2021) on interleaved pairs (2i, 2i+1) of each head, as in Meta's
-// reference code, llama2.c and GGUF files (DESIGN.md). Pair i of a head rotates by pos · θ^(-2i/headDim).
+// reference code, llama2.c and GGUF files (ARCHITECTURE.md). Pair i of a head rotates by pos · θ^(-2i/headDim).
 import Foundation
 import Numerics
 

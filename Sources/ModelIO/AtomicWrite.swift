@@ -1,4 +1,4 @@
-// Atomic file writing, used by every writer in the project (DESIGN.md: never a half-written file).
+// Atomic file writing, used by every writer in the project (ARCHITECTURE.md: never a half-written file).
 import Foundation
 #if canImport(Glibc)
 import Glibc

@@ -1,5 +1,5 @@
 // The GEMM micro-kernel: a 6×16 tile of C held in 12 SIMD8<Float> registers, 12 FMAs per k step
-// (DESIGN.md: this shape reaches ~97 GFLOP/s per core on Zen 3 with packed operands).
+// (ARCHITECTURE.md: this shape reaches ~97 GFLOP/s per core on Zen 3 with packed operands).
 //
 // Determinism: every C element is one FMA chain over k (in order) per KC block, added to C once per
 // block in block order. That is the same whatever tile, thread or task computes it, so results do not

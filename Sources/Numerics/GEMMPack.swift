@@ -5,7 +5,7 @@
 // Rows/columns past the matrix edge are packed as zeros, so the kernel always runs full 6×16 tiles.
 //
 // The forward product x·Wᵀ reads W [N,K] as B[k,n] = W[n,k]: its pack transposes 8×8 blocks in registers
-// (DESIGN.md: a scalar transposing pack held the kernel at 72 GFLOP/s per core, the 8×8 one at 84).
+// (ARCHITECTURE.md: a scalar transposing pack held the kernel at 72 GFLOP/s per core, the 8×8 one at 84).
 
 let gemmMR = 6
 let gemmNR = 16

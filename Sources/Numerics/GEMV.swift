@@ -1,5 +1,5 @@
 // y[M,N] (+)= x[M,K]·Wᵀ for a few rows (decode: M = 1): stream W once, 4 rows at a time, widening
-// fp16/bf16 in the loop (DESIGN.md: the GEMM path runs at 3–6 GFLOP/s here; this one runs at the
+// fp16/bf16 in the loop (ARCHITECTURE.md: the GEMM path runs at 3–6 GFLOP/s here; this one runs at the
 // memory bandwidth). Parallel over N in chunks that are multiples of 4 rows.
 //
 // Determinism: each output element's operations depend only on K (and on whether M == 1), never on

@@ -1,4 +1,4 @@
-// The training loop (Smith et al. §3; DESIGN.md "Training"): only the IRM's parameters change.
+// The training loop (Smith et al. §3; README "Where this differs from the reference"): only the IRM's parameters change.
 // Per step: forward through the frozen model with the IRM injecting, cross-entropy on the response
 // tokens, backward to the lowest injection layer, IRM backward (+ L1), Adam. Validation, samples and
 // a checkpoint at each evaluation; early stopping on the validation loss.

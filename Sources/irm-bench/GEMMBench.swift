@@ -1,5 +1,5 @@
 // GEMM/GEMV throughput on the model's shapes, against the fp32 FMA peak measured in this process
-// (DESIGN.md "How speed is shown": the machine is shared, so ratios to an in-process peak are the
+// (ARCHITECTURE.md "How speed is shown": the machine is shared, so ratios to an in-process peak are the
 // figures to compare; every time is the best of several repetitions).
 import Foundation
 import Numerics
@@ -74,8 +74,8 @@ func benchGEMM() {
     let threads = numThreads
     let peak1 = peakFMA(threads: 1)
     let peakN = peakFMA(threads: threads)
-    emit("gemm.peak_fma.1t", peak1, unit: "GFLOP/s", extra: ["threads": 1, "compare": "DESIGN.md: 102"])
-    emit("gemm.peak_fma", peakN, unit: "GFLOP/s", extra: ["threads": threads, "compare": "DESIGN.md: 204 on 2"])
+    emit("gemm.peak_fma.1t", peak1, unit: "GFLOP/s", extra: ["threads": 1, "compare": "ARCHITECTURE.md: 102"])
+    emit("gemm.peak_fma", peakN, unit: "GFLOP/s", extra: ["threads": threads, "compare": "ARCHITECTURE.md: 204 on 2"])
 
     var rng = Rng(seed: 42)
     let M = env["IRM_GEMM_M"].flatMap(Int.init) ?? 128
@@ -103,7 +103,7 @@ func benchGEMM() {
         let x = randomBuffer(K, rng: &rng), y = FloatBuffer(count: N)
         let t = bestTime(reps: 20) { matmul(x.ptr, 1, W, y.ptr) }
         emit("gemv.matmul.\(K)x\(N).\(type.rawValue)", Double(W.byteCount) / t / 1e9, unit: "GB/s",
-             extra: ["M": 1, "K": K, "N": N, "threads": threads, "compare": "DESIGN.md: 36 GB/s memory read on 2 cores"])
+             extra: ["M": 1, "K": K, "N": N, "threads": threads, "compare": "ARCHITECTURE.md: 36 GB/s memory read on 2 cores"])
     }
 
     // Training forms on the up-projection shape.

@@ -1,4 +1,4 @@
-// irm-bench: the numbers behind `make bench` (DESIGN.md "How speed is shown"). JSON lines on stdout.
+// irm-bench: the numbers behind `make bench` (ARCHITECTURE.md "How speed is shown"). JSON lines on stdout.
 // `irm-bench GROUP` runs one group: gemm, forward, neurons, gemv-cold, train (or gemm-tune).
 import Foundation
 import Numerics
