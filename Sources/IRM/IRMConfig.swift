@@ -44,7 +44,7 @@ public struct IRMConfig: Codable, Equatable, Sendable {
     }
 }
 
-public enum IRMInit: String, Codable, Sendable {
+public enum IRMInit: String, Codable, Sendable, CaseIterable {
     /// PyTorch's nn.Linear default (the reference): W, b ~ U(−1/√in, 1/√in).
     case pytorch
     /// As pytorch, but the last layer starts at zero, so training starts from the unchanged model.
@@ -60,38 +60,4 @@ public enum IRMError: Error, CustomStringConvertible {
         case .badFile(let f, let m): "\(f): \(m)"
         }
     }
-}
-
-/// Parses an injection-layer list: "0-29" (range), "0,4,8" (list), "3:29:4" (start:end:step, end
-/// inclusive), "all", or combinations separated by commas ("0-3,8,12:20:4"). Result sorted, unique.
-public func parseLayerSpec(_ spec: String, nLayers: Int) throws -> [Int] {
-    func bad(_ m: String) -> IRMError { .invalid("--layers '\(spec)': \(m)") }
-    if spec == "all" { return Array(0..<nLayers) }
-    var out = Set<Int>()
-    for part in spec.split(separator: ",", omittingEmptySubsequences: false) {
-        let p = part.trimmingCharacters(in: .whitespaces)
-        guard !p.isEmpty else { throw bad("empty item") }
-        func int(_ s: Substring) throws -> Int {
-            guard let v = Int(s.trimmingCharacters(in: .whitespaces)) else { throw bad("'\(s)' is not a number") }
-            return v
-        }
-        if p.contains(":") {
-            let f = p.split(separator: ":", omittingEmptySubsequences: false)
-            guard f.count == 2 || f.count == 3 else { throw bad("use start:end or start:end:step") }
-            let a = try int(f[0]), b = try int(f[1]), s = f.count == 3 ? try int(f[2]) : 1
-            guard s > 0 else { throw bad("step must be positive") }
-            guard a <= b else { throw bad("start \(a) is after end \(b)") }
-            for l in stride(from: a, through: b, by: s) { out.insert(l) }
-        } else if let dash = p.dropFirst().firstIndex(of: "-") {
-            let a = try int(p[..<dash]), b = try int(p[p.index(after: dash)...])
-            guard a <= b else { throw bad("start \(a) is after end \(b)") }
-            for l in a...b { out.insert(l) }
-        } else {
-            out.insert(try int(Substring(p)))
-        }
-    }
-    for l in out where l < 0 || l >= nLayers {
-        throw bad("layer \(l) is outside the model's layers 0...\(nLayers - 1)")
-    }
-    return out.sorted()
 }

@@ -11,7 +11,7 @@ public enum ModelFormat: String, Sendable { case gguf, huggingFace = "hf", llama
 
 /// How to store the weights in memory. `auto` keeps fp32/fp16/bf16 tensors as they are and turns
 /// quantized ones into fp16 (they are already lossy; fp16 halves memory and memory traffic).
-public enum WeightStorage: String, Sendable { case auto, f32, f16, bf16 }
+public enum WeightStorage: String, Sendable, CaseIterable { case auto, f32, f16, bf16 }
 
 public final class LlamaModel: @unchecked Sendable {
     public let config: LlamaConfig

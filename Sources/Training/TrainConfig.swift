@@ -44,14 +44,3 @@ public struct TrainConfig: Codable, Sendable {
         self.split = split; self.irm = irm; self.adam = adam; self.runName = runName
     }
 }
-
-/// A compact description of a layer list for run names: "0-29", "0,4,8", "3:27:4".
-public func layerSpecName(_ layers: [Int]) -> String {
-    guard let first = layers.first, let last = layers.last else { return "none" }
-    if layers.count == 1 { return "\(first)" }
-    let step = layers[1] - layers[0]
-    if layers == Array(stride(from: first, through: last, by: step)) {
-        return step == 1 ? "\(first)-\(last)" : "\(first):\(last):\(step)"
-    }
-    return layers.map(String.init).joined(separator: ",")
-}

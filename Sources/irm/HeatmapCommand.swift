@@ -9,36 +9,35 @@ import Evaluation
 import Figures
 import Analysis
 
-enum HeatmapCommand {
+struct HeatmapCommand: Command {
+    static let name = "heatmap", summary = "draw a run's IRM output per token and averaged (PNG + heatmap.csv)"
     static let defaultPrompt = "What is the capital of France?"
 
-    static let spec = CommandSpec(
-        name: "heatmap", summary: "draw a run's IRM output per token and averaged (PNG + heatmap.csv)",
-        usage: "--run Runs/NAME [--prompt TEXT] [--max-tokens N] [--out DIR]",
-        options: [
-            Option(name: "run", value: "RUN", help: "the run folder (required)"),
-            Option(name: "prompt", value: "TEXT", help: "prompt to run (default \"\(defaultPrompt)\")"),
-            Option(name: "no-chat", value: nil, help: "feed the prompt as raw text, not as a chat user turn"),
-            Option(name: "max-tokens", value: "N", help: "tokens to generate after the prompt (default 24)"),
-            Option(name: "out", value: "DIR", help: "output folder (default RUN/heatmaps)"),
-            Option(name: "no-per-token", value: nil, help: "only the averaged map"),
-            Option(name: "threads", value: "N", help: "worker threads"),
-        ])
+    var trained = RunOptions(), threads = ThreadOptions()
+    var prompt = defaultPrompt, chat = true, maxTokens = 24, out: String?, perToken = true
 
-    static func run(_ args: Arguments) throws {
-        try applyThreads(args)
-        let run = RunFolder(try args.required("run"))
+    static var options: [Opt<Self>] {
+        including(\.trained) + [
+            .string("prompt", "TEXT", \.prompt, "prompt to run"),
+            .flag("no-chat", \.chat, "feed the prompt as raw text, not as a chat user turn", sets: false),
+            .int("max-tokens", "N", \.maxTokens, 0...4096, "tokens to generate after the prompt"),
+            .string("out", "DIR", \.out, "output folder (default RUN/heatmaps)"),
+            .flag("no-per-token", \.perToken, "only the averaged map", sets: false),
+        ] + including(\.threads)
+    }
+
+    func run() throws {
+        threads.apply()
+        let run = trained.folder
         let config = try run.readConfig()
-        let prompt = args.string("prompt") ?? defaultPrompt
         let lm = try config.loadModel()
         let net = try loadIRM(run.path, for: lm.model.config)
-        let out = args.string("out") ?? run.heatmapDir
-        let h = try drawIRMHeatmaps(lm: lm, net: net, prompt: prompt, chat: !args.flag("no-chat"), system: config.system,
-                                    maxTokens: try args.int("max-tokens", default: 24, range: 0...4096), outDir: out,
-                                    csvPath: args.string("out").map { $0 + "/heatmap.csv" } ?? run.path + "/heatmap.csv",
-                                    title: config.runName, perToken: !args.flag("no-per-token"))
-        try writeSummary(h, run: run, prompt: prompt, dir: out)
-        printSummary(h, run: run)
+        let h = try drawIRMHeatmaps(lm: lm, net: net, prompt: prompt, chat: chat, system: config.system,
+                                    maxTokens: maxTokens, outDir: out ?? run.heatmapDir,
+                                    csvPath: out.map { $0 + "/heatmap.csv" } ?? run.path + "/heatmap.csv",
+                                    title: config.runName, perToken: perToken)
+        try Self.writeSummary(h, run: run, prompt: prompt, dir: out)
+        Self.printSummary(h, run: run)
     }
 
     static func writeSummary(_ h: HeatmapRun, run: RunFolder, prompt: String, dir: String? = nil) throws {

@@ -3,12 +3,15 @@ import Foundation
 import Llama
 import ModelIO
 
-enum InfoCommand {
-    static let spec = CommandSpec(name: "info", summary: "describe a model: config, parameters, tensor types, memory",
-                                  usage: "[--model M] [--dtype D]", options: modelOptions)
+struct InfoCommand: Command {
+    static let name = "info", summary = "describe a model: config, parameters, tensor types, memory"
 
-    static func run(_ args: Arguments) throws {
-        let lm = try loadModel(args)
+    var model = ModelOptions(), threads = ThreadOptions()
+    static var options: [Opt<Self>] { including(\.model) + including(\.threads) }
+
+    func run() throws {
+        threads.apply()
+        let lm = try model.load()
         let m = lm.model, c = m.config
         func gb(_ b: Int) -> String { String(format: "%.2f GB", Double(b) / 1e9) }
         let kvPerToken = 2 * c.nLayers * c.kvDim * 4

@@ -1,30 +1,28 @@
 // irm tokenize [--model M] TEXT — the token ids of TEXT, space-separated on one line.
 import Llama
 
-enum TokenizeCommand {
-    static let spec = CommandSpec(
-        name: "tokenize", summary: "print the token ids of a text",
-        usage: "[--model M] [--chat] TEXT",
-        options: modelOptions.filter { $0.name == "model" || $0.name == "tokenizer" } + [
-            Option(name: "chat", value: nil, help: "wrap the text in the model's chat template as a user turn"),
-            Option(name: "system", value: "TEXT", help: "system prompt for --chat"),
-            Option(name: "no-special", value: nil, help: "treat special-token text like <|im_start|> as plain text"),
-            Option(name: "pieces", value: nil, help: "print the vocabulary piece of each id as well"),
-        ],
-        positional: "TEXT")
+struct TokenizeCommand: Command {
+    static let name = "tokenize", summary = "print the token ids of a text"
+    static var positional: (name: String, path: WritableKeyPath<Self, String>)? { ("TEXT", \.text) }
 
-    static func run(_ args: Arguments) throws {
-        guard args.positionals.count == 1 else { throw CLIError("irm tokenize: give exactly one TEXT argument (quote it)") }
-        let text = args.positionals[0]
-        let path = args.string("model") ?? defaultModelPath
-        let (tok, template) = try LoadedModel.loadTokenizerOnly(path: path, tokenizerPath: args.string("tokenizer"))
-        let ids: [Int32]
-        if args.flag("chat") {
-            ids = encodePrompt(text, tokenizer: tok, template: template, chat: true, system: args.string("system"))
-        } else {
-            ids = tok.encode(text, addSpecial: true, parseSpecial: !args.flag("no-special"))
-        }
+    var model = ModelOptions()
+    var text = ""
+    var chat = false, system: String?, noSpecial = false, pieces = false
+
+    static var options: [Opt<Self>] {
+        including(\.model, ModelOptions.files) + [
+            .flag("chat", \.chat, "wrap the text in the model's chat template as a user turn"),
+            .string("system", "TEXT", \.system, "system prompt for --chat"),
+            .flag("no-special", \.noSpecial, "treat special-token text like <|im_start|> as plain text"),
+            .flag("pieces", \.pieces, "print the vocabulary piece of each id as well"),
+        ]
+    }
+
+    func run() throws {
+        let (tok, template) = try LoadedModel.loadTokenizerOnly(path: try model.path(), tokenizerPath: model.tokenizer)
+        let ids = chat ? encodePrompt(text, tokenizer: tok, template: template, chat: true, system: system)
+                       : tok.encode(text, addSpecial: true, parseSpecial: !noSpecial)
         print(ids.map(String.init).joined(separator: " "))
-        if args.flag("pieces") { print(ids.map { tok.tokenString($0) }.joined(separator: " ")) }
+        if pieces { print(ids.map { tok.tokenString($0) }.joined(separator: " ")) }
     }
 }

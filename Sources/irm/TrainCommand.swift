@@ -10,52 +10,62 @@ import Evaluation
 import Figures
 import Analysis
 
-enum TrainCommand {
-    static let spec = CommandSpec(
-        name: "train", summary: "train an IRM on a frozen model (or --resume a run)",
-        usage: "--dataset NAME|PATH [--layers SPEC] [--max-steps N] [...]  |  --resume Runs/NAME",
-        options: modelOptions + [
-            Option(name: "dataset", value: "NAME|PATH", help: "Datasets/NAME.csv (anger, sadness, joy, fear, neutral) or a file"),
-            Option(name: "format", value: "F", help: "csv | labelled | jsonl | squad (default: from the extension)"),
-            Option(name: "label", value: "L", help: "for text;label files: the class to train on (e.g. anger)"),
-            Option(name: "limit", value: "N", help: "use only the first N examples of the dataset"),
-            Option(name: "layers", value: "SPEC", help: "injection layers: all (default), 0-29, 0,4,8, 3:29:4"),
-            Option(name: "width", value: "W", help: "IRM width multiplier (default 3: hidden layers 3·h wide)"),
-            Option(name: "depth", value: "D", help: "IRM Linear layers (default 5)"),
-            Option(name: "l1", value: "λ", help: "L1 penalty on the IRM output (default 0)"),
-            Option(name: "init", value: "pytorch|zero-output", help: "IRM initialisation (default pytorch, as the reference)"),
-            Option(name: "lr", value: "LR", help: "Adam learning rate (default 1e-4)"),
-            Option(name: "gamma", value: "G", help: "StepLR factor per epoch (default 0.85)"),
-            Option(name: "clip", value: "NORM", help: "clip the gradient's global norm (default off)"),
-            Option(name: "batch-size", value: "B", help: "sequences per batch (default 8)"),
-            Option(name: "seq-len", value: "T", help: "token cap per example (default 128)"),
-            Option(name: "epochs", value: "E", help: "epochs at most (default 10)"),
-            Option(name: "max-steps", value: "N", help: "optimiser steps at most"),
-            Option(name: "eval-every", value: "N", help: "validate every N steps (default: once per epoch)"),
-            Option(name: "patience", value: "P", help: "stop after P validations without improvement (default 6)"),
-            Option(name: "seed", value: "S", help: "seed for the IRM init, the split and the batch order (default 0)"),
-            Option(name: "recompute", value: nil, help: "recompute each layer's activations in the backward pass (less memory)"),
-            Option(name: "system", value: "TEXT", help: "system prompt for the chat template"),
-            Option(name: "sample-prompt", value: "TEXT", help: "a prompt for samples.txt (repeatable; default: 2 validation questions)", repeatable: true),
-            Option(name: "name", value: "NAME", help: "run name (default <dataset>-<layers>-<timestamp>)"),
-            Option(name: "runs", value: "DIR", help: "folder for runs (default Runs)"),
-            Option(name: "resume", value: "RUN", help: "continue an interrupted run from its last checkpoint"),
-            Option(name: "no-heatmaps", value: nil, help: "skip drawing the heatmaps at the end"),
-            Option(name: "plan-only", value: nil, help: "print the memory plan and stop"),
-        ])
+struct TrainCommand: Command {
+    static let name = "train", summary = "train an IRM on a frozen model (or --resume a run)"
+    static let usage: String? = "--dataset NAME|PATH [options]  |  --resume Runs/NAME"
 
-    static func run(_ args: Arguments) throws {
-        try applyThreads(args)
+    var model = ModelOptions(), threads = ThreadOptions()
+    var dataset: String?, format: DatasetFormat?, layers = "all"
+    var runName: String?, runs = "Runs", resume: String?, heatmaps = true, planOnly = false
+    /// The run's settings as the flags leave them (so the help shows TrainConfig's own defaults);
+    /// newConfig fills in the model, the dataset, the layers and the split.
+    var c = TrainConfig(model: "", modelSHA256: "", dataset: "", datasetPath: "", split: DatasetSplit.make(count: 0, seed: 0),
+                        irm: IRMConfig(hidden: 0, layers: []), adam: AdamConfig(), runName: "")
+
+    static var options: [Opt<Self>] {
+        including(\.model) + including(\.threads) + [
+            .string("dataset", "NAME|PATH", \.dataset, "Datasets/NAME.csv (anger, sadness, joy, fear, neutral) or a file"),
+            .choice("format", \.format, "the dataset's format (default: from the extension)"),
+            .string("label", "L", \.c.label, "for text;label files: the class to train on (e.g. anger)"),
+            .int("limit", "N", \.c.limit, 1...Int.max, "use only the first N examples of the dataset"),
+            .string("layers", "SPEC", \.layers, "injection layers: " + layerSpecSyntax),
+            .int("width", "W", \.c.irm.widthMultiplier, 1...64, "IRM width multiplier: hidden layers W·h wide"),
+            .int("depth", "D", \.c.irm.depth, 1...64, "IRM Linear layers"),
+            .float("l1", "λ", \.c.irm.l1, 0...1e6, "L1 penalty on the IRM output"),
+            .choice("init", \.c.irm.initialization, "IRM initialisation; pytorch is the reference's, zero-output starts from the unchanged model"),
+            .float("lr", "LR", \.c.adam.lr, 1e-12...10, "Adam learning rate"),
+            .float("gamma", "G", \.c.adam.gamma, 0...1, "StepLR factor per epoch"),
+            .float("clip", "NORM", \.c.adam.clipNorm, 1e-9...1e9, "clip the gradient's global norm (default off)"),
+            .int("batch-size", "B", \.c.batchSize, 1...4096, "sequences per batch"),
+            .int("seq-len", "T", \.c.seqLen, 8...1_000_000, "token cap per example, at most the model's context"),
+            .int("epochs", "E", \.c.epochs, 1...100_000, "epochs at most"),
+            .int("max-steps", "N", \.c.maxSteps, 1...Int.max, "optimiser steps at most"),
+            .int("eval-every", "N", \.c.evalEvery, 1...Int.max, "validate every N steps (default: once per epoch)"),
+            .int("patience", "P", \.c.patience, 1...100_000, "stop after P validations without improvement"),
+            .int("seed", "S", \.c.seed, 0...Int.max, "seed for the IRM init, the split and the batch order"),
+            .flag("recompute", \.c.recompute, "recompute each layer's activations in the backward pass (less memory)"),
+            .string("system", "TEXT", \.c.system, "system prompt for the chat template"),
+            .strings("sample-prompt", "TEXT", \.c.samplePrompts, "a prompt for samples.txt (default: 2 validation questions)"),
+            .string("name", "NAME", \.runName, "run name (default <dataset>-<layers>-<timestamp>)"),
+            .string("runs", "DIR", \.runs, "folder for runs"),
+            .string("resume", "RUN", \.resume, "continue an interrupted run from its last checkpoint"),
+            .flag("no-heatmaps", \.heatmaps, "skip drawing the heatmaps at the end", sets: false),
+            .flag("plan-only", \.planOnly, "print the memory plan and stop"),
+        ]
+    }
+
+    func run() throws {
+        threads.apply()
         var config: TrainConfig
         let run: RunFolder
-        let resuming = args.string("resume") != nil
-        if let r = args.string("resume") {
-            run = RunFolder(r)
+        if let resume {
+            run = RunFolder(resume)
             config = try run.readConfig()
         } else {
-            config = try newConfig(args)
-            run = RunFolder((args.string("runs") ?? "Runs") + "/" + config.runName)
+            config = try newConfig()
+            run = RunFolder(runs + "/" + config.runName)
         }
+        let resuming = resume != nil
 
         // The memory plan, before anything heavy is loaded.
         let (mc, weightBytes) = try LlamaModel.plan(path: config.model, storage: config.storage)
@@ -66,17 +76,17 @@ enum TrainCommand {
         if !plan.fits {
             let s = memorySuggestions(model: mc, weightBytes: weightBytes, irm: config.irm, B: config.batchSize,
                                       T: config.seqLen, recompute: config.recompute, available: plan.available)
-            throw CLIError("irm train: the run needs \(formatBytes(plan.total)) but \(formatBytes(plan.available)) is available"
+            throw CLIError("the run needs \(formatBytes(plan.total)) but \(formatBytes(plan.available)) is available"
                            + (s.isEmpty ? "" : "; try " + s.joined(separator: ", or ")))
         }
-        if args.flag("plan-only") { return }
+        if planOnly { return }
 
         let lm = try config.loadModel()
-        let data = try prepareData(config, lm: lm)
+        let data = try Self.prepareData(config, lm: lm)
         if !resuming {
             if config.samplePrompts.isEmpty { config.samplePrompts = data.valPrompts }
             if FileManager.default.fileExists(atPath: run.configPath) {
-                throw CLIError("irm train: \(run.path) already holds a run (use --resume, or another --name)")
+                throw CLIError("\(run.path) already holds a run (use --resume, or another --name)")
             }
             try run.create()
             try run.writeConfig(config)
@@ -86,7 +96,7 @@ enum TrainCommand {
         let trainer = try Trainer(lm: lm, config: config, run: run, train: data.train, val: data.val, resume: resuming)
         let state = try trainer.run()
         print("finished: \(state.stopReason ?? "done") at step \(state.step); best validation loss \(state.bestVal.map { String(format: "%.4f", $0) } ?? "-")")
-        if !args.flag("no-heatmaps") {
+        if heatmaps {
             let net = try loadIRM(run.path, for: lm.model.config)
             let h = try drawIRMHeatmaps(lm: lm, net: net, prompt: HeatmapCommand.defaultPrompt, chat: true, system: config.system,
                                         outDir: run.heatmapDir, csvPath: run.path + "/heatmap.csv", title: config.runName)
@@ -96,52 +106,27 @@ enum TrainCommand {
         print("results: \(run.path)/ (config.json, irm-best.safetensors, metrics.csv, samples.txt, heatmaps/)")
     }
 
-    static func newConfig(_ args: Arguments) throws -> TrainConfig {
-        guard let dataset = args.string("dataset") else { throw CLIError("irm train: --dataset is required (or --resume RUN)") }
-        let modelPath = args.string("model") ?? defaultModelPath
-        if args.string("model") == nil, !FileManager.default.fileExists(atPath: modelPath) {
-            throw CLIError("\(modelPath): no such file (run `make model` to fetch SmolLM2, or pass --model PATH)")
-        }
-        let path = try resolveDataset(dataset, datasetsDir: "Datasets")
-        let (mc, _) = try LlamaModel.plan(path: modelPath)
-        let layers = try parseLayerSpec(args.string("layers") ?? "all", nLayers: mc.nLayers)
-        var irm = IRMConfig(hidden: mc.dim, layers: layers,
-                            widthMultiplier: try args.int("width", default: 3, range: 1...64),
-                            depth: try args.int("depth", default: 5, range: 1...64),
-                            l1: try args.float("l1", default: 0, range: 0...1e6))
-        irm.initialization = try args.choice("init", default: .pytorch)
-        var adam = AdamConfig()
-        adam.lr = try args.float("lr", default: 1e-4, range: 1e-12...10)
-        adam.gamma = try args.float("gamma", default: 0.85, range: 0...1)
-        if args.string("clip") != nil { adam.clipNorm = try args.float("clip", default: 1, range: 1e-9...1e9) }
-        let seed = UInt64(try args.int("seed", default: 0, range: 0...Int.max))
+    func newConfig() throws -> TrainConfig {
+        guard let dataset else { throw CLIError("--dataset is required (or --resume RUN)") }
+        var c = self.c
+        c.model = try model.path()
+        c.tokenizer = model.tokenizer
+        c.dtype = model.dtype.rawValue
+        c.dataset = dataset
+        c.datasetPath = try resolveDataset(dataset, datasetsDir: "Datasets")
+        c.format = format?.rawValue
+        let (mc, _) = try LlamaModel.plan(path: c.model)
+        try checkRange("seq-len", c.seqLen, 8...mc.maxSeqLen)
+        c.irm.hidden = mc.dim
+        c.irm.layers = try parseLayerSpec(layers, nLayers: mc.nLayers)
         let stamp = { let f = DateFormatter(); f.dateFormat = "yyyyMMdd-HHmmss"; return f.string(from: Date()) }()
         let base = ((dataset as NSString).lastPathComponent as NSString).deletingPathExtension
-        let name = args.string("name") ?? "\(base)\(args.string("label").map { "-" + $0 } ?? "")-\(layerSpecName(layers))-\(stamp)"
-        guard !name.isEmpty, !name.contains("/") else { throw CLIError("irm train: --name '\(name)' must be a plain folder name") }
-        var c = TrainConfig(model: modelPath, modelSHA256: try sha256Hex(ofFile: modelPath), dataset: dataset, datasetPath: path,
-                            split: DatasetSplit.make(count: 0, seed: seed), irm: irm, adam: adam, runName: name)
-        c.tokenizer = args.string("tokenizer")
-        c.dtype = (try args.choice("dtype", default: WeightStorage.auto)).rawValue
-        c.format = args.string("format")
-        if let f = c.format, DatasetFormat(rawValue: f) == nil {
-            throw CLIError("irm train: --format '\(f)' is not one of csv, labelled, jsonl, squad")
-        }
-        c.label = args.string("label")
-        c.system = args.string("system")
-        c.batchSize = try args.int("batch-size", default: 8, range: 1...4096)
-        c.seqLen = try args.int("seq-len", default: 128, range: 8...mc.maxSeqLen)
-        c.epochs = try args.int("epochs", default: 10, range: 1...100_000)
-        if args.string("max-steps") != nil { c.maxSteps = try args.int("max-steps", default: 1, range: 1...Int.max) }
-        if args.string("eval-every") != nil { c.evalEvery = try args.int("eval-every", default: 1, range: 1...Int.max) }
-        c.patience = try args.int("patience", default: 6, range: 1...100_000)
-        c.seed = seed
-        c.recompute = args.flag("recompute")
-        c.samplePrompts = args.strings("sample-prompt")
-        if args.string("limit") != nil { c.limit = try args.int("limit", default: 1, range: 1...Int.max) }
+        c.runName = runName ?? "\(base)\(c.label.map { "-" + $0 } ?? "")-\(layerSpecName(c.irm.layers))-\(stamp)"
+        guard !c.runName.isEmpty, !c.runName.contains("/") else { throw CLIError("--name '\(c.runName)' must be a plain folder name") }
+        c.modelSHA256 = try sha256Hex(ofFile: c.model)
         // The split is fixed now (it depends only on the example count and the seed) and stored in config.json.
-        let examples = try loadData(c)
-        c.split = DatasetSplit.make(count: examples.count, seed: seed)
+        let examples = try Self.loadData(c)
+        c.split = DatasetSplit.make(count: examples.count, seed: c.seed)
         c.datasetHash = datasetContentHash(examples)
         return c
     }
