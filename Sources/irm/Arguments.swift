@@ -97,6 +97,9 @@ extension Opt {
 
 // MARK: values
 
+/// The range of a float option that takes any finite number.
+let finiteFloats = -Float.greatestFiniteMagnitude...Float.greatestFiniteMagnitude
+
 private func choices<T: RawRepresentable & CaseIterable>(_ t: T.Type, _ sep: String) -> String where T.RawValue == String {
     T.allCases.map(\.rawValue).joined(separator: sep)
 }

@@ -162,7 +162,7 @@ struct NeuronsClamp: Command {
     static var options: [Opt<Self>] {
         including(\.model) + including(\.threads) + [
             .string("neuron", "LAYER:INDEX", \.neuron, "the neuron", required: true),
-            .float("value", "V", \.value, -Float.greatestFiniteMagnitude...Float.greatestFiniteMagnitude, "the activation value"),
+            .float("value", "V", \.value, finiteFloats, "the activation value"),
         ] + including(\.prompt) + [
             .int("max-tokens", "N", \.maxTokens, 1...4096, "tokens to generate"),
             .string("token", "WORD", \.token, "the concept token to watch (default: the neuron's top token)"),
@@ -322,8 +322,7 @@ struct NeuronsResidual: Command {
 
     static var options: [Opt<Self>] {
         including(\.model) + including(\.threads) + [
-            .float("scale", "S", \.scale, -Float.greatestFiniteMagnitude...Float.greatestFiniteMagnitude,
-                   "the value at the index; sets the softmax's sharpness"),
+            .float("scale", "S", \.scale, finiteFloats, "the value at the index; sets the softmax's sharpness"),
             .int("top", "K", \.top, 1...1000, "tokens shown at each end"),
         ] + including(\.vectors, [NeuronVectorOptions.normOption])
     }
