@@ -14,7 +14,7 @@ public final class NeuronClamp: Intervention {
         self.layer = layer; self.index = index; self.value = value; self.hiddenDim = hiddenDim
     }
 
-    public func mlpActivation(layer l: Int, activation h: UnsafeMutablePointer<Float>, T: Int, pos0: Int) {
+    public func mlpActivation(layer l: Int, activation h: UnsafeMutablePointer<Float>, T: Int, pos0: Int, replay: Bool) {
         guard l == layer else { return }
         for t in 0..<T { h[t * hiddenDim + index] = value }
     }

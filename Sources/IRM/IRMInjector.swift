@@ -1,6 +1,7 @@
 // The IRM as a hook-site intervention on the frozen model: at the tap layer's afterAttention site it
 // reads the residual and runs the network; at each injection layer's site it adds that layer's slice.
-// In the backward pass it collects d loss / d output from the same sites.
+// In the backward pass it collects d loss / d output from the same sites. When the backward recomputes a
+// layer (replay), the tap does not run the network again: the injections reuse the output of the forward.
 //
 // The tap is read before the tap layer's own injection (when the tap layer is also an injection layer),
 // so the IRM sees the unaltered residual of the frozen model.
@@ -10,12 +11,9 @@ import Llama
 public final class IRMInjector: Intervention, GradientReceiver, @unchecked Sendable {
     public let net: IRMNetwork
     public private(set) var acts: IRMActivations
-    public private(set) var dOut: FloatBuffer
     let slot: [Int: Int]            // injection layer → slot j
     /// Scales the injection (1 = as trained, 0 = off); the network still runs.
     public var strength: Float = 1
-    /// Set during the backward pass's recomputation: reuse the output computed in the forward pass.
-    public var freezeOutput = false
     /// Called with each output block [rows, h·L] as it is computed (heatmaps record through this).
     public var onOutput: ((UnsafePointer<Float>, Int) -> Void)?
     /// Rows of the last forward.
@@ -27,26 +25,22 @@ public final class IRMInjector: Intervention, GradientReceiver, @unchecked Senda
         for (j, l) in net.config.layers.enumerated() { s[l] = j }
         slot = s
         acts = IRMActivations(config: net.config, rows: max(1, capacity))
-        dOut = FloatBuffer(count: max(1, capacity) * net.config.outputDim)
     }
 
     func ensureCapacity(_ n: Int) {
-        if n > acts.rows {
-            acts = IRMActivations(config: net.config, rows: n)
-            dOut = FloatBuffer(count: n * net.config.outputDim)
-        }
+        if n > acts.rows { acts = IRMActivations(config: net.config, rows: n) }
     }
 
-    public func afterAttention(layer: Int, residual x: UnsafeMutablePointer<Float>, T: Int, pos0: Int) {
+    public func afterAttention(layer: Int, residual x: UnsafeMutablePointer<Float>, T: Int, pos0: Int, replay: Bool) {
         let c = net.config
-        if layer == c.tapLayer && !freezeOutput {
+        if layer == c.tapLayer && !replay {
             ensureCapacity(T)
             net.forward(x, rows: T, acts)
             rows = T
-            onOutput?(acts.output.ptr, T)
+            onOutput?(acts.output, T)
         }
         guard let j = slot[layer], strength != 0 else { return }
-        let h = c.hidden, L = c.layers.count, out = acts.output.ptr
+        let h = c.hidden, L = c.layers.count, out = acts.output
         for n in 0..<T {
             let xr = x + n * h, o = out + n * c.outputDim + j
             for i in 0..<h { xr[i] += strength * o[i * L] }
@@ -57,7 +51,7 @@ public final class IRMInjector: Intervention, GradientReceiver, @unchecked Senda
         guard let j = slot[layer] else { return }
         let c = net.config, h = c.hidden, L = c.layers.count
         for n in 0..<N {
-            let g = grad + n * h, d = dOut.ptr + n * c.outputDim + j
+            let g = grad + n * h, d = acts.dOut + n * c.outputDim + j
             for i in 0..<h { d[i * L] = g[i] }
         }
     }
@@ -70,7 +64,7 @@ public final class IRMInjector: Intervention, GradientReceiver, @unchecked Senda
         let count = Float(max(1, rowMask.filter { $0 }.count * c.outputDim))
         var sum = 0.0
         for (n, on) in rowMask.enumerated() where on {
-            let o = acts.output.ptr + n * c.outputDim, d = dOut.ptr + n * c.outputDim
+            let o = acts.output + n * c.outputDim, d = acts.dOut + n * c.outputDim
             for i in 0..<c.outputDim {
                 sum += Double(abs(o[i]))
                 d[i] += c.l1 * (o[i] > 0 ? 1 : (o[i] < 0 ? -1 : 0)) / count
@@ -81,14 +75,14 @@ public final class IRMInjector: Intervention, GradientReceiver, @unchecked Senda
 
     /// Parameter gradients from the collected dOut (call after the model's backward and addL1).
     public func backward() {
-        net.backward(dOut.ptr, rows: rows, acts)
+        net.backward(acts.dOut, rows: rows, acts)
     }
 
-    public func zeroOutputGradient() { dOut.ptr.update(repeating: 0, count: rows * net.config.outputDim) }
+    public func zeroOutputGradient() { acts.dOut.update(repeating: 0, count: rows * net.config.outputDim) }
 
     /// The output slice for injection slot j and token row n: out[n, i·L + j], i = 0..<h.
     public func slice(row n: Int, slot j: Int) -> [Float] {
         let c = net.config
-        return (0..<c.hidden).map { acts.output.ptr[n * c.outputDim + $0 * c.layers.count + j] }
+        return (0..<c.hidden).map { acts.output[n * c.outputDim + $0 * c.layers.count + j] }
     }
 }

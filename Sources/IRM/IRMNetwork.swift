@@ -41,20 +41,38 @@ public final class IRMNetwork: @unchecked Sendable {
     }
 }
 
-/// What the forward keeps for the backward: the input to each Linear (post-ReLU), and the output.
+/// What the forward keeps for the backward, and the backward's inputs and scratch, for up to `rows` token
+/// rows, carved from one allocation by one ordered table (`table`) that also gives the memory plan its size.
 public final class IRMActivations: @unchecked Sendable {
     public let rows: Int
-    var inputs: [FloatBuffer]   // inputs[k] = input of Linear k, [rows, in_k]
-    public let output: FloatBuffer  // [rows, h·L]
-    let dA: FloatBuffer, dB: FloatBuffer  // backward scratch, [rows, max width]
+    let storage: FloatBuffer
+    var inputs: [UnsafeMutablePointer<Float>]            // inputs[k] = input of Linear k, [rows, in_k]
+    public private(set) var output: UnsafeMutablePointer<Float>   // [rows, h·L]
+    /// [rows, h·L] d loss / d output, filled from the hook sites by the injector.
+    public private(set) var dOut: UnsafeMutablePointer<Float>
+    var dA, dB: UnsafeMutablePointer<Float>               // backward scratch, [rows, max width] each
+
+    typealias View = ReferenceWritableKeyPath<IRMActivations, UnsafeMutablePointer<Float>>
+
+    static func table(_ c: IRMConfig, rows n: Int) -> RegionTable<View> {
+        var t = RegionTable<View>()
+        for (k, s) in c.linearShapes.enumerated() { t.add(\IRMActivations.inputs[k], n * s.in) }
+        let wide = c.linearShapes.map { max($0.in, $0.out) }.max()!
+        t.add(\.output, n * c.outputDim); t.add(\.dOut, n * c.outputDim)
+        t.add(\.dA, n * wide); t.add(\.dB, n * wide)
+        return t
+    }
+
+    /// Bytes for `rows` token rows (for the memory plan).
+    public static func byteCount(config: IRMConfig, rows: Int) -> Int { 4 * table(config, rows: rows).floats }
 
     public init(config: IRMConfig, rows: Int) {
         self.rows = rows
-        inputs = config.linearShapes.map { FloatBuffer(count: rows * $0.in) }
-        output = FloatBuffer(count: rows * config.outputDim)
-        let wide = config.linearShapes.map { max($0.in, $0.out) }.max()!
-        dA = FloatBuffer(count: rows * wide)
-        dB = FloatBuffer(count: rows * wide)
+        let t = IRMActivations.table(config, rows: rows)
+        storage = FloatBuffer(count: t.floats)
+        let p = storage.ptr   // every view is pointed at its own region just below
+        inputs = Array(repeating: p, count: config.linearShapes.count); output = p; dOut = p; dA = p; dB = p
+        t.carve(storage.ptr) { self[keyPath: $0] = $1 }
     }
 }
 
@@ -62,11 +80,11 @@ extension IRMNetwork {
     /// out = net(u) for `n` ≤ acts.rows rows of u [n, h]; saves what backward needs in `acts`.
     public func forward(_ u: UnsafePointer<Float>, rows n: Int, _ acts: IRMActivations) {
         let shapes = config.linearShapes
-        acts.inputs[0].ptr.update(from: u, count: n * config.hidden)
+        acts.inputs[0].update(from: u, count: n * config.hidden)
         for k in 0..<shapes.count {
             let last = k == shapes.count - 1
-            let y = last ? acts.output.ptr : acts.inputs[k + 1].ptr
-            linearForward(k, acts.inputs[k].ptr, n, y)
+            let y = last ? acts.output : acts.inputs[k + 1]
+            linearForward(k, acts.inputs[k], n, y)
             if !last { reluInPlace(y, n * shapes[k].out) }
         }
     }
@@ -84,19 +102,19 @@ extension IRMNetwork {
     public func backward(_ dOut: UnsafePointer<Float>, rows n: Int, _ acts: IRMActivations) {
         let shapes = config.linearShapes
         var dz = UnsafeMutablePointer(mutating: dOut)
-        var spare = acts.dA.ptr
+        var spare = acts.dA
         for k in stride(from: shapes.count - 1, through: 0, by: -1) {
             let s = shapes[k]
             // dW_k += dzᵀ·x_k ; db_k += Σ_rows dz
-            matmulWeightGrad(dz, acts.inputs[k].ptr, M: n, N: s.out, K: s.in, weightGrad(k), accumulate: true)
+            matmulWeightGrad(dz, acts.inputs[k], M: n, N: s.out, K: s.in, weightGrad(k), accumulate: true)
             let db = biasGrad(k)
             for r in 0..<n { addInPlace(db, dz + r * s.out, s.out) }
             if k == 0 { break }
             // dx = dz·W_k, then through the ReLU that produced x_k (x_k > 0 where it passed).
             matmulBackward(dz, n, weightMatrix(k), spare)
-            reluBackwardInPlace(spare, acts.inputs[k].ptr, n * s.in)
+            reluBackwardInPlace(spare, acts.inputs[k], n * s.in)
             dz = spare
-            spare = spare == acts.dA.ptr ? acts.dB.ptr : acts.dA.ptr
+            spare = spare == acts.dA ? acts.dB : acts.dA
         }
     }
 

@@ -1,17 +1,11 @@
 // The inference forward pass of a Llama-family model over one sequence, with a KV cache.
 // Prefill feeds many tokens at once (every Linear is one GEMM over T rows); decode feeds one
-// (the GEMMs become GEMVs). Per layer:
+// (the GEMMs become GEMVs). Each layer is layerForward (Layer.swift) writing its keys and values
+// into the cache at positions pos0 ..< pos0+T and keeping nothing else:
 //
-//   xb = rmsnorm(x) · g_attn                  [T, dim]
-//   q = xb·Wqᵀ, k = xb·Wkᵀ, v = xb·Wvᵀ         [T, qDim], [T, kvDim] ×2  (k, v written into the cache)
-//   rope(q), rope(k)
-//   att = softmax(q·kᵀ/√hd, causal) · v        [T, qDim]
-//   x += att·Woᵀ                               ── hook: afterAttention(layer)
-//   xb = rmsnorm(x) · g_ffn
-//   h = silu(xb·W_gateᵀ) ⊙ (xb·W_upᵀ)          [T, hidden]  ── hook: mlpActivation(layer)
-//   x += h·W_downᵀ
-//
-// then logits = rmsnorm(x) · g_out · W_outᵀ for the last position (or every position).
+//   x = embed(tokens)                          [T, dim]
+//   x = layer_l(x)  for l = 0 ..< nLayers      (hooks: afterAttention(l), mlpActivation(l))
+//   logits = rmsnorm(x) · g_out · W_outᵀ       for the last position (or every position)
 import Numerics
 import ModelIO
 
@@ -19,12 +13,14 @@ public enum LlamaError: Error, CustomStringConvertible {
     case tokenOutOfRange(Int32, vocab: Int)
     case contextFull(needed: Int, capacity: Int)
     case emptyInput
+    case tokenCount(Int, expected: Int)
 
     public var description: String {
         switch self {
         case .tokenOutOfRange(let t, let v): "token id \(t) is outside the vocabulary (0..<\(v))"
         case .contextFull(let n, let c): "sequence of \(n) positions does not fit the context of \(c)"
         case .emptyInput: "no tokens to run"
+        case .tokenCount(let n, let e): "\(n) tokens given for a batch of \(e) positions"
         }
     }
 }
@@ -47,31 +43,15 @@ extension LlamaModel {
         for t in tokens where t < 0 || Int(t) >= c.vocabSize { throw LlamaError.tokenOutOfRange(t, vocab: c.vocabSize) }
         s.ensureScratch(T)
         let x = s.x.ptr, xb = s.xb.ptr, q = s.q.ptr, att = s.att.ptr, gate = s.gate.ptr, up = s.up.ptr
-        let dim = c.dim, kvDim = c.kvDim
+        let dim = c.dim
 
         for (t, id) in tokens.enumerated() { w.tokenEmbedding.copyRow(Int(id), into: x + t * dim) }
         let rope = RopeTable(positions: pos0, count: T, headDim: c.headDim, theta: c.ropeTheta)
-
-        for (l, L) in w.layers.enumerated() {
-            // Attention block.
-            rmsnormForward(xb, nil, x, L.attnNorm.ptr, T: T, C: dim, eps: c.normEps)
-            let kc = s.keys[l].ptr, vc = s.values[l].ptr
-            matmul(xb, T, L.wq, q)
-            matmul(xb, T, L.wk, kc + pos0 * kvDim)
-            matmul(xb, T, L.wv, vc + pos0 * kvDim)
-            ropeForward(q, T: T, nHeads: c.nHeads, headDim: c.headDim, rope)
-            ropeForward(kc + pos0 * kvDim, T: T, nHeads: c.nKVHeads, headDim: c.headDim, rope)
-            attentionForward(att, q, kc, vc, T: T, pos0: pos0, nHeads: c.nHeads, nKVHeads: c.nKVHeads, headDim: c.headDim)
-            matmul(att, T, L.wo, x, accumulate: true)
-            intervention?.afterAttention(layer: l, residual: x, T: T, pos0: pos0)
-
-            // MLP block.
-            rmsnormForward(xb, nil, x, L.ffnNorm.ptr, T: T, C: dim, eps: c.normEps)
-            matmul(xb, T, L.wGate, gate)
-            matmul(xb, T, L.wUp, up)
-            swigluForward(gate, gate, up, T * c.hiddenDim)
-            intervention?.mlpActivation(layer: l, activation: gate, T: T, pos0: pos0)
-            matmul(gate, T, L.wDown, x, accumulate: true)
+        for l in 0..<c.nLayers {
+            // k, v go straight into the cache; SwiGLU overwrites gate (nothing is kept for a backward).
+            let views = LayerViews(x: x, xb: xb, q: q, k: s.keys[l].ptr, v: s.values[l].ptr, att: att,
+                                   gate: gate, up: up, h: gate)
+            layerForward(l, views, B: 1, T: T, pos0: pos0, rope: rope, intervention: intervention)
         }
         s.advance(T)
 

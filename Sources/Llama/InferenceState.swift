@@ -29,7 +29,7 @@ public final class InferenceState: @unchecked Sendable {
     func ensureScratch(_ T: Int) {
         guard T > scratchT else { return }
         let c = config
-        x = FloatBuffer(count: T * c.dim); xb = FloatBuffer(count: T * max(c.dim, c.qDim))
+        x = FloatBuffer(count: T * c.dim); xb = FloatBuffer(count: T * c.dim)
         q = FloatBuffer(count: T * c.qDim); att = FloatBuffer(count: T * c.qDim)
         gate = FloatBuffer(count: T * c.hiddenDim); up = FloatBuffer(count: T * c.hiddenDim)
         scratchT = T

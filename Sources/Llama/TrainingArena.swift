@@ -1,17 +1,18 @@
 // The activations a training step keeps for its backward pass, for one batch of B sequences × T tokens
-// (N = B·T rows), carved out of one allocation that is reused from step to step.
+// (N = B·T rows), carved out of one allocation that is reused from step to step. The layout is one
+// ordered table (`table`): summed for the size the memory plan prints, walked for the carving.
 //
 // Per layer (all [N, ·] row-major):            with --recompute only xIn is kept per layer; the rest
-//   xIn   [N, dim]     residual entering          lives in a single layer's worth of storage and is
-//   rstd1 [N]          1/rms of xIn               recomputed from xIn during the backward pass.
-//   q     [N, qDim]    rotated queries
+//   xIn   [N, dim]     residual entering          lives in a single layer's worth of storage, shared by
+//   rstd1 [N]          1/rms of xIn               every layer, and is recomputed from xIn during the
+//   q     [N, qDim]    rotated queries            backward pass.
 //   k, v  [N, kvDim]   rotated keys, values
 //   probs [B, nHeads, T, T] softmax weights
 //   xMid  [N, dim]     residual after attention (and after any injection)
 //   rstd2 [N]
 //   gate, up [N, hidden]  MLP pre-activations
 // Final: xFinal [N, dim], rstdF [N], xnF [N, dim] (normalised final residual, the LM head's input).
-// Scratch shared by forward and backward: x, xb, att, h/dH, dGate, dUp, dq, dk, dv, ds, dX, dXb.
+// Scratch shared by every layer, forward and backward: x, xb, att, h/dH, dGate, dUp, dq, dk, dv, ds, dX, dXb.
 import Numerics
 
 public final class TrainingArena: @unchecked Sendable {
@@ -22,43 +23,64 @@ public final class TrainingArena: @unchecked Sendable {
     public private(set) var B: Int, T: Int
     public var N: Int { B * T }
 
-    struct LayerViews {
-        var xIn, rstd1, q, k, v, probs, xMid, rstd2, gate, up: UnsafeMutablePointer<Float>
+    /// What layer l's backward reads (views into storage; nil only until the first carving).
+    struct SavedLayer {
+        var xIn, rstd1, q, k, v, probs, xMid, rstd2, gate, up: UnsafeMutablePointer<Float>!
     }
     let storage: FloatBuffer
-    var layers: [LayerViews] = []
-    var xFinal, rstdF, xnF: UnsafeMutablePointer<Float>
-    var x, xb, att, h, dGate, dUp, dq, dk, dv, ds, dX, dXb: UnsafeMutablePointer<Float>
+    /// Floats the current shape's carving spans (≤ storage.count).
+    private(set) var extent = 0
+    var layers: [SavedLayer]
+    var xFinal, rstdF, xnF: UnsafeMutablePointer<Float>!
+    var x, xb, att, h, dGate, dUp, dq, dk, dv, ds, dX, dXb: UnsafeMutablePointer<Float>!
 
-    /// Floats per layer for each kept activation, and for the shared scratch.
-    static func layout(_ c: LlamaConfig, B: Int, T: Int) -> (full: Int, xInOnly: Int, final: Int, scratch: Int) {
-        let N = B * T
-        let full = N * c.dim * 2 + N * 2 + N * c.qDim + 2 * N * c.kvDim + B * c.nHeads * T * T + 2 * N * c.hiddenDim
-        let final = 2 * N * c.dim + N
-        let wide = max(c.dim, c.qDim)
-        let scratch = N * c.dim + N * wide + N * c.qDim + 3 * N * c.hiddenDim + N * c.qDim + 2 * N * c.kvDim
-            + c.nHeads * T * T + N * c.dim + N * wide
-        return (full, N * c.dim, final, scratch)
+    typealias View = ReferenceWritableKeyPath<TrainingArena, UnsafeMutablePointer<Float>?>
+
+    /// The arena's regions in order, for batch shape B × T.
+    static func table(_ c: LlamaConfig, B: Int, T: Int, recompute: Bool) -> RegionTable<View> {
+        let N = B * T, nL = c.nLayers
+        var t = RegionTable<View>()
+        func layer(_ l: Int, _ v: WritableKeyPath<SavedLayer, UnsafeMutablePointer<Float>?>) -> View {
+            let slot: ReferenceWritableKeyPath<TrainingArena, SavedLayer> = \.layers[l]
+            return slot.appending(path: v)
+        }
+        // What a layer's backward reads besides its input, with each one's float count.
+        let saved: [(WritableKeyPath<SavedLayer, UnsafeMutablePointer<Float>?>, Int)] = [
+            (\.rstd1, N), (\.q, N * c.qDim), (\.k, N * c.kvDim), (\.v, N * c.kvDim), (\.probs, B * c.nHeads * T * T),
+            (\.xMid, N * c.dim), (\.rstd2, N), (\.gate, N * c.hiddenDim), (\.up, N * c.hiddenDim)]
+        if recompute {
+            for l in 0..<nL { t.add(layer(l, \.xIn), N * c.dim) }
+            for (v, n) in saved { t.add(shared: (0..<nL).map { layer($0, v) }, n) }
+        } else {
+            for l in 0..<nL {
+                t.add(layer(l, \.xIn), N * c.dim)
+                for (v, n) in saved { t.add(layer(l, v), n) }
+            }
+        }
+        t.add(\.xFinal, N * c.dim); t.add(\.rstdF, N); t.add(\.xnF, N * c.dim)
+        // Scratch. h holds silu(gate)⊙up in the forward and dH in the backward; ds is one sequence's
+        // score gradient (the attention backward runs one sequence at a time).
+        t.add(\.x, N * c.dim); t.add(\.xb, N * c.dim); t.add(\.att, N * c.qDim)
+        t.add(\.h, N * c.hiddenDim); t.add(\.dGate, N * c.hiddenDim); t.add(\.dUp, N * c.hiddenDim)
+        t.add(\.dq, N * c.qDim); t.add(\.dk, N * c.kvDim); t.add(\.dv, N * c.kvDim)
+        t.add(\.ds, c.nHeads * T * T); t.add(\.dX, N * c.dim); t.add(\.dXb, N * c.dim)
+        return t
     }
 
     /// Bytes this arena needs (for the memory plan).
     public static func byteCount(_ c: LlamaConfig, B: Int, T: Int, recompute: Bool) -> Int {
-        let l = layout(c, B: B, T: T)
-        let perLayer = recompute ? l.xInOnly : l.full
-        return 4 * (c.nLayers * perLayer + (recompute ? l.full : 0) + l.final + l.scratch)
+        4 * table(c, B: B, T: T, recompute: recompute).floats
     }
 
     public init(config c: LlamaConfig, B: Int, T: Int, recompute: Bool = false) {
         config = c; maxB = B; maxT = T; self.B = B; self.T = T; self.recompute = recompute
         storage = FloatBuffer(count: TrainingArena.byteCount(c, B: B, T: T, recompute: recompute) / 4)
-        let z = storage.ptr
-        xFinal = z; rstdF = z; xnF = z; x = z; xb = z; att = z; h = z; dGate = z; dUp = z
-        dq = z; dk = z; dv = z; ds = z; dX = z; dXb = z
+        layers = Array(repeating: SavedLayer(), count: c.nLayers)
         carve()
     }
 
     /// Selects a batch shape B' ≤ maxB, T' ≤ maxT; the views are re-carved from the same storage
-    /// (everything fits since every region grows with B·T or T²).
+    /// (everything fits since every region grows with B, T or T²).
     public func setShape(B: Int, T: Int) {
         precondition(B >= 1 && B <= maxB && T >= 1 && T <= maxT)
         if B == self.B && T == self.T { return }
@@ -67,29 +89,15 @@ public final class TrainingArena: @unchecked Sendable {
     }
 
     private func carve() {
-        let c = config
-        var p = storage.ptr
-        func take(_ n: Int) -> UnsafeMutablePointer<Float> { defer { p += n }; return p }
-        let N = B * T
-        func fullLayer(xIn: UnsafeMutablePointer<Float>) -> LayerViews {
-            LayerViews(xIn: xIn, rstd1: take(N), q: take(N * c.qDim), k: take(N * c.kvDim), v: take(N * c.kvDim),
-                       probs: take(B * c.nHeads * T * T), xMid: take(N * c.dim), rstd2: take(N),
-                       gate: take(N * c.hiddenDim), up: take(N * c.hiddenDim))
-        }
-        layers = []
-        if recompute {
-            let xIns = (0..<c.nLayers).map { _ in take(N * c.dim) }
-            let shared = fullLayer(xIn: xIns[0])
-            layers = xIns.map { var v = shared; v.xIn = $0; return v }
-        } else {
-            for _ in 0..<c.nLayers { layers.append(fullLayer(xIn: take(N * c.dim))) }
-        }
-        let wide = max(c.dim, c.qDim)
-        xFinal = take(N * c.dim); rstdF = take(N); xnF = take(N * c.dim)
-        x = take(N * c.dim); xb = take(N * wide); att = take(N * c.qDim)
-        h = take(N * c.hiddenDim); dGate = take(N * c.hiddenDim); dUp = take(N * c.hiddenDim)
-        dq = take(N * c.qDim); dk = take(N * c.kvDim); dv = take(N * c.kvDim)
-        ds = take(c.nHeads * T * T); dX = take(N * c.dim); dXb = take(N * wide)
-        precondition(p - storage.ptr <= storage.count)
+        extent = TrainingArena.table(config, B: B, T: T, recompute: recompute).carve(storage.ptr) { self[keyPath: $0] = $1 }
+        precondition(extent <= storage.count)
+    }
+
+    /// Where layer l's forward writes in this arena: its saved views and the shared scratch. Without
+    /// `saveInput` (a recomputation) xIn is left alone: it is what the layer is being recomputed from.
+    func views(_ l: Int, saveInput: Bool = true) -> LayerViews {
+        let S = layers[l]
+        return LayerViews(x: x, xb: xb, q: S.q, k: S.k, v: S.v, att: att, gate: S.gate, up: S.up, h: h,
+                          xIn: saveInput ? S.xIn : nil, rstd1: S.rstd1, probs: S.probs, xMid: S.xMid, rstd2: S.rstd2)
     }
 }

@@ -47,8 +47,4 @@ public struct Weight: @unchecked Sendable {
             for c in 0..<cols { out[c] = bf16ToFloat(p[c]) }
         }
     }
-    /// A view of rows [r0, r0+n).
-    public func rowSlice(_ r0: Int, _ n: Int) -> Weight {
-        Weight(rows: n, cols: cols, type: type, base: base + r0 * cols * type.byteSize, owner: owner)
-    }
 }

@@ -15,8 +15,6 @@ public struct MemoryPlan: Sendable {
     public static func make(model c: LlamaConfig, weightBytes: Int, irm: IRMConfig, B: Int, T: Int, recompute: Bool,
                             available: Int = availableMemory()) -> MemoryPlan {
         let P = irm.parameterCount, N = B * T
-        let irmActs = N * (irm.linearShapes.reduce(0) { $0 + $1.in } + 2 * irm.outputDim
-                           + 2 * (irm.linearShapes.map { max($0.in, $0.out) }.max() ?? 0)) * 4
         let headChunk = 64 * c.vocabSize * 4 + 2 * 64 * c.dim * 4
         let sampling = 2 * c.nLayers * c.kvDim * 4 * (T + 64)
         return MemoryPlan(items: [
@@ -24,7 +22,7 @@ public struct MemoryPlan: Sendable {
             ("IRM parameters (\(formatCount(P)))", 4 * P),
             ("IRM gradients", 4 * P),
             ("Adam state (m, v)", 8 * P),
-            ("IRM activations (\(N) tokens)", irmActs),
+            ("IRM activations (\(N) tokens)", IRMActivations.byteCount(config: irm, rows: N)),
             ("model activations (\(B)×\(T)\(recompute ? ", recomputed" : ""))", TrainingArena.byteCount(c, B: B, T: T, recompute: recompute)),
             ("LM head chunk, sampling cache", headChunk + sampling),
         ], available: available)

@@ -54,14 +54,12 @@ public final class Trainer {
     func step(_ batch: Batch, lr: Float) throws -> (Double, Double) {
         let model = lm.model
         arena.setShape(B: batch.B, T: batch.T)
-        injector.freezeOutput = false
         try model.trainingForward(batch.tokens, arena: arena, intervention: injector)
         net.zeroGrad()
         injector.zeroOutputGradient()
-        injector.freezeOutput = true    // a recomputed layer re-injects the stored output
+        // With --recompute the backward replays each layer through the injector (it re-injects its output).
         let loss = model.trainingBackward(targets: batch.targets, arena: arena, receiver: injector,
                                           stopLayer: config.irm.layers.min()!, intervention: injector)
-        injector.freezeOutput = false
         let l1 = injector.addL1(rowMask: batch.rowMask)
         injector.backward()
         adam.update(params: net.params, grads: net.grads, lr: lr)

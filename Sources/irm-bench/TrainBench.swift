@@ -25,12 +25,9 @@ func benchTrain() {
         _ = model.trainingLoss(targets: targets, arena: arena)
     }
     let tStep = bestTime(reps: 3) {
-        inj.freezeOutput = false
         try! model.trainingForward(tokens, arena: arena, intervention: inj)
         net.zeroGrad(); inj.zeroOutputGradient()
-        inj.freezeOutput = true
         model.trainingBackward(targets: targets, arena: arena, receiver: inj, stopLayer: 0, intervention: inj)
-        inj.freezeOutput = false
         inj.backward()
         adam.update(params: net.params, grads: net.grads, lr: 1e-4)
     }

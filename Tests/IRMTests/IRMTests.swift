@@ -50,12 +50,12 @@ final class IRMTests: XCTestCase {
         for i in 0..<4 { for j in 0..<2 { net.bias(0)[i * 2 + j] = Float(100 * j + i) } }
         let inj = IRMInjector(net: net)
         var x = [Float](repeating: 0, count: 4)
-        inj.afterAttention(layer: 0, residual: &x, T: 1, pos0: 0)   // tap
+        inj.afterAttention(layer: 0, residual: &x, T: 1, pos0: 0, replay: false)   // tap
         XCTAssertEqual(x, [0, 0, 0, 0])                              // layer 0 is not an injection layer
-        inj.afterAttention(layer: 1, residual: &x, T: 1, pos0: 0)
+        inj.afterAttention(layer: 1, residual: &x, T: 1, pos0: 0, replay: false)
         XCTAssertEqual(x, [0, 1, 2, 3])
         x = [0, 0, 0, 0]
-        inj.afterAttention(layer: 3, residual: &x, T: 1, pos0: 0)
+        inj.afterAttention(layer: 3, residual: &x, T: 1, pos0: 0, replay: false)
         XCTAssertEqual(x, [100, 101, 102, 103])
         XCTAssertEqual(inj.slice(row: 0, slot: 1), [100, 101, 102, 103])
     }
@@ -79,45 +79,99 @@ final class IRMTests: XCTestCase {
         let tokens: [Int32] = [1, 2, 3, 4, 5, 6, 7, 0]
         let targets: [Int32] = [-1, 7, 8, 9, -1, -1, 10, -1]
         let mask = [true, true, true, true, true, true, true, false]
-        let a = TrainingArena(config: mc, B: B, T: T)
-        func loss() -> Double {
-            try! model.trainingForward(tokens, arena: a, intervention: inj)
-            let ce = model.trainingLoss(targets: targets, arena: a).mean
-            var l1 = 0.0
-            for n in 0..<B * T where mask[n] { for i in 0..<cfg.outputDim { l1 += Double(abs(inj.acts.output[n * cfg.outputDim + i])) } }
-            return ce + Double(cfg.l1) * l1 / Double(7 * cfg.outputDim)
+        for recompute in [false, true] {
+            let a = TrainingArena(config: mc, B: B, T: T, recompute: recompute)
+            func loss() -> Double {
+                try! model.trainingForward(tokens, arena: a, intervention: inj)
+                let ce = model.trainingLoss(targets: targets, arena: a).mean
+                var l1 = 0.0
+                for n in 0..<B * T where mask[n] { for i in 0..<cfg.outputDim { l1 += Double(abs(inj.acts.output[n * cfg.outputDim + i])) } }
+                return ce + Double(cfg.l1) * l1 / Double(7 * cfg.outputDim)
+            }
+            try model.trainingForward(tokens, arena: a, intervention: inj)
+            net.zeroGrad()
+            inj.zeroOutputGradient()
+            model.trainingBackward(targets: targets, arena: a, receiver: inj, stopLayer: 0, intervention: inj)
+            _ = inj.addL1(rowMask: mask)
+            inj.backward()
+            // Directional derivatives along random directions in parameter space (ReLU kinks make single
+            // coordinates noisy; a direction averages over many units).
+            let g = net.grads.array, p0 = net.params.array
+            for trial in 0..<5 {
+                let u = randoms(p0.count)
+                let eps: Float = 2e-3
+                for i in 0..<p0.count { net.params[i] = p0[i] + eps * u[i] }
+                let lp = loss()
+                for i in 0..<p0.count { net.params[i] = p0[i] - eps * u[i] }
+                let lm = loss()
+                for i in 0..<p0.count { net.params[i] = p0[i] }
+                let numeric = (lp - lm) / Double(2 * eps)
+                let analytic = zip(g, u).reduce(0.0) { $0 + Double($1.0 * $1.1) }
+                XCTAssertEqual(analytic, numeric, accuracy: 1e-4 + 3e-3 * abs(numeric), "direction \(trial), recompute \(recompute)")
+            }
+            // And every parameter of the last Linear (no ReLU after it) one by one.
+            let lastW = net.weight(net.linearCount - 1) - net.params.ptr
+            for i in stride(from: lastW, to: p0.count, by: 5) {
+                let eps: Float = 1e-2
+                net.params[i] = p0[i] + eps; let lp = loss()
+                net.params[i] = p0[i] - eps; let lm = loss()
+                net.params[i] = p0[i]
+                let numeric = (lp - lm) / Double(2 * eps)
+                XCTAssertEqual(Double(g[i]), numeric, accuracy: 1e-4 + 1e-2 * abs(numeric), "last-layer param \(i), recompute \(recompute)")
+            }
         }
-        try model.trainingForward(tokens, arena: a, intervention: inj)
-        net.zeroGrad()
-        inj.zeroOutputGradient()
-        model.trainingBackward(targets: targets, arena: a, receiver: inj, stopLayer: 0)
-        _ = inj.addL1(rowMask: mask)
-        inj.backward()
-        // Directional derivatives along random directions in parameter space (ReLU kinks make single
-        // coordinates noisy; a direction averages over many units).
-        let g = net.grads.array, p0 = net.params.array
-        for trial in 0..<5 {
-            let u = randoms(p0.count)
-            let eps: Float = 2e-3
-            for i in 0..<p0.count { net.params[i] = p0[i] + eps * u[i] }
-            let lp = loss()
-            for i in 0..<p0.count { net.params[i] = p0[i] - eps * u[i] }
-            let lm = loss()
-            for i in 0..<p0.count { net.params[i] = p0[i] }
-            let numeric = (lp - lm) / Double(2 * eps)
-            let analytic = zip(g, u).reduce(0.0) { $0 + Double($1.0 * $1.1) }
-            XCTAssertEqual(analytic, numeric, accuracy: 1e-4 + 3e-3 * abs(numeric), "direction \(trial)")
+    }
+
+    /// A replayed tap (the backward's recomputation) re-injects the output of the forward: it neither runs
+    /// the network on the residual it is shown nor reports a new output.
+    func testReplayReusesTheForwardOutput() {
+        let cfg = IRMConfig(hidden: 4, layers: [0, 2], widthMultiplier: 2, depth: 2)
+        let inj = IRMInjector(net: IRMNetwork(config: cfg, seed: 5))
+        var runs = 0
+        inj.onOutput = { _, _ in runs += 1 }
+        var x: [Float] = [1, -2, 3, 0.5]
+        let x0 = x
+        inj.afterAttention(layer: 0, residual: &x, T: 1, pos0: 0, replay: false)
+        let out = Array(UnsafeBufferPointer(start: inj.acts.output, count: cfg.outputDim))
+        let slice = inj.slice(row: 0, slot: 0)
+        for i in 0..<4 { XCTAssertEqual(x[i] - x0[i], slice[i], accuracy: 1e-6) }
+        XCTAssertGreaterThan(slice.map(abs).max()!, 1e-3)
+        let y0: [Float] = [9, 9, -9, 9]   // another residual: a forward would change the output
+        var y = y0
+        inj.afterAttention(layer: 0, residual: &y, T: 1, pos0: 0, replay: true)
+        XCTAssertEqual(Array(UnsafeBufferPointer(start: inj.acts.output, count: cfg.outputDim)), out)
+        for i in 0..<4 { XCTAssertEqual(y[i] - y0[i], slice[i], accuracy: 1e-5) }
+        XCTAssertEqual(runs, 1)
+        inj.afterAttention(layer: 0, residual: &y, T: 1, pos0: 0, replay: false)
+        XCTAssertNotEqual(Array(UnsafeBufferPointer(start: inj.acts.output, count: cfg.outputDim)), out)
+        XCTAssertEqual(runs, 2)
+    }
+
+    /// With --recompute the IRM's gradients are those of the stored activations, and the network runs once
+    /// per step (in the forward; the backward replays it).
+    func testRecomputeStepRunsTheNetworkOnce() throws {
+        let mc = LlamaConfig(dim: 16, hiddenDim: 24, nLayers: 4, nHeads: 4, nKVHeads: 2, vocabSize: 23,
+                             normEps: 1e-5, ropeTheta: 10000, maxSeqLen: 8, tiedEmbeddings: false)
+        let model = LlamaModel.random(mc, seed: 3)
+        let cfg = IRMConfig(hidden: 16, layers: [1, 3], widthMultiplier: 2, depth: 2)
+        let tokens: [Int32] = [1, 2, 3, 4, 5, 6, 7, 0], targets: [Int32] = [-1, 7, 8, 9, -1, -1, 10, -1]
+        func grads(recompute: Bool) throws -> ([Float], Int) {
+            let net = IRMNetwork(config: cfg, seed: 4)
+            let inj = IRMInjector(net: net)
+            var runs = 0
+            inj.onOutput = { _, _ in runs += 1 }
+            let a = TrainingArena(config: mc, B: 2, T: 4, recompute: recompute)
+            try model.trainingForward(tokens, arena: a, intervention: inj)
+            net.zeroGrad(); inj.zeroOutputGradient()
+            model.trainingBackward(targets: targets, arena: a, receiver: inj, stopLayer: 1, intervention: inj)
+            inj.backward()
+            return (net.grads.array, runs)
         }
-        // And every parameter of the last Linear (no ReLU after it) one by one.
-        let lastW = net.weight(net.linearCount - 1) - net.params.ptr
-        for i in stride(from: lastW, to: p0.count, by: 5) {
-            let eps: Float = 1e-2
-            net.params[i] = p0[i] + eps; let lp = loss()
-            net.params[i] = p0[i] - eps; let lm = loss()
-            net.params[i] = p0[i]
-            let numeric = (lp - lm) / Double(2 * eps)
-            XCTAssertEqual(Double(g[i]), numeric, accuracy: 1e-4 + 1e-2 * abs(numeric), "last-layer param \(i)")
-        }
+        let (stored, runsStored) = try grads(recompute: false), (recomputed, runsRecomputed) = try grads(recompute: true)
+        XCTAssertEqual(runsStored, 1)
+        XCTAssertEqual(runsRecomputed, 1)
+        XCTAssertGreaterThan(stored.map(abs).max()!, 1e-4)
+        for i in 0..<stored.count { XCTAssertEqual(recomputed[i], stored[i], accuracy: 1e-6 + 1e-5 * abs(stored[i]), "grad \(i)") }
     }
 
     func testSaveLoadRoundTripWithReferenceNames() throws {

@@ -148,7 +148,7 @@ final class GradientCheckTests: XCTestCase {
         }
         final class Add: Intervention {
             var layer = 0, delta: [Float] = []
-            func afterAttention(layer: Int, residual x: UnsafeMutablePointer<Float>, T: Int, pos0: Int) {
+            func afterAttention(layer: Int, residual x: UnsafeMutablePointer<Float>, T: Int, pos0: Int, replay: Bool) {
                 if layer == self.layer { for i in 0..<delta.count { x[i] += delta[i] } }
             }
         }
@@ -206,5 +206,67 @@ final class TrainingArenaTests: XCTestCase {
         let fresh = TrainingArena(config: cfg, B: 2, T: 3)
         try model.trainingForward(tokens, arena: fresh)
         XCTAssertEqual(model.trainingLoss(targets: targets, arena: big).sum, model.trainingLoss(targets: targets, arena: fresh).sum)
+    }
+
+    let cfg = LlamaConfig(dim: 32, hiddenDim: 48, nLayers: 3, nHeads: 4, nKVHeads: 2, vocabSize: 37,
+                          normEps: 1e-5, ropeTheta: 10000, maxSeqLen: 16, tiedEmbeddings: true)
+
+    /// Every view of `a` sits where a walk of its table for the current shape puts it, inside the storage.
+    func assertCarvedByTable(_ a: TrainingArena, _ what: String, file: StaticString = #filePath, line: UInt = #line) {
+        let table = TrainingArena.table(a.config, B: a.B, T: a.T, recompute: a.recompute)
+        var offset = 0
+        for r in table.regions {
+            for v in r.views { XCTAssertEqual(a[keyPath: v]! - a.storage.ptr, offset, "\(what): \(v)", file: file, line: line) }
+            offset += r.floats
+        }
+        XCTAssertEqual(a.extent, offset, what, file: file, line: line)
+        XCTAssertLessThanOrEqual(a.extent, a.storage.count, what, file: file, line: line)
+    }
+
+    /// The table's sum is the byte count and the carved extent, and matches the layout written out by hand.
+    func testTableSumIsTheCarvedExtent() {
+        let c = cfg, H = c.nHeads
+        for (B, T, recompute) in [(1, 1, false), (2, 3, false), (4, 10, false), (1, 1, true), (2, 3, true), (3, 7, true)] {
+            let a = TrainingArena(config: c, B: B, T: T, recompute: recompute)
+            let what = "B \(B) T \(T) recompute \(recompute)"
+            assertCarvedByTable(a, what)
+            XCTAssertEqual(a.extent, a.storage.count, what)
+            XCTAssertEqual(TrainingArena.byteCount(c, B: B, T: T, recompute: recompute), 4 * a.extent, what)
+            let N = B * T
+            let input = N * c.dim
+            let rest = N + N * c.qDim + 2 * N * c.kvDim + B * H * T * T + N * c.dim + N + 2 * N * c.hiddenDim
+            let final = 2 * N * c.dim + N
+            let scratch = 2 * N * c.dim + N * c.qDim + 3 * N * c.hiddenDim + N * c.qDim + 2 * N * c.kvDim + H * T * T + 2 * N * c.dim
+            let layers = recompute ? c.nLayers * input + rest : c.nLayers * (input + rest)
+            XCTAssertEqual(a.extent, layers + final + scratch, what)
+        }
+        // Recomputing shares one layer's worth: every layer's q is the same region, each xIn its own.
+        let r = TrainingArena(config: c, B: 2, T: 3, recompute: true)
+        XCTAssertEqual(Set(r.layers.map { $0.q }).count, 1)
+        XCTAssertEqual(Set(r.layers.map { $0.xIn }).count, c.nLayers)
+    }
+
+    /// A smaller batch shape is re-carved by the same table, within the storage allocated for the largest.
+    func testSetShapeStaysWithinStorage() {
+        for recompute in [false, true] {
+            let a = TrainingArena(config: cfg, B: 4, T: 10, recompute: recompute)
+            let full = a.storage.count
+            for (B, T) in [(2, 3), (4, 1), (1, 10), (3, 9), (4, 10)] {
+                a.setShape(B: B, T: T)
+                assertCarvedByTable(a, "B \(B) T \(T) recompute \(recompute)")
+                XCTAssertEqual(4 * a.extent, TrainingArena.byteCount(cfg, B: B, T: T, recompute: recompute))
+                XCTAssertEqual(a.storage.count, full)
+            }
+        }
+    }
+
+    /// A batch whose token count is not B·T is refused, naming both counts.
+    func testTrainingForwardRefusesAWrongTokenCount() {
+        let model = LlamaModel.random(cfg, seed: 2)
+        let a = TrainingArena(config: cfg, B: 2, T: 3)
+        XCTAssertThrowsError(try model.trainingForward([1, 2, 3, 4, 5], arena: a)) { e in
+            guard case .tokenCount(5, expected: 6)? = e as? LlamaError else { return XCTFail("\(e)") }
+            XCTAssertEqual("\(e)", "5 tokens given for a batch of 6 positions")
+        }
     }
 }
