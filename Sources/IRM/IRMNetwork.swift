@@ -46,13 +46,13 @@ public final class IRMActivations: @unchecked Sendable {
     public let rows: Int
     var inputs: [FloatBuffer]   // inputs[k] = input of Linear k, [rows, in_k]
     public let output: FloatBuffer  // [rows, h·L]
-    let dA: FloatBuffer, dB: FloatBuffer  // backward scratch, [rows, max width]
+    let dA: FloatBuffer, dB: FloatBuffer  // backward scratch for dx = dz·W_k, [rows, max input width]
 
     public init(config: IRMConfig, rows: Int) {
         self.rows = rows
         inputs = config.linearShapes.map { FloatBuffer(count: rows * $0.in) }
         output = FloatBuffer(count: rows * config.outputDim)
-        let wide = config.linearShapes.map { max($0.in, $0.out) }.max()!
+        let wide = config.linearShapes.map(\.in).max()!   // the widest dx (the last dz is dOut itself)
         dA = FloatBuffer(count: rows * wide)
         dB = FloatBuffer(count: rows * wide)
     }
