@@ -163,7 +163,7 @@ struct EvalInputs {
         }
         weightsPath = run.inferenceWeightsPath
         guard FileManager.default.fileExists(atPath: weightsPath) else {
-            throw RunError("\(run.path): the run has no IRM weights yet (no irm-best.safetensors or irm.safetensors)")
+            throw RunError("\(run.path): the run has no IRM weights yet (no irm-best.safetensors and no checkpoint)")
         }
     }
 }

@@ -26,13 +26,8 @@ public final class Adam: @unchecked Sendable {
         m = FloatBuffer(count: count); v = FloatBuffer(count: count)
     }
 
-    /// Restores a saved state (m, v and the step count).
-    public func restore(m: [Float], v: [Float], step: Int) {
-        precondition(m.count == self.m.count && v.count == self.v.count)
-        m.withUnsafeBufferPointer { self.m.ptr.update(from: $0.baseAddress!, count: $0.count) }
-        v.withUnsafeBufferPointer { self.v.ptr.update(from: $0.baseAddress!, count: $0.count) }
-        self.step = step
-    }
+    /// Restores the step count of a saved state whose m and v the caller has read into `m` and `v`.
+    public func restore(step: Int) { self.step = step }
 
     /// One update of params from grads at learning rate lr. Returns the gradient's global L2 norm
     /// (before clipping).

@@ -8,16 +8,18 @@ import ModelIO
 extension IRMNetwork {
     public static func tensorName(_ k: Int, _ kind: String) -> String { "basic_forward.\(2 * k).\(kind)" }
 
+    /// Writes the weights straight from the parameter buffer (no copy: a checkpoint of a large IRM needs no
+    /// memory beyond the IRM itself).
     public func save(path: String, extraMetadata: [String: String] = [:]) throws {
-        var tensors: [(name: String, shape: [Int], values: [Float])] = []
+        var tensors: [(name: String, type: TensorType, shape: [Int], data: UnsafeRawBufferPointer)] = []
         for (k, s) in config.linearShapes.enumerated() {
-            tensors.append((IRMNetwork.tensorName(k, "weight"), [s.out, s.in], Array(UnsafeBufferPointer(start: weight(k), count: s.out * s.in))))
-            tensors.append((IRMNetwork.tensorName(k, "bias"), [s.out], Array(UnsafeBufferPointer(start: bias(k), count: s.out))))
+            tensors.append((IRMNetwork.tensorName(k, "weight"), .f32, [s.out, s.in], UnsafeRawBufferPointer(start: weight(k), count: 4 * s.out * s.in)))
+            tensors.append((IRMNetwork.tensorName(k, "bias"), .f32, [s.out], UnsafeRawBufferPointer(start: bias(k), count: 4 * s.out)))
         }
         var meta = extraMetadata
         meta["irm_config"] = String(decoding: try sortedJSONEncoder().encode(config), as: UTF8.self)
         meta["output_layout"] = "out[token, i*L + j] = hidden index i of injection layer slot j (reference .view(B, T, h, L))"
-        try writeSafetensors(path: path, floatTensors: tensors, metadata: meta)
+        try withExtendedLifetime(params) { try writeSafetensors(path: path, rawTensors: tensors, metadata: meta) }
     }
 
     /// Loads weights saved by `save` (or by the reference with a matching config).
@@ -31,21 +33,25 @@ extension IRMNetwork {
             config = c
         }
         let net = IRMNetwork(config: config!, seed: 0)
-        for (k, s) in config!.linearShapes.enumerated() {
-            for (kind, shape, dst) in [("weight", [s.out, s.in], net.weight(k)), ("bias", [s.out], net.bias(k))] {
-                let name = tensorName(k, kind)
-                guard let t = f.tensors[name] else { throw IRMError.badFile(path, "missing tensor '\(name)'") }
+        try net.loadWeights(f)
+        return net
+    }
+
+    /// Reads this network's weights from `f` in place (names and shapes checked, NaN and infinity refused).
+    public func loadWeights(_ f: SafetensorsFile) throws {
+        for (k, s) in config.linearShapes.enumerated() {
+            for (kind, shape, dst) in [("weight", [s.out, s.in], weight(k)), ("bias", [s.out], bias(k))] {
+                let name = IRMNetwork.tensorName(k, kind)
+                guard let t = f.tensors[name] else { throw IRMError.badFile(f.path, "missing tensor '\(name)'") }
                 guard t.shape == shape else {
-                    throw IRMError.badFile(path, "tensor '\(name)' has shape \(t.shape), the IRM config needs \(shape)")
+                    throw IRMError.badFile(f.path, "tensor '\(name)' has shape \(t.shape), the IRM config needs \(shape)")
                 }
-                let values = try dequantize(t)
-                dst.update(from: values.ptr, count: values.count)
+                try f.readFloats(t, into: dst)
             }
         }
-        for i in 0..<net.params.count where !net.params[i].isFinite {
-            throw IRMError.badFile(path, "weights contain NaN or infinity")
+        for i in 0..<params.count where !params[i].isFinite {
+            throw IRMError.badFile(f.path, "weights contain NaN or infinity")
         }
-        return net
     }
 }
 

@@ -50,14 +50,14 @@ public final class IRMActivations: @unchecked Sendable {
     public private(set) var output: UnsafeMutablePointer<Float>   // [rows, h·L]
     /// [rows, h·L] d loss / d output, filled from the hook sites by the injector.
     public private(set) var dOut: UnsafeMutablePointer<Float>
-    var dA, dB: UnsafeMutablePointer<Float>               // backward scratch, [rows, max width] each
+    var dA, dB: UnsafeMutablePointer<Float>               // backward scratch for dx = dz·W_k, [rows, max input width]
 
     typealias View = ReferenceWritableKeyPath<IRMActivations, UnsafeMutablePointer<Float>>
 
     static func table(_ c: IRMConfig, rows n: Int) -> RegionTable<View> {
         var t = RegionTable<View>()
         for (k, s) in c.linearShapes.enumerated() { t.add(\IRMActivations.inputs[k], n * s.in) }
-        let wide = c.linearShapes.map { max($0.in, $0.out) }.max()!
+        let wide = c.linearShapes.map(\.in).max()!   // the widest dx (the last dz is dOut itself)
         t.add(\.output, n * c.outputDim); t.add(\.dOut, n * c.outputDim)
         t.add(\.dA, n * wide); t.add(\.dB, n * wide)
         return t

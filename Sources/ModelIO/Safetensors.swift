@@ -128,6 +128,27 @@ public final class SafetensorsFile: @unchecked Sendable {
         guard let t = tensors[name] else { throw ModelIOError(path, "missing tensor '\(name)'") }
         return t
     }
+
+    /// Tensor `t` of this file as fp32 into `dst` (t.elementCount floats). F32 data is read with pread, not
+    /// through the mapping, so that loading a large checkpoint does not also hold the file's pages resident.
+    public func readFloats(_ t: TensorInfo, into dst: UnsafeMutablePointer<Float>) throws {
+        guard t.type == .f32 else {
+            let b = try dequantize(t)
+            dst.update(from: b.ptr, count: b.count)
+            return
+        }
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw ModelIOError(path, "cannot open: \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        let start = t.data - file.base
+        var done = 0
+        while done < t.byteCount {
+            let n = pread(fd, UnsafeMutableRawPointer(dst) + done, t.byteCount - done, off_t(start + done))
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { throw ModelIOError(path, "tensor '\(t.name)': read failed (\(n < 0 ? String(cString: strerror(errno)) : "file shrank"))") }
+            done += n
+        }
+    }
 }
 
 /// A JSON array of integers (nil if anything is not an exact integer; `true`/`false` are not integers).
@@ -203,6 +224,23 @@ public func loadSafetensorsFolder(_ dir: String) throws -> [String: TensorInfo] 
 public func writeSafetensors(path: String,
                              tensors: [(name: String, type: TensorType, shape: [Int], bytes: [UInt8])],
                              metadata: [String: String] = [:]) throws {
+    // One buffer for all tensors, so that the writer below can see them all at once.
+    var all = [UInt8]()
+    all.reserveCapacity(tensors.reduce(0) { $0 + $1.bytes.count })
+    var starts: [Int] = []
+    for t in tensors { starts.append(all.count); all.append(contentsOf: t.bytes) }
+    try all.withUnsafeBytes { buf in
+        try writeSafetensors(path: path, rawTensors: tensors.enumerated().map { i, t in
+            (t.name, t.type, t.shape, UnsafeRawBufferPointer(rebasing: buf[starts[i]..<starts[i] + t.bytes.count]))
+        }, metadata: metadata)
+    }
+}
+
+/// The same from memory the caller owns (e.g. a model's parameter buffer), streamed to the file without a
+/// copy: a checkpoint of a large IRM costs no memory beyond the IRM itself.
+public func writeSafetensors(path: String,
+                             rawTensors tensors: [(name: String, type: TensorType, shape: [Int], data: UnsafeRawBufferPointer)],
+                             metadata: [String: String] = [:]) throws {
     var seen = Set<String>()
     for t in tensors {
         guard t.name != "__metadata__" else { throw ModelIOError(path, "'__metadata__' cannot be a tensor name") }
@@ -219,8 +257,8 @@ public func writeSafetensors(path: String,
             guard !o else { throw ModelIOError(path, "tensor '\(t.name)' shape \(t.shape) overflows") }
             n = p
         }
-        guard n == t.bytes.count else {
-            throw ModelIOError(path, "tensor '\(t.name)' \(t.type) \(t.shape) needs \(n) bytes, got \(t.bytes.count)")
+        guard n == t.data.count else {
+            throw ModelIOError(path, "tensor '\(t.name)' \(t.type) \(t.shape) needs \(n) bytes, got \(t.data.count)")
         }
     }
 
@@ -236,8 +274,8 @@ public func writeSafetensors(path: String,
     for t in ordered {
         let shape = t.shape.map(String.init).joined(separator: ",")
         entries.append((t.name, "{\"dtype\":\"\(safetensorsDType(t.type)!)\",\"shape\":[\(shape)],"
-                        + "\"data_offsets\":[\(offset),\(offset + t.bytes.count)]}"))
-        offset += t.bytes.count
+                        + "\"data_offsets\":[\(offset),\(offset + t.data.count)]}"))
+        offset += t.data.count
     }
     // Keys sorted by their UTF-8 bytes, as Python's json.dumps(sort_keys=True) does for ASCII names.
     entries.sort { Array($0.key.utf8).lexicographicallyPrecedes(Array($1.key.utf8)) }
@@ -247,10 +285,10 @@ public func writeSafetensors(path: String,
     var prefix = [UInt8]()
     withUnsafeBytes(of: UInt64(header.count).littleEndian) { prefix.append(contentsOf: $0) }
     prefix.append(contentsOf: header)
-    var data = [UInt8]()
-    data.reserveCapacity(offset)
-    for t in ordered { data.append(contentsOf: t.bytes) }
-    try writeFileAtomically(path, prefix, data)
+    try writeFileAtomically(path) { write in
+        try prefix.withUnsafeBytes { try write($0) }
+        for t in ordered where t.data.count > 0 { try write(t.data) }
+    }
 }
 
 /// fp32 convenience: each tensor's values stored as `storage` (.f32, .f16 or .bf16, rounded to nearest-even).

@@ -1,7 +1,9 @@
 // A run folder, Runs/<name>/:
 //   config.json            TrainConfig (everything to reproduce the run)
-//   irm.safetensors        IRM weights at the last checkpoint (paired with optimizer.safetensors)
-//   optimizer.safetensors  Adam state, step, epoch, position in the epoch, RNG, early-stopping state
+//   checkpoint.json        names the last checkpoint (generation, step); committed last (Checkpoint.swift)
+//   checkpoint-G.irm.safetensors        IRM weights of checkpoint generation G
+//   checkpoint-G.optimizer.safetensors  Adam state, step, epoch, position in the epoch, RNG, early stopping
+//   lock                   held by the `irm train` writing the run, with its pid (RunLock.swift)
 //   irm-best.safetensors   IRM weights with the best validation loss (what generate/eval/heatmap use)
 //   metrics.csv            step,epoch,train_loss,val_loss,lr,tokens_per_s
 //   samples.txt            generations for fixed prompts with and without the IRM at each validation
@@ -18,16 +20,14 @@ public struct RunFolder: Sendable {
     public init(_ path: String) { self.path = path }
 
     public var configPath: String { path + "/config.json" }
-    public var weightsPath: String { path + "/irm.safetensors" }
     public var bestWeightsPath: String { path + "/irm-best.safetensors" }
-    public var optimizerPath: String { path + "/optimizer.safetensors" }
     public var metricsPath: String { path + "/metrics.csv" }
     public var samplesPath: String { path + "/samples.txt" }
     public var heatmapDir: String { path + "/heatmaps" }
 
     /// The weights to use for inference: the best validation checkpoint if there is one.
     public var inferenceWeightsPath: String {
-        FileManager.default.fileExists(atPath: bestWeightsPath) ? bestWeightsPath : weightsPath
+        FileManager.default.fileExists(atPath: bestWeightsPath) ? bestWeightsPath : (lastWeightsPath ?? bestWeightsPath)
     }
 
     public func create() throws {
@@ -58,34 +58,38 @@ public struct RunFolder: Sendable {
     public static let metricsHeader = "step,epoch,train_loss,val_loss,lr,tokens_per_s"
 
     public func appendMetrics(_ line: String) throws {
-        let fm = FileManager.default
-        if !fm.fileExists(atPath: metricsPath) {
+        if !FileManager.default.fileExists(atPath: metricsPath) {
             try writeFileAtomically(metricsPath, Array((RunFolder.metricsHeader + "\n").utf8))
         }
-        guard let h = FileHandle(forWritingAtPath: metricsPath) else { throw RunError("\(metricsPath): cannot write") }
-        defer { try? h.close() }
-        h.seekToEndOfFile()
-        h.write(Data((line + "\n").utf8))
-    }
-
-    /// On resume: keep only the rows of steps the checkpoint contains.
-    public func truncateMetrics(afterStep step: Int) throws {
-        guard let s = try? String(contentsOfFile: metricsPath, encoding: .utf8) else { return }
-        var keep: [Substring] = []
-        for (i, line) in s.split(separator: "\n").enumerated() {
-            if i == 0 { keep.append(line); continue }
-            if let f = line.split(separator: ",").first, let n = Int(f), n <= step { keep.append(line) }
-        }
-        try writeFileAtomically(metricsPath, Array((keep.joined(separator: "\n") + "\n").utf8))
+        try appendToFile(metricsPath, Array((line + "\n").utf8))
     }
 
     public func appendSamples(_ text: String) throws {
-        let fm = FileManager.default
-        if !fm.fileExists(atPath: samplesPath) { try writeFileAtomically(samplesPath, []) }
-        guard let h = FileHandle(forWritingAtPath: samplesPath) else { throw RunError("\(samplesPath): cannot write") }
-        defer { try? h.close() }
-        h.seekToEndOfFile()
-        h.write(Data(text.utf8))
+        try appendToFile(samplesPath, Array(text.utf8))
+    }
+
+    /// On resume: keep only the rows and samples of the steps the checkpoint contains, so the replayed
+    /// steps do not appear twice.
+    public func truncateRecords(afterStep step: Int) throws {
+        try truncateRecords(metricsPath, afterStep: step) { line in line.split(separator: ",").first.flatMap { Int($0) } }
+        try truncateRecords(samplesPath, afterStep: step) { line in
+            line.hasPrefix("== step ") ? line.dropFirst(8).split(separator: " ").first.flatMap { Int($0) } : nil
+        }
+    }
+
+    /// A record starts at a line whose step `stepOf` reads, and the lines after it belong to it; lines before
+    /// the first record (a header) stay. A last line without its newline was cut by a kill and goes.
+    func truncateRecords(_ file: String, afterStep step: Int, stepOf: (Substring) -> Int?) throws {
+        guard let s = try? String(contentsOfFile: file, encoding: .utf8) else { return }
+        var lines = s.split(separator: "\n", omittingEmptySubsequences: false)
+        lines.removeLast()   // after the last newline: empty, or a cut line
+        var keep: [Substring] = [], keeping = true
+        for line in lines {
+            if let n = stepOf(line) { keeping = n <= step }
+            if keeping { keep.append(line) }
+        }
+        let text = keep.map { $0 + "\n" }.joined()
+        if text != s { try writeFileAtomically(file, Array(text.utf8)) }
     }
 }
 
@@ -121,7 +125,7 @@ extension TrainConfig {
 public func loadIRM(_ runOrFile: String, for model: LlamaConfig) throws -> IRMNetwork {
     let path = runOrFile.hasSuffix(".safetensors") ? runOrFile : RunFolder(runOrFile).inferenceWeightsPath
     guard FileManager.default.fileExists(atPath: path) else {
-        throw RunError("\(runOrFile): no IRM weights (no irm-best.safetensors or irm.safetensors)")
+        throw RunError("\(runOrFile): no IRM weights (no irm-best.safetensors and no checkpoint)")
     }
     let net = try IRMNetwork.load(path: path)
     guard net.config.hidden == model.dim, net.config.layers.max()! < model.nLayers else {

@@ -37,6 +37,8 @@ public struct TrainConfig: Codable, Sendable {
     public var samplePrompts: [String] = []
     public var sampleTokens = 48
     public var runName: String
+    /// Hyper-parameters changed on --resume ("from step 40: --lr 1e-05 (was --lr 0.0001)").
+    public var changes: [String]?
 
     public init(model: String, modelSHA256: String, dataset: String, datasetPath: String, split: DatasetSplit,
                 irm: IRMConfig, adam: AdamConfig, runName: String) {

@@ -19,6 +19,8 @@ public final class Trainer {
     let injector: IRMInjector
     let arena: TrainingArena
     public private(set) var state = TrainState()
+    /// The step of the last committed checkpoint (nil before the first).
+    public private(set) var checkpointStep: Int?
     let padId: Int32
     let progress = ProgressLine()
     /// Lines printed at each validation (besides the progress bar).
@@ -40,11 +42,12 @@ public final class Trainer {
         arena = TrainingArena(config: lm.model.config, B: config.batchSize, T: maxT, recompute: config.recompute)
         injector = IRMInjector(net: net, capacity: config.batchSize * maxT)
         padId = lm.tokenizer.eosId ?? 0
+        state.rng = Rng(seed: config.seed).state
         if resume {
-            state = try run.loadCheckpoint(net: net, adam: adam)
-            try run.truncateMetrics(afterStep: state.step)
-        } else {
-            state.rng = Rng(seed: config.seed).state
+            // The caller holds the run's lock: nothing else writes the folder while stale files go.
+            if let s = try run.loadCheckpoint(net: net, adam: adam) { state = s; checkpointStep = s.step }
+            run.removeStaleFiles()
+            try run.truncateRecords(afterStep: state.step)
         }
     }
 
@@ -94,7 +97,7 @@ public final class Trainer {
                 let t0 = Date()
                 let (loss, l1) = try step(batch, lr: lr)
                 let dt = Date().timeIntervalSince(t0)
-                guard loss.isFinite else { throw RunError("training diverged at step \(state.step + 1) (loss \(loss)); lower --lr") }
+                try checkFinite(loss: loss + l1, step: state.step + 1)
                 state.step += 1
                 state.batchInEpoch += 1
                 let endOfEpoch = state.batchInEpoch == stepsPerEpoch
@@ -104,11 +107,16 @@ public final class Trainer {
                 if recentTime > 20 { recentTokens /= 2; recentTime /= 2 }
 
                 var v: Double? = nil
-                if state.step % evalEvery == 0 || endOfEpoch || state.step == totalSteps {
+                let evalDue = state.step % evalEvery == 0 || endOfEpoch || state.step == totalSteps
+                if evalDue {
                     v = try evaluate()
                     lastVal = v ?? lastVal
                 }
+                // The row goes in before the checkpoint that contains its step: a resume from an older
+                // checkpoint drops it (truncateRecords), one from this checkpoint keeps it.
                 try run.appendMetrics("\(state.step),\(endOfEpoch ? state.epoch - 1 : state.epoch),\(fmt(loss)),\(v.map(fmt) ?? ""),\(lr),\(Int(tps))")
+                if state.step == totalSteps { markFinished() }   // so that the last checkpoint is the final one
+                if evalDue { try checkpoint() }
                 if v != nil { try onValidation?(state) }
                 let elapsed = Date().timeIntervalSince(start)
                 let eta = elapsed / Double(state.step - startStep) * Double(totalSteps - state.step)
@@ -116,7 +124,7 @@ public final class Trainer {
                                 + (l1 > 0 ? " l1 \(fmt(l1))" : "") + " val \(lastVal.map(fmt) ?? "-")"
                                 + " \(Int(tps)) tok/s ETA \(formatDuration(eta))")
                 if interruptRequested != 0 {
-                    try run.saveCheckpoint(net: net, adam: adam, state: state)
+                    try checkpoint()
                     progress.finish()
                     throw RunError("interrupted at step \(state.step); checkpoint saved, continue with: irm train --resume \(run.path)")
                 }
@@ -124,22 +132,49 @@ public final class Trainer {
             }
         }
         if !state.finished {
-            state.finished = true
-            state.stopReason = config.maxSteps.map { state.step >= $0 } == true ? "max steps" : "epochs done"
-            try run.saveCheckpoint(net: net, adam: adam, state: state)
+            markFinished()
+            try checkpoint()
         }
         if !FileManager.default.fileExists(atPath: run.bestWeightsPath) { try net.save(path: run.bestWeightsPath) }
         progress.finish()
         return state
     }
 
-    /// Validation, early-stopping bookkeeping, samples, checkpoint.
-    func evaluate() throws -> Double? {
-        guard !val.isEmpty else {
-            try run.saveCheckpoint(net: net, adam: adam, state: state)
-            return nil
+    func markFinished() {
+        guard !state.finished else { return }
+        state.finished = true
+        state.stopReason = config.maxSteps.map { state.step >= $0 } == true ? "max steps" : "epochs done"
+    }
+
+    func checkpoint() throws {
+        try run.saveCheckpoint(net: net, adam: adam, state: state)
+        checkpointStep = state.step
+    }
+
+    /// A non-finite loss or gradient stops the run. The weights in memory are lost (the update has been
+    /// applied), but nothing has been written from them: the last checkpoint is the last good state.
+    func checkFinite(loss: Double, step n: Int) throws {
+        var what = loss.isFinite ? nil : "loss \(loss.isNaN ? "nan" : "\(loss)")"
+        if what == nil {
+            let g = net.grads
+            for i in 0..<g.count where !g[i].isFinite { what = "a non-finite gradient"; break }
         }
+        guard let what else { return }
+        throw diverged(step: n, what)
+    }
+
+    func diverged(step n: Int, _ what: String) -> RunError {
+        let lr = config.adam.lr
+        let kept = checkpointStep.map { "the last good checkpoint (step \($0)) is kept" } ?? "no checkpoint yet (a resume starts at step 0)"
+        return RunError("training diverged at step \(n) (\(what)); \(kept): continue with a lower --lr (now \(lr)) or --clip, "
+                        + "e.g. irm train --resume \(run.path) --lr \(lr / 10) --clip 1")
+    }
+
+    /// Validation, early-stopping bookkeeping, samples (the caller checkpoints).
+    func evaluate() throws -> Double? {
+        guard !val.isEmpty else { return nil }
         let v = try validationLoss()
+        guard v.isFinite else { throw diverged(step: state.step, "validation loss \(v.isNaN ? "nan" : "\(v)")") }
         if state.bestVal == nil || v < state.bestVal! - 1e-6 {
             state.bestVal = v
             state.badEvals = 0
@@ -156,12 +191,11 @@ public final class Trainer {
                                     state.badEvals == 0 ? " *best*" : ""))
         }
         try writeSamples(valLoss: v)
-        try run.saveCheckpoint(net: net, adam: adam, state: state)
         return v
     }
 
     func writeSamples(valLoss: Double) throws {
-        guard !config.samplePrompts.isEmpty else { return }
+        guard !config.samplePrompts.isEmpty, config.sampleTokens > 0 else { return }
         var text = "== step \(state.step) (epoch \(state.epoch)), validation loss \(fmt(valLoss)) ==\n"
         for p in config.samplePrompts {
             let ids = lm.promptTokens(p, chat: true, system: config.system)

@@ -1,5 +1,6 @@
 // irm — Injectable Realignment Models on frozen Llama-family models. Argument parsing and commands only;
 // the numerics live in the library targets. The table below is every command there is (Command.swift).
+import ModelIO
 
 let irm = CommandEntry.group("irm", "train and inspect Injectable Realignment Models on frozen Llama-family models", [
     .command(TokenizeCommand.self),
@@ -12,4 +13,5 @@ let irm = CommandEntry.group("irm", "train and inspect Injectable Realignment Mo
     .command(EvalCommand.self),
 ])
 
+ignoreFileSizeSignal()   // a file-size limit becomes a write error naming the file, not a silent kill
 runCommandLine(Array(CommandLine.arguments.dropFirst()), root: irm)

@@ -27,7 +27,7 @@ final class TrainCLITests: XCTestCase {
         let vals = rows.compactMap { Double($0[3]) }
         XCTAssertGreaterThanOrEqual(vals.count, 2)   // every 15 steps and at each epoch end
         XCTAssertLessThan(vals.last!, vals.first!)
-        for f in ["config.json", "irm.safetensors", "irm-best.safetensors", "optimizer.safetensors", "samples.txt"] {
+        for f in ["config.json", "checkpoint.json", "irm-best.safetensors", "samples.txt"] {
             XCTAssertTrue(FileManager.default.fileExists(atPath: runs + "/r/" + f), f)
         }
         // Heatmaps of the trained IRM: per token and averaged, PNGs that Python's zlib decodes.
@@ -66,8 +66,8 @@ final class TrainCLITests: XCTestCase {
         XCTAssertEqual(a.status, 0, a.stderr)
         let b = try runIRM(["train"] + args + ["--name", "b"])
         XCTAssertEqual(b.status, 0, b.stderr)
-        let wa = try Data(contentsOf: URL(fileURLWithPath: runs + "/a/irm.safetensors"))
-        let wb = try Data(contentsOf: URL(fileURLWithPath: runs + "/b/irm.safetensors"))
+        let wa = try committedCheckpoint(runs + "/a").weights
+        let wb = try committedCheckpoint(runs + "/b").weights
         XCTAssertEqual(wa, wb, "same seed, different weights")
 
         // Kill -9 after the step-4 checkpoint, then resume: the final weights equal the uninterrupted run's.
@@ -83,7 +83,7 @@ final class TrainCLITests: XCTestCase {
         XCTAssertEqual(p.terminationReason, .uncaughtSignal)
         let r = try runIRM(["train", "--resume", runs + "/c", "--no-heatmaps", "--threads", "2"])
         XCTAssertEqual(r.status, 0, r.stderr)
-        let wc = try Data(contentsOf: URL(fileURLWithPath: runs + "/c/irm.safetensors"))
+        let wc = try committedCheckpoint(runs + "/c").weights
         XCTAssertEqual(wc.count, wa.count)
         XCTAssertTrue(wc == wa, "resumed run ended with different weights")
         XCTAssertEqual(try metrics(runs + "/c").map { $0[0] }, (1...8).map(String.init))   // no duplicated steps
@@ -100,13 +100,15 @@ final class TrainCLITests: XCTestCase {
         // A corrupted checkpoint: the optimiser file cut short. Nothing is overwritten by the failed resume.
         let ok = try runIRM(["train"] + small + ["--max-steps", "2", "--runs", runs, "--name", "c"])
         XCTAssertEqual(ok.status, 0, ok.stderr)
-        let optPath = runs + "/c/optimizer.safetensors"
+        let optPath = try FileManager.default.contentsOfDirectory(atPath: runs + "/c").first { $0.hasSuffix(".optimizer.safetensors") }
+            .map { runs + "/c/" + $0 }!
         let opt = try Data(contentsOf: URL(fileURLWithPath: optPath))
         try opt.prefix(opt.count / 2).write(to: URL(fileURLWithPath: optPath))
         let before = try FileManager.default.contentsOfDirectory(atPath: runs + "/c").sorted()
-        let weights = try Data(contentsOf: URL(fileURLWithPath: runs + "/c/irm.safetensors"))
-        assertOneLineError(try runIRM(["train", "--resume", runs + "/c"]), contains: ["corrupted checkpoint"])
+        let weightsPath = optPath.replacingOccurrences(of: ".optimizer.", with: ".irm.")
+        let weights = try Data(contentsOf: URL(fileURLWithPath: weightsPath))
+        assertOneLineError(try runIRM(["train", "--resume", runs + "/c"]), contains: ["corrupted checkpoint", optPath])
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: runs + "/c").sorted(), before)
-        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: runs + "/c/irm.safetensors")), weights)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: weightsPath)), weights)
     }
 }

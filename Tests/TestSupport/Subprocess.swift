@@ -95,9 +95,15 @@ public func requireFreshIRMBinary() throws {
     try binaryChecked!.get()
 }
 
-/// Runs the built `irm` binary in the package root and captures its output.
-public func runIRM(_ args: [String], stdin: String? = nil, environment: [String: String]? = nil) throws -> ProcessResult {
+/// Runs the built `irm` binary in the package root and captures its output; `fileSizeLimitKB` runs it under
+/// `ulimit -f` (bash: 1024-byte blocks).
+public func runIRM(_ args: [String], stdin: String? = nil, environment: [String: String]? = nil,
+                   fileSizeLimitKB: Int? = nil) throws -> ProcessResult {
     try requireFreshIRMBinary()
+    if let kb = fileSizeLimitKB {
+        return try runProcess("/bin/bash", ["-c", "ulimit -f \(kb) && exec \"$0\" \"$@\"", irmBinary] + args, stdin: stdin,
+                              environment: environment)
+    }
     return try runProcess(irmBinary, args, stdin: stdin, environment: environment)
 }
 
@@ -121,4 +127,16 @@ public func assertOneLineError(_ r: ProcessResult, contains parts: [String], fil
     let lines = r.stderr.split(separator: "\n", omittingEmptySubsequences: false).filter { !$0.isEmpty }
     XCTAssertEqual(lines.count, 1, "stderr: \(r.stderr)", file: file, line: line)
     for p in parts { XCTAssertTrue(r.stderr.contains(p), "'\(p)' not in: \(r.stderr)", file: file, line: line) }
+}
+
+/// A failure in the middle of a run: non-zero exit (not a crash), and after whatever progress it printed,
+/// stderr ends with the error: one line ("irm COMMAND: ...") that contains `parts` and is not said twice.
+public func assertEndsWithOneErrorLine(_ r: ProcessResult, contains parts: [String], file: StaticString = #filePath, line: UInt = #line) {
+    XCTAssertFalse(r.signalled, "crashed: \(r.stderr)", file: file, line: line)
+    XCTAssertNotEqual(r.status, 0, file: file, line: line)
+    let lines = r.stderr.split(separator: "\n").map(String.init)
+    let last = lines.last ?? ""
+    XCTAssertTrue(last.hasPrefix("irm "), "stderr: \(r.stderr)", file: file, line: line)
+    for p in parts { XCTAssertTrue(last.contains(p), "'\(p)' not in: \(last)", file: file, line: line) }
+    XCTAssertFalse(lines.dropLast().contains { l in parts.allSatisfy { l.contains($0) } }, "stderr: \(r.stderr)", file: file, line: line)
 }
