@@ -16,6 +16,9 @@ public final class IRMInjector: Intervention, GradientReceiver, @unchecked Senda
     public var strength: Float = 1
     /// Set during the backward pass's recomputation: reuse the output computed in the forward pass.
     public var freezeOutput = false
+    /// Changes each output block [rows, h·L] in place right after it is computed, before it is recorded or
+    /// injected (the ablations zero or keep hidden indices through this).
+    public var editOutput: ((UnsafeMutablePointer<Float>, Int) -> Void)?
     /// Called with each output block [rows, h·L] as it is computed (heatmaps record through this).
     public var onOutput: ((UnsafePointer<Float>, Int) -> Void)?
     /// Rows of the last forward.
@@ -43,6 +46,7 @@ public final class IRMInjector: Intervention, GradientReceiver, @unchecked Senda
             ensureCapacity(T)
             net.forward(x, rows: T, acts)
             rows = T
+            editOutput?(acts.output.ptr, T)
             onOutput?(acts.output.ptr, T)
         }
         guard let j = slot[layer], strength != 0 else { return }

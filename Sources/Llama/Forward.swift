@@ -9,7 +9,7 @@
 //   x += att·Woᵀ                               ── hook: afterAttention(layer)
 //   xb = rmsnorm(x) · g_ffn
 //   h = silu(xb·W_gateᵀ) ⊙ (xb·W_upᵀ)          [T, hidden]  ── hook: mlpActivation(layer)
-//   x += h·W_downᵀ
+//   x += h·W_downᵀ                             ── hook: afterLayer(layer)
 //
 // then logits = rmsnorm(x) · g_out · W_outᵀ for the last position (or every position).
 import Numerics
@@ -72,6 +72,7 @@ extension LlamaModel {
             swigluForward(gate, gate, up, T * c.hiddenDim)
             intervention?.mlpActivation(layer: l, activation: gate, T: T, pos0: pos0)
             matmul(gate, T, L.wDown, x, accumulate: true)
+            intervention?.afterLayer(layer: l, residual: x, T: T, pos0: pos0)
         }
         s.advance(T)
 

@@ -55,5 +55,6 @@ extension LlamaModel {
         swigluForward(a.h, S.gate, S.up, N * c.hiddenDim)
         intervention?.mlpActivation(layer: l, activation: a.h, T: N, pos0: 0)
         matmul(a.h, N, L.wDown, a.x, accumulate: true)
+        intervention?.afterLayer(layer: l, residual: a.x, T: N, pos0: 0)
     }
 }

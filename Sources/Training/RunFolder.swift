@@ -58,25 +58,34 @@ public struct RunFolder: Sendable {
     public static let metricsHeader = "step,epoch,train_loss,val_loss,lr,tokens_per_s"
 
     public func appendMetrics(_ line: String) throws {
-        let fm = FileManager.default
-        if !fm.fileExists(atPath: metricsPath) {
-            try writeFileAtomically(metricsPath, Array((RunFolder.metricsHeader + "\n").utf8))
+        try appendCSVRow(metricsPath, header: RunFolder.metricsHeader, line)
+    }
+
+    /// On resume: keep only the rows of steps the checkpoint contains.
+    public func truncateMetrics(afterStep step: Int) throws {
+        try truncateCSV(metricsPath, afterStep: step)
+    }
+
+    /// Appends `line` to the CSV file at `path`, creating it with `header` first (metrics.csv, striation.csv).
+    public func appendCSVRow(_ path: String, header: String, _ line: String) throws {
+        if !FileManager.default.fileExists(atPath: path) {
+            try writeFileAtomically(path, Array((header + "\n").utf8))
         }
-        guard let h = FileHandle(forWritingAtPath: metricsPath) else { throw RunError("\(metricsPath): cannot write") }
+        guard let h = FileHandle(forWritingAtPath: path) else { throw RunError("\(path): cannot write") }
         defer { try? h.close() }
         h.seekToEndOfFile()
         h.write(Data((line + "\n").utf8))
     }
 
-    /// On resume: keep only the rows of steps the checkpoint contains.
-    public func truncateMetrics(afterStep step: Int) throws {
-        guard let s = try? String(contentsOfFile: metricsPath, encoding: .utf8) else { return }
+    /// Keeps the header and the rows whose first field (a step) is at most `step`; no file, nothing to do.
+    public func truncateCSV(_ path: String, afterStep step: Int) throws {
+        guard let s = try? String(contentsOfFile: path, encoding: .utf8) else { return }
         var keep: [Substring] = []
         for (i, line) in s.split(separator: "\n").enumerated() {
             if i == 0 { keep.append(line); continue }
             if let f = line.split(separator: ",").first, let n = Int(f), n <= step { keep.append(line) }
         }
-        try writeFileAtomically(metricsPath, Array((keep.joined(separator: "\n") + "\n").utf8))
+        try writeFileAtomically(path, Array((keep.joined(separator: "\n") + "\n").utf8))
     }
 
     public func appendSamples(_ text: String) throws {

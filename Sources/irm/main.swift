@@ -10,6 +10,8 @@ let irm = CommandEntry.group("irm", "train and inspect Injectable Realignment Mo
     .command(HeatmapCommand.self),
     neuronsCommand,
     .command(EvalCommand.self),
+    .command(AnalyzeCommand.self),
+    .command(ExportCommand.self),
 ])
 
 runCommandLine(Array(CommandLine.arguments.dropFirst()), root: irm)
