@@ -293,7 +293,8 @@ public struct IndexProfile: Codable, Sendable {
     /// Residual RMS at the injection point over all probe tokens, and without each prompt's first token.
     public var rms: IndexRank
     public var rmsNoFirst: IndexRank
-    /// |mean of sign(x)| over the probe tokens: 1 = the coordinate always has the same sign.
+    /// |mean of sign(x)| over the probe tokens other than each prompt's first: 1 = the coordinate always has
+    /// the same sign.
     public var signConsistency: IndexRank
     /// The coordinate's mean value over the probe tokens without the first (its usual sign and size).
     public var meanNoFirst: Double

@@ -211,7 +211,8 @@ public func explainIndices(lm: LoadedModel, modelSHA256: String, residual r: (st
 /// Vectors of the residual space through the final norm and the LM head, promoted and suppressed tokens.
 func decodeVectors(_ vectors: [[Float]], labels: [String], lm: LoadedModel, tokens k: Int) -> [DecodedVector] {
     let dec = LMHeadDecoder(model: lm.model)
-    let d = dec.dim, kk = min(k, dec.vocab)
+    let kk = min(k, dec.vocab)
+    precondition(vectors.allSatisfy { $0.count == dec.dim })
     let flat = vectors.flatMap { $0 }
     let r = flat.withUnsafeBufferPointer { dec.decode(vectors: $0.baseAddress!, count: vectors.count, topK: kk, bottomK: kk) }
     func tokens(_ list: [(id: Int32, prob: Float)]) -> [DecodedToken] {
@@ -219,7 +220,6 @@ func decodeVectors(_ vectors: [[Float]], labels: [String], lm: LoadedModel, toke
     }
     return vectors.indices.map { i in
         let v = vectors[i], norm = v.reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot()
-        precondition(v.count == d)
         return DecodedVector(label: labels[i], norm: norm, promoted: tokens(r.top(i)), suppressed: tokens(r.bottom(i)))
     }
 }
