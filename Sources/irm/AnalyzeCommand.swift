@@ -23,7 +23,7 @@ struct AnalyzeCommand: Command {
     var model = ModelOptions(), probe = ProbeOptions(), threads = ThreadOptions()
 
     static var options: [Opt<Self>] {
-        [.string("run", "RUN", \.runPath, "the run folder (writes RUN/analysis.json); without it, --model alone: the model's side")]
+        [.string("run", "RUN", \.runPath, "the run folder (writes RUN/analysis.json); without it, --model alone prints the model's residual statistics")]
             + including(\.probe) + [
             .string("emotion", "E", \.probe.o.emotion, "target emotion of the alignment rates (default: the run's label or dataset name)"),
             .string("cache", "DIR", \.probe.o.cacheDir, "cache of per-model statistics"),
