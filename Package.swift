@@ -28,7 +28,8 @@ let package = Package(
         .target(name: "Training", dependencies: ["Numerics", "ModelIO", "Llama", "IRM", "Datasets"], swiftSettings: fast),
         .target(name: "Evaluation", dependencies: ["Numerics", "ModelIO", "Llama", "IRM", "Datasets", "Training"],
                 swiftSettings: fast),
-        .target(name: "Analysis", dependencies: ["Numerics", "ModelIO", "Llama", "IRM", "Figures"], swiftSettings: fast),
+        .target(name: "Analysis", dependencies: ["Numerics", "ModelIO", "Llama", "IRM", "Figures", "Datasets", "Training", "Evaluation"],
+                swiftSettings: fast),
         .executableTarget(name: "irm", dependencies: libraries, swiftSettings: cpu),
         .executableTarget(name: "irm-bench", dependencies: libraries, swiftSettings: fast),
 
@@ -47,7 +48,8 @@ let package = Package(
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Training", "Datasets", "Llama", "ModelIO", "TestSupport"],
                     swiftSettings: cpu),
         .testTarget(name: "FiguresTests", dependencies: ["Figures", "TestSupport"], swiftSettings: cpu),
-        .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "Figures", "IRM", "Llama", "ModelIO", "Numerics", "TestSupport"],
+        .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "Figures", "IRM", "Llama", "ModelIO", "Numerics", "Datasets",
+                                                  "Training", "Evaluation", "TestSupport"],
                     swiftSettings: cpu),
     ]
 )

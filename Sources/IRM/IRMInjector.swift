@@ -14,6 +14,9 @@ public final class IRMInjector: Intervention, GradientReceiver, @unchecked Senda
     let slot: [Int: Int]            // injection layer → slot j
     /// Scales the injection (1 = as trained, 0 = off); the network still runs.
     public var strength: Float = 1
+    /// Changes each output block [rows, h·L] in place right after it is computed, before it is recorded or
+    /// injected (the ablations zero or keep hidden indices through this).
+    public var editOutput: ((UnsafeMutablePointer<Float>, Int) -> Void)?
     /// Called with each output block [rows, h·L] as it is computed (heatmaps record through this).
     public var onOutput: ((UnsafePointer<Float>, Int) -> Void)?
     /// Rows of the last forward.
@@ -37,6 +40,7 @@ public final class IRMInjector: Intervention, GradientReceiver, @unchecked Senda
             ensureCapacity(T)
             net.forward(x, rows: T, acts)
             rows = T
+            editOutput?(acts.output, T)
             onOutput?(acts.output, T)
         }
         guard let j = slot[layer], strength != 0 else { return }

@@ -4,7 +4,7 @@
 // into the cache at positions pos0 ..< pos0+T and keeping nothing else:
 //
 //   x = embed(tokens)                          [T, dim]
-//   x = layer_l(x)  for l = 0 ..< nLayers      (hooks: afterAttention(l), mlpActivation(l))
+//   x = layer_l(x)  for l = 0 ..< nLayers      (hooks: afterAttention(l), mlpActivation(l), afterLayer(l))
 //   logits = rmsnorm(x) · g_out · W_outᵀ       for the last position (or every position)
 import Numerics
 import ModelIO

@@ -12,9 +12,13 @@ public protocol Intervention: AnyObject {
     func afterAttention(layer: Int, residual x: UnsafeMutablePointer<Float>, T: Int, pos0: Int, replay: Bool)
     /// The MLP activation h[T, hiddenDim] = silu(x·W_gateᵀ) ⊙ (x·W_upᵀ) of layer `layer`, before W_down.
     func mlpActivation(layer: Int, activation h: UnsafeMutablePointer<Float>, T: Int, pos0: Int, replay: Bool)
+    /// The residual stream x[T, dim] after layer `layer`'s MLP residual add: the block's output, where
+    /// llama.cpp adds a control vector's direction.N (its `l_out`).
+    func afterLayer(layer: Int, residual x: UnsafeMutablePointer<Float>, T: Int, pos0: Int, replay: Bool)
 }
 
 extension Intervention {
     public func afterAttention(layer: Int, residual x: UnsafeMutablePointer<Float>, T: Int, pos0: Int, replay: Bool) {}
     public func mlpActivation(layer: Int, activation h: UnsafeMutablePointer<Float>, T: Int, pos0: Int, replay: Bool) {}
+    public func afterLayer(layer: Int, residual x: UnsafeMutablePointer<Float>, T: Int, pos0: Int, replay: Bool) {}
 }

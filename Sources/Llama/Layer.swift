@@ -42,13 +42,13 @@ extension LlamaModel {
     func layerForward(_ l: Int, _ o: LayerViews, B: Int, T: Int, pos0: Int, rope: RopeTable,
                       intervention: Intervention?, replay: Bool = false) {
         precondition(B == 1 || pos0 == 0, "several sequences run from position 0 only")
-        let c = config, L = weights.layers[l], N = B * T, kvLen = pos0 + T
+        let c = config, lw = weights.layers[l], N = B * T, kvLen = pos0 + T
         o.xIn?.update(from: o.x, count: N * c.dim)
         // Attention block.
-        rmsnormForward(o.xb, o.rstd1, o.x, L.attnNorm.ptr, T: N, C: c.dim, eps: c.normEps)
-        matmul(o.xb, N, L.wq, o.q)
-        matmul(o.xb, N, L.wk, o.k + pos0 * c.kvDim)
-        matmul(o.xb, N, L.wv, o.v + pos0 * c.kvDim)
+        rmsnormForward(o.xb, o.rstd1, o.x, lw.attnNorm.ptr, T: N, C: c.dim, eps: c.normEps)
+        matmul(o.xb, N, lw.wq, o.q)
+        matmul(o.xb, N, lw.wk, o.k + pos0 * c.kvDim)
+        matmul(o.xb, N, lw.wv, o.v + pos0 * c.kvDim)
         for b in 0..<B {
             let q = o.q + b * T * c.qDim, k = o.k + b * kvLen * c.kvDim, v = o.v + b * kvLen * c.kvDim
             ropeForward(q, T: T, nHeads: c.nHeads, headDim: c.headDim, rope)
@@ -56,35 +56,36 @@ extension LlamaModel {
             attentionForward(o.att + b * T * c.qDim, q, k, v, T: T, pos0: pos0, nHeads: c.nHeads, nKVHeads: c.nKVHeads,
                              headDim: c.headDim, probs: o.probs.map { $0 + b * c.nHeads * T * kvLen })
         }
-        matmul(o.att, N, L.wo, o.x, accumulate: true)
+        matmul(o.att, N, lw.wo, o.x, accumulate: true)
         intervention?.afterAttention(layer: l, residual: o.x, T: N, pos0: pos0, replay: replay)
         o.xMid?.update(from: o.x, count: N * c.dim)
         // MLP block.
-        rmsnormForward(o.xb, o.rstd2, o.x, L.ffnNorm.ptr, T: N, C: c.dim, eps: c.normEps)
-        matmul(o.xb, N, L.wGate, o.gate)
-        matmul(o.xb, N, L.wUp, o.up)
+        rmsnormForward(o.xb, o.rstd2, o.x, lw.ffnNorm.ptr, T: N, C: c.dim, eps: c.normEps)
+        matmul(o.xb, N, lw.wGate, o.gate)
+        matmul(o.xb, N, lw.wUp, o.up)
         swigluForward(o.h, o.gate, o.up, N * c.hiddenDim)
         intervention?.mlpActivation(layer: l, activation: o.h, T: N, pos0: pos0, replay: replay)
-        matmul(o.h, N, L.wDown, o.x, accumulate: true)
+        matmul(o.h, N, lw.wDown, o.x, accumulate: true)
+        intervention?.afterLayer(layer: l, residual: o.x, T: N, pos0: pos0, replay: replay)
     }
 
     /// Backward of layerForward for training (pos0 = 0), from the views layer `l` saved in the arena:
     /// d loss / d x_out in a.dX becomes d loss / d xMid, handed to `receiver` at the afterAttention site,
     /// then (when `throughAttention`) d loss / d xIn, also in a.dX. Weights get no gradient (frozen).
     func layerBackward(_ l: Int, _ a: TrainingArena, rope: RopeTable, receiver: GradientReceiver?, throughAttention: Bool) {
-        let c = config, L = weights.layers[l], S = a.layers[l], N = a.N, T = a.T
+        let c = config, lw = weights.layers[l], S = a.layers[l], N = a.N, T = a.T
         // MLP block: dH = dX·W_down, through SwiGLU, back through W_gate/W_up, then the RMSNorm (the
         // residual's own gradient already sits in dX, so the norm's adds to it).
-        matmulBackward(a.dX, N, L.wDown, a.h)
+        matmulBackward(a.dX, N, lw.wDown, a.h)
         swigluBackward(a.dGate, a.dUp, a.h, S.gate, S.up, N * c.hiddenDim)
-        matmulBackward(a.dGate, N, L.wGate, a.dXb)
-        matmulBackward(a.dUp, N, L.wUp, a.dXb, accumulate: true)
-        rmsnormBackward(a.dX, a.dXb, S.xMid, L.ffnNorm.ptr, S.rstd2, T: N, C: c.dim, accumulate: true)
+        matmulBackward(a.dGate, N, lw.wGate, a.dXb)
+        matmulBackward(a.dUp, N, lw.wUp, a.dXb, accumulate: true)
+        rmsnormBackward(a.dX, a.dXb, S.xMid, lw.ffnNorm.ptr, S.rstd2, T: N, C: c.dim, accumulate: true)
         receiver?.afterAttentionGradient(layer: l, grad: a.dX, N: N)
         guard throughAttention else { return }
 
         // Attention block, one sequence at a time (each attends only to itself).
-        matmulBackward(a.dX, N, L.wo, a.att)
+        matmulBackward(a.dX, N, lw.wo, a.att)
         for b in 0..<a.B {
             let qo = b * T * c.qDim, ko = b * T * c.kvDim
             attentionBackward(dq: a.dq + qo, dk: a.dk + ko, dv: a.dv + ko, dout: a.att + qo,
@@ -93,9 +94,9 @@ extension LlamaModel {
             ropeBackward(a.dq + qo, T: T, nHeads: c.nHeads, headDim: c.headDim, rope)
             ropeBackward(a.dk + ko, T: T, nHeads: c.nKVHeads, headDim: c.headDim, rope)
         }
-        matmulBackward(a.dq, N, L.wq, a.dXb)
-        matmulBackward(a.dk, N, L.wk, a.dXb, accumulate: true)
-        matmulBackward(a.dv, N, L.wv, a.dXb, accumulate: true)
-        rmsnormBackward(a.dX, a.dXb, S.xIn, L.attnNorm.ptr, S.rstd1, T: N, C: c.dim, accumulate: true)
+        matmulBackward(a.dq, N, lw.wq, a.dXb)
+        matmulBackward(a.dk, N, lw.wk, a.dXb, accumulate: true)
+        matmulBackward(a.dv, N, lw.wv, a.dXb, accumulate: true)
+        rmsnormBackward(a.dX, a.dXb, S.xIn, lw.attnNorm.ptr, S.rstd1, T: N, C: c.dim, accumulate: true)
     }
 }

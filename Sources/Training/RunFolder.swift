@@ -58,10 +58,20 @@ public struct RunFolder: Sendable {
     public static let metricsHeader = "step,epoch,train_loss,val_loss,lr,tokens_per_s"
 
     public func appendMetrics(_ line: String) throws {
-        if !FileManager.default.fileExists(atPath: metricsPath) {
-            try writeFileAtomically(metricsPath, Array((RunFolder.metricsHeader + "\n").utf8))
+        try appendCSVRow(metricsPath, header: RunFolder.metricsHeader, line)
+    }
+
+    /// Appends `line` to the CSV file at `path`, creating it with `header` first (metrics.csv, striation.csv).
+    public func appendCSVRow(_ path: String, header: String, _ line: String) throws {
+        if !FileManager.default.fileExists(atPath: path) {
+            try writeFileAtomically(path, Array((header + "\n").utf8))
         }
-        try appendToFile(metricsPath, Array((line + "\n").utf8))
+        try appendToFile(path, Array((line + "\n").utf8))
+    }
+
+    /// Keeps the header and the rows whose first field (a step) is at most `step`; no file, nothing to do.
+    public func truncateCSV(_ path: String, afterStep step: Int) throws {
+        try truncateRecords(path, afterStep: step) { line in line.split(separator: ",").first.flatMap { Int($0) } }
     }
 
     public func appendSamples(_ text: String) throws {
@@ -71,7 +81,7 @@ public struct RunFolder: Sendable {
     /// On resume: keep only the rows and samples of the steps the checkpoint contains, so the replayed
     /// steps do not appear twice.
     public func truncateRecords(afterStep step: Int) throws {
-        try truncateRecords(metricsPath, afterStep: step) { line in line.split(separator: ",").first.flatMap { Int($0) } }
+        try truncateCSV(metricsPath, afterStep: step)
         try truncateRecords(samplesPath, afterStep: step) { line in
             line.hasPrefix("== step ") ? line.dropFirst(8).split(separator: " ").first.flatMap { Int($0) } : nil
         }

@@ -128,8 +128,14 @@ struct TrainCommand: Command {
         print("run: \(run.path)  (\(data.train.count) training / \(data.val.count) validation examples, IRM \(formatCount(config.irm.parameterCount)) parameters)")
         installInterruptHandler()
         let trainer = try Trainer(lm: lm, config: config, run: run, train: data.train, val: data.val, resume: resuming)
+        // Stripes over training: striation statistics of a few fixed probe prompts at every validation.
+        var probe: TrainingStriationProbe? = nil
+        do { probe = try TrainingStriationProbe(lm: lm, system: config.system) } catch {
+            FileHandle.standardError.write(Data("irm train: striation.csv is not written (\(error))\n".utf8))
+        }
+        try run.truncateCSV(run.striationPath, afterStep: trainer.state.step)
         if !resuming || configChanged { try run.writeConfig(config) }   // once the checkpoint has loaded
-        let state = try trainer.run()
+        let state = try trainer.run(onValidation: { s in try probe?.record(trainer.net, step: s.step, run: run) })
         print("finished: \(state.stopReason ?? "done") at step \(state.step); best validation loss \(state.bestVal.map { String(format: "%.4f", $0) } ?? "-")")
         if heatmaps {
             let net = try loadIRM(run.path, for: lm.model.config)
@@ -141,7 +147,7 @@ struct TrainCommand: Command {
         if let hwm = peakResidentMemory() {
             print(String(format: "memory: peak resident %.1f MB (VmHWM); plan %.1f MB", Double(hwm) / 1e6, Double(plan.total) / 1e6))
         }
-        print("results: \(run.path)/ (config.json, irm-best.safetensors, metrics.csv, samples.txt, heatmaps/)")
+        print("results: \(run.path)/ (config.json, irm-best.safetensors, metrics.csv, striation.csv, samples.txt, heatmaps/)")
     }
 
     func newConfig() throws -> TrainConfig {

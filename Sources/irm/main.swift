@@ -11,6 +11,8 @@ let irm = CommandEntry.group("irm", "train and inspect Injectable Realignment Mo
     .command(HeatmapCommand.self),
     neuronsCommand,
     .command(EvalCommand.self),
+    .command(AnalyzeCommand.self),
+    .command(ExportCommand.self),
 ])
 
 ignoreFileSizeSignal()   // a file-size limit becomes a write error naming the file, not a silent kill

@@ -28,7 +28,7 @@ final class CommandTableTests: XCTestCase {
     func testEveryCommandHasHelpAndRejectsUnknownOptions() throws {
         let all = try leaves()
         XCTAssertEqual(all.map { $0.joined(separator: " ") },
-                       ["eval", "generate", "heatmap", "info", "logits", "neurons clamp", "neurons compare", "neurons find",
+                       ["analyze", "eval", "export", "generate", "heatmap", "info", "logits", "neurons clamp", "neurons compare", "neurons find",
                         "neurons map", "neurons residual", "neurons show", "tokenize", "train"])
         for words in all {
             let name = "irm " + words.joined(separator: " ")
@@ -74,7 +74,8 @@ final class CommandTableTests: XCTestCase {
         }
         let top = try runIRM([])
         XCTAssertEqual(top.status, 0)
-        XCTAssertEqual(listed(top.stdout), ["tokenize", "generate", "logits", "info", "train", "heatmap", "neurons", "eval"])
+        XCTAssertEqual(listed(top.stdout), ["tokenize", "generate", "logits", "info", "train", "heatmap", "neurons", "eval", "analyze",
+                                            "export"])
         XCTAssertEqual(try runIRM(["help"]).stdout, top.stdout)
         assertOneLineError(try runIRM(["help", "neurons", "bogus"]), contains: ["bogus", "map, find, show"])
 
