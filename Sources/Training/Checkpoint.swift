@@ -17,6 +17,12 @@ public struct TrainState: Codable, Sendable, Equatable {
     public var finished = false
     public var stopReason: String? = nil
     public init() {}
+
+    /// Whether the loop stopped (or would stop) only because of `config.maxSteps`: neither early stopping nor the
+    /// last epoch ended it, so a higher step limit lets it go on.
+    public func stoppedAtStepLimit(_ config: TrainConfig) -> Bool {
+        badEvals < config.patience && epoch < config.epochs
+    }
 }
 
 extension RunFolder {
@@ -33,11 +39,8 @@ extension RunFolder {
         guard FileManager.default.fileExists(atPath: optimizerPath), FileManager.default.fileExists(atPath: weightsPath) else {
             throw RunError("\(path): no checkpoint to resume (irm.safetensors and optimizer.safetensors are needed)")
         }
-        let opt: SafetensorsFile
-        do { opt = try SafetensorsFile(path: optimizerPath) } catch { throw RunError("corrupted checkpoint: \(error)") }
-        guard let js = opt.metadata["train_state"],
-              let state = try? JSONDecoder().decode(TrainState.self, from: Data(js.utf8)),
-              let adamStep = opt.metadata["adam_step"].flatMap(Int.init),
+        let (opt, state) = try readOptimizerState()
+        guard let adamStep = opt.metadata["adam_step"].flatMap(Int.init),
               let m = opt.tensors["adam.m"], let v = opt.tensors["adam.v"] else {
             throw RunError("\(optimizerPath): corrupted checkpoint (missing optimiser state)")
         }
@@ -57,5 +60,21 @@ extension RunFolder {
             throw RunError("\(optimizerPath): corrupted checkpoint (non-finite optimiser state)")
         }
         return state
+    }
+
+    /// The loop state of the last checkpoint without loading any weights (where a sweep's run stands); nil when
+    /// the run has no checkpoint yet.
+    public func checkpointState() throws -> TrainState? {
+        guard FileManager.default.fileExists(atPath: optimizerPath) else { return nil }
+        return try readOptimizerState().1
+    }
+
+    func readOptimizerState() throws -> (SafetensorsFile, TrainState) {
+        let opt: SafetensorsFile
+        do { opt = try SafetensorsFile(path: optimizerPath) } catch { throw RunError("corrupted checkpoint: \(error)") }
+        guard let js = opt.metadata["train_state"], let state = try? JSONDecoder().decode(TrainState.self, from: Data(js.utf8)) else {
+            throw RunError("\(optimizerPath): corrupted checkpoint (missing optimiser state)")
+        }
+        return (opt, state)
     }
 }
