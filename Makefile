@@ -5,7 +5,7 @@ MODEL      := $(MODEL_DIR)/SmolLM2-135M-Instruct.Q4_1.gguf
 MODEL_SHA  := b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53
 BIN        := .build/release/irm
 
-.PHONY: all build model test bench demo sweep clean
+.PHONY: all build model test bench demo sweep slurm-check clean
 
 all: build
 
@@ -35,11 +35,20 @@ demo: model
 	$(BIN) generate --irm $(DEMO_RUN) --chat --compare --max-tokens 48 --prompt "What is the tallest mountain in the world?"
 	@echo "demo results: $(DEMO_RUN)/ (metrics.csv, samples.txt, heatmaps/mean.png, heatmap.csv, eval.json, eval_samples.md)"
 
-# The paper's 24-run sweep (3 datasets × 8 layer sets); SWEEP_ARGS go to every `irm train`.
+# The paper's 24 runs (anger, sadness, neutral × 8 layer sets scaled to the model's depth) as the resumable sweep
+# Runs/sweeps/paper: run again, it skips finished runs and resumes the others; a larger STEPS extends them.
+# SWEEP_ARGS go to `irm sweep` (e.g. --jobs 1, --dry-run, --set lr=1e-3).
+STEPS      ?=
 SWEEP_ARGS ?=
 sweep: model
 	$(SWIFT) build -c release --product irm
-	scripts/sweep.sh $(SWEEP_ARGS)
+	$(BIN) sweep --plan paper $(if $(STEPS),--steps $(STEPS)) $(SWEEP_ARGS)
+
+# A single-node SLURM on this machine (installs slurm-wlm and munge if missing; needs root) runs a 2-run sweep
+# as a job array, one task cancelled and requeued; not part of `make test`.
+slurm-check: model
+	$(SWIFT) build -c release --product irm
+	scripts/slurm-check.sh
 
 test: model
 	$(SWIFT) build -c release

@@ -44,12 +44,14 @@ public func datasetContentHash(_ examples: [Example]) -> String {
     return "\(examples.count)x-\(hex64(h))"
 }
 
-/// The cache key for a model (`modelIdentity`, e.g. `tokenizerFingerprint(tokenizer)`), a dataset, a length
-/// and a system prompt. Includes a version of the tokenisation rules in this file and TokenizedExample.swift.
+/// The cache key for a model (`modelIdentity`, e.g. `tokenizerFingerprint(tokenizer)`), a dataset, a length,
+/// a system prompt and an objective. Includes a version of the tokenisation rules in this file and
+/// TokenizedExample.swift. (Keys of our default objective are those from before the objective existed.)
 public func tokenCacheKey(modelIdentity: String, examples: [Example], template: ChatTemplate, system: String?,
-                          maxLength: Int) -> String {
+                          maxLength: Int, objective: Objective = .response) -> String {
     let sys = system.map { "'\(hex64(fnv1a64($0)))'" } ?? "default"
     return "v1|model=\(modelIdentity)|template=\(template)|data=\(datasetContentHash(examples))|max=\(maxLength)|system=\(sys)"
+        + (objective == .response ? "" : "|objective=\(objective.rawValue)")
 }
 
 func hex64(_ h: UInt64) -> String {
@@ -57,24 +59,17 @@ func hex64(_ h: UInt64) -> String {
     return String(repeating: "0", count: 16 - s.count) + s
 }
 
-/// Tokenises `examples` (see `tokenize`) or reads the result from `cacheDir` when a file for `key` exists.
+/// Tokenises `examples` (see `tokenizeDataset`) or reads the result from `cacheDir` when a file for `key` exists.
 /// Throws only when the cache file cannot be written.
 public func cachedTokenize(examples: [Example], tokenizer: Tokenizer, template: ChatTemplate, system: String?,
-                           maxLength: Int, cacheDir: String, key: String) throws -> TokenizedDataset {
+                           maxLength: Int, objective: Objective = .response, cacheDir: String, key: String) throws -> TokenizedDataset {
     let path = (cacheDir as NSString).appendingPathComponent("tok-\(hex64(fnv1a64(key))).bin")
     if let data = FileManager.default.contents(atPath: path), var cached = decodeTokenCache([UInt8](data), key: key) {
         cached.fromCache = true
         return cached
     }
-    var ds = TokenizedDataset(examples: [], sourceIndices: [], dropped: [], truncated: 0)
-    for (i, e) in examples.enumerated() {
-        guard let (t, cut) = tokenizeCounting(e, tokenizer: tokenizer, template: template, system: system,
-                                              maxLength: maxLength) else {
-            ds.dropped.append(i); continue
-        }
-        ds.examples.append(t); ds.sourceIndices.append(i)
-        if cut { ds.truncated += 1 }
-    }
+    let ds = tokenizeDataset(examples, tokenizer: tokenizer, template: template, system: system, maxLength: maxLength,
+                             objective: objective)
     do { try FileManager.default.createDirectory(atPath: cacheDir, withIntermediateDirectories: true) } catch {
         throw DatasetError(cacheDir, "cannot create the folder (\(error.localizedDescription))")
     }

@@ -1,12 +1,25 @@
-// An example as token ids, rendered with the model's chat template: the prompt is the user turn (and the
-// header of the assistant turn), the response is the assistant's answer followed by the end-of-turn token.
-// Loss is next-token cross-entropy on the response tokens only: position t-1 predicts ids[t] for every
-// t >= responseStart (README "Where this differs from the reference": unlike the reference we do not shift targets twice and count no padding).
+// An example as token ids, under one of two objectives (config.json `objective`):
+//
+// - response (ours, the default): rendered with the model's chat template; the prompt is the user turn (and
+//   the header of the assistant turn), the response is the assistant's answer followed by the end-of-turn
+//   token. Loss is next-token cross-entropy on the response tokens only: position t-1 predicts ids[t] for
+//   every t >= responseStart (README "Where this differs from the reference").
+// - reference: the reference implementation's objective, reproduced exactly (its src/tokenize_data.py,
+//   src/lightning/dataset.py, src/llama_models/injected_llama_for_causal.py): question + three spaces + answer
+//   as plain text (no chat template), cut or padded to the sequence length with the end-of-sequence token; its
+//   dataset feeds x = ids[:-1] with y = ids[1:] and its model shifts once more, so position t predicts ids[t+2],
+//   on every position (question, answer, padding).
 import ModelIO
+
+/// What a run learns; see the file comment.
+public enum Objective: String, Codable, Sendable, CaseIterable {
+    case response, reference
+}
 
 public struct TokenizedExample: Codable, Sendable, Equatable {
     public var ids: [Int32]
-    /// Index of the first response token: loss is on ids[responseStart...]. Always ≥ 1 and < ids.count.
+    /// Index of the first token that is a target: loss is on ids[responseStart...]. Always ≥ 1 and < ids.count.
+    /// The response's first token for our objective; 2 for the reference's (its padded row, shifted twice).
     public var responseStart: Int
     public init(ids: [Int32], responseStart: Int) { self.ids = ids; self.responseStart = responseStart }
     public var responseCount: Int { ids.count - responseStart }
@@ -61,21 +74,41 @@ func tokenizeCounting(_ e: Example, tokenizer: Tokenizer, template: ChatTemplate
     return (TokenizedExample(ids: ids, responseStart: p.count), cut)
 }
 
+/// The reference's row (src/tokenize_data.py, src/lightning/dataset.py): `question + "   " + answer` encoded as
+/// plain text with the tokenizer's own BOS rule (as Hugging Face's `add_special_tokens`), cut to `maxLength`
+/// and padded to exactly `maxLength` with the end-of-sequence token. Nil only when maxLength < 3 (the double
+/// shift needs three tokens).
+public func referenceTokenize(_ e: Example, tokenizer: Tokenizer, maxLength: Int) -> (TokenizedExample, truncated: Bool)? {
+    guard maxLength >= 3 else { return nil }
+    var ids = tokenizer.encode(e.prompt + "   " + e.response, addSpecial: true, parseSpecial: false)
+    let cut = ids.count > maxLength
+    if cut { ids.removeLast(ids.count - maxLength) }
+    ids += [Int32](repeating: tokenizer.eosId ?? 0, count: maxLength - ids.count)
+    return (TokenizedExample(ids: ids, responseStart: 2), cut)
+}
+
+/// Every example under `objective`: the kept examples, the source index of each, the indices of the dropped
+/// ones (prompt longer than maxLength) and how many were cut.
+public func tokenizeDataset(_ examples: [Example], tokenizer: Tokenizer, template: ChatTemplate, system: String?,
+                            maxLength: Int, objective: Objective = .response) -> TokenizedDataset {
+    var ds = TokenizedDataset(examples: [], sourceIndices: [], dropped: [], truncated: 0)
+    ds.examples.reserveCapacity(examples.count)
+    for (i, e) in examples.enumerated() {
+        let r = switch objective {
+        case .response: tokenizeCounting(e, tokenizer: tokenizer, template: template, system: system, maxLength: maxLength)
+        case .reference: referenceTokenize(e, tokenizer: tokenizer, maxLength: maxLength)
+        }
+        guard let (t, cut) = r else { ds.dropped.append(i); continue }
+        ds.examples.append(t); ds.sourceIndices.append(i)
+        if cut { ds.truncated += 1 }
+    }
+    return ds
+}
+
 /// Tokenizes every example; `dropped` lists the indices of the examples whose prompt did not fit, and
 /// `truncated` counts those whose response was cut.
 public func tokenizeAll(_ examples: [Example], tokenizer: Tokenizer, template: ChatTemplate, system: String?,
                         maxLength: Int) -> (examples: [TokenizedExample], dropped: [Int], truncated: Int) {
-    var out: [TokenizedExample] = []
-    out.reserveCapacity(examples.count)
-    var dropped: [Int] = []
-    var truncated = 0
-    for (i, e) in examples.enumerated() {
-        guard let (t, cut) = tokenizeCounting(e, tokenizer: tokenizer, template: template, system: system,
-                                              maxLength: maxLength) else {
-            dropped.append(i); continue
-        }
-        if cut { truncated += 1 }
-        out.append(t)
-    }
-    return (out, dropped, truncated)
+    let ds = tokenizeDataset(examples, tokenizer: tokenizer, template: template, system: system, maxLength: maxLength)
+    return (ds.examples, ds.dropped, ds.truncated)
 }

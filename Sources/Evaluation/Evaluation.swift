@@ -108,7 +108,7 @@ public func evaluateRun(_ run: RunFolder, options o: EvalOptions, progress: ((St
     let config = inputs.config
     let lm = try config.loadModel()
     let net = try loadIRM(run.path, for: lm.model.config)
-    let data = try prepareRunData(config, lm: lm, cacheDir: o.cacheDir)
+    let data = try prepareRunData(config, lm: lm, cacheDir: o.cacheDir, objective: .response)
     let questions = Array((inputs.fileQuestions ?? data.test).prefix(o.maxQuestions))
     guard !questions.isEmpty else { throw RunError("\(run.path): the run's test split is empty (pass --questions FILE)") }
 
@@ -120,8 +120,9 @@ public func evaluateRun(_ run: RunFolder, options o: EvalOptions, progress: ((St
     var metrics = conditions.map { answered.metrics($0.name, target: inputs.target, scorer: inputs.scorer) }
     if answered.hasReference { metrics.append(answered.metrics("dataset", target: inputs.target, scorer: inputs.scorer)) }
 
-    // Perplexity with and without the IRM (the training loss, on the response tokens): on the validation split
-    // as asked, and on the test split, which unlike the validation split did not choose the checkpoint.
+    // Perplexity with and without the IRM (our training loss, on the response tokens, whatever objective the run
+    // trained on): on the validation split as asked, and on the test split, which unlike the validation split
+    // did not choose the checkpoint.
     var ppl: PerplexityReport? = nil, testPpl: PerplexityReport? = nil
     if o.perplexity {
         progress?("perplexity over \(data.val.count) validation and \(data.testTokens.count) test examples")

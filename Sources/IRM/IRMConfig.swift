@@ -4,7 +4,7 @@
 // output to the residual after the attention block of each of its L injection layers.
 import Foundation
 
-public struct IRMConfig: Codable, Equatable, Sendable {
+public struct IRMConfig: Codable, Hashable, Sendable {
     public var hidden: Int                 // h, the model's residual width
     public var widthMultiplier: Int = 3    // w (reference: 3)
     public var depth: Int = 5              // Linear layers (reference: 5)

@@ -27,6 +27,12 @@ public struct TrainState: Codable, Sendable, Equatable {
     public var finished = false
     public var stopReason: String? = nil
     public init() {}
+
+    /// Whether the loop stopped (or would stop) only because of `config.maxSteps`: neither early stopping nor the
+    /// last epoch ended it, so a higher step limit lets it go on.
+    public func stoppedAtStepLimit(_ config: TrainConfig) -> Bool {
+        badEvals < config.patience && epoch < config.epochs
+    }
 }
 
 /// checkpoint.json: the committed generation. The sizes catch a file cut short behind our back.
@@ -129,11 +135,8 @@ extension RunFolder {
             }
             weights = legacyWeightsPath; optimizer = legacyOptimizerPath
         }
-        let opt: SafetensorsFile
-        do { opt = try SafetensorsFile(path: optimizer) } catch { throw RunError("corrupted checkpoint: \(error)") }
-        guard let js = opt.metadata["train_state"],
-              let state = try? JSONDecoder().decode(TrainState.self, from: Data(js.utf8)),
-              let adamStep = opt.metadata["adam_step"].flatMap(Int.init), adamStep >= 0,
+        let (opt, state) = try readOptimizerState(optimizer)
+        guard let adamStep = opt.metadata["adam_step"].flatMap(Int.init), adamStep >= 0,
               let m = opt.tensors["adam.m"], let v = opt.tensors["adam.v"] else {
             throw RunError("\(optimizer): corrupted checkpoint (missing optimiser state)")
         }
@@ -155,6 +158,26 @@ extension RunFolder {
             throw RunError("\(optimizer): corrupted checkpoint (non-finite optimiser state)")
         }
         return state
+    }
+
+    /// The loop state of the last checkpoint without loading any weights (where a sweep's run stands); nil when
+    /// the run has no checkpoint yet.
+    public func checkpointState() throws -> TrainState? {
+        let optimizer: String
+        if let m = try readManifest() { optimizer = checkpointPath(m.generation, "optimizer") }
+        else if FileManager.default.fileExists(atPath: legacyOptimizerPath) { optimizer = legacyOptimizerPath }
+        else { return nil }
+        return try readOptimizerState(optimizer).1
+    }
+
+    /// The optimiser file of a checkpoint and the loop state in its metadata.
+    func readOptimizerState(_ path: String) throws -> (SafetensorsFile, TrainState) {
+        let opt: SafetensorsFile
+        do { opt = try SafetensorsFile(path: path) } catch { throw RunError("corrupted checkpoint: \(error)") }
+        guard let js = opt.metadata["train_state"], let state = try? JSONDecoder().decode(TrainState.self, from: Data(js.utf8)) else {
+            throw RunError("\(path): corrupted checkpoint (missing optimiser state)")
+        }
+        return (opt, state)
     }
 }
 

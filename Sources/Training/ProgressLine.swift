@@ -41,12 +41,29 @@ public func formatDuration(_ s: Double) -> String {
     return "\(t)s"
 }
 
-/// Set by a SIGINT handler; the training loop checkpoints and stops at the next step boundary.
+/// Set by a SIGINT or SIGTERM handler; the training loop checkpoints and stops at the next step boundary.
+/// (SIGTERM is how SLURM cancels, requeues or preempts a job.)
 nonisolated(unsafe) public var interruptRequested: Int32 = 0
 
 public func installInterruptHandler() {
     signal(SIGINT) { _ in
         if interruptRequested != 0 { _exit(130) }   // a second Ctrl-C stops at once
+        interruptRequested = 1
+    }
+    // SLURM and a sweep may both send SIGTERM: a repeated one never skips the checkpoint (SIGKILL follows if
+    // the job must end sooner).
+    signal(SIGTERM) { _ in interruptRequested = 1 }
+}
+
+/// The environment variable through which `irm sweep` gives its process id to the runs it starts.
+public let sweepParentVariable = "IRM_SWEEP_PID"
+
+/// In a run started by `irm sweep`: when the sweep process goes away (even by kill -9), stop like on Ctrl-C,
+/// so that no orphaned run goes on training while the sweep is started again.
+public func stopWhenSweepEnds() {
+    guard let s = ProcessInfo.processInfo.environment[sweepParentVariable], let parent = Int32(s) else { return }
+    Thread.detachNewThread {
+        while getppid() == parent { usleep(250_000) }
         interruptRequested = 1
     }
 }

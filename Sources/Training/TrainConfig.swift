@@ -21,14 +21,17 @@ public struct TrainConfig: Codable, Sendable {
     public var datasetHash: String = ""
     public var system: String?
     public var limit: Int?               // only the first N examples of the file
+    /// What the run learns (TokenizedExample.swift). Written by every new run; nil only in config.json files
+    /// from before the option, which trained on ours (.response).
+    public var objective: Objective?
     public var split: DatasetSplit
     // The IRM and its optimiser.
     public var irm: IRMConfig
     public var adam: AdamConfig
     // Loop.
-    public var batchSize = 8
-    public var seqLen = 128
-    public var epochs = 10
+    public var batchSize = TrainConfig.defaultBatchSize
+    public var seqLen = TrainConfig.defaultSeqLen
+    public var epochs = TrainConfig.defaultEpochs
     public var maxSteps: Int?
     public var evalEvery: Int?           // steps between validations; nil = once per epoch
     public var patience = 6              // validations without improvement before stopping
@@ -45,4 +48,7 @@ public struct TrainConfig: Codable, Sendable {
         self.model = model; self.modelSHA256 = modelSHA256; self.dataset = dataset; self.datasetPath = datasetPath
         self.split = split; self.irm = irm; self.adam = adam; self.runName = runName
     }
+
+    public var trainingObjective: Objective { objective ?? .response }
+    public static let defaultBatchSize = 8, defaultSeqLen = 128, defaultEpochs = 10
 }

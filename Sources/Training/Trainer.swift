@@ -48,6 +48,11 @@ public final class Trainer {
             if let s = try run.loadCheckpoint(net: net, adam: adam) { state = s; checkpointStep = s.step }
             run.removeStaleFiles()
             try run.truncateRecords(afterStep: state.step)
+            // A run that stopped only at its step limit continues when the limit was raised (--max-steps N).
+            if state.finished && state.stoppedAtStepLimit(config) && state.step < totalSteps {
+                state.finished = false
+                state.stopReason = nil
+            }
         }
     }
 
@@ -74,7 +79,7 @@ public final class Trainer {
         injector.strength = withIRM ? 1 : 0
         defer { injector.strength = 1 }
         return try responseLoss(model: lm.model, examples: val, batchSize: config.batchSize, padId: padId, arena: arena,
-                                intervention: injector).mean
+                                intervention: injector, objective: config.trainingObjective).mean
     }
 
     // MARK: the loop
@@ -93,7 +98,8 @@ public final class Trainer {
             let lr = config.adam.learningRate(epoch: state.epoch)
             while state.batchInEpoch < stepsPerEpoch && state.step < totalSteps {
                 let lo = state.batchInEpoch * config.batchSize
-                let batch = makeBatch(order[lo..<min(train.count, lo + config.batchSize)].map { train[$0] }, padId: padId)
+                let batch = makeBatch(order[lo..<min(train.count, lo + config.batchSize)].map { train[$0] }, padId: padId,
+                                      objective: config.trainingObjective)
                 let t0 = Date()
                 let (loss, l1) = try step(batch, lr: lr)
                 let dt = Date().timeIntervalSince(t0)
@@ -213,14 +219,15 @@ public final class Trainer {
     }
 }
 
-/// Cross-entropy on the response tokens of `examples` (the training loss, no L1), in batches of `batchSize`
-/// through `arena` (sized for at least that batch and the longest example), with `intervention` injecting.
+/// Cross-entropy on the targets of `examples` under `objective` (the training loss, no L1; for ours, the response
+/// tokens), in batches of `batchSize` through `arena` (sized for at least that batch and the longest example),
+/// with `intervention` injecting.
 public func responseLoss(model: LlamaModel, examples: [TokenizedExample], batchSize: Int, padId: Int32,
-                         arena: TrainingArena, intervention: Intervention?) throws -> LossResult {
+                         arena: TrainingArena, intervention: Intervention?, objective: Objective = .response) throws -> LossResult {
     var total = LossResult()
     var i = 0
     while i < examples.count {
-        let b = makeBatch(Array(examples[i..<min(examples.count, i + batchSize)]), padId: padId)
+        let b = makeBatch(Array(examples[i..<min(examples.count, i + batchSize)]), padId: padId, objective: objective)
         arena.setShape(B: b.B, T: b.T)
         try model.trainingForward(b.tokens, arena: arena, intervention: intervention)
         let r = model.trainingLoss(targets: b.targets, arena: arena)

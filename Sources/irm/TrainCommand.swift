@@ -33,7 +33,9 @@ struct TrainCommand: Command {
             .string("layers", "SPEC", \.layers, "injection layers: " + layerSpecSyntax),
             .int("width", "W", \.c.irm.widthMultiplier, 1...64, "IRM width multiplier: hidden layers W·h wide"),
             .int("depth", "D", \.c.irm.depth, 1...64, "IRM Linear layers"),
-            .float("l1", "λ", \.c.irm.l1, 0...1e6, "L1 penalty on the IRM output"),
+            .float("l1", "λ", \.c.irm.l1, 0...1e6, "L1 penalty: λ·mean |IRM output| over the real tokens"),
+            .choice("objective", \.c.objective,
+                    "response (default): loss on the chat answer; reference: the reference implementation's (README)"),
             .choice("init", \.c.irm.initialization, "IRM initialisation; pytorch is the reference's, zero-output starts from the unchanged model"),
             .float("lr", "LR", \.c.adam.lr, 1e-12...1e30, "Adam learning rate (an absurd one stops the run when it diverges)"),
             .float("gamma", "G", \.c.adam.gamma, 0...1, "StepLR factor per epoch"),
@@ -41,14 +43,14 @@ struct TrainCommand: Command {
             .int("batch-size", "B", \.c.batchSize, 1...4096, "sequences per batch"),
             .int("seq-len", "T", \.c.seqLen, 8...1_000_000, "token cap per example, at most the model's context"),
             .int("epochs", "E", \.c.epochs, 1...100_000, "epochs at most"),
-            .int("max-steps", "N", \.c.maxSteps, 1...Int.max, "optimiser steps at most"),
+            .int("max-steps", "N", \.c.maxSteps, 1...Int.max, "optimiser steps at most; with --resume a new limit, which extends a finished run"),
             .int("eval-every", "N", \.c.evalEvery, 1...Int.max, "validate every N steps (default: once per epoch)"),
             .int("patience", "P", \.c.patience, 1...100_000, "stop after P validations without improvement"),
             .int("seed", "S", \.c.seed, 0...Int.max, "seed for the IRM init, the split and the batch order"),
             .flag("recompute", \.c.recompute, "recompute each layer's activations in the backward pass (less memory)"),
             .string("system", "TEXT", \.c.system, "system prompt for the chat template"),
             .strings("sample-prompt", "TEXT", \.c.samplePrompts, "a prompt for samples.txt (default: 2 validation questions)"),
-            .int("sample-tokens", "N", \.c.sampleTokens, 0...4096, "tokens per answer in samples.txt; 0: no samples"),
+            .int("sample-tokens", "N", \.c.sampleTokens, 0...100_000, "tokens per answer in samples.txt; 0: no samples"),
             .string("name", "NAME", \.runName, "run name (default <dataset>-<layers>-<timestamp>)"),
             .string("runs", "DIR", \.runs, "folder for runs"),
             .string("resume", "RUN", \.resume, "continue an interrupted run from its last checkpoint (--lr and --clip may change)"),
@@ -66,7 +68,7 @@ struct TrainCommand: Command {
     }
 
     /// What --resume may change; everything else is fixed by the run's config.json.
-    static let resumeOptions: Set<String> = ["resume", "threads", "lr", "clip", "no-heatmaps", "plan-only", "max-memory"]
+    static let resumeOptions: Set<String> = ["resume", "threads", "lr", "clip", "max-steps", "no-heatmaps", "plan-only", "max-memory"]
 
     func run() throws {
         threads.apply()
@@ -76,12 +78,14 @@ struct TrainCommand: Command {
         defer { lock?.release() }
         if let resume {
             if let o = given.subtracting(Self.resumeOptions).sorted().first {
-                throw CLIError("--\(o) cannot change on --resume (\(resume)/config.json fixes it; only --lr and --clip may change)")
+                throw CLIError("--\(o) cannot change on --resume (\(resume)/config.json fixes it; only --lr, --clip and --max-steps may change)")
             }
             run = RunFolder(resume)
             config = try run.readConfig()
             lock = try Self.takeLock(run)
             configChanged = applyResumeChanges(&config, run)
+            // A new step limit extends the run (a finished one too, when it stopped only at its old limit).
+            if let m = c.maxSteps, m != config.maxSteps { config.maxSteps = m; configChanged = true }
         } else {
             config = try newConfig()
             run = RunFolder(runs + "/" + config.runName)
@@ -127,6 +131,7 @@ struct TrainCommand: Command {
         }
         print("run: \(run.path)  (\(data.train.count) training / \(data.val.count) validation examples, IRM \(formatCount(config.irm.parameterCount)) parameters)")
         installInterruptHandler()
+        stopWhenSweepEnds()
         let trainer = try Trainer(lm: lm, config: config, run: run, train: data.train, val: data.val, resume: resuming)
         // Stripes over training: striation statistics of a few fixed probe prompts at every validation.
         var probe: TrainingStriationProbe? = nil
@@ -159,6 +164,7 @@ struct TrainCommand: Command {
         c.dataset = dataset
         c.datasetPath = try resolveDataset(dataset, datasetsDir: "Datasets")
         c.format = format?.rawValue
+        c.objective = c.objective ?? .response
         let (mc, _) = try LlamaModel.plan(path: c.model)
         try checkRange("seq-len", c.seqLen, 8...mc.maxSeqLen)
         c.irm.hidden = mc.dim

@@ -8,6 +8,7 @@ let irm = CommandEntry.group("irm", "train and inspect Injectable Realignment Mo
     .command(LogitsCommand.self),
     .command(InfoCommand.self),
     .command(TrainCommand.self),
+    .command(SweepCommand.self),
     .command(HeatmapCommand.self),
     neuronsCommand,
     .command(EvalCommand.self),
