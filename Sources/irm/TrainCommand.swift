@@ -9,6 +9,7 @@ import Training
 import Evaluation
 import Figures
 import Analysis
+import Reports
 
 struct TrainCommand: Command {
     static let name = "train", summary = "train an IRM on a frozen model (or --resume a run)"
@@ -109,7 +110,8 @@ struct TrainCommand: Command {
             try HeatmapCommand.writeSummary(h, run: run, prompt: HeatmapCommand.defaultPrompt)
             HeatmapCommand.printSummary(h, run: run)
         }
-        print("results: \(run.path)/ (config.json, irm-best.safetensors, metrics.csv, striation.csv, samples.txt, heatmaps/)")
+        print(refreshRunReport(run))
+        print("results: \(run.path)/ (config.json, irm-best.safetensors, metrics.csv, striation.csv, samples.txt, heatmaps/, report.html)")
     }
 
     func newConfig() throws -> TrainConfig {

@@ -12,6 +12,7 @@ let irm = CommandEntry.group("irm", "train and inspect Injectable Realignment Mo
     .command(EvalCommand.self),
     .command(AnalyzeCommand.self),
     .command(ExportCommand.self),
+    .command(ReportCommand.self),
 ])
 
 runCommandLine(Array(CommandLine.arguments.dropFirst()), root: irm)
