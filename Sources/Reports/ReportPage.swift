@@ -101,6 +101,10 @@ table.answers tr.irm td { background: #fff6f2; }
 details { margin: 8px 0; }
 details summary { cursor: pointer; color: var(--accent); }
 pre { background: var(--soft); padding: 10px 12px; font-size: 13px; white-space: pre-wrap; word-break: break-word; }
+table.data td code { white-space: nowrap; }
+table.tokens td:first-child { white-space: nowrap; }
+code.tok { display: inline-block; white-space: pre; background: var(--soft); border: 1px solid var(--line); border-radius: 3px;
+  padding: 0 3px; margin: 1px 0; }
 code { font-family: ui-monospace, "DejaVu Sans Mono", Menlo, monospace; font-size: 0.92em; }
 @media (max-width: 800px) { .cols, .grid2 { grid-template-columns: 1fr; } }
 """

@@ -7,6 +7,7 @@ import ModelIO
 import Figures
 import Training
 import Evaluation
+import Analysis
 
 extension RunFolder {
     public var reportPath: String { path + "/report.html" }
@@ -73,7 +74,14 @@ func glance(_ r: ReportInputs) -> HTML {
                  "with vs without the IRM")
         }
     }
-    if let h = r.heatmapSummary.value {
+    if let a = r.analysis.report.value {
+        let s = a.striation
+        card("variance by hidden index", percent(s.signed.index), "by layer \(percent(s.signed.layer)), left over \(percent(s.signed.residual)) (probe set)")
+        card("dominant index", "\(s.dominantIndex)", "\(percent(s.dominantShare)) of Σ|column means| (probe set)")
+        if let irm = a.ablations.row("irm")?.greedy.alignmentRate, let z = a.ablations.row("zero-top-1")?.greedy.alignmentRate {
+            card("alignment, top index zeroed", "\(num(z, 2)) vs \(num(irm, 2))", "index \(s.dominantIndex) zeroed vs the whole IRM (probe set)")
+        }
+    } else if let h = r.heatmapSummary.value {
         card("dominant index", "\(h.stats.dominantIndex)", "\(percent(h.stats.dominantShare)) of Σ|column means| (one prompt)")
         card("stripe score", num(h.stats.stripeScore), "1 = pure vertical stripes (one prompt)")
     }

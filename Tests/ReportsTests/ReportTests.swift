@@ -7,7 +7,7 @@ import XCTest
 @testable import Reports
 @testable import Evaluation
 @testable import Figures
-import Analysis
+@testable import Analysis
 import Training
 import Datasets
 import IRM
@@ -99,6 +99,7 @@ final class ReportTests: XCTestCase {
         let problems = try writeRunReport(run)
         XCTAssertEqual(problems, [])
         let c = try assertSelfContainedPage(run.reportPath, imageDir: dir)
+        try assertNoURL(run.reportPath)
         // mean.png and the 4 token maps picked evenly from 6 (positions 0, 1, 3, 5), each at its own size.
         XCTAssertEqual(c.pngs.count, 1 + tokenHeatmapsShown)
         XCTAssertEqual(c.pngs.map(\.alt).dropFirst(), ["IRM output at position 0", "IRM output at position 1",
@@ -136,6 +137,7 @@ final class ReportTests: XCTestCase {
         let run = try makeRun(dir, metrics: false, heatmaps: false, eval: false)
         XCTAssertEqual(try writeRunReport(run), [])
         let c = try assertSelfContainedPage(run.reportPath, imageDir: dir)
+        try assertNoURL(run.reportPath)
         XCTAssertEqual(c.pngs.count, 0)
         XCTAssertEqual(c.charts.count, 0)
         for line in ["no metrics yet (written at every step): irm train", "no heatmaps yet: irm heatmap --run \(run.path)",
@@ -161,6 +163,126 @@ final class ReportTests: XCTestCase {
         // Not a run: an error naming the folder, and nothing written.
         XCTAssertTrue("\(thrown(RunError.self) { try writeRunReport(RunFolder(dir + "/nothing")) }!)".contains(dir + "/nothing"))
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/nothing/report.html"))
+    }
+
+    // MARK: the analysis sections
+
+    /// analysis.json from real striation statistics (a recorder fed rows with a stripe planted at index 17) and
+    /// hand-made ablations and explanation; striation.csv with three validations.
+    func writeAnalysis(_ run: RunFolder) throws {
+        let L = layers.count, h = hidden
+        let rec = StriationRecorder(hidden: h, slots: L)
+        for t in 0..<8 {
+            // The reference layout: slot j of index i at i·L + j.
+            let row = (0..<(h * L)).map { k -> Float in (k / L == 17 ? 2 : 0) + 0.05 * Float(sin(Double(k * 3 + t))) }
+            row.withUnsafeBufferPointer { rec.add($0.baseAddress!, count: 1) }
+        }
+        let striation = rec.report(top: 4, meanMatrixCSV: "analysis_mean.csv")
+        let points = [10, 20, 30].map { StriationPoint(step: $0, indexShare: Double($0) / 40, layerShare: 0.1, absIndexShare: 0.5,
+                                                       dominantIndex: $0 < 30 ? 5 : 17, dominantShare: Double($0) / 100, tokens: 120) }
+        for p in points { try run.appendCSVRow(run.striationPath, header: striationCSVHeader, striationCSVRow(p)) }
+        func metrics(_ rate: Double) -> ConditionMetrics {
+            var m = summarize(name: "greedy", scores: [], target: "anger", labels: ["anger"], emotions: ["anger"])
+            m.alignmentRate = rate
+            return m
+        }
+        let rows = [("frozen", 0.1, 3.0), ("irm", 0.8, 2.0), ("zero-top-1", 0.2, 2.9), ("mean-vector", 0.7, 2.1)].map { n, a, l in
+            AblationRow(name: n, description: "condition <\(n)>", indices: n == "zero-top-1" ? [17] : nil, validationLoss: l,
+                        validationPerplexity: exp(l), greedy: metrics(a), answers: ["\(n) answer & <1>", "\(n) answer 2"])
+        }
+        let tok = { (s: String) in DecodedToken(id: 1, text: s, probability: 0.5) }
+        let rank = IndexRank(value: 1.5, rank: 3, perLayerRank: [3, 4, 5])
+        let profile = IndexProfile(index: 17, rms: rank, rmsNoFirst: rank, signConsistency: rank, meanNoFirst: -0.25, attnNorm: rank,
+                                   ffnNorm: rank, finalNorm: rank,
+                                   decoded: DecodedVector(label: "index 17", norm: 6, promoted: [tok(" furious"), tok("<eos>")], suppressed: [tok(" calm")]))
+        let report = AnalysisReport(
+            programVersion: irmVersion, run: run.path, runName: "fake", model: "Models/tiny.gguf", weights: "irm-best.safetensors",
+            weightsStep: "30", targetEmotion: "anger", targetSource: "the dataset's name", hidden: h, injectionLayers: layers,
+            probe: ProbeSet(seed: 1, requested: 2, selection: "2 shared questions", system: nil, maxTokens: 16, tokens: 8, inTrainingSplit: 1,
+                            questions: [ProbeQuestion(row: 4, question: "Probe <one>?", heldOutByDefault: true, inTrainingSplit: false,
+                                                      continuation: "Grr & <b>", promptTokens: 5, continuationTokens: 3),
+                                        ProbeQuestion(row: 9, question: "Probe two?", heldOutByDefault: false, inTrainingSplit: true,
+                                                      continuation: "Hm.", promptTokens: 4, continuationTokens: 2)]),
+            striation: striation, training: points, trainingChart: nil,
+            ablations: AblationReport(validationExamples: 2, validationTokens: 40, randomSeed: 7, rows: rows),
+            explanation: IndexExplanation(residual: ResidualSummary(model: "m", modelSHA256: "ab", cacheFile: "Runs/.cache/x", tokens: 30,
+                                                                    firstTokens: 2, topRMS: [17, 3], topRMSNoFirst: [3, 17]),
+                                          indices: [profile],
+                                          meanInjection: [DecodedVector(label: "layer 2", norm: 1, promoted: [tok("a")], suppressed: [tok("b")]),
+                                                          DecodedVector(label: "sum", norm: 3, promoted: [tok(" rage")], suppressed: [tok(" peace")])]),
+            controlVector: ControlVectorReport(mapping: "direction.N = slot of layer N.", layerCount: 29, length: h, alignmentKept: 0.5,
+                                               lossKept: 0.25, meanVectorAlignmentKept: 0.75, meanVectorLossKept: 0.5),
+            files: ["analysis_mean.csv"])
+        try Analysis.writeAnalysis(report, run: run)
+    }
+
+    func testAnalysisSectionsRenderFromAnalysisJSON() throws {
+        let dir = try tempDir()
+        let run = try makeRun(dir, heatmaps: false, eval: false)
+        try writeAnalysis(run)
+        XCTAssertEqual(try writeRunReport(run), [])
+        let c = try assertSelfContainedPage(run.reportPath, imageDir: dir)
+        try assertNoURL(run.reportPath)
+        XCTAssertFalse(c.text.contains("irm analyze"), "every analysis section is there")
+        // The planted stripe: nearly all variance by index, index 17 on top.
+        let a = try JSONDecoder().decode(AnalysisReport.self, from: Data(contentsOf: URL(fileURLWithPath: run.analysisJSONPath)))
+        XCTAssertGreaterThan(a.striation.signed.index, 0.95)
+        XCTAssertTrue(c.text.contains("Dominant index 17: "), "striation statistics")
+        XCTAssertTrue(c.text.contains("mean (signed)\(percent(a.striation.signed.index))\(percent(a.striation.signed.layer))"), "variance table")
+        // Stripes over training: 3 curves of 3 points, and the dominant index's history.
+        XCTAssertEqual(c.chart("Stripes over training")?.series.map(\.polylines), [[3], [3], [3]])
+        XCTAssertTrue(c.text.contains("Dominant index: steps 10–20: 5; step 30: 17."))
+        // Ablations and the control vector; the explanation with its decoded tokens (escaped text).
+        XCTAssertTrue(c.text.contains("zero-top-1condition <zero-top-1> [17]2.900018.170.20"), "ablation row")
+        XCTAssertTrue(c.text.contains("keeps 50.0 % of the alignment and 25.0 % of the loss"))
+        XCTAssertTrue(c.text.contains("' furious' '<eos>'"))
+        XCTAssertTrue(c.text.contains("zero-top-1 answer & <1>"))
+        XCTAssertTrue(c.text.contains("alignment, top index zeroed0.20 vs 0.80"), "glance card")
+        XCTAssertEqual(c.tags["b"], nil)
+        // The same curves come from analysis.json when striation.csv is gone; a bad striation.csv is named.
+        try FileManager.default.removeItem(atPath: run.striationPath)
+        XCTAssertTrue(try buildRunReport(run).html.contains("Dominant index: steps 10–20: 5; step 30: 17."))
+        try writeTextAtomically(run.striationPath, striationCSVHeader + "\n10,2,0,0,1,0,5\n")
+        XCTAssertEqual(try buildRunReport(run).problems, ["\(run.striationPath):2: shares must be numbers in 0...1"])
+    }
+
+    // MARK: the checkers can fail
+
+    func testHTMLCheckerCatchesURLsAndUnbalancedMarkup() throws {
+        let dir = try tempDir()
+        let bad = try writeFile(dir, "bad.html", "<!DOCTYPE html><html><head><style>body { background: url(x.png) }</style></head><body>"
+            + "<div><p>open<img src=\"https://example.org/a.png\"></div></p><a href=\"//cdn/x\">x</a></body></html>")
+        let c = try checkHTMLWithPython(bad, imageDir: dir)
+        for part in ["url( in <style>", "<img src> names a URL: https://example.org", "<a href> names a URL: //cdn/x",
+                     "img 0 is not a PNG data URI", "</div> at (1, "] {
+            XCTAssertTrue(c.errors.contains { $0.contains(part) }, "\(part) not in \(c.errors)")
+        }
+    }
+
+    /// scripts/check_screenshot.py (what `make report-check` runs on the browser's screenshot) passes a picture
+    /// with a heatmap, and fails a blank one and a busy one without the heatmap's colours.
+    func testScreenshotCheckerNeedsTheHeatmapColours() throws {
+        let dir = try tempDir()
+        let run = try makeRun(dir, metrics: false, heatmaps: false, eval: false)
+        try writeRunReport(run)
+        let m = (0..<(4 * 200)).map { Float(sin(Double($0) * 0.37)) }
+        try renderHeatmap(values: m, rows: 4, cols: 200, spec: HeatmapSpec(title: "shot")).writePNG(to: dir + "/good.png")
+        try Canvas(width: 300, height: 200).writePNG(to: dir + "/blank.png")
+        var busy = Canvas(width: 300, height: 200)
+        for y in 0..<200 { for x in 0..<300 { let g = UInt8((x * 7 + y * 13) % 200); busy.setPixel(x: x, y: y, RGB(g, g, UInt8(x % 50))) } }
+        try busy.writePNG(to: dir + "/busy.png")
+        let script = packageRoot + "/scripts/check_screenshot.py"
+        let good = try runProcess(try python3(), [script, run.reportPath, dir + "/good.png"])
+        XCTAssertEqual(good.status, 0, good.stdout + good.stderr)
+        XCTAssertTrue(good.stdout.hasPrefix("report-check: ok"), good.stdout)
+        let blank = try runProcess(try python3(), [script, run.reportPath, dir + "/blank.png"])
+        XCTAssertEqual(blank.status, 1)
+        XCTAssertTrue(blank.stdout.contains("looks blank"), blank.stdout)
+        let noHeatmap = try runProcess(try python3(), [script, run.reportPath, dir + "/busy.png"])
+        XCTAssertEqual(noHeatmap.status, 1)
+        XCTAssertTrue(noHeatmap.stdout.contains("heatmap colours missing"), noHeatmap.stdout)
+        let size = try runProcess(try python3(), [script, run.reportPath, dir + "/good.png", "1400", "3000"])
+        XCTAssertTrue(size.stdout.contains("expected 1400x3000"), size.stdout)
     }
 
     // MARK: primitives
