@@ -5,7 +5,7 @@ MODEL      := $(MODEL_DIR)/SmolLM2-135M-Instruct.Q4_1.gguf
 MODEL_SHA  := b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53
 BIN        := .build/release/irm
 
-.PHONY: all build model test bench demo sweep slurm-check clean
+.PHONY: all build model test bench demo sweep slurm-check report-check fuzz clean
 
 all: build
 
@@ -49,6 +49,11 @@ sweep: model
 slurm-check: model
 	$(SWIFT) build -c release --product irm
 	scripts/slurm-check.sh
+
+# A real run's report.html checked in a real browser (installs Debian's chromium when missing; not part of `make test`).
+report-check: model
+	$(SWIFT) build -c release --product irm
+	scripts/report-check.sh
 
 test: model
 	$(SWIFT) build -c release

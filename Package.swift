@@ -11,7 +11,7 @@ let cpu: [SwiftSetting] = [.unsafeFlags(["-target-cpu", "haswell"])]
 let fast: [SwiftSetting] = cpu + [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
 
 let libraries: [Target.Dependency] = ["Numerics", "ModelIO", "Llama", "IRM", "Figures", "Datasets", "Training",
-                                       "Evaluation", "Analysis"]
+                                       "Evaluation", "Analysis", "Reports"]
 
 let package = Package(
     name: "irm",
@@ -30,6 +30,7 @@ let package = Package(
                 swiftSettings: fast),
         .target(name: "Analysis", dependencies: ["Numerics", "ModelIO", "Llama", "IRM", "Figures", "Datasets", "Training", "Evaluation"],
                 swiftSettings: fast),
+        .target(name: "Reports", dependencies: ["ModelIO", "Figures", "Training", "Evaluation", "Analysis"], swiftSettings: cpu),
         .executableTarget(name: "irm", dependencies: libraries, swiftSettings: cpu),
         .executableTarget(name: "irm-bench", dependencies: libraries, swiftSettings: fast),
 
@@ -48,6 +49,8 @@ let package = Package(
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Training", "Datasets", "Llama", "ModelIO", "TestSupport"],
                     swiftSettings: cpu),
         .testTarget(name: "FiguresTests", dependencies: ["Figures", "TestSupport"], swiftSettings: cpu),
+        .testTarget(name: "ReportsTests", dependencies: ["Reports", "Figures", "Training", "Evaluation", "Analysis", "IRM", "Datasets",
+                                                 "ModelIO", "TestSupport"], swiftSettings: cpu),
         .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "Figures", "IRM", "Llama", "ModelIO", "Numerics", "Datasets",
                                                   "Training", "Evaluation", "TestSupport"],
                     swiftSettings: cpu),

@@ -7,6 +7,7 @@ import Figures
 import Numerics
 import Llama
 import IRM
+import ModelIO
 
 public struct StriationStats: Codable, Sendable {
     /// Share of the averaged map's energy (Σ v²) explained by its column means: 1 = perfect vertical stripes.
@@ -90,6 +91,26 @@ public func drawIRMHeatmaps(lm: LoadedModel, net: IRMNetwork, prompt: String, ch
     files.append(csvPath)
     let generated = lm.tokenizer.decode(out.filter { !lm.tokenizer.isEndOfGeneration($0) }, skipSpecial: true)
     return HeatmapRun(tokens: tokens, generated: generated, mean: mean, stats: stats, files: files)
+}
+
+/// heatmaps/summary.json: the prompt the maps were drawn for, its continuation, the token of each
+/// token_NNN.png (NNN = position) and the striation statistics of the averaged map.
+public struct HeatmapSummary: Codable, Sendable {
+    public var prompt: String
+    public var generated: String
+    public var tokens: [String]
+    public var stats: StriationStats
+    public init(prompt: String, generated: String, tokens: [String], stats: StriationStats) {
+        self.prompt = prompt; self.generated = generated; self.tokens = tokens; self.stats = stats
+    }
+}
+
+/// Writes `dir`/summary.json for the maps of `h`, atomically.
+public func writeHeatmapSummary(_ h: HeatmapRun, prompt: String, dir: String) throws {
+    let e = JSONEncoder()
+    e.outputFormatting = [.prettyPrinted, .sortedKeys]
+    let data = try e.encode(HeatmapSummary(prompt: prompt, generated: h.generated, tokens: h.tokens, stats: h.stats))
+    try writeFileAtomically(data, to: dir + "/summary.json")
 }
 
 /// Token text for a title: ASCII only (the bitmap font's range), control characters shown escaped.

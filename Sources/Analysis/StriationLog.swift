@@ -80,14 +80,22 @@ public func readStriationCSV(_ path: String) throws -> [StriationPoint] {
     return points
 }
 
-/// The curve of `points`: index share of variance, layer share and the dominant index's share against step.
-public func writeStriationChart(_ points: [StriationPoint], title: String, path: String) throws {
-    let series: [ChartSeries] = [
+/// The curves of `points` against step: index share of variance, layer share and the dominant index's share.
+public func striationSeries(_ points: [StriationPoint]) -> [ChartSeries] {
+    [
         ("index share of variance", points.map { (Double($0.step), $0.indexShare) }),
         ("layer share of variance", points.map { (Double($0.step), $0.layerShare) }),
         ("dominant index's share of sum|column means|", points.map { (Double($0.step), $0.dominantShare) }),
     ]
+}
+
+/// The chart of `striationSeries` (PNG here; the run report draws the same series as SVG).
+public func striationChartSpec(title: String) -> LineChartSpec {
     var spec = LineChartSpec(title: title, xLabel: "step", yLabel: "share")
     spec.plotHeight = 400
-    try renderLineChart(series: series, spec: spec).writePNG(to: path)
+    return spec
+}
+
+public func writeStriationChart(_ points: [StriationPoint], title: String, path: String) throws {
+    try renderLineChart(series: striationSeries(points), spec: striationChartSpec(title: title)).writePNG(to: path)
 }

@@ -18,7 +18,7 @@ public func writeEvalOutputs(_ r: EvalReport, run: RunFolder) throws {
     try writeFileAtomically(run.evalSamplesPath, Array(evalSamplesMarkdown(r).utf8))
 }
 
-func conditionTitle(_ name: String) -> String {
+public func conditionTitle(_ name: String) -> String {
     switch name {
     case "irm-greedy": "IRM, greedy"
     case "base-greedy": "no IRM, greedy"

@@ -164,17 +164,31 @@ func drawChartLines(_ cv: inout Canvas, _ f: LineChartFrame, _ series: [ChartSer
 /// Legend box in the top-right corner of the plot: a colour swatch and the name of each series.
 func drawChartLegend(_ cv: inout Canvas, _ f: LineChartFrame, _ names: [String]) {
     guard !names.isEmpty else { return }
-    let s = f.textScale, lineH = f.lineHeight
-    let nameW = names.map { BitmapFont.textWidth($0, scale: s) }.max() ?? 0
-    let rowH = lineH + 6, boxW = 8 + 24 + 6 + nameW + 8, boxH = 6 + rowH * names.count
-    let bx = f.plotX + f.spec.plotWidth - boxW - 8, by = f.plotY + 8
-    cv.fillRect(x: bx, y: by, width: boxW, height: boxH, .white)
-    cv.strokeRect(x: bx, y: by, width: boxW, height: boxH, .gray)
+    let b = f.legendBox(names), lineH = f.lineHeight
+    cv.fillRect(x: b.x, y: b.y, width: b.width, height: b.height, .white)
+    cv.strokeRect(x: b.x, y: b.y, width: b.width, height: b.height, .gray)
     for (k, n) in names.enumerated() {
         let c = seriesPalette[k % seriesPalette.count]
-        let ry = by + 6 + k * rowH
-        cv.fillRect(x: bx + 8, y: ry + lineH / 2 - 1, width: 24, height: 3, c)
-        cv.drawText(n, x: bx + 8 + 24 + 6, y: ry, scale: s)
+        let ry = b.rowTop(k)
+        cv.fillRect(x: b.x + 8, y: ry + lineH / 2 - 1, width: 24, height: 3, c)
+        cv.drawText(n, x: b.textX, y: ry, scale: f.textScale)
+    }
+}
+
+/// The legend's box (top-right corner of the plot), the top of row k and where its name starts: a 24-px
+/// swatch at x + 8, the name after it.
+public struct ChartLegendBox {
+    public let x: Int, y: Int, width: Int, height: Int, rowHeight: Int
+    public var textX: Int { x + 8 + 24 + 6 }
+    public func rowTop(_ k: Int) -> Int { y + 6 + k * rowHeight }
+}
+
+extension LineChartFrame {
+    public func legendBox(_ names: [String]) -> ChartLegendBox {
+        let nameW = names.map { BitmapFont.textWidth($0, scale: textScale) }.max() ?? 0
+        let rowH = lineHeight + 6, boxW = 8 + 24 + 6 + nameW + 8
+        return ChartLegendBox(x: plotX + spec.plotWidth - boxW - 8, y: plotY + 8, width: boxW, height: 6 + rowH * names.count,
+                              rowHeight: rowH)
     }
 }
 

@@ -108,7 +108,8 @@ public struct RunError: Error, CustomStringConvertible {
     public init(_ m: String) { description = m }
 }
 
-func describe(_ e: Error) -> String {
+/// A decoding error as one short phrase naming the field.
+public func describe(_ e: Error) -> String {
     if let d = e as? DecodingError {
         switch d {
         case .keyNotFound(let k, _): return "missing '\(k.stringValue)'"

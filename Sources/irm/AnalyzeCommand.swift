@@ -4,6 +4,7 @@ import Foundation
 import ModelIO
 import Training
 import Analysis
+import Reports
 
 /// --questions, --max-tokens, --datasets: the probe pass, the same for `analyze` and `export`.
 struct ProbeOptions: OptionGroup {
@@ -49,5 +50,6 @@ struct AnalyzeCommand: Command {
         try writeAnalysis(report, run: folder)
         print(analysisTable(report), terminator: "")
         print("wrote \(folder.analysisJSONPath)" + report.files.map { ", \(folder.path)/\($0)" }.joined())
+        print(refreshRunReport(folder))
     }
 }

@@ -6,6 +6,7 @@ import Numerics
 import Datasets
 import Training
 import Evaluation
+import Reports
 
 struct EvalCommand: Command {
     static let name = "eval", summary = "evaluate a run's IRM: alignment rate, emotion scores, perplexity, with vs without"
@@ -40,5 +41,6 @@ struct EvalCommand: Command {
         try writeEvalOutputs(report, run: run)
         print(evalTable(report), terminator: "")
         print("wrote \(run.evalJSONPath), \(run.evalSamplesPath)")
+        print(refreshRunReport(run))
     }
 }

@@ -41,11 +41,7 @@ struct HeatmapCommand: Command {
     }
 
     static func writeSummary(_ h: HeatmapRun, run: RunFolder, prompt: String, dir: String? = nil) throws {
-        struct Summary: Codable { var prompt: String; var generated: String; var tokens: [String]; var stats: StriationStats }
-        let e = JSONEncoder()
-        e.outputFormatting = [.prettyPrinted, .sortedKeys]
-        let data = try e.encode(Summary(prompt: prompt, generated: h.generated, tokens: h.tokens, stats: h.stats))
-        try writeFileAtomically(data, to: (dir ?? run.heatmapDir) + "/summary.json")
+        try writeHeatmapSummary(h, prompt: prompt, dir: dir ?? run.heatmapDir)
     }
 
     static func printSummary(_ h: HeatmapRun, run: RunFolder) {

@@ -9,6 +9,7 @@ import Training
 import Evaluation
 import Figures
 import Analysis
+import Reports
 
 struct TrainCommand: Command {
     static let name = "train", summary = "train an IRM on a frozen model (or --resume a run)"
@@ -152,7 +153,8 @@ struct TrainCommand: Command {
         if let hwm = peakResidentMemory() {
             print(String(format: "memory: peak resident %.1f MB (VmHWM); plan %.1f MB", Double(hwm) / 1e6, Double(plan.total) / 1e6))
         }
-        print("results: \(run.path)/ (config.json, irm-best.safetensors, metrics.csv, striation.csv, samples.txt, heatmaps/)")
+        print(refreshRunReport(run))
+        print("results: \(run.path)/ (config.json, irm-best.safetensors, metrics.csv, striation.csv, samples.txt, heatmaps/, report.html)")
     }
 
     func newConfig() throws -> TrainConfig {

@@ -14,6 +14,7 @@ let irm = CommandEntry.group("irm", "train and inspect Injectable Realignment Mo
     .command(EvalCommand.self),
     .command(AnalyzeCommand.self),
     .command(ExportCommand.self),
+    .command(ReportCommand.self),
 ])
 
 ignoreFileSizeSignal()   // a file-size limit becomes a write error naming the file, not a silent kill

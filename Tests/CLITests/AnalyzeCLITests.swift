@@ -19,6 +19,12 @@ final class AnalyzeCLITests: XCTestCase {
         let a = try runIRM(["analyze", "--run", run, "--questions", "2", "--max-tokens", "4", "--cache", cache])
         XCTAssertEqual(a.status, 0, a.stderr)
         XCTAssertTrue(a.stdout.contains("striation statistics") && a.stdout.contains("zero-top-16"), a.stdout)
+        // analyze rewrites the run's report: every analysis section drawn, the stripes over training from striation.csv.
+        XCTAssertTrue(a.stdout.contains("report: \(run)/report.html"), a.stdout)
+        let page = try assertSelfContainedPage(run + "/report.html", imageDir: try tempDir("analyzeReport"))
+        XCTAssertFalse(page.text.contains("irm analyze"), "an analysis section is missing")
+        XCTAssertEqual(page.chart("Stripes over training")?.series.map(\.polylines), [[2], [2], [2]])
+        XCTAssertTrue(page.text.contains("zero-random-16"))
         let j = try json(run + "/analysis.json") as! [String: Any]
         XCTAssertEqual(j["injectionLayers"] as? [Int], [0, 1, 2, 3])
         XCTAssertEqual(j["targetEmotion"] as? String, "anger")

@@ -57,6 +57,24 @@ final class TrainCLITests: XCTestCase {
         let cfg = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: runs + "/r/config.json"))) as! [String: Any]
         XCTAssertEqual(cfg["modelSHA256"] as? String, "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53")
         XCTAssertNotNil((cfg["split"] as? [String: Any])?["valIndices"])
+
+        // The run's report, redrawn now that the heatmaps are there: a self-contained page whose images are
+        // the PNGs of the run (mean + 4 tokens), with the loss curve of all 30 steps and its 2 validations.
+        let rep = try runIRM(["report", "--run", runs + "/r"])
+        XCTAssertEqual(rep.status, 0, rep.stderr)
+        XCTAssertEqual(rep.stdout, "wrote \(runs)/r/report.html\n")
+        let page = try assertSelfContainedPage(runs + "/r/report.html", imageDir: try tempDir("reportImages"))
+        XCTAssertEqual(page.pngs.count, 5)
+        XCTAssertEqual(page.chart("Loss")?.series.map(\.polylines), [[30], [vals.count]])
+        XCTAssertEqual(page.chart("Column profile")?.series.map(\.polylines), [[576], [576]])
+        XCTAssertTrue(page.text.contains("not computed yet: irm eval --run \(runs)/r"))
+        // A bad metrics.csv: the page is still written (the section names the problem), the exit status says so.
+        try (String(contentsOfFile: runs + "/r/metrics.csv", encoding: .utf8) + "31,0,oops,,0.001,10\n")
+            .write(toFile: runs + "/r/metrics.csv", atomically: true, encoding: .utf8)
+        assertOneLineError(try runIRM(["report", "--run", runs + "/r"]), contains: [runs + "/r/metrics.csv", "line 32"])
+        XCTAssertTrue(try String(contentsOfFile: runs + "/r/report.html", encoding: .utf8).contains("class=\"problem\""))
+        assertOneLineError(try runIRM(["report", "--run", runs + "/nothing"]), contains: [runs + "/nothing", "no such run folder"])
+        assertOneLineError(try runIRM(["report"]), contains: ["--run is required"])
     }
 
     func testSameSeedSameWeightsAndKillResumeSameWeights() throws {
