@@ -147,7 +147,7 @@ public struct ReportInputs {
         config = try run.readConfig()
         configJSON = (try? readText(run.configPath)) ?? ""
         metrics = load(run.metricsPath, readMetrics)
-        state = load(run.optimizerPath, readTrainState)
+        state = load(run.lastOptimizerPath ?? run.manifestPath, readTrainState)
         best = load(run.bestWeightsPath, readBestWeightsInfo)
         samples = load(run.samplesPath) { try lastSamplesBlock(readText($0)) }
         heatmapSummary = load(run.heatmapDir + "/summary.json") { try readJSON(HeatmapSummary.self, $0) }

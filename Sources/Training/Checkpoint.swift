@@ -59,6 +59,12 @@ extension RunFolder {
         return FileManager.default.fileExists(atPath: legacyWeightsPath) ? legacyWeightsPath : nil
     }
 
+    /// The optimiser state (and loop state) of the last committed checkpoint, if there is one.
+    public var lastOptimizerPath: String? {
+        if let m = try? readManifest() { return checkpointPath(m.generation, "optimizer") }
+        return FileManager.default.fileExists(atPath: legacyOptimizerPath) ? legacyOptimizerPath : nil
+    }
+
     /// The committed checkpoint's step, if there is one.
     public var lastCheckpointStep: Int? { (try? readManifest())?.step }
 
@@ -163,10 +169,7 @@ extension RunFolder {
     /// The loop state of the last checkpoint without loading any weights (where a sweep's run stands); nil when
     /// the run has no checkpoint yet.
     public func checkpointState() throws -> TrainState? {
-        let optimizer: String
-        if let m = try readManifest() { optimizer = checkpointPath(m.generation, "optimizer") }
-        else if FileManager.default.fileExists(atPath: legacyOptimizerPath) { optimizer = legacyOptimizerPath }
-        else { return nil }
+        guard let optimizer = lastOptimizerPath else { return nil }
         return try readOptimizerState(optimizer).1
     }
 
