@@ -17,7 +17,8 @@ import Evaluation
 /// The whole analysis.json.
 public struct AnalysisReport: Codable, Sendable {
     public var programVersion: String
-    /// The run folder as given, its name, the model file and the IRM weights analysed (irm-best when present).
+    /// The run folder as given, its name, the model file and the IRM weights analysed (irm-best when present;
+    /// irm.safetensors with --last).
     public var run: String
     public var runName: String
     public var model: String

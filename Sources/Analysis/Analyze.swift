@@ -24,7 +24,12 @@ public struct AnalysisOptions: Sendable {
     public var cacheDir = "Runs/.cache"
     /// Tokens listed per decoded vector, promoted and suppressed.
     public var decodeTokens = 10
+    /// Analyse the last checkpoint (irm.safetensors) instead of the best validation weights (irm-best).
+    public var lastWeights = false
     public init() {}
+
+    /// The IRM weights these options pick in `run`.
+    public func weightsPath(_ run: RunFolder) -> String { lastWeights ? run.weightsPath : run.inferenceWeightsPath }
 }
 
 extension RunFolder {
@@ -84,15 +89,15 @@ public func analyzeRun(_ run: RunFolder, options o: AnalysisOptions, progress: (
     let scorer = EmotionScorer(classifier: try NaiveBayesClassifier.load(path: o.classifierPath),
                                lexicon: try EmotionLexicon.load(path: o.lexiconPath))
     let (target, targetSource) = try resolveTargetEmotion(config: config, override: o.emotion, labels: scorer.classifier.labels)
-    let weightsPath = run.inferenceWeightsPath
+    let weightsPath = o.weightsPath(run)
     guard FileManager.default.fileExists(atPath: weightsPath) else {
-        throw RunError("\(run.path): the run has no IRM weights yet (no irm-best.safetensors or irm.safetensors)")
+        throw RunError("\(run.path): the run has no IRM weights yet (no \((weightsPath as NSString).lastPathComponent))")
     }
     let sel = try selectProbeQuestions(datasetsDir: o.datasetsDir, count: o.questions)
     let training = try readStriationCSV(run.striationPath)
 
     let lm = try config.loadModel()
-    let net = try loadIRM(run.path, for: lm.model.config)
+    let net = try loadIRM(weightsPath, for: lm.model.config)
     let data = try prepareRunData(config, lm: lm, cacheDir: o.cacheDir)
     let c = net.config, h = c.hidden, mc = lm.model.config
     let keep = fittingQuestions(sel, lm: lm, system: config.system)

@@ -68,7 +68,7 @@ public func exportControlVector(_ run: RunFolder, to path: String, options o: An
     let config = try run.readConfig()
     let sel = try selectProbeQuestions(datasetsDir: o.datasetsDir, count: o.questions)
     let lm = try config.loadModel()
-    let net = try loadIRM(run.path, for: lm.model.config)
+    let net = try loadIRM(o.weightsPath(run), for: lm.model.config)
     let mc = lm.model.config, h = net.config.hidden
     let questions = fittingQuestions(sel, lm: lm, system: config.system).map { sel.questions[$0] }
     let rec = try recordProbe(lm: lm, net: net, questions: questions, system: config.system, maxTokens: o.maxTokens,

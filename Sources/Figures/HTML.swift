@@ -41,22 +41,18 @@ private func attributeMarkup(_ attributes: KeyValuePairs<String, String>) -> Str
     attributes.map { " " + $0.key + "=\"" + htmlEscape($0.value) + "\"" }.joined()
 }
 
+/// The characters that would end text or an attribute, as character references.
+private let htmlReferences: [Unicode.Scalar: String] = ["&": "&amp;", "<": "&lt;", ">": "&gt;", "\"": "&quot;", "'": "&#39;"]
+
 /// Text safe inside elements and quoted attributes: & < > " ' as character references, and C0 control
-/// characters (other than tab, newline and carriage return, which HTML forbids in text) as U+FFFD.
+/// characters (other than tab, newline and carriage return) and DEL, which HTML forbids in text, as U+FFFD.
 public func htmlEscape(_ s: String) -> String {
     var out = ""
     out.unicodeScalars.reserveCapacity(s.unicodeScalars.count)
     for u in s.unicodeScalars {
-        switch u {
-        case "&": out += "&amp;"
-        case "<": out += "&lt;"
-        case ">": out += "&gt;"
-        case "\"": out += "&quot;"
-        case "'": out += "&#39;"
-        case "\t", "\n", "\r": out.unicodeScalars.append(u)
-        case "\u{0}"..."\u{1F}", "\u{7F}": out.unicodeScalars.append("\u{FFFD}")
-        default: out.unicodeScalars.append(u)
-        }
+        if let r = htmlReferences[u] { out += r; continue }
+        let forbidden = (u.value < 0x20 && u != "\t" && u != "\n" && u != "\r") || u.value == 0x7F
+        out.unicodeScalars.append(forbidden ? "\u{FFFD}" : u)
     }
     return out
 }

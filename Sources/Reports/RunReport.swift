@@ -1,7 +1,7 @@
 // report.html: everything a run folder holds, on one self-contained page (images as data URIs, charts as inline
 // SVG, no script, no network). Each section is optional: present when its file is there, a one-line "not
 // computed yet" with the command that makes it otherwise, a one-line problem when the file is unreadable.
-// Written at the end of `irm train`, `irm eval` and `irm analyze`; `irm report --run R` redraws it.
+// Written at the end of `irm train`, `irm heatmap`, `irm eval` and `irm analyze`; `irm report --run R` redraws it.
 import Foundation
 import ModelIO
 import Figures
@@ -40,7 +40,7 @@ public func writeRunReport(_ run: RunFolder) throws -> [String] {
     return rep.problems
 }
 
-/// For the end of train / eval / analyze, where a report is a by-product: one line to print, never a throw.
+/// For the end of train / heatmap / eval / analyze, where a report is a by-product: one line to print, never a throw.
 public func refreshRunReport(_ run: RunFolder) -> String {
     do {
         let problems = try writeRunReport(run)

@@ -75,7 +75,12 @@ public final class SweepRunner {
         while !pending.isEmpty || !active.isEmpty {
             while active.count < max(1, jobs), interruptRequested == 0, let i = pending.first {
                 pending.removeFirst()
-                if let a = try start(i, &outcome) { active.append(a) }
+                do {
+                    if let a = try start(i, &outcome) { active.append(a) }
+                } catch {
+                    log("\(label(i)): FAILED: \(error)")     // e.g. a corrupted checkpoint: the other runs go on
+                    outcome.failed.append(runs[i].name)
+                }
             }
             if interruptRequested != 0 {
                 outcome.interrupted = true
@@ -111,11 +116,12 @@ public final class SweepRunner {
             while isTraining(pid, run: folder.runFolder(r).path) { usleep(200_000) }
         }
         lock.record(pid: getpid())
+        var started = false
+        defer { if !started { lock.release() } }
         let status = try folder.status(r)
         guard let args = trainArguments(r, status: status) else {
             log("\(label(i)): \(status.description), skipped")
             outcome.finished.append(r.name)
-            lock.release()
             return nil
         }
         if status == .restart { try folder.clearUnstarted(r) }
@@ -132,9 +138,10 @@ public final class SweepRunner {
         p.standardInput = FileHandle.nullDevice
         p.environment = ProcessInfo.processInfo.environment.merging([sweepParentVariable: String(getpid())]) { $1 }
         do { try p.run() } catch {
-            lock.release()
+            try? logFile.close()
             throw RunError("\(executable): cannot start irm train (\(error.localizedDescription))")
         }
+        started = true
         lock.record(pid: p.processIdentifier)
         log("\(label(i)): \(status.description), \(threadsPerJob) thread\(threadsPerJob == 1 ? "" : "s"), log \(path)")
         return Active(index: i, process: p, lock: lock, started: Date(), log: logFile)

@@ -13,6 +13,7 @@ struct ProbeOptions: OptionGroup {
         .int("questions", "N", \.o.questions, 1...10_000, "probe questions, from the questions Datasets/*.csv share"),
         .int("max-tokens", "N", \.o.maxTokens, 1...100_000, "tokens per greedy probe continuation"),
         .string("datasets", "DIR", \.o.datasetsDir, "where the probe questions come from"),
+        .flag("last", \.o.lastWeights, "the run's last checkpoint (irm.safetensors) instead of its best validation weights"),
     ] }
 }
 

@@ -8,6 +8,7 @@ import Training
 import Evaluation
 import Figures
 import Analysis
+import Reports
 
 struct HeatmapCommand: Command {
     static let name = "heatmap", summary = "draw a run's IRM output per token and averaged (PNG + heatmap.csv)"
@@ -38,6 +39,7 @@ struct HeatmapCommand: Command {
                                     title: config.runName, perToken: perToken)
         try Self.writeSummary(h, run: run, prompt: prompt, dir: out)
         Self.printSummary(h, run: run)
+        if out == nil { print(refreshRunReport(run)) }
     }
 
     static func writeSummary(_ h: HeatmapRun, run: RunFolder, prompt: String, dir: String? = nil) throws {
