@@ -5,7 +5,7 @@ MODEL      := $(MODEL_DIR)/SmolLM2-135M-Instruct.Q4_1.gguf
 MODEL_SHA  := b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53
 BIN        := .build/release/irm
 
-.PHONY: all build model test bench demo sweep clean
+.PHONY: all build model test bench demo sweep fuzz clean
 
 all: build
 
@@ -45,9 +45,15 @@ test: model
 	$(SWIFT) build -c release
 	$(SWIFT) test -c release -Xswiftc -enable-testing
 
+# libFuzzer on every parser a user's file reaches (scripts/fuzz.sh): FUZZ_SECONDS per target, from the seed corpus
+# Fuzz/corpus/; crashing inputs land in Fuzz/regressions/, which `make test` replays. Builds into .build-fuzz/.
+FUZZ_SECONDS ?= 60
+fuzz: model
+	scripts/fuzz.sh $(FUZZ_SECONDS)
+
 bench: model
 	$(SWIFT) build -c release --product irm-bench
 	.build/release/irm-bench
 
 clean:
-	rm -rf .build
+	rm -rf .build .build-fuzz

@@ -31,6 +31,9 @@ let package = Package(
         .target(name: "Analysis", dependencies: ["Numerics", "ModelIO", "Llama", "IRM", "Figures"], swiftSettings: fast),
         .executableTarget(name: "irm", dependencies: libraries, swiftSettings: cpu),
         .executableTarget(name: "irm-bench", dependencies: libraries, swiftSettings: fast),
+        // The bodies of the fuzz targets (their libFuzzer entry points live in Fuzz/, built by scripts/fuzz.sh).
+        .target(name: "FuzzTargets", dependencies: ["Numerics", "ModelIO", "Llama", "IRM", "Datasets", "Training", "Analysis"],
+                swiftSettings: cpu),
 
         // What every test target shares: package paths, temp folders, a subprocess runner, a PNG reader, assertClose.
         .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: cpu),
@@ -46,6 +49,8 @@ let package = Package(
                     swiftSettings: cpu),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Training", "Datasets", "Llama", "ModelIO", "TestSupport"],
                     swiftSettings: cpu),
+        // Replays the fuzz corpus and every input that once crashed (Fuzz/corpus, Fuzz/regressions).
+        .testTarget(name: "FuzzRegressionTests", dependencies: ["FuzzTargets", "TestSupport"], swiftSettings: cpu),
         .testTarget(name: "FiguresTests", dependencies: ["Figures", "TestSupport"], swiftSettings: cpu),
         .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "Figures", "IRM", "Llama", "ModelIO", "Numerics", "TestSupport"],
                     swiftSettings: cpu),

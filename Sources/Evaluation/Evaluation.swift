@@ -155,7 +155,7 @@ struct EvalInputs {
                                lexicon: try EmotionLexicon.load(path: o.lexiconPath))
         (target, targetSource) = try resolveTargetEmotion(config: config, override: o.emotion, labels: scorer.classifier.labels)
         if let q = o.questionsPath {
-            let examples = try loadExamples(path: q, format: o.questionsFormat)
+            let examples = try loadExamples(path: q, format: o.questionsFormat, questionsOnly: true)
             guard !examples.isEmpty else { throw DatasetError(q, "no questions in the file") }
             fileQuestions = examples
         } else {
