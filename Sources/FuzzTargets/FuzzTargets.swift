@@ -120,6 +120,10 @@ let scratchDir: String = {
 
 func scratchPath(_ name: String) -> String { scratchDir + "/" + name }
 
+/// Removes this process's scratch folder (the tests call it when they end; scripts/fuzz.sh removes the folders of
+/// fuzzing processes that have exited).
+public func removeFuzzScratch() { try? FileManager.default.removeItem(atPath: scratchDir) }
+
 func writeScratch(_ bytes: UnsafeRawBufferPointer, _ path: String) {
     _ = FileManager.default.createFile(atPath: path, contents: Data(bytes))
 }

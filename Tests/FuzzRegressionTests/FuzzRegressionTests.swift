@@ -8,6 +8,7 @@ import TestSupport
 
 final class FuzzRegressionTests: XCTestCase {
     override class func setUp() { fuzzAssetRoot = packageRoot }
+    override class func tearDown() { removeFuzzScratch() }
 
     func files(_ dir: String) -> [String] {
         ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).filter { !$0.hasPrefix(".") }.sorted()
@@ -40,6 +41,9 @@ final class FuzzRegressionTests: XCTestCase {
             }
         }
         XCTAssertGreaterThan(count, 0, "no regression inputs in Fuzz/regressions")
+        // Every folder is a target's (an input in a misspelt folder would never be replayed).
+        let folders = files(packageRoot + "/Fuzz/regressions").map { ($0 as NSString).lastPathComponent }
+        XCTAssertEqual(folders.filter { FuzzTarget(rawValue: $0) == nil }, [])
     }
 
     /// The seed writer still writes what the targets accept (the committed corpus was made with it).
