@@ -79,7 +79,8 @@ public func writeFuzzSeeds(to dir: String) throws {
     var state = TrainState()
     state.step = 5; state.epoch = 1; state.batchInEpoch = 1; state.bestVal = 2.5; state.rng = Rng(seed: 0).state
     try run.saveCheckpoint(net: net, adam: adam, state: state)
-    try moved(.optimizer, "optimizer.safetensors", from: run.optimizerPath)
+    let optimizer = try fm.contentsOfDirectory(atPath: run.path).first { $0.hasSuffix(".optimizer.safetensors") } ?? "?"
+    try moved(.optimizer, "optimizer.safetensors", from: run.path + "/" + optimizer)
 
     // A neuron map of a random model shaped like fuzzModel.
     let map = NeuronMap.build(model: LlamaModel.random(fuzzModel, seed: 6), tokens: (0..<fuzzModel.vocabSize).map { "t\($0)" },

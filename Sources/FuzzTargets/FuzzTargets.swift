@@ -266,16 +266,16 @@ func fuzzRunConfig(_ bytes: UnsafeRawBufferPointer, _ o: inout FuzzOutcome) {
     }
 }
 
-/// The IRM weights an optimizer state is resumed next to (step 5, as the seed's state).
+/// The IRM weights an optimizer state is resumed next to (step 5, as the seed's state), as the pair of a run
+/// folder without checkpoint.json (the layout before checkpoint generations, still resumed: the same readers).
 let fuzzCheckpointWeights: Void = {
-    try? IRMNetwork(config: fuzzIRMConfig, seed: 1).save(path: RunFolder(scratchPath("opt")).weightsPath,
-                                                         extraMetadata: ["step": "5"])
+    try? IRMNetwork(config: fuzzIRMConfig, seed: 1).save(path: scratchPath("opt/irm.safetensors"), extraMetadata: ["step": "5"])
 }()
 
 func fuzzOptimizer(_ bytes: UnsafeRawBufferPointer, _ o: inout FuzzOutcome) {
     _ = fuzzCheckpointWeights
     let run = RunFolder(o.file)
-    writeScratch(bytes, run.optimizerPath)
+    writeScratch(bytes, run.path + "/optimizer.safetensors")
     o.attempt {
         let net = IRMNetwork(config: fuzzIRMConfig, seed: 2)
         _ = try run.loadCheckpoint(net: net, adam: Adam(config: AdamConfig(), count: net.params.count))

@@ -50,7 +50,7 @@ public final class Trainer {
             // The caller holds the run's lock: nothing else writes the folder while stale files go.
             if let s = try run.loadCheckpoint(net: net, adam: adam) { state = s; checkpointStep = s.step }
             guard state.batchInEpoch < stepsPerEpoch else {
-                throw RunError("\(run.optimizerPath): corrupted checkpoint (batch \(state.batchInEpoch) of an epoch of \(stepsPerEpoch))")
+                throw RunError("\(run.path): corrupted checkpoint (batch \(state.batchInEpoch) of an epoch of \(stepsPerEpoch))")
             }
             run.removeStaleFiles()
             try run.truncateRecords(afterStep: state.step)
