@@ -59,9 +59,15 @@ test: model
 	$(SWIFT) build -c release
 	$(SWIFT) test -c release -Xswiftc -enable-testing
 
+# libFuzzer on every parser a user's file reaches (scripts/fuzz.sh): FUZZ_SECONDS per target, from the seed corpus
+# Fuzz/corpus/; crashing inputs land in Fuzz/regressions/, which `make test` replays. Builds into .build-fuzz/.
+FUZZ_SECONDS ?= 60
+fuzz: model
+	scripts/fuzz.sh $(FUZZ_SECONDS)
+
 bench: model
 	$(SWIFT) build -c release --product irm-bench
 	.build/release/irm-bench
 
 clean:
-	rm -rf .build
+	rm -rf .build .build-fuzz

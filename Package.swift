@@ -33,6 +33,9 @@ let package = Package(
         .target(name: "Reports", dependencies: ["ModelIO", "Figures", "Training", "Evaluation", "Analysis"], swiftSettings: cpu),
         .executableTarget(name: "irm", dependencies: libraries, swiftSettings: cpu),
         .executableTarget(name: "irm-bench", dependencies: libraries, swiftSettings: fast),
+        // The bodies of the fuzz targets (their libFuzzer entry points live in Fuzz/, built by scripts/fuzz.sh).
+        .target(name: "FuzzTargets", dependencies: ["Numerics", "ModelIO", "Llama", "IRM", "Datasets", "Training", "Analysis"],
+                swiftSettings: cpu),
 
         // What every test target shares: package paths, temp folders, a subprocess runner, a PNG reader, assertClose.
         .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: cpu),
@@ -48,6 +51,8 @@ let package = Package(
                     swiftSettings: cpu),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Training", "Datasets", "Llama", "ModelIO", "TestSupport"],
                     swiftSettings: cpu),
+        // Replays the fuzz corpus and every input that once crashed (Fuzz/corpus, Fuzz/regressions).
+        .testTarget(name: "FuzzRegressionTests", dependencies: ["FuzzTargets", "TestSupport"], swiftSettings: cpu),
         .testTarget(name: "FiguresTests", dependencies: ["Figures", "TestSupport"], swiftSettings: cpu),
         .testTarget(name: "ReportsTests", dependencies: ["Reports", "Figures", "Training", "Evaluation", "Analysis", "IRM", "Datasets",
                                                  "ModelIO", "TestSupport"], swiftSettings: cpu),

@@ -20,10 +20,11 @@
 import Foundation
 import Figures
 import ModelIO
+import Llama
 
 public struct NeuronMapError: Error, CustomStringConvertible {
     public let description: String
-    public init(_ path: String, _ message: String) { description = "\(path): \(message)" }
+    public init(_ path: String, _ message: String) { description = singleLine("\(path): \(message)") }
 }
 
 private let magic: [UInt8] = Array("IRMNMAP\0".utf8)
@@ -69,75 +70,84 @@ extension NeuronMap {
         do { d = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped) } catch {
             throw bad("cannot read: \(error.localizedDescription)")
         }
-        return try d.withUnsafeBytes { (raw: UnsafeRawBufferPointer) -> NeuronMap in
-            var off = 0
-            func need(_ n: Int, _ what: String) throws {
-                guard n >= 0, off <= raw.count, n <= raw.count - off else {
-                    throw bad("truncated neuron map (\(raw.count) bytes; \(what) needs \(n) bytes at offset \(off))")
-                }
+        return try d.withUnsafeBytes { try read(bytes: $0, path: path) }
+    }
+
+    /// Parses the bytes of a .nmap file; `path` names it in errors.
+    public static func read(bytes raw: UnsafeRawBufferPointer, path: String) throws -> NeuronMap {
+        func bad(_ m: String) -> NeuronMapError { NeuronMapError(path, m) }
+        var off = 0
+        func need(_ n: Int, _ what: String) throws {
+            guard n >= 0, off <= raw.count, n <= raw.count - off else {
+                throw bad("truncated neuron map (\(raw.count) bytes; \(what) needs \(n) bytes at offset \(off))")
             }
-            func u32(_ what: String) throws -> Int {
-                try need(4, what)
-                let v = raw.loadUnaligned(fromByteOffset: off, as: UInt32.self)
-                off += 4
-                return Int(UInt32(littleEndian: v))
-            }
-            try need(8, "the magic")
-            guard Array(raw[0..<8]) == magic else { throw bad("not an irm neuron map (bad magic)") }
-            off = 8
-            let version = try u32("the version")
-            guard version == Int(formatVersion) else { throw bad("neuron map version \(version) is not supported (expected \(formatVersion))") }
-            let kindRaw = try u32("the kind"), normRaw = try u32("the norm")
-            guard kindRaw < NeuronKind.allCases.count else { throw bad("unknown neuron kind \(kindRaw)") }
-            guard normRaw < DecodeNorm.allCases.count else { throw bad("unknown norm \(normRaw)") }
-            let k = try u32("k"), kb = try u32("bottomK"), dim = try u32("dim"), hidden = try u32("hiddenDim")
-            let modelLayers = try u32("model layers"), vocab = try u32("vocab")
-            let nl = try u32("the layer count"), nameBytes = try u32("the name length"), nt = try u32("the token count")
-            guard k >= 1, k <= vocab, kb <= vocab, hidden >= 1, dim >= 1, nl <= modelLayers, nt <= vocab else {
-                throw bad("inconsistent header (k \(k), bottomK \(kb), vocab \(vocab), hidden \(hidden), layers \(nl)/\(modelLayers), tokens \(nt))")
-            }
-            try need(4 * nl, "the layer list")
-            var layers: [Int] = []
-            for _ in 0..<nl {
-                let l = try u32("a layer index")
-                guard l < modelLayers else { throw bad("layer \(l) is outside the model's \(modelLayers) layers") }
-                layers.append(l)
-            }
-            try need(nameBytes, "the model name")
-            let name = String(decoding: UnsafeRawBufferPointer(rebasing: raw[off..<off + nameBytes]), as: UTF8.self)
-            off += nameBytes
-            try need(4 * nt, "the token lengths")
-            var lens: [Int] = []
-            lens.reserveCapacity(nt)
-            var totalTok = 0
-            for _ in 0..<nt { let n = try u32("a token length"); lens.append(n); totalTok += n }
-            try need(totalTok, "the token texts")
-            var tokens: [String] = []
-            tokens.reserveCapacity(nt)
-            for n in lens {
-                tokens.append(String(decoding: UnsafeRawBufferPointer(rebasing: raw[off..<off + n]), as: UTF8.self))
-                off += n
-            }
-            off = (off + 3) & ~3
-            let N = nl * hidden
-            let expected = off + N * (k + kb) * 8
-            guard raw.count == expected else {
-                throw bad(raw.count < expected ? "truncated neuron map (\(raw.count) bytes, expected \(expected))"
-                                                : "neuron map has \(raw.count - expected) trailing bytes (expected \(expected))")
-            }
-            var dec = DecodedTokens(count: N, k: k, bottomK: kb)
-            func copy<T>(_ a: inout [T], _ n: Int) {
-                a.withUnsafeMutableBytes { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: raw[off..<off + n * 4])) }
-                off += n * 4
-            }
-            copy(&dec.topIds, N * k); copy(&dec.topProbs, N * k)
-            copy(&dec.bottomIds, N * kb); copy(&dec.bottomProbs, N * kb)
-            for id in dec.topIds where id < 0 || id >= vocab { throw bad("token id \(id) is outside the vocabulary of \(vocab)") }
-            for id in dec.bottomIds where id < 0 || id >= vocab { throw bad("token id \(id) is outside the vocabulary of \(vocab)") }
-            return NeuronMap(kind: NeuronKind.allCases[kindRaw], norm: DecodeNorm.allCases[normRaw], dim: dim,
-                             hiddenDim: hidden, modelLayers: modelLayers, vocab: vocab, layers: layers, modelName: name,
-                             tokens: tokens, decoded: dec)
         }
+        func u32(_ what: String) throws -> Int {
+            try need(4, what)
+            let v = raw.loadUnaligned(fromByteOffset: off, as: UInt32.self)
+            off += 4
+            return Int(UInt32(littleEndian: v))
+        }
+        try need(8, "the magic")
+        guard Array(raw[0..<8]) == magic else { throw bad("not an irm neuron map (bad magic)") }
+        off = 8
+        let version = try u32("the version")
+        guard version == Int(formatVersion) else { throw bad("neuron map version \(version) is not supported (expected \(formatVersion))") }
+        let kindRaw = try u32("the kind"), normRaw = try u32("the norm")
+        guard kindRaw < NeuronKind.allCases.count else { throw bad("unknown neuron kind \(kindRaw)") }
+        guard normRaw < DecodeNorm.allCases.count else { throw bad("unknown norm \(normRaw)") }
+        let k = try u32("k"), kb = try u32("bottomK"), dim = try u32("dim"), hidden = try u32("hiddenDim")
+        let modelLayers = try u32("model layers"), vocab = try u32("vocab")
+        let nl = try u32("the layer count"), nameBytes = try u32("the name length"), nt = try u32("the token count")
+        guard k >= 1, k <= vocab, kb <= vocab, hidden >= 1, dim >= 1, nl <= modelLayers, nt <= vocab else {
+            throw bad("inconsistent header (k \(k), bottomK \(kb), vocab \(vocab), hidden \(hidden), layers \(nl)/\(modelLayers), tokens \(nt))")
+        }
+        // A model's sizes at most (LlamaConfig's limits): they size the query tables and keep the sums below exact.
+        guard vocab <= LlamaConfig.maxVocabSize, dim <= LlamaConfig.maxDim, hidden <= LlamaConfig.maxHiddenDim,
+              modelLayers <= LlamaConfig.maxLayers else {
+            throw bad("implausible header (vocab \(vocab), dim \(dim), hidden \(hidden), \(modelLayers) layers): not a map of a Llama-family model")
+        }
+        try need(4 * nl, "the layer list")
+        var layers: [Int] = []
+        for _ in 0..<nl {
+            let l = try u32("a layer index")
+            guard l < modelLayers else { throw bad("layer \(l) is outside the model's \(modelLayers) layers") }
+            layers.append(l)
+        }
+        try need(nameBytes, "the model name")
+        let name = String(decoding: UnsafeRawBufferPointer(rebasing: raw[off..<off + nameBytes]), as: UTF8.self)
+        off += nameBytes
+        try need(4 * nt, "the token lengths")
+        var lens: [Int] = []
+        lens.reserveCapacity(nt)
+        var totalTok = 0
+        for _ in 0..<nt { let n = try u32("a token length"); lens.append(n); totalTok += n }
+        try need(totalTok, "the token texts")
+        var tokens: [String] = []
+        tokens.reserveCapacity(nt)
+        for n in lens {
+            tokens.append(String(decoding: UnsafeRawBufferPointer(rebasing: raw[off..<off + n]), as: UTF8.self))
+            off += n
+        }
+        off = (off + 3) & ~3
+        let N = nl * hidden
+        let expected = off + N * (k + kb) * 8
+        guard raw.count == expected else {
+            throw bad(raw.count < expected ? "truncated neuron map (\(raw.count) bytes, expected \(expected))"
+                                            : "neuron map has \(raw.count - expected) trailing bytes (expected \(expected))")
+        }
+        var dec = DecodedTokens(count: N, k: k, bottomK: kb)
+        func copy<T>(_ a: inout [T], _ n: Int) {
+            a.withUnsafeMutableBytes { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: raw[off..<off + n * 4])) }
+            off += n * 4
+        }
+        copy(&dec.topIds, N * k); copy(&dec.topProbs, N * k)
+        copy(&dec.bottomIds, N * kb); copy(&dec.bottomProbs, N * kb)
+        for id in dec.topIds where id < 0 || id >= vocab { throw bad("token id \(id) is outside the vocabulary of \(vocab)") }
+        for id in dec.bottomIds where id < 0 || id >= vocab { throw bad("token id \(id) is outside the vocabulary of \(vocab)") }
+        return NeuronMap(kind: NeuronKind.allCases[kindRaw], norm: DecodeNorm.allCases[normRaw], dim: dim,
+                         hiddenDim: hidden, modelLayers: modelLayers, vocab: vocab, layers: layers, modelName: name,
+                         tokens: tokens, decoded: dec)
     }
 
     // MARK: TSV
@@ -167,17 +177,7 @@ extension NeuronMap {
 
 func probText(_ p: Float) -> String { String(format: "%.4g", p) }
 
-public func tsvEscape(_ s: String) -> String {
-    var out = ""
-    for ch in s.unicodeScalars {
-        switch ch {
-        case "\\": out += "\\\\"
-        case "\t": out += "\\t"
-        case "\n": out += "\\n"
-        case "\r": out += "\\r"
-        default: out.unicodeScalars.append(ch)
-        }
-    }
-    return out
-}
+private let tsvEscapes: [Unicode.Scalar: String] = ["\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"]
+
+public func tsvEscape(_ s: String) -> String { escapingScalars(s, tsvEscapes) }
 

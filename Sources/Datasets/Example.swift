@@ -7,6 +7,7 @@
 //   .jsonl -> jsonl     {"prompt": …, "response": …} or {"text": …} per line
 //   .json  -> squad     SQuAD 2.0 JSON, a source of questions
 import Foundation
+import ModelIO
 
 /// A prompt/response pair. `source` is "file:line" (the line where the example's record starts), so a bad
 /// example can be traced back to its file.
@@ -43,14 +44,16 @@ public struct DatasetError: Error, CustomStringConvertible, Equatable {
         self.file = file; self.line = line; self.message = message
     }
     public var description: String {
-        if let l = line { return "\(file):\(l): \(message)" }
-        return "\(file): \(message)"
+        if let l = line { return singleLine("\(file):\(l): \(message)") }
+        return singleLine("\(file): \(message)")
     }
 }
 
 /// Loads `path` as `format` (or the format its extension implies). `label` selects one class of a labelled
-/// text file (`--label anger`); it is an error for the other formats.
-public func loadExamples(path: String, format: DatasetFormat? = nil, label: String? = nil) throws -> [Example] {
+/// text file (`--label anger`); it is an error for the other formats. `questionsOnly`: the caller needs only the
+/// prompts (evaluation), so SQuAD questions without an answer are kept, with an empty response.
+public func loadExamples(path: String, format: DatasetFormat? = nil, label: String? = nil,
+                         questionsOnly: Bool = false) throws -> [Example] {
     guard let fmt = format ?? DatasetFormat.fromExtension(path) else {
         let ext = (path as NSString).pathExtension
         throw DatasetError(path, "cannot tell the dataset format from the extension \(ext.isEmpty ? "(none)" : "'.\(ext)'")"
@@ -63,7 +66,7 @@ public func loadExamples(path: String, format: DatasetFormat? = nil, label: Stri
     case .qaCSV: return try loadQACSV(path: path)
     case .labelled: return try loadLabelledExamples(path: path, label: label)
     case .jsonl: return try loadJSONL(path: path)
-    case .squad: return try loadSQuAD(path: path)
+    case .squad: return try loadSQuAD(path: path, includeUnanswerable: questionsOnly)
     }
 }
 

@@ -3,8 +3,9 @@
 // answers in an emotion; here SQuAD is mainly a pool of evaluation prompts.
 //
 // Each question becomes an example whose response is its first answer's text. Unanswerable questions
-// (`is_impossible`, no `answers`) are skipped by `loadExamples`; `loadSQuAD(includeUnanswerable: true)`
-// keeps them with an empty response, for evaluation code that only needs the questions. The file is one
+// (`is_impossible`, no `answers`, as in a test split) are skipped for training; `loadSQuAD(includeUnanswerable:
+// true)` (`loadExamples(questionsOnly: true)`, what `irm eval --questions` uses) keeps them with an empty
+// response, since evaluation needs only the questions. The file is one
 // JSON document, so `source` is "file#question-id" rather than a line number.
 import Foundation
 
@@ -52,7 +53,13 @@ public func loadSQuAD(path: String, includeUnanswerable: Bool = false) throws ->
             }
         }
     }
-    guard !out.isEmpty else { throw DatasetError(path, "no questions found in \"data\"") }
+    guard !out.isEmpty else {
+        if n > 0 && !includeUnanswerable {
+            throw DatasetError(path, "none of its \(n) questions has an answer: training needs answers "
+                               + "(irm eval --questions takes such a file for its questions)")
+        }
+        throw DatasetError(path, "no questions found in \"data\"")
+    }
     return out
 }
 

@@ -47,6 +47,8 @@ public struct DatasetSplit: Codable, Sendable, Equatable {
 
     /// Whether the indices are a partition of 0..<count (a split read back from a config.json is checked).
     public var isValid: Bool {
+        // Sizes first: `count` comes from a file and must not size the table below unless the lists add up.
+        guard count >= 0, trainIndices.count + valIndices.count + testIndices.count == count else { return false }
         var seen = [Bool](repeating: false, count: count)
         for i in trainIndices + valIndices + testIndices {
             guard i >= 0 && i < count && !seen[i] else { return false }

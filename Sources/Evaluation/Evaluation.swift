@@ -156,7 +156,7 @@ struct EvalInputs {
                                lexicon: try EmotionLexicon.load(path: o.lexiconPath))
         (target, targetSource) = try resolveTargetEmotion(config: config, override: o.emotion, labels: scorer.classifier.labels)
         if let q = o.questionsPath {
-            let examples = try loadExamples(path: q, format: o.questionsFormat)
+            let examples = try loadExamples(path: q, format: o.questionsFormat, questionsOnly: true)
             guard !examples.isEmpty else { throw DatasetError(q, "no questions in the file") }
             fileQuestions = examples
         } else {
@@ -203,12 +203,15 @@ public func answerQuestions(_ questions: [Example], lm: LoadedModel, system: Str
     let tok = lm.tokenizer
     let isEnd: (Int32) -> Bool = { tok.isEndOfGeneration($0) }
     let maxSeq = lm.model.config.maxSeqLen
-    let state = lm.model.makeState(capacity: maxSeq)
+    let prompts = questions.map { lm.promptTokens($0.prompt, chat: true, system: system) }
+    // The cache for the longest prompt and its answer, not the model's whole context (which the model file states:
+    // up to 2^24 positions).
+    let state = lm.model.makeState(capacity: min(maxSeq, (prompts.map(\.count).max() ?? 0) + o.maxTokens))
     var r = AnsweredQuestions()
     r.hasReference = questions.allSatisfy { !$0.response.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty }
     let start = Date()
     for (i, q) in questions.enumerated() {
-        let ids = lm.promptTokens(q.prompt, chat: true, system: system)
+        let ids = prompts[i]
         let budget = min(o.maxTokens, maxSeq - ids.count)
         guard !ids.isEmpty, budget >= 1 else { r.skipped += 1; continue }
         var eq = EvalQuestion(prompt: q.prompt, source: q.source, answers: [])

@@ -3,6 +3,7 @@
 // reading the residual stream after the tap layer's attention block and adding one h-wide slice of its
 // output to the residual after the attention block of each of its L injection layers.
 import Foundation
+import ModelIO
 
 public struct IRMConfig: Codable, Hashable, Sendable {
     public var hidden: Int                 // h, the model's residual width
@@ -30,16 +31,65 @@ public struct IRMConfig: Codable, Hashable, Sendable {
     }
     public var parameterCount: Int { linearShapes.reduce(0) { $0 + $1.out * $1.in + $1.out } }
 
-    public func validate(nLayers: Int) throws {
-        guard depth >= 1 else { throw IRMError.invalid("depth must be at least 1") }
-        guard widthMultiplier >= 1 else { throw IRMError.invalid("width multiplier must be at least 1") }
+    /// The parameter count computed without overflow and without building `linearShapes` (nil when it does not
+    /// fit in Int or a size is not positive): what a config read from a file is checked with.
+    public var checkedParameterCount: Int? {
+        guard hidden >= 1, widthMultiplier >= 1, depth >= 1, !layers.isEmpty,
+              let w = checkedProduct([hidden, widthMultiplier]), let out = checkedProduct([hidden, layers.count]) else { return nil }
+        // Linear(in, out) has out·in weights and out biases.
+        func linear(_ i: Int, _ o: Int) -> Int? { checkedSum([i, 1]).flatMap { checkedProduct([o, $0]) } }
+        if depth == 1 { return linear(hidden, out) }
+        guard let first = linear(hidden, w), let last = linear(w, out),
+              let middles = depth == 2 ? 0 : linear(w, w).flatMap({ checkedProduct([$0, depth - 2]) }) else { return nil }
+        return checkedSum([first, middles, last])
+    }
+
+    /// Deeper or wider than this is not an IRM anyone trains (the reference: depth 5, 3·4096 wide for Llama-2-7B).
+    /// With these bounds every size derived from a config (parameters, activations for 2^24 tokens, memory
+    /// plans) stays within Int, whatever a file says.
+    public static let maxDepth = 256, maxWidth = 1 << 24
+
+    /// The checks that need no model: positive sizes, a non-empty list of distinct, non-negative layers, a
+    /// finite L1 weight, and a parameter count that fits in Int. A config read from a file passes here before
+    /// it sizes anything.
+    public func checkShape() throws {
+        guard hidden >= 1 else { throw IRMError.invalid("hidden size \(hidden) must be at least 1") }
+        guard depth >= 1 else { throw IRMError.invalid("depth \(depth) must be at least 1") }
+        guard depth <= IRMConfig.maxDepth else { throw IRMError.invalid("depth \(depth) is above the supported \(IRMConfig.maxDepth)") }
+        guard widthMultiplier >= 1 else { throw IRMError.invalid("width multiplier \(widthMultiplier) must be at least 1") }
         guard !layers.isEmpty else { throw IRMError.invalid("no injection layers") }
-        guard tapLayer >= 0, tapLayer < nLayers else { throw IRMError.invalid("tap layer \(tapLayer) is outside 0...\(nLayers - 1)") }
-        for l in layers where l < 0 || l >= nLayers {
+        for (what, a, b) in [("width", hidden, widthMultiplier), ("output width", hidden, layers.count)] {
+            let w = checkedProduct([a, b])
+            guard let w, w <= IRMConfig.maxWidth else {
+                throw IRMError.invalid("\(what) \(a) × \(b) = \(w.map(String.init) ?? "more than Int holds") is above the supported \(IRMConfig.maxWidth)")
+            }
+        }
+        var seen = Set<Int>()
+        for l in layers {
+            guard l >= 0 else { throw IRMError.invalid("injection layer \(l) is negative") }
+            guard seen.insert(l).inserted else { throw IRMError.invalid("injection layer \(l) is listed twice") }
+        }
+        guard tapLayer >= 0 else { throw IRMError.invalid("tap layer \(tapLayer) is negative") }
+        guard l1.isFinite, l1 >= 0 else { throw IRMError.invalid("L1 weight \(l1) must be a finite number >= 0") }
+        guard checkedParameterCount != nil else {
+            throw IRMError.invalid("hidden \(hidden) × width \(widthMultiplier) × depth \(depth) × \(layers.count) layers: the parameter count overflows")
+        }
+    }
+
+    /// `checkShape`, then the checks against the model the IRM is injected into: its layer count and, when
+    /// given, its hidden size.
+    public func validate(nLayers: Int, hidden modelHidden: Int? = nil) throws {
+        try checkShape()
+        if let h = modelHidden, h != hidden {
+            throw IRMError.invalid("the IRM reads a hidden size of \(hidden) but the model's is \(h)")
+        }
+        guard tapLayer < nLayers else { throw IRMError.invalid("tap layer \(tapLayer) is outside 0...\(nLayers - 1)") }
+        for l in layers where l >= nLayers {
             throw IRMError.invalid("injection layer \(l) is outside the model's layers 0...\(nLayers - 1)")
         }
-        guard layers.min()! >= tapLayer else {
-            throw IRMError.invalid("injection layer \(layers.min()!) comes before the tap layer \(tapLayer)")
+        let lowest = layers.min() ?? tapLayer
+        guard lowest >= tapLayer else {
+            throw IRMError.invalid("injection layer \(lowest) comes before the tap layer \(tapLayer)")
         }
     }
 }
@@ -56,8 +106,8 @@ public enum IRMError: Error, CustomStringConvertible {
     case badFile(String, String)
     public var description: String {
         switch self {
-        case .invalid(let m): m
-        case .badFile(let f, let m): "\(f): \(m)"
+        case .invalid(let m): singleLine(m)
+        case .badFile(let f, let m): singleLine("\(f): \(m)")
         }
     }
 }

@@ -22,31 +22,70 @@ extension IRMNetwork {
         try withExtendedLifetime(params) { try writeSafetensors(path: path, rawTensors: tensors, metadata: meta) }
     }
 
-    /// Loads weights saved by `save` (or by the reference with a matching config).
-    public static func load(path: String, config expected: IRMConfig? = nil) throws -> IRMNetwork {
-        let f = try SafetensorsFile(path: path)
-        var config = expected
-        if config == nil {
-            guard let js = f.metadata["irm_config"], let c = try? JSONDecoder().decode(IRMConfig.self, from: Data(js.utf8)) else {
-                throw IRMError.badFile(path, "no IRM configuration in the file's metadata")
-            }
-            config = c
+    /// Loads weights saved by `save` (or by the reference with a matching config). The config (the file's
+    /// `irm_config` unless `expected` is given) is checked alone, against `model` when given and against the
+    /// memory `available`, and every tensor against the config, before anything is allocated.
+    public static func load(path: String, config expected: IRMConfig? = nil,
+                            model: (hidden: Int, nLayers: Int)? = nil) throws -> IRMNetwork {
+        try load(file: SafetensorsFile(path: path), config: expected, model: model)
+    }
+
+    public static func load(file f: SafetensorsFile, config expected: IRMConfig? = nil,
+                            model: (hidden: Int, nLayers: Int)? = nil, available: Int = availableMemory()) throws -> IRMNetwork {
+        let path = f.path
+        func bad(_ m: String) -> IRMError { .badFile(path, m) }
+        let config: IRMConfig
+        if let e = expected {
+            config = e
+        } else {
+            guard let js = f.metadata["irm_config"] else { throw bad("no IRM configuration (irm_config) in the file's metadata") }
+            do { config = try JSONDecoder().decode(IRMConfig.self, from: Data(js.utf8)) }
+            catch { throw bad("irm_config is not a valid IRM configuration (\(oneLineDescription(error)))") }
         }
-        let net = IRMNetwork(config: config!, seed: 0)
+        do {
+            if let m = model { try config.validate(nLayers: m.nLayers, hidden: m.hidden) } else { try config.checkShape() }
+        } catch IRMError.invalid(let m) {
+            throw bad("irm_config: \(m)")
+        }
+        // Weights and their gradients, fp32 (checkShape has made sure the count fits in Int).
+        let count = config.checkedParameterCount ?? Int.max, bytes = checkedProduct([count, 8]) ?? Int.max
+        guard bytes <= available else {
+            throw bad("irm_config describes an IRM of \(count) parameters, \(formatBytes(bytes)) for its weights and gradients; "
+                      + "\(formatBytes(available)) of memory is available")
+        }
+        try checkTensors(f, config: config)
+        let net = IRMNetwork(config: config, seed: 0)
         try net.loadWeights(f)
         return net
     }
 
-    /// Reads this network's weights from `f` in place (names and shapes checked, NaN and infinity refused).
-    public func loadWeights(_ f: SafetensorsFile) throws {
+    /// `f` holds exactly the tensors of an IRM of `config`, with its shapes (their byte sizes the safetensors
+    /// reader has checked against the shapes).
+    static func checkTensors(_ f: SafetensorsFile, config: IRMConfig) throws {
+        var names = Set<String>()
         for (k, s) in config.linearShapes.enumerated() {
-            for (kind, shape, dst) in [("weight", [s.out, s.in], weight(k)), ("bias", [s.out], bias(k))] {
-                let name = IRMNetwork.tensorName(k, kind)
-                guard let t = f.tensors[name] else { throw IRMError.badFile(f.path, "missing tensor '\(name)'") }
+            for (kind, shape) in [("weight", [s.out, s.in]), ("bias", [s.out])] {
+                let name = tensorName(k, kind)
+                names.insert(name)
+                guard let t = f.tensors[name] else {
+                    throw IRMError.badFile(f.path, "missing tensor '\(name)' (irm_config has depth \(config.depth))")
+                }
                 guard t.shape == shape else {
                     throw IRMError.badFile(f.path, "tensor '\(name)' has shape \(t.shape), the IRM config needs \(shape)")
                 }
-                try f.readFloats(t, into: dst)
+            }
+        }
+        if let extra = f.tensors.keys.filter({ $0.hasPrefix("basic_forward.") && !names.contains($0) }).sorted().first {
+            throw IRMError.badFile(f.path, "tensor '\(extra)' is not part of the IRM that irm_config describes (depth \(config.depth))")
+        }
+    }
+
+    /// Reads this network's weights from `f` in place (names and shapes checked, NaN and infinity refused).
+    public func loadWeights(_ f: SafetensorsFile) throws {
+        try IRMNetwork.checkTensors(f, config: config)
+        for k in config.linearShapes.indices {
+            for (kind, dst) in [("weight", weight(k)), ("bias", bias(k))] {
+                try f.readFloats(f.tensor(IRMNetwork.tensorName(k, kind)), into: dst)
             }
         }
         for i in 0..<params.count where !params[i].isFinite {

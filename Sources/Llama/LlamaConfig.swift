@@ -19,7 +19,7 @@ public struct LlamaConfig: Sendable, Equatable, Codable {
                 vocabSize: Int, normEps: Float = 1e-5, ropeTheta: Float = 10000, maxSeqLen: Int = 2048,
                 tiedEmbeddings: Bool = false) {
         self.dim = dim; self.hiddenDim = hiddenDim; self.nLayers = nLayers; self.nHeads = nHeads
-        self.nKVHeads = nKVHeads; self.headDim = headDim ?? dim / nHeads; self.vocabSize = vocabSize
+        self.nKVHeads = nKVHeads; self.headDim = headDim ?? (nHeads > 0 ? dim / nHeads : 0); self.vocabSize = vocabSize
         self.normEps = normEps; self.ropeTheta = ropeTheta; self.maxSeqLen = maxSeqLen
         self.tiedEmbeddings = tiedEmbeddings
     }
@@ -41,13 +41,29 @@ public struct LlamaConfig: Sendable, Equatable, Codable {
                                                  vocabSize: 49152, normEps: 1e-5, ropeTheta: 100000, maxSeqLen: 8192,
                                                  tiedEmbeddings: true)
 
-    func validate(file: String) throws {
+    /// Upper bounds on each dimension, far above any Llama-family model (Llama-3-405B: hidden 16384, MLP 53248,
+    /// 126 layers, 128 heads; Gemma: vocab 256k). They keep every size derived from a config (parameter
+    /// counts, memory plans, cache sizes) far from Int overflow, whatever a file says.
+    public static let maxDim = 1 << 18, maxHiddenDim = 1 << 20, maxLayers = 1 << 12, maxHeads = 1 << 12
+    public static let maxHeadDim = 1 << 12, maxVocabSize = 1 << 22, maxContext = 1 << 24
+
+    var limits: [(name: String, value: Int, max: Int)] {
+        [("hidden size", dim, Self.maxDim), ("MLP size", hiddenDim, Self.maxHiddenDim), ("layer count", nLayers, Self.maxLayers),
+         ("attention heads", nHeads, Self.maxHeads), ("KV heads", nKVHeads, Self.maxHeads), ("head dimension", headDim, Self.maxHeadDim),
+         ("vocabulary size", vocabSize, Self.maxVocabSize), ("context length", maxSeqLen, Self.maxContext)]
+    }
+
+    public func validate(file: String) throws {
         func bad(_ m: String) -> ModelIOError { ModelIOError(file, m) }
-        guard dim > 0, hiddenDim > 0, nLayers > 0, nHeads > 0, nKVHeads > 0, vocabSize > 0, headDim > 0 else {
-            throw bad("model dimensions must be positive")
+        for l in limits {
+            let v = l.value
+            guard v > 0 else { throw bad("\(l.name) \(v) must be positive") }
+            guard v <= l.max else { throw bad("\(l.name) \(v) is implausibly large (at most \(l.max) supported)") }
         }
         guard nHeads % nKVHeads == 0 else { throw bad("\(nHeads) attention heads is not a multiple of \(nKVHeads) KV heads") }
         guard headDim % 2 == 0 else { throw bad("head dimension \(headDim) must be even for RoPE") }
+        guard normEps.isFinite, normEps >= 0 else { throw bad("RMS norm epsilon \(normEps) must be a finite number >= 0") }
+        guard ropeTheta.isFinite, ropeTheta > 0 else { throw bad("RoPE base \(ropeTheta) must be a finite number > 0") }
     }
 }
 
@@ -78,20 +94,41 @@ extension LlamaConfig {
     }
 }
 
+// MARK: - From a llama2.c checkpoint header
+
+extension LlamaConfig {
+    /// llama2.c's run.c fixes ε = 1e-5 and RoPE θ = 10000; the header gives the rest.
+    public init(llama2c ck: Llama2cCheckpoint) throws {
+        self.init(dim: ck.dim, hiddenDim: ck.hiddenDim, nLayers: ck.nLayers, nHeads: ck.nHeads, nKVHeads: ck.nKVHeads,
+                  vocabSize: ck.vocabSize, normEps: 1e-5, ropeTheta: 10000, maxSeqLen: ck.seqLen,
+                  tiedEmbeddings: ck.sharedClassifier)
+        try validate(file: ck.path)
+    }
+}
+
 // MARK: - From a Hugging Face config.json
 
 extension LlamaConfig {
     public init(hfConfigAt path: String) throws {
         guard let data = FileManager.default.contents(atPath: path) else { throw ModelIOError(path, "no such file") }
+        try self.init(hfConfigJSON: data, file: path)
+    }
+
+    /// `file` names the source in errors.
+    public init(hfConfigJSON data: Data, file path: String) throws {
         guard let obj = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
             throw ModelIOError(path, "not a JSON object")
         }
-        func int(_ k: String) throws -> Int {
-            guard let v = obj[k] else { throw ModelIOError(path, "missing '\(k)'") }
-            guard let n = v as? NSNumber, n.doubleValue == n.doubleValue.rounded() else {
+        func int(_ k: String, _ def: Int? = nil) throws -> Int {
+            guard let v = obj[k] else {
+                if let d = def { return d }
+                throw ModelIOError(path, "missing '\(k)'")
+            }
+            // Int(exactly:) refuses fractions and values beyond Int instead of wrapping them.
+            guard let n = v as? NSNumber, let i = Int(exactly: n.doubleValue) else {
                 throw ModelIOError(path, "'\(k)' must be an integer")
             }
-            return n.intValue
+            return i
         }
         func num(_ k: String, _ def: Double) -> Double { (obj[k] as? NSNumber)?.doubleValue ?? def }
         if let mt = obj["model_type"] as? String, !["llama", "mistral"].contains(mt) {
@@ -103,11 +140,11 @@ extension LlamaConfig {
         let heads = try int("num_attention_heads")
         self.init(dim: try int("hidden_size"), hiddenDim: try int("intermediate_size"),
                   nLayers: try int("num_hidden_layers"), nHeads: heads,
-                  nKVHeads: obj["num_key_value_heads"] == nil ? heads : try int("num_key_value_heads"),
+                  nKVHeads: try int("num_key_value_heads", heads),
                   headDim: obj["head_dim"] == nil ? nil : try int("head_dim"),
                   vocabSize: try int("vocab_size"), normEps: Float(num("rms_norm_eps", 1e-6)),
                   ropeTheta: Float(num("rope_theta", 10000)),
-                  maxSeqLen: (obj["max_position_embeddings"] as? NSNumber)?.intValue ?? 2048,
+                  maxSeqLen: try int("max_position_embeddings", 2048),
                   tiedEmbeddings: (obj["tie_word_embeddings"] as? Bool) ?? false)
         try validate(file: path)
     }

@@ -45,26 +45,33 @@ public final class LlamaModel: @unchecked Sendable {
 
     public static func load(path: String, storage: WeightStorage = .auto) throws -> LlamaModel {
         switch try detectFormat(path) {
-        case .gguf:
-            let g = try GGUFFile(path: path)
-            let cfg = try LlamaConfig(gguf: g)
-            let w = try buildWeights(cfg, file: path, storage: storage, tensors: g.tensors, names: ggufNames, unpermute: false)
-            return LlamaModel(config: cfg, weights: w, path: path, format: .gguf,
-                              sourceTypes: typeCounts(g.tensors), ggufMetadata: g.metadata)
+        case .gguf: return try load(gguf: GGUFFile(path: path), storage: storage)
         case .huggingFace:
-            let cfg = try LlamaConfig(hfConfigAt: path + "/config.json")
-            let ts = try loadSafetensorsFolder(path)
-            let w = try buildWeights(cfg, file: path, storage: storage, tensors: ts, names: hfNames, unpermute: true)
-            return LlamaModel(config: cfg, weights: w, path: path, format: .huggingFace, sourceTypes: typeCounts(ts))
-        case .llama2c:
-            let ck = try Llama2cCheckpoint(path: path)
-            let cfg = LlamaConfig(dim: ck.dim, hiddenDim: ck.hiddenDim, nLayers: ck.nLayers, nHeads: ck.nHeads,
-                                  nKVHeads: ck.nKVHeads, vocabSize: ck.vocabSize, normEps: 1e-5, ropeTheta: 10000,
-                                  maxSeqLen: ck.seqLen, tiedEmbeddings: ck.sharedClassifier)
-            try cfg.validate(file: path)
-            let w = try buildWeights(cfg, file: path, storage: storage, tensors: ck.tensors, names: ggufNames, unpermute: false)
-            return LlamaModel(config: cfg, weights: w, path: path, format: .llama2c, sourceTypes: typeCounts(ck.tensors))
+            return try load(config: LlamaConfig(hfConfigAt: path + "/config.json"), tensors: loadSafetensorsFolder(path),
+                            format: .huggingFace, path: path, storage: storage)
+        case .llama2c: return try load(llama2c: Llama2cCheckpoint(path: path), storage: storage)
         }
+    }
+
+    public static func load(gguf g: GGUFFile, storage: WeightStorage = .auto) throws -> LlamaModel {
+        try load(config: LlamaConfig(gguf: g), tensors: g.tensors, format: .gguf, path: g.path, storage: storage,
+                 ggufMetadata: g.metadata)
+    }
+
+    public static func load(llama2c ck: Llama2cCheckpoint, storage: WeightStorage = .auto) throws -> LlamaModel {
+        try load(config: LlamaConfig(llama2c: ck), tensors: ck.tensors, format: .llama2c, path: ck.path, storage: storage)
+    }
+
+    /// The weights `config` names, taken from `tensors` (each checked against the shape the config implies);
+    /// Hugging Face's q/k rows are un-permuted.
+    public static func load(config cfg: LlamaConfig, tensors: [String: TensorInfo], format: ModelFormat, path: String,
+                            storage: WeightStorage = .auto, ggufMetadata: [String: GGUFValue] = [:]) throws -> LlamaModel {
+        try cfg.validate(file: path)
+        let hf = format == .huggingFace
+        let w = try buildWeights(cfg, file: path, storage: storage, tensors: tensors, names: hf ? hfNames : ggufNames,
+                                 unpermute: hf)
+        return LlamaModel(config: cfg, weights: w, path: path, format: format, sourceTypes: typeCounts(tensors),
+                          ggufMetadata: ggufMetadata)
     }
 
     static func typeCounts(_ ts: [String: TensorInfo]) -> [String: Int] {
@@ -190,10 +197,7 @@ extension LlamaModel {
             cfg = try LlamaConfig(hfConfigAt: path + "/config.json"); tensors = try loadSafetensorsFolder(path)
         case .llama2c:
             let ck = try Llama2cCheckpoint(path: path)
-            cfg = LlamaConfig(dim: ck.dim, hiddenDim: ck.hiddenDim, nLayers: ck.nLayers, nHeads: ck.nHeads,
-                              nKVHeads: ck.nKVHeads, vocabSize: ck.vocabSize, maxSeqLen: ck.seqLen,
-                              tiedEmbeddings: ck.sharedClassifier)
-            tensors = ck.tensors
+            cfg = try LlamaConfig(llama2c: ck); tensors = ck.tensors
         }
         var bytes = 0
         for t in tensors.values {

@@ -40,7 +40,11 @@ public struct Llama2cCheckpoint: @unchecked Sendable {
     public var kvDim: Int { dim * nKVHeads / nHeads }
 
     public init(path: String) throws {
-        let file = try MappedFile(path: path)
+        try self.init(file: MappedFile(path: path))
+    }
+
+    public init(file: MappedFile) throws {
+        let path = file.path
         self.file = file
         self.path = path
 
@@ -68,6 +72,22 @@ public struct Llama2cCheckpoint: @unchecked Sendable {
         self.nKVHeads = nKV; self.vocabSize = vocab; self.seqLen = seqLen; self.sharedClassifier = vocabSigned > 0
         let kvDim = dim * nKV / nHeads, headSize = dim / nHeads
 
+        // ---- the file must be exactly as long as the header says: checked before the layout is built, since a
+        // header may claim a million layers
+        // Each dimension is at most 2^20, so a layer's floats stay below 2^44; the rest is checked.
+        let layerFloats = 2 * dim + 2 * dim * dim + 2 * kvDim * dim + 3 * hidden * dim
+        let arrays = [checkedProduct([vocab, dim]), checkedProduct([nLayers, layerFloats]), dim, 2 * seqLen * (headSize / 2),
+                      sharedClassifier ? 0 : checkedProduct([vocab, dim])]
+        guard let floats = checkedSum(arrays.compactMap { $0 }), !arrays.contains(nil),
+              let expected = checkedProduct([floats, 4]).flatMap({ checkedSum([$0, 28]) }) else {
+            throw ModelIOError(path, "not a llama2.c checkpoint: implausible header \(h)")
+        }
+        guard file.size == expected else {
+            throw ModelIOError(path, "size \(file.size) bytes does not match its header (\(expected) bytes expected for "
+                               + "dim \(dim), hidden \(hidden), \(nLayers) layers, vocab \(vocabSigned), seq \(seqLen))"
+                               + (file.size < expected ? ": the file is truncated" : ""))
+        }
+
         // ---- layout: (name, shape) in file order; "" marks skipped arrays
         var layout: [(name: String, shape: [Int])] = [("token_embd.weight", [vocab, dim])]
         func perLayer(_ suffix: String, _ shape: [Int]) {
@@ -86,20 +106,6 @@ public struct Llama2cCheckpoint: @unchecked Sendable {
         layout.append(("", [seqLen, headSize / 2]))  // freq_cis_real
         layout.append(("", [seqLen, headSize / 2]))  // freq_cis_imag
         if !sharedClassifier { layout.append(("output.weight", [vocab, dim])) }
-
-        // ---- the file must be exactly that long
-        var expected = 28
-        for (_, shape) in layout {
-            // each array is < 2^62 bytes given the limits above; the running sum is checked
-            let (sum, o) = expected.addingReportingOverflow(shape.reduce(4, *))
-            guard !o else { throw ModelIOError(path, "not a llama2.c checkpoint: implausible header \(h)") }
-            expected = sum
-        }
-        guard file.size == expected else {
-            throw ModelIOError(path, "size \(file.size) bytes does not match its header (\(expected) bytes expected for "
-                               + "dim \(dim), hidden \(hidden), \(nLayers) layers, vocab \(vocabSigned), seq \(seqLen))"
-                               + (file.size < expected ? ": the file is truncated" : ""))
-        }
 
         var ts: [String: TensorInfo] = [:]
         var offset = 28

@@ -9,6 +9,8 @@ public final class MappedFile: @unchecked Sendable {
     public let path: String
     public let size: Int
     public let base: UnsafeRawPointer
+    /// true when `base` is a heap copy (init(bytes:path:)) rather than a mapping.
+    private let owned: Bool
 
     public init(path: String) throws {
         self.path = path
@@ -21,15 +23,29 @@ public final class MappedFile: @unchecked Sendable {
         size = Int(st.st_size)
         if size == 0 {
             base = UnsafeRawPointer(UnsafeMutableRawPointer.allocate(byteCount: 1, alignment: 64))
+            owned = true
             return
         }
         guard let p = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), p != MAP_FAILED else {
             throw ModelIOError(path, "cannot map: \(String(cString: strerror(errno)))")
         }
         base = UnsafeRawPointer(p)
+        owned = false
     }
+
+    /// The file's contents held in memory (parsing bytes that never were a file: tests, fuzzing). The copy is
+    /// exactly `bytes.count` long, so an address sanitizer sees any read past the end.
+    public init(bytes: UnsafeRawBufferPointer, path: String) {
+        self.path = path
+        size = bytes.count
+        let p = UnsafeMutableRawPointer.allocate(byteCount: max(size, 1), alignment: 64)
+        if let src = bytes.baseAddress, size > 0 { p.copyMemory(from: src, byteCount: size) }
+        base = UnsafeRawPointer(p)
+        owned = true
+    }
+
     deinit {
-        if size == 0 { UnsafeMutableRawPointer(mutating: base).deallocate() }
+        if owned { UnsafeMutableRawPointer(mutating: base).deallocate() }
         else { munmap(UnsafeMutableRawPointer(mutating: base), size) }
     }
 

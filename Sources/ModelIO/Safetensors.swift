@@ -306,22 +306,3 @@ public func writeSafetensors(path: String, floatTensors: [(name: String, shape: 
     }
     try writeSafetensors(path: path, tensors: converted, metadata: metadata)
 }
-
-/// A JSON string literal (RFC 8259 escapes; non-ASCII stays UTF-8). Used by every hand-written JSON writer.
-public func jsonString(_ s: String) -> String {
-    var out = "\""
-    for u in s.unicodeScalars {
-        switch u {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        case "\r": out += "\\r"
-        case "\t": out += "\\t"
-        case _ where u.value < 0x20:
-            let h = String(u.value, radix: 16)
-            out += "\\u" + String(repeating: "0", count: 4 - h.count) + h
-        default: out.unicodeScalars.append(u)
-        }
-    }
-    return out + "\""
-}

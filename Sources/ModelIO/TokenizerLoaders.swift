@@ -88,7 +88,11 @@ func splitMerge(_ s: String) -> (String, String)? {
 /// A sentencepiece BPE model (model_type BPE). Llama 2's: 32000 pieces, byte fallback, identity normalizer.
 /// BOS is prepended by `encode(addSpecial: true)` (Llama convention; sentencepiece itself never adds it).
 public func loadSentencePieceModel(path: String) throws -> Tokenizer {
-    let f = try MappedFile(path: path)
+    try loadSentencePieceModel(file: MappedFile(path: path))
+}
+
+public func loadSentencePieceModel(file f: MappedFile) throws -> Tokenizer {
+    let path = f.path
     let m = try SentencePieceModelProto(bytes: f.bytes, file: path)
     guard !m.pieces.isEmpty else { throw ModelIOError(path, "no pieces (not a sentencepiece model?)") }
     guard m.modelType == 2 else {
@@ -109,8 +113,11 @@ public func loadSentencePieceModel(path: String) throws -> Tokenizer {
 /// sentencepiece spelling so pieces read the same as from tokenizer.model. There are no token types:
 /// `<0xXX>` pieces are byte tokens, ids 0/1/2 are `<unk>`/`<s>`/`</s>` when spelt so.
 public func loadLlama2cTokenizer(path: String, vocabSize: Int) throws -> Tokenizer {
-    let f = try MappedFile(path: path)
-    let b = f.bytes
+    try loadLlama2cTokenizer(file: MappedFile(path: path), vocabSize: vocabSize)
+}
+
+public func loadLlama2cTokenizer(file f: MappedFile, vocabSize: Int) throws -> Tokenizer {
+    let path = f.path, b = f.bytes
     guard vocabSize > 0 else { throw ModelIOError(path, "vocab size \(vocabSize) must be positive") }
     func i32(_ o: Int) -> Int32 { Int32(bitPattern: b.loadUnaligned(fromByteOffset: o, as: UInt32.self).littleEndian) }
     guard b.count >= 4 else { throw ModelIOError(path, "truncated: no header") }
@@ -149,7 +156,12 @@ public func loadLlama2cTokenizer(path: String, vocabSize: Int) throws -> Tokeniz
 /// SentencePiece style ("▁" escaping, usually `byte_fallback`, Llama 2). BOS/EOS and add_bos come from a
 /// sibling tokenizer_config.json when present, else from the post-processor / the usual piece names.
 public func loadTokenizerJSON(path: String) throws -> Tokenizer {
-    let f = try MappedFile(path: path)
+    try loadTokenizerJSON(file: MappedFile(path: path))
+}
+
+/// `f.path` also locates the sibling tokenizer_config.json.
+public func loadTokenizerJSON(file f: MappedFile) throws -> Tokenizer {
+    let path = f.path
     let root = try JSONParser.parse(f.bytes, file: path)
     guard root.members != nil else { throw ModelIOError(path, "top level is not a JSON object") }
     guard let model = root["model"], model.members != nil else { throw ModelIOError(path, "no \"model\" object") }
@@ -221,6 +233,11 @@ func tokenizerJSONPieces(_ root: JSONValue, model: JSONValue, path: String) thro
     }
     let n = (byId.keys.max() ?? -1) + 1
     guard n > 0 else { throw ModelIOError(path, "empty vocab") }
+    // Ids may leave gaps (they become unused pieces), but the id range sizes the tables: a few entries with
+    // an id in the millions are a broken file, not a vocabulary.
+    guard n <= 2 * byId.count + 256 else {
+        throw ModelIOError(path, "token id \(n - 1) is far beyond the \(byId.count) tokens the file defines")
+    }
     var pieces = [String](repeating: "", count: n)
     var kinds = [TokenKind](repeating: .normal, count: n)
     for i in 0..<n {

@@ -146,6 +146,10 @@ extension RunFolder {
               let m = opt.tensors["adam.m"], let v = opt.tensors["adam.v"] else {
             throw RunError("\(optimizer): corrupted checkpoint (missing optimiser state)")
         }
+        guard state.step >= 0, state.epoch >= 0, state.batchInEpoch >= 0, state.badEvals >= 0, adamStep >= 0,
+              state.bestVal?.isFinite ?? true else {
+            throw RunError("\(optimizer): corrupted checkpoint (negative counters or a non-finite best loss)")
+        }
         guard m.shape == [adam.m.count], v.shape == [adam.v.count], m.type == .f32, v.type == .f32 else {
             throw RunError("\(optimizer): corrupted checkpoint (optimiser state does not match the IRM's \(adam.m.count) parameters)")
         }

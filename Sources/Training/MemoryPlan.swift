@@ -1,6 +1,7 @@
 // What a training run will need in memory, worked out before anything heavy is loaded, against what the
 // machine has. A plan that does not fit is refused with concrete alternatives that would.
 import Foundation
+import Numerics
 import Datasets
 import Llama
 import IRM
@@ -41,17 +42,6 @@ public struct MemoryPlan: Sendable {
     }
 }
 
-/// MemAvailable from /proc/meminfo (what can be used without swapping), else physical memory.
-public func availableMemory() -> Int {
-    if let s = try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8) {
-        for line in s.split(separator: "\n") where line.hasPrefix("MemAvailable:") {
-            let kb = line.split(separator: " ").compactMap { Int($0) }.first ?? 0
-            if kb > 0 { return kb * 1024 }
-        }
-    }
-    return Int(ProcessInfo.processInfo.physicalMemory)
-}
-
 /// "6G", "800M", "1.5GB", "512k" or a plain byte count (decimal units, as formatBytes prints them).
 public func parseByteSize(_ s: String) -> Int? {
     var t = s.uppercased()
@@ -61,13 +51,6 @@ public func parseByteSize(_ s: String) -> Int? {
     if let u = t.last, let f = units[u] { scale = f; t.removeLast() }
     guard let v = Double(t), v.isFinite, v > 0, v * scale < 9e18 else { return nil }
     return Int(v * scale)
-}
-
-public func formatBytes(_ b: Int) -> String {
-    let d = Double(b)
-    if d >= 1e9 { return String(format: "%.2f GB", d / 1e9) }
-    if d >= 1e6 { return String(format: "%.1f MB", d / 1e6) }
-    return String(format: "%.1f kB", d / 1e3)
 }
 
 public func formatCount(_ n: Int) -> String {

@@ -49,8 +49,11 @@ public struct RunFolder: Sendable {
         guard let data = FileManager.default.contents(atPath: configPath) else {
             throw RunError("\(path): not a run folder (no config.json)")
         }
-        do { return try JSONDecoder().decode(TrainConfig.self, from: data) }
-        catch { throw RunError("\(configPath): not a valid run configuration (\(describe(error)))") }
+        let c: TrainConfig
+        do { c = try JSONDecoder().decode(TrainConfig.self, from: data) }
+        catch { throw RunError("\(configPath): not a valid run configuration (\(oneLineDescription(error)))") }
+        if let bad = c.invalidValue { throw RunError("\(configPath): not a valid run configuration (\(bad))") }
+        return c
     }
 
     // MARK: metrics.csv
@@ -105,7 +108,7 @@ public struct RunFolder: Sendable {
 
 public struct RunError: Error, CustomStringConvertible {
     public let description: String
-    public init(_ m: String) { description = m }
+    public init(_ m: String) { description = singleLine(m) }
 }
 
 /// A decoding error as one short phrase naming the field.
@@ -132,15 +135,11 @@ extension TrainConfig {
 }
 
 /// IRM weights from a run folder (its best validation weights) or a .safetensors file, checked against
-/// the model they are to be injected into.
+/// the model they are to be injected into before anything is allocated.
 public func loadIRM(_ runOrFile: String, for model: LlamaConfig) throws -> IRMNetwork {
     let path = runOrFile.hasSuffix(".safetensors") ? runOrFile : RunFolder(runOrFile).inferenceWeightsPath
     guard FileManager.default.fileExists(atPath: path) else {
         throw RunError("\(runOrFile): no IRM weights (no irm-best.safetensors and no checkpoint)")
     }
-    let net = try IRMNetwork.load(path: path)
-    guard net.config.hidden == model.dim, net.config.layers.max()! < model.nLayers else {
-        throw RunError("\(path): the IRM was trained for another model shape (hidden \(net.config.hidden), layers up to \(net.config.layers.max()!))")
-    }
-    return net
+    return try IRMNetwork.load(path: path, model: (model.dim, model.nLayers))
 }

@@ -36,6 +36,9 @@ public final class Trainer {
                 resume: Bool) throws {
         self.lm = lm; self.config = config; self.run = run; self.train = train; self.val = val
         guard !train.isEmpty else { throw RunError("\(config.dataset): no training examples after the split") }
+        // A resumed config.json may describe an IRM for another model: refuse before allocating it.
+        do { try config.irm.validate(nLayers: lm.model.config.nLayers, hidden: lm.model.config.dim) }
+        catch { throw RunError("\(run.configPath): \(error)") }
         net = IRMNetwork(config: config.irm, seed: config.seed)
         adam = Adam(config: config.adam, count: net.params.count)
         let maxT = max(train.map { $0.ids.count }.max()!, val.map { $0.ids.count }.max() ?? 1)
@@ -46,6 +49,9 @@ public final class Trainer {
         if resume {
             // The caller holds the run's lock: nothing else writes the folder while stale files go.
             if let s = try run.loadCheckpoint(net: net, adam: adam) { state = s; checkpointStep = s.step }
+            guard state.batchInEpoch < stepsPerEpoch else {
+                throw RunError("\(run.path): corrupted checkpoint (batch \(state.batchInEpoch) of an epoch of \(stepsPerEpoch))")
+            }
             run.removeStaleFiles()
             try run.truncateRecords(afterStep: state.step)
             // A run that stopped only at its step limit continues when the limit was raised (--max-steps N).

@@ -1,6 +1,7 @@
 // The command table: every command and subcommand is a value type that declares its name, summary, options
 // and positional; help texts, usage lines and the dispatch are generated from those declarations.
 import Foundation
+import ModelIO    // singleLine
 import Training   // LayerSpecError: a flag's value, so a usage error
 
 /// A value type made of options: an option group several commands include, or a command.
@@ -109,8 +110,9 @@ private func groupHelp(_ summary: String, _ subs: [CommandEntry], path: String) 
 
 // MARK: dispatch
 
+/// One line whatever the message holds: names from files go through `singleLine` (control characters escaped).
 private func fail(_ message: String, code: Int32) -> Never {
-    FileHandle.standardError.write(Data("\(message)\n".utf8))
+    FileHandle.standardError.write(Data("\(singleLine(message))\n".utf8))
     exit(code)
 }
 

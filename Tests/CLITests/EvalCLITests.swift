@@ -64,6 +64,18 @@ final class EvalCLITests: XCTestCase {
         XCTAssertNil(e2["validation"]); XCTAssertNil(e2["test"])
         XCTAssertEqual((e2["questions"] as! [[String: Any]]).map { $0["prompt"] as! String }, ["What is rain?", "Why is the sky blue?"])
 
+        // SQuAD questions without answers (a test split): evaluation needs only the questions; no dataset row.
+        let sq = runs + "/test-split.json"
+        try """
+            {"data": [{"paragraphs": [{"qas": [{"question": "Where is the Eiffel Tower?", "id": "t1"},
+                                               {"question": "Who wrote Hamlet?", "id": "t2", "answers": []}]}]}]}
+            """.write(toFile: sq, atomically: true, encoding: .utf8)
+        let r3 = try runIRM(["eval", "--run", run, "--questions", sq, "--max-tokens", "2", "--no-perplexity", "--threads", "2"])
+        XCTAssertEqual(r3.status, 0, r3.stderr)
+        let e3 = try json(run + "/eval.json")
+        XCTAssertEqual((e3["questions"] as! [[String: Any]]).map { $0["prompt"] as! String }, ["Where is the Eiffel Tower?", "Who wrote Hamlet?"])
+        XCTAssertEqual((e3["conditions"] as! [[String: Any]]).map { $0["name"] as! String }, ["irm-greedy", "base-greedy", "irm-sampled", "base-sampled"])
+
         // Bad input: one line on stderr, non-zero exit, nothing half-written.
         assertOneLineError(try runIRM(["eval"]), contains: ["--run"])
         assertOneLineError(try runIRM(["eval", "--run", runs + "/nope"]), contains: [runs + "/nope", "no such run"])

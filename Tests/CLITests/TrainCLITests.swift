@@ -12,6 +12,17 @@ final class TrainCLITests: XCTestCase {
         return s.split(separator: "\n").dropFirst().map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
     }
 
+    /// Training needs answers: a SQuAD file of questions only (a test split) is refused, naming the file.
+    func testSQuADWithoutAnswers() throws {
+        let d = try tempDir("squad-noanswers")
+        let f = d + "/test-split.json"
+        try #"{"data": [{"paragraphs": [{"qas": [{"question": "Where is Paris?", "id": "q1", "answers": []}]}]}]}"#
+            .write(toFile: f, atomically: true, encoding: .utf8)
+        assertOneLineError(try runIRM(["train", "--dataset", f, "--runs", d]),
+                           contains: [f, "none of its 1 questions has an answer: training needs answers"])
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: d), ["test-split.json"])
+    }
+
     func testThirtyStepsLowerTheTrainingLoss() throws {
         let runs = try tempDir("train30")
         let r = try runIRM(["train"] + small + ["--max-steps", "30", "--lr", "1e-3", "--init", "zero-output",

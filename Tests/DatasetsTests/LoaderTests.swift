@@ -202,6 +202,21 @@ final class SQuADLoaderTests: XCTestCase {
         let c = try writeFile(dir, "c.json", "{\"data\": []}")
         XCTAssertEqual(thrown(DatasetError.self) { try loadExamples(path: c) }?.message, "no questions found in \"data\"")
     }
+
+    /// A test split: questions without answers (no "answers" key, or an empty list). Evaluation takes the
+    /// questions; training refuses the file, naming it.
+    func testQuestionsWithoutAnswers() throws {
+        let dir = try tempDir()
+        let t = try writeFile(dir, "test.json", """
+            {"data": [{"paragraphs": [{"qas": [{"question": "Where is Paris?", "id": "q1"},
+                                               {"question": " Who wrote Hamlet? ", "answers": []}]}]}]}
+            """)
+        XCTAssertEqual(try loadExamples(path: t, questionsOnly: true),
+                       [Example(prompt: "Where is Paris?", response: "", source: "test.json#q1"),
+                        Example(prompt: "Who wrote Hamlet?", response: "", source: "test.json#2")])
+        XCTAssertEqual(thrown(DatasetError.self) { try loadExamples(path: t) }?.description,
+                       t + ": none of its 2 questions has an answer: training needs answers (irm eval --questions takes such a file for its questions)")
+    }
 }
 
 final class FormatAndResolverTests: XCTestCase {

@@ -18,6 +18,34 @@ final class IRMTests: XCTestCase {
         XCTAssertEqual(Double(c.parameterCount) / 1e9, 2.12, accuracy: 0.01)
     }
 
+    /// The overflow-safe count agrees with the plain one, and refuses what does not fit in Int (a config from a file).
+    func testCheckedParameterCountAndShapeChecks() throws {
+        for depth in 1...4 {
+            let c = IRMConfig(hidden: 576, layers: Array(0..<30), widthMultiplier: 3, depth: depth)
+            XCTAssertEqual(c.checkedParameterCount, c.parameterCount, "depth \(depth)")
+        }
+        XCTAssertEqual(IRMConfig(hidden: 4096, layers: Array(0..<32)).checkedParameterCount, 2_114_109_440)
+        // Depth 2 has no w×w layer: a width whose square overflows is still countable.
+        let wide = IRMConfig(hidden: 8, layers: [0, 1], widthMultiplier: 1 << 40, depth: 2)
+        XCTAssertEqual(wide.checkedParameterCount, (8 << 40) * 9 + 16 * ((8 << 40) + 1))
+        XCTAssertNil(IRMConfig(hidden: 8, layers: [0, 1], widthMultiplier: 1 << 40, depth: 3).checkedParameterCount)
+        XCTAssertNil(IRMConfig(hidden: 8, layers: [0], widthMultiplier: 0).checkedParameterCount)
+        XCTAssertThrowsError(try IRMConfig(hidden: 8, layers: [0], widthMultiplier: Int.max / 4, depth: 3).checkShape()) {
+            XCTAssertEqual("\($0)", "width 8 × 2305843009213693951 = more than Int holds is above the supported 16777216")
+        }
+        XCTAssertNoThrow(try IRMConfig(hidden: 4096, layers: [0], widthMultiplier: 4096, depth: 2).checkShape())
+        XCTAssertThrowsError(try IRMConfig(hidden: 4096, layers: [0], widthMultiplier: 4097).checkShape()) {
+            XCTAssertEqual("\($0)", "width 4096 × 4097 = 16781312 is above the supported 16777216")
+        }
+        XCTAssertThrowsError(try IRMConfig(hidden: 8, layers: [1, 1]).validate(nLayers: 4)) {
+            XCTAssertEqual("\($0)", "injection layer 1 is listed twice")
+        }
+        XCTAssertThrowsError(try IRMConfig(hidden: 8, layers: [1]).validate(nLayers: 4, hidden: 16)) {
+            XCTAssertEqual("\($0)", "the IRM reads a hidden size of 8 but the model's is 16")
+        }
+        XCTAssertNoThrow(try IRMConfig(hidden: 8, layers: [3, 1]).validate(nLayers: 4, hidden: 8))
+    }
+
     /// Parameter gradients of the network alone, L = Σ r ⊙ net(u), against central differences.
     func testNetworkWeightGradients() {
         let cfg = IRMConfig(hidden: 6, layers: [0, 2], widthMultiplier: 2, depth: 3)
