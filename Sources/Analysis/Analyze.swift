@@ -29,7 +29,7 @@ public struct AnalysisOptions: Sendable {
     public init() {}
 
     /// The IRM weights these options pick in `run`.
-    public func weightsPath(_ run: RunFolder) -> String { lastWeights ? run.weightsPath : run.inferenceWeightsPath }
+    public func weightsPath(_ run: RunFolder) -> String { lastWeights ? (run.lastWeightsPath ?? run.inferenceWeightsPath) : run.inferenceWeightsPath }
 }
 
 extension RunFolder {
