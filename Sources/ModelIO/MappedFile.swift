@@ -49,5 +49,7 @@ public final class MappedFile: @unchecked Sendable {
         else { munmap(UnsafeMutableRawPointer(mutating: base), size) }
     }
 
+    /// Whether the bytes are a heap copy, with no file on disk behind them.
+    public var inMemory: Bool { owned }
     public var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: size) }
 }

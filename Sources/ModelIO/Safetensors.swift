@@ -137,6 +137,12 @@ public final class SafetensorsFile: @unchecked Sendable {
             dst.update(from: b.ptr, count: b.count)
             return
         }
+        // From the file with pread, so that the mapping's pages never count twice in the resident set; a file
+        // given as bytes (a fuzz input) has no disk file behind it.
+        if file.inMemory {
+            UnsafeMutableRawPointer(dst).copyMemory(from: t.data, byteCount: t.byteCount)
+            return
+        }
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw ModelIOError(path, "cannot open: \(String(cString: strerror(errno)))") }
         defer { close(fd) }

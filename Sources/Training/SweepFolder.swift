@@ -115,13 +115,17 @@ public struct SweepFolder: Sendable {
     }
 
     /// Empties the folder of a run that stopped before its first checkpoint, so that it can start again. Only
-    /// what such a run writes is removed (config.json, metrics.csv, samples.txt, temporary files); anything else
-    /// makes it an error rather than a deletion.
+    /// what such a run writes is removed (config.json, metrics.csv, samples.txt, striation.csv, irm-best, its lock, the
+    /// files of a checkpoint that checkpoint.json never committed, temporary files); anything else makes it an
+    /// error rather than a deletion.
     public func clearUnstarted(_ r: SweepRun) throws {
         let run = runFolder(r), fm = FileManager.default
         let files = (try? fm.contentsOfDirectory(atPath: run.path)) ?? []
-        let known: Set<String> = ["config.json", "metrics.csv", "samples.txt"]
-        if let other = files.first(where: { !known.contains($0) && !($0.hasPrefix(".") && $0.contains(".tmp-")) }) {
+        let known: Set<String> = ["config.json", "metrics.csv", "samples.txt", "striation.csv", "irm-best.safetensors", "lock"]
+        func written(_ f: String) -> Bool {
+            known.contains(f) || (f.hasPrefix(".") && f.contains(".tmp-")) || (f.hasPrefix("checkpoint-") && f.hasSuffix(".safetensors"))
+        }
+        if let other = files.first(where: { !written($0) }) {
             throw RunError("\(run.path): has no checkpoint but holds \(other); move it away to start the run again")
         }
         for f in files { try fm.removeItem(atPath: run.path + "/" + f) }

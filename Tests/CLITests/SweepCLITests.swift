@@ -52,7 +52,8 @@ final class SweepCLITests: XCTestCase {
         let p = try startIRM(base + ["--name", "b", "--steps", "6"])
         let second = dir + "/b/neutral-0-3"
         let deadline = Date().addingTimeInterval(120)
-        while Date() < deadline, ((try? metricsSteps(second))?.count ?? 0) < 2 { usleep(20_000) }
+        // Killed once its first checkpoint (step 2) is committed, so that there is something to resume.
+        while Date() < deadline, !FileManager.default.fileExists(atPath: second + "/checkpoint.json") { usleep(20_000) }
         let child = Int32((try String(contentsOfFile: dir + "/b/.locks/neutral-0-3", encoding: .utf8)).trimmingCharacters(in: .whitespacesAndNewlines))!
         kill(p.processIdentifier, SIGKILL)
         kill(child, SIGKILL)
@@ -66,8 +67,8 @@ final class SweepCLITests: XCTestCase {
         XCTAssertTrue(b.stdout.contains("[2/2] neutral-0-3: resume at step "), b.stdout)
         XCTAssertFalse(b.stdout.contains("resume at step 0"), b.stdout)
         for run in ["anger-0-3", "neutral-0-3"] {
-            let wa = try Data(contentsOf: URL(fileURLWithPath: dir + "/a/\(run)/irm.safetensors"))
-            let wb = try Data(contentsOf: URL(fileURLWithPath: dir + "/b/\(run)/irm.safetensors"))
+            let wa = try committedCheckpoint(dir + "/a/\(run)").weights
+            let wb = try committedCheckpoint(dir + "/b/\(run)").weights
             XCTAssertGreaterThan(wa.count, 1_000_000)
             XCTAssertTrue(wa == wb, "\(run): the interrupted sweep ended with other weights")
         }
