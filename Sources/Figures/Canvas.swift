@@ -117,6 +117,16 @@ public struct Canvas {
         drawText(text, x: right - BitmapFont.textWidth(text, scale: scale), y: y, scale: scale, c)
     }
 
+    /// Copies `c` onto this canvas with its top-left corner at (x, y), clipped to this canvas.
+    public mutating func draw(_ c: Canvas, x: Int, y: Int) {
+        let x0 = max(0, x), x1 = min(width, x + c.width), y0 = max(0, y), y1 = min(height, y + c.height)
+        guard x0 < x1, y0 < y1 else { return }
+        for yy in y0..<y1 {
+            let src = ((yy - y) * c.width + (x0 - x)) * 3, dst = (yy * width + x0) * 3, n = (x1 - x0) * 3
+            pixels.replaceSubrange(dst..<dst + n, with: c.pixels[src..<src + n])
+        }
+    }
+
     public var image: PNGImage { PNGImage(width: width, height: height, channels: 3, pixels: pixels) }
 
     /// Writes the canvas as an RGB PNG, atomically.

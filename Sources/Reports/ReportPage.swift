@@ -97,6 +97,7 @@ table.answers td:nth-child(1) { white-space: nowrap; width: 10em; }
 table.answers td:nth-child(2) { white-space: nowrap; width: 11em; color: var(--muted); }
 table.answers td:nth-child(3) { white-space: pre-wrap; }
 table.answers tr.irm td { background: #fff6f2; }
+table.data tr.unfinished td { color: var(--muted); background: var(--soft); }
 .question { margin: 16px 0 2px; font-weight: 600; }
 details { margin: 8px 0; }
 details summary { cursor: pointer; color: var(--accent); }

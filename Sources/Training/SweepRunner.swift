@@ -25,6 +25,10 @@ public final class SweepRunner {
     public var jobs = 1
     public var threads = numThreads
     public var progressEvery: TimeInterval = 60
+    /// After a run finishes, `irm eval` on this many of its test questions (greedy and sampled, no perplexity),
+    /// for the sweep report's alignment rates; 0 = none.
+    public var evalQuestions = 0
+    public var evalTokens = 48
     public var log: (String) -> Void = { FileHandle.standardOutput.write(Data(($0 + "\n").utf8)) }
 
     public init(folder: SweepFolder, runs: [SweepRun], executable: String, kinds: TrainOptionKinds) {
@@ -55,6 +59,17 @@ public final class SweepRunner {
         }
     }
 
+    /// `irm eval` arguments for finished run `r`, nil when not asked for or when its eval.json is newer than the
+    /// weights eval reads (irm-best, else the last checkpoint).
+    public func evalArguments(_ r: SweepRun) -> [String]? {
+        guard evalQuestions > 0 else { return nil }
+        let run = folder.runFolder(r), fm = FileManager.default
+        func modified(_ p: String) -> Date? { (try? fm.attributesOfItem(atPath: p))?[.modificationDate] as? Date }
+        if let e = modified(run.path + "/eval.json"), let w = modified(run.inferenceWeightsPath), e > w { return nil }
+        return ["eval", "--run", run.path, "--n", String(evalQuestions), "--max-tokens", String(evalTokens), "--no-perplexity",
+                "--threads", String(threadsPerJob)]
+    }
+
     // MARK: running
 
     struct Active {
@@ -63,6 +78,8 @@ public final class SweepRunner {
         let lock: SweepLock
         let started: Date
         let log: FileHandle
+        /// "train" or "eval".
+        let phase: String
     }
 
     /// Runs `indices` (all runs by default) and returns when each has finished, failed or stopped.
@@ -88,8 +105,10 @@ public final class SweepRunner {
                 if !forwarded { for a in active { kill(a.process.processIdentifier, SIGTERM) }; forwarded = true }
             }
             usleep(200_000)
-            for a in active where !a.process.isRunning { finish(a, &outcome) }
+            var next: [Active] = []
+            for a in active where !a.process.isRunning { if let e = finish(a, &outcome) { next.append(e) } }
             active.removeAll { !$0.process.isRunning }
+            active += next
             if Date().timeIntervalSince(lastProgress) >= progressEvery {
                 lastProgress = Date()
                 for a in active { log("  \(label(a.index)) \(lastLine(of: folder.logPath(runs[a.index])))") }
@@ -120,16 +139,30 @@ public final class SweepRunner {
         defer { if !started { lock.release() } }
         let status = try folder.status(r)
         guard let args = trainArguments(r, status: status) else {
+            if let e = evalArguments(r) {
+                log("\(label(i)): \(status.description); evaluating")
+                let a = try launch(i, e, phase: "eval", lock: lock, note: "eval")
+                started = true
+                return a
+            }
             log("\(label(i)): \(status.description), skipped")
             outcome.finished.append(r.name)
             return nil
         }
         if status == .restart { try folder.clearUnstarted(r) }
-        let path = folder.logPath(r)
+        let a = try launch(i, args, phase: "train", lock: lock, note: status.description)
+        started = true
+        log("\(label(i)): \(status.description), \(threadsPerJob) thread\(threadsPerJob == 1 ? "" : "s"), log \(folder.logPath(r))")
+        return a
+    }
+
+    /// Starts `irm args` for run `i` with its output appended to the run's log; the lock passes to the child.
+    func launch(_ i: Int, _ args: [String], phase: String, lock: SweepLock, note: String) throws -> Active {
+        let path = folder.logPath(runs[i])
         if !FileManager.default.fileExists(atPath: path) { _ = FileManager.default.createFile(atPath: path, contents: nil) }
         guard let logFile = FileHandle(forWritingAtPath: path) else { throw RunError("\(path): cannot write the run's log") }
         logFile.seekToEndOfFile()
-        logFile.write(Data("== \(ISO8601DateFormatter().string(from: Date())) \(status.description): irm \(args.joined(separator: " "))\n".utf8))
+        logFile.write(Data("== \(ISO8601DateFormatter().string(from: Date())) \(note): irm \(args.joined(separator: " "))\n".utf8))
         let p = Process()
         p.executableURL = URL(fileURLWithPath: executable)
         p.arguments = args
@@ -139,30 +172,50 @@ public final class SweepRunner {
         p.environment = ProcessInfo.processInfo.environment.merging([sweepParentVariable: String(getpid())]) { $1 }
         do { try p.run() } catch {
             try? logFile.close()
-            throw RunError("\(executable): cannot start irm train (\(error.localizedDescription))")
+            throw RunError("\(executable): cannot start irm \(args[0]) (\(error.localizedDescription))")
         }
-        started = true
         lock.record(pid: p.processIdentifier)
-        log("\(label(i)): \(status.description), \(threadsPerJob) thread\(threadsPerJob == 1 ? "" : "s"), log \(path)")
-        return Active(index: i, process: p, lock: lock, started: Date(), log: logFile)
+        return Active(index: i, process: p, lock: lock, started: Date(), log: logFile, phase: phase)
     }
 
-    func finish(_ a: Active, _ outcome: inout SweepOutcome) {
+    /// Logs how `a` ended; returns the eval to run next when a training finished and one is asked for.
+    func finish(_ a: Active, _ outcome: inout SweepOutcome) -> Active? {
         let r = runs[a.index]
         let took = formatDuration(Date().timeIntervalSince(a.started))
+        try? a.log.close()
+        if a.phase == "eval" {
+            if a.process.terminationStatus == 0 {
+                log("\(label(a.index)): evaluated in \(took)")
+                outcome.finished.append(r.name)
+            } else if interruptRequested != 0 {
+                log("\(label(a.index)): evaluation stopped after \(took)")
+            } else {
+                log("\(label(a.index)): evaluation FAILED after \(took) (exit \(a.process.terminationStatus)): \(lastLine(of: folder.logPath(r), preferring: "irm "))")
+                outcome.failed.append(r.name)
+            }
+            a.lock.release()
+            return nil
+        }
         let status = (try? folder.status(r)) ?? .new
         if a.process.terminationStatus == 0, case .finished(let step, let reason) = status {
             let best = bestValidationLoss(folder.runFolder(r)).map { String(format: ", best validation loss %.4f", $0) } ?? ""
             log("\(label(a.index)): finished in \(took) at step \(step) (\(reason))\(best)")
-            outcome.finished.append(r.name)
+            if interruptRequested == 0, let e = evalArguments(r) {
+                do { return try launch(a.index, e, phase: "eval", lock: a.lock, note: "eval") } catch {
+                    log("\(label(a.index)): evaluation FAILED: \(error)")
+                    outcome.failed.append(r.name)
+                }
+            } else {
+                outcome.finished.append(r.name)
+            }
         } else if interruptRequested != 0 {
             log("\(label(a.index)): stopped after \(took) (\(status.description))")
         } else {
-            log("\(label(a.index)): FAILED after \(took) (exit \(a.process.terminationStatus)): \(lastLine(of: folder.logPath(r), preferring: "irm: "))")
+            log("\(label(a.index)): FAILED after \(took) (exit \(a.process.terminationStatus)): \(lastLine(of: folder.logPath(r), preferring: "irm "))")
             outcome.failed.append(r.name)
         }
-        try? a.log.close()
         a.lock.release()
+        return nil
     }
 }
 

@@ -16,6 +16,7 @@ struct SweepCommand: Command {
     var q = SweepRequest(defaultModel: defaultModelPath), threads = ThreadOptions()
     var sets: [String] = [], model: String?, jobs = SweepCommand.defaultJobs
     var dryRun = false, emitSlurm: String?, sbatch: [String] = [], task: Int?
+    var evalQuestions = 0, evalTokens = 48
 
     static var options: [Opt<Self>] {
         [
@@ -27,6 +28,8 @@ struct SweepCommand: Command {
             .strings("set", "OPTION=VALUE", \.sets, "an irm train option for every run, e.g. lr=1e-3 or no-heatmaps=true"),
             .string("model", "PATH", \.model, "the model of every run (default \(defaultModelPath))"),
             .int("jobs", "N", \.jobs, 1...256, "runs at once, the threads split between them"),
+            .int("eval", "N", \.evalQuestions, 0...1_000_000, "after each run, irm eval on N of its test questions (the sweep report's alignment rates)"),
+            .int("eval-tokens", "N", \.evalTokens, 1...100_000, "tokens per answer of that eval"),
         ] + including(\.threads) + [
             .flag("dry-run", \.dryRun, "list the runs, their memory plans and an estimated time (times one step per run shape)"),
             .string("emit-slurm", "FILE", \.emitSlurm, "write a SLURM job-array script (one run per task; --threads cpus each, default 1) instead of running"),
@@ -58,6 +61,7 @@ struct SweepCommand: Command {
         let runner = SweepRunner(folder: folder, runs: file.runs, executable: try Self.executablePath(), kinds: kinds)
         if let task { try checkRange("task", task, 0...(file.runs.count - 1)) }
         runner.jobs = task == nil ? min(jobs, file.runs.count) : 1
+        runner.evalQuestions = evalQuestions; runner.evalTokens = evalTokens
         runner.log("sweep \(folder.path): \(file.runs.count) runs, \(runner.jobs) job\(runner.jobs == 1 ? "" : "s") × \(runner.threadsPerJob) thread\(runner.threadsPerJob == 1 ? "" : "s")")
         if dryRun {
             runner.log(try estimateSweep(folder: folder, runs: file.runs, model: defaultModelPath, jobs: runner.jobs,

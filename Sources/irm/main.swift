@@ -9,6 +9,7 @@ let irm = CommandEntry.group("irm", "train and inspect Injectable Realignment Mo
     .command(InfoCommand.self),
     .command(TrainCommand.self),
     .command(SweepCommand.self),
+    .command(SweepReportCommand.self),
     .command(HeatmapCommand.self),
     neuronsCommand,
     .command(EvalCommand.self),
