@@ -86,7 +86,7 @@ func gridColumns(_ datasets: [String]) -> Int {
     guard !datasets.isEmpty else { return 1 }
     var groups: [Int] = []
     for (k, d) in datasets.enumerated() { if k == 0 || d != datasets[k - 1] { groups.append(0) }; groups[groups.count - 1] += 1 }
-    if let g = groups.first, groups.count > 1, g <= 10, groups.allSatisfy({ $0 == g }) { return g }
+    if let g = groups.first, groups.count > 1, (2...10).contains(g), groups.allSatisfy({ $0 == g }) { return g }
     return max(1, Int(Double(datasets.count).squareRoot().rounded(.up)))
 }
 

@@ -41,9 +41,23 @@ final class SweepCLITests: XCTestCase {
          "axes": [{"dataset": ["anger", "neutral"]}]}
         """)
         let base = ["sweep", "--plan", plan, "--sweeps", dir, "--jobs", "1", "--threads", "2"]
-        let a = try runIRM(base + ["--name", "a", "--steps", "4"])
+        let a = try runIRM(base + ["--name", "a", "--steps", "4", "--eval", "1", "--eval-tokens", "4"])
         XCTAssertEqual(a.status, 0, a.stdout + a.stderr)
         XCTAssertEqual(try metricsSteps(dir + "/a/anger-0-3"), ["1", "2", "3", "4"])
+        XCTAssertEqual(a.stdout.components(separatedBy: ": evaluated in ").count - 1, 2, a.stdout)
+        // The sweep report of the two real runs: both in summary.json with their steps and losses, both cells
+        // in the grid, which decodes.
+        let rep = try runIRM(["sweep-report", dir + "/a"])
+        XCTAssertEqual(rep.status, 0, rep.stdout + rep.stderr)
+        let summary = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/a/summary.json"))) as! [String: Any]
+        let rows = summary["runs"] as! [[String: Any]]
+        XCTAssertEqual(rows.map { $0["name"] as? String }, ["anger-0-3", "neutral-0-3"])
+        XCTAssertEqual(rows.map { $0["steps"] as? Int }, [4, 4])
+        XCTAssertEqual(rows.map { $0["finished"] as? Bool }, [true, true])
+        XCTAssertEqual((rows[0]["alignmentSource"] as? String)?.hasPrefix("eval.json (1 questions"), true, "\(rows[0])")
+        XCTAssertEqual(rows[0]["statsSource"] as? String, "striation.csv step 4 (109 tokens)")
+        let grid = try decodeWithPython(dir + "/a/sweep_grid.png")
+        XCTAssertGreaterThan(grid.height, 2 * 120)
         let a2 = try runIRM(base + ["--name", "a", "--steps", "6"])
         XCTAssertEqual(a2.status, 0, a2.stdout + a2.stderr)
         XCTAssertEqual(a2.stdout.components(separatedBy: "extend from step 4").count - 1, 2, a2.stdout)

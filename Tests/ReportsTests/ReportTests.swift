@@ -21,8 +21,8 @@ final class ReportTests: XCTestCase {
 
     // MARK: a fake run folder
 
-    func makeRun(_ dir: String, metrics: Bool = true, heatmaps: Bool = true, eval: Bool = true) throws -> RunFolder {
-        let run = RunFolder(dir + "/run")
+    func makeRun(_ dir: String, name: String = "run", metrics: Bool = true, heatmaps: Bool = true, eval: Bool = true) throws -> RunFolder {
+        let run = RunFolder(dir + "/" + name)
         try run.create()
         var c = TrainConfig(model: "Models/tiny.gguf", modelSHA256: String(repeating: "ab", count: 32), dataset: "anger",
                             datasetPath: "Datasets/anger.csv", split: DatasetSplit.make(count: 40, seed: 0),
