@@ -37,12 +37,16 @@ demo: model
 
 # The paper's 24 runs (anger, sadness, neutral × 8 layer sets scaled to the model's depth) as the resumable sweep
 # Runs/sweeps/paper: run again, it skips finished runs and resumes the others; a larger STEPS extends them.
+# Each finished run gets `irm eval` on SWEEP_EVAL test questions (the alignment rates), then `irm sweep-report`
+# writes summary.json, sweep.html and sweep_grid.png into the sweep folder.
 # SWEEP_ARGS go to `irm sweep` (e.g. --jobs 1, --dry-run, --set lr=1e-3).
 STEPS      ?=
+SWEEP_EVAL ?= 16
 SWEEP_ARGS ?=
 sweep: model
 	$(SWIFT) build -c release --product irm
-	$(BIN) sweep --plan paper $(if $(STEPS),--steps $(STEPS)) $(SWEEP_ARGS)
+	$(BIN) sweep --plan paper $(if $(STEPS),--steps $(STEPS)) --eval $(SWEEP_EVAL) $(SWEEP_ARGS)
+	$(BIN) sweep-report Runs/sweeps/paper
 
 # A single-node SLURM on this machine (installs slurm-wlm and munge if missing; needs root) runs a 2-run sweep
 # as a job array, one task cancelled and requeued; not part of `make test`.
