@@ -180,27 +180,22 @@ public final class SweepRunner {
 
     /// Logs how `a` ended; returns the eval to run next when a training finished and one is asked for.
     func finish(_ a: Active, _ outcome: inout SweepOutcome) -> Active? {
-        let r = runs[a.index]
+        let r = runs[a.index], eval = a.phase == "eval"
         let took = formatDuration(Date().timeIntervalSince(a.started))
         try? a.log.close()
-        if a.phase == "eval" {
-            if a.process.terminationStatus == 0 {
-                log("\(label(a.index)): evaluated in \(took)")
-                outcome.finished.append(r.name)
-            } else if interruptRequested != 0 {
-                log("\(label(a.index)): evaluation stopped after \(took)")
-            } else {
-                log("\(label(a.index)): evaluation FAILED after \(took) (exit \(a.process.terminationStatus)): \(lastLine(of: folder.logPath(r), preferring: "irm "))")
-                outcome.failed.append(r.name)
+        let status = eval ? nil : (try? folder.status(r)) ?? .new
+        var done: String? = nil
+        if a.process.terminationStatus == 0 {
+            if eval { done = "evaluated in \(took)" }
+            else if case .finished(let step, let reason) = status {
+                let best = bestValidationLoss(folder.runFolder(r)).map { String(format: ", best validation loss %.4f", $0) } ?? ""
+                done = "finished in \(took) at step \(step) (\(reason))\(best)"
             }
-            a.lock.release()
-            return nil
         }
-        let status = (try? folder.status(r)) ?? .new
-        if a.process.terminationStatus == 0, case .finished(let step, let reason) = status {
-            let best = bestValidationLoss(folder.runFolder(r)).map { String(format: ", best validation loss %.4f", $0) } ?? ""
-            log("\(label(a.index)): finished in \(took) at step \(step) (\(reason))\(best)")
-            if interruptRequested == 0, let e = evalArguments(r) {
+        let what = eval ? "evaluation " : ""
+        if let done {
+            log("\(label(a.index)): \(done)")
+            if !eval, interruptRequested == 0, let e = evalArguments(r) {
                 do { return try launch(a.index, e, phase: "eval", lock: a.lock, note: "eval") } catch {
                     log("\(label(a.index)): evaluation FAILED: \(error)")
                     outcome.failed.append(r.name)
@@ -209,9 +204,9 @@ public final class SweepRunner {
                 outcome.finished.append(r.name)
             }
         } else if interruptRequested != 0 {
-            log("\(label(a.index)): stopped after \(took) (\(status.description))")
+            log("\(label(a.index)): \(what)stopped after \(took)" + (status.map { " (\($0.description))" } ?? ""))
         } else {
-            log("\(label(a.index)): FAILED after \(took) (exit \(a.process.terminationStatus)): \(lastLine(of: folder.logPath(r), preferring: "irm "))")
+            log("\(label(a.index)): \(what)FAILED after \(took) (exit \(a.process.terminationStatus)): \(lastLine(of: folder.logPath(r), preferring: "irm "))")
             outcome.failed.append(r.name)
         }
         a.lock.release()
