@@ -113,7 +113,10 @@ for _ in $(seq 1200); do [ -z "$(squeue -h -j "$JOB" 2>/dev/null)" ] && break; s
 
 for run in anger-0-3 neutral-0-3; do
   d=$SWEEP/$run
-  for f in config.json irm.safetensors irm-best.safetensors optimizer.safetensors metrics.csv; do
+  # The committed checkpoint: the pair of files checkpoint.json names.
+  [ -s "$d/checkpoint.json" ] || fail "$d/checkpoint.json missing"
+  gen=$(python3 -c 'import json, sys; print("%06d" % json.load(open(sys.argv[1]))["generation"])' "$d/checkpoint.json")
+  for f in config.json "checkpoint-$gen.irm.safetensors" "checkpoint-$gen.optimizer.safetensors" irm-best.safetensors metrics.csv; do
     [ -s "$d/$f" ] || fail "$d/$f missing"
   done
   [ "$(tail -n +2 "$d/metrics.csv" | cut -d, -f1 | tr '\n' ' ')" = "1 2 3 4 5 6 7 8 9 10 11 12 " ] \
