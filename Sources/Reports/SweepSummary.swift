@@ -81,7 +81,10 @@ func sweepRunData(_ folder: SweepFolder, _ r: SweepRun) -> SweepRunData {
     var finished = false
     if case .finished = status { finished = true }
     var s = SweepRunSummary(name: r.name, status: status?.description ?? "unreadable", finished: finished, problems: [])
+    if !finished, let pid = folder.lockHolder(r), kill(pid, 0) == 0 { s.status = "running (process \(pid)), " + s.status }
+    // What the plan says, until the run's config.json says it exactly.
     s.maxSteps = r.maxSteps
+    s.dataset = r.options["dataset"]; s.layers = r.options["layers"]; s.objective = r.options["objective"]
     let run = folder.runFolder(r)
     guard FileManager.default.fileExists(atPath: run.configPath) else { return SweepRunData(summary: s) }
     let inputs: ReportInputs

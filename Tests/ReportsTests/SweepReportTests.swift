@@ -48,7 +48,7 @@ extension ReportTests {
         XCTAssertFalse(r2.finished); XCTAssertNil(r2.alignmentRate); XCTAssertNil(r2.report)
         XCTAssertEqual(r2.indexShare, 0.75); XCTAssertEqual(r2.dominantIndex, 40); XCTAssertEqual(r2.dominantShare, 0.125)
         XCTAssertEqual(r2.statsSource, "striation.csv step 20 (50 tokens)")
-        XCTAssertEqual(r3.status, "new"); XCTAssertFalse(r3.finished); XCTAssertNil(r3.dataset); XCTAssertNil(r3.steps)
+        XCTAssertEqual(r3.status, "new"); XCTAssertFalse(r3.finished); XCTAssertEqual(r3.dataset, "sadness"); XCTAssertNil(r3.steps)
         XCTAssertEqual(s.dominantIndices, [DominantIndexCount(index: 17, runs: [names[0]]), DominantIndexCount(index: 40, runs: [names[1]])])
 
         // The correlation of the two profiles, by hand: |mean over layers| per index, then Pearson.
