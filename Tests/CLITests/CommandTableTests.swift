@@ -29,7 +29,7 @@ final class CommandTableTests: XCTestCase {
         let all = try leaves()
         XCTAssertEqual(all.map { $0.joined(separator: " ") },
                        ["analyze", "eval", "export", "generate", "heatmap", "info", "logits", "neurons clamp", "neurons compare", "neurons find",
-                        "neurons map", "neurons residual", "neurons show", "report", "sweep", "tokenize", "train"])
+                        "neurons map", "neurons residual", "neurons show", "report", "sweep", "sweep-report", "tokenize", "train"])
         for words in all {
             let name = "irm " + words.joined(separator: " ")
             let h = try runIRM(words + ["--help"])
@@ -74,8 +74,8 @@ final class CommandTableTests: XCTestCase {
         }
         let top = try runIRM([])
         XCTAssertEqual(top.status, 0)
-        XCTAssertEqual(listed(top.stdout), ["tokenize", "generate", "logits", "info", "train", "sweep", "heatmap", "neurons", "eval",
-                                            "analyze", "export", "report"])
+        XCTAssertEqual(listed(top.stdout), ["tokenize", "generate", "logits", "info", "train", "sweep", "sweep-report", "heatmap", "neurons",
+                                            "eval", "analyze", "export", "report"])
         XCTAssertEqual(try runIRM(["help"]).stdout, top.stdout)
         assertOneLineError(try runIRM(["help", "neurons", "bogus"]), contains: ["bogus", "map, find, show"])
 
