@@ -1,5 +1,6 @@
 // Matrix products in the three forms a frozen model with a trained adapter needs.
-// All activations are fp32 row-major [tokens, features]; W is a `Weight` [N, K] (PyTorch [out, in]).
+// All activations are fp32 row-major [tokens, features]; W is a `Weight` [N, K] (PyTorch [out, in]) in
+// fp32, fp16, bf16 or a ggml block format, widened or dequantized to fp32 while B is packed.
 //
 //   matmul(x, W)         y[M,N]  = x[M,K] · Wᵀ         forward of a Linear
 //   matmulBackward(dy,W) dx[M,K] (+)= dy[M,N] · W      gradient wrt the Linear's input
@@ -62,19 +63,19 @@ enum GEMMRight: @unchecked Sendable {
 
 @inline(__always)
 private func packRight(_ b: GEMMRight, n0: Int, nc: Int, k0: Int, kc: Int, _ out: UnsafeMutablePointer<Float>) {
+    struct Pack: SourceVisitor {
+        let b: GEMMRight, n0: Int, nc: Int, k0: Int, kc: Int, out: UnsafeMutablePointer<Float>
+        @inline(__always) func visit<S: WidenSource>(_ s: S.Type) {
+            switch b {
+            case .transposed(let w):
+                packBTransposed(S.self, w.base, ldw: w.cols, rows: w.rows, n0: n0, nc: nc, k0: k0, kc: kc, out)
+            case .direct(let w):
+                packBDirect(S.self, w.base, ldw: w.cols, cols: w.cols, n0: n0, nc: nc, k0: k0, kc: kc, out)
+            }
+        }
+    }
     switch b {
-    case .transposed(let w):
-        switch w.type {
-        case .f32: packBTransposed(SrcF32.self, w.base, ldw: w.cols, rows: w.rows, n0: n0, nc: nc, k0: k0, kc: kc, out)
-        case .f16: packBTransposed(SrcF16.self, w.base, ldw: w.cols, rows: w.rows, n0: n0, nc: nc, k0: k0, kc: kc, out)
-        case .bf16: packBTransposed(SrcBF16.self, w.base, ldw: w.cols, rows: w.rows, n0: n0, nc: nc, k0: k0, kc: kc, out)
-        }
-    case .direct(let w):
-        switch w.type {
-        case .f32: packBDirect(SrcF32.self, w.base, ldw: w.cols, cols: w.cols, n0: n0, nc: nc, k0: k0, kc: kc, out)
-        case .f16: packBDirect(SrcF16.self, w.base, ldw: w.cols, cols: w.cols, n0: n0, nc: nc, k0: k0, kc: kc, out)
-        case .bf16: packBDirect(SrcBF16.self, w.base, ldw: w.cols, cols: w.cols, n0: n0, nc: nc, k0: k0, kc: kc, out)
-        }
+    case .transposed(let w), .direct(let w): w.type.visit(Pack(b: b, n0: n0, nc: nc, k0: k0, kc: kc, out: out))
     }
 }
 
