@@ -21,13 +21,17 @@ nonisolated(unsafe) public var gemmNC = 1024 // multiple of 16
 /// 4096→11008): the GEMV beats the packed GEMM up to M ≈ 16–24 (f16: 74 vs 50 GFLOP/s at 16), because
 /// packing W costs about as much as 16 rows of compute.
 nonisolated(unsafe) public var gemvMaxRows = 16
+/// The same for quantized weights, whose GEMV decodes W once per row of x while the GEMM decodes it once
+/// while packing: `irm-bench quant` (1536×4096, 2 threads) has the GEMV ahead up to M = 6 (Q4_1 0.95×,
+/// Q8_0 0.92×, Q4_K 0.73× the GEMM's time) and behind from M = 8.
+nonisolated(unsafe) public var gemvMaxRowsQuantized = 6
 
 /// y[M,N] = x[M,K] · Wᵀ (+ y if accumulate).
 public func matmul(_ x: UnsafePointer<Float>, _ M: Int, _ W: Weight, _ y: UnsafeMutablePointer<Float>,
                    accumulate: Bool = false) {
     let N = W.rows, K = W.cols
     if M <= 0 || N <= 0 { return }
-    if M <= gemvMaxRows {
+    if M <= (W.type.isQuantized ? gemvMaxRowsQuantized : gemvMaxRows) {
         gemv(x, M, W, y, accumulate: accumulate)
     } else {
         gemm(M: M, N: N, K: K, a: .rowMajor(x, ld: K), b: .transposed(W), c: y, ldc: N, accumulate: accumulate)

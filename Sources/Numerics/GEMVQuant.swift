@@ -65,21 +65,19 @@ private func gemvQ1x4<F: QuantFormat>(_ f: F.Type, _ x: UnsafePointer<Float>, _ 
         for gi in 0..<perBlock {
             let e = blk * F.blockElements + gi * G
             var t0 = SIMD8<Float>(), t1 = SIMD8<Float>(), t2 = SIMD8<Float>(), t3 = SIMD8<Float>()
-            var p0 = (q: SIMD8<Float>(), d: Float(0), m: Float(0)), p1 = p0, p2 = p0, p3 = p0
             for p in 0..<P {
                 let j = gi * P + p
                 let xv = xr.loadUnaligned(fromByteOffset: 4 * (e + 8 * p), as: SIMD8<Float>.self)
-                p0 = F.part(b0, j); t0 = t0.addingProduct(p0.q, xv)
-                p1 = F.part(b1, j); t1 = t1.addingProduct(p1.q, xv)
-                p2 = F.part(b2, j); t2 = t2.addingProduct(p2.q, xv)
-                p3 = F.part(b3, j); t3 = t3.addingProduct(p3.q, xv)
+                t0 = t0.addingProduct(F.quants(b0, j), xv); t1 = t1.addingProduct(F.quants(b1, j), xv)
+                t2 = t2.addingProduct(F.quants(b2, j), xv); t3 = t3.addingProduct(F.quants(b3, j), xv)
             }
-            a0 = a0.addingProduct(t0, SIMD8(repeating: p0.d)); a1 = a1.addingProduct(t1, SIMD8(repeating: p1.d))
-            a2 = a2.addingProduct(t2, SIMD8(repeating: p2.d)); a3 = a3.addingProduct(t3, SIMD8(repeating: p3.d))
+            let c0 = F.scale(b0, gi), c1 = F.scale(b1, gi), c2 = F.scale(b2, gi), c3 = F.scale(b3, gi)
+            a0 = a0.addingProduct(t0, SIMD8(repeating: c0.d)); a1 = a1.addingProduct(t1, SIMD8(repeating: c1.d))
+            a2 = a2.addingProduct(t2, SIMD8(repeating: c2.d)); a3 = a3.addingProduct(t3, SIMD8(repeating: c3.d))
             if F.hasMin {
                 let xs = sums[e / G]
-                s0 = s0.addingProduct(p0.m, xs); s1 = s1.addingProduct(p1.m, xs)
-                s2 = s2.addingProduct(p2.m, xs); s3 = s3.addingProduct(p3.m, xs)
+                s0 = s0.addingProduct(c0.m, xs); s1 = s1.addingProduct(c1.m, xs)
+                s2 = s2.addingProduct(c2.m, xs); s3 = s3.addingProduct(c3.m, xs)
             }
         }
     }

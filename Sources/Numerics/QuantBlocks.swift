@@ -57,11 +57,18 @@ protocol QuantFormat {
     /// Weights that share one (d, m): 32, or 16 for Q6_K. A multiple of 8 dividing `blockElements`.
     static var groupSize: Int { get }
     static var hasMin: Bool { get }
-    /// Part j (weights 8j..<8j+8) of the block at b.
-    static func part(_ b: UnsafeRawPointer, _ j: Int) -> (q: SIMD8<Float>, d: Float, m: Float)
+    /// The quantized values of part j (weights 8j..<8j+8) of the block at b, as exact floats.
+    static func quants(_ b: UnsafeRawPointer, _ j: Int) -> SIMD8<Float>
+    /// The scale and min of group g (weights gG..<gG+G) of the block at b.
+    static func scale(_ b: UnsafeRawPointer, _ g: Int) -> (d: Float, m: Float)
 }
 
 extension QuantFormat {
+    /// Part j with its group's scale and min.
+    @inline(__always) static func part(_ b: UnsafeRawPointer, _ j: Int) -> (q: SIMD8<Float>, d: Float, m: Float) {
+        let (d, m) = scale(b, j &* 8 / groupSize)
+        return (quants(b, j), d, m)
+    }
     /// The 8 weights of part j, dequantized.
     @inline(__always) static func weights(_ b: UnsafeRawPointer, _ j: Int) -> SIMD8<Float> {
         let (q, d, m) = part(b, j)
@@ -124,78 +131,82 @@ func nibbles8(_ b: UnsafeRawPointer, _ qs: Int, _ j: Int) -> SIMD8<UInt32> {
 enum Q4_0: QuantFormat {
     static var blockElements: Int { 32 }; static var blockBytes: Int { 18 }
     static var groupSize: Int { 32 }; static var hasMin: Bool { false }
-    @inline(__always) static func part(_ b: UnsafeRawPointer, _ j: Int) -> (q: SIMD8<Float>, d: Float, m: Float) {
-        (floats8(nibbles8(b, 2, j)) - 8, halfAt(b, 0), 0)
-    }
+    @inline(__always) static func quants(_ b: UnsafeRawPointer, _ j: Int) -> SIMD8<Float> { floats8(nibbles8(b, 2, j)) - 8 }
+    @inline(__always) static func scale(_ b: UnsafeRawPointer, _ g: Int) -> (d: Float, m: Float) { (halfAt(b, 0), 0) }
 }
 
 /// dequantize_row_q4_1: y = x * d + m
 enum Q4_1: QuantFormat {
     static var blockElements: Int { 32 }; static var blockBytes: Int { 20 }
     static var groupSize: Int { 32 }; static var hasMin: Bool { true }
-    @inline(__always) static func part(_ b: UnsafeRawPointer, _ j: Int) -> (q: SIMD8<Float>, d: Float, m: Float) {
-        (floats8(nibbles8(b, 4, j)), halfAt(b, 0), halfAt(b, 2))
-    }
+    @inline(__always) static func quants(_ b: UnsafeRawPointer, _ j: Int) -> SIMD8<Float> { floats8(nibbles8(b, 4, j)) }
+    @inline(__always) static func scale(_ b: UnsafeRawPointer, _ g: Int) -> (d: Float, m: Float) { (halfAt(b, 0), halfAt(b, 2)) }
 }
 
 /// dequantize_row_q5_0: the 5th bit of weight i is bit i of qh; y = (x - 16) * d
 enum Q5_0: QuantFormat {
     static var blockElements: Int { 32 }; static var blockBytes: Int { 22 }
     static var groupSize: Int { 32 }; static var hasMin: Bool { false }
-    @inline(__always) static func part(_ b: UnsafeRawPointer, _ j: Int) -> (q: SIMD8<Float>, d: Float, m: Float) {
-        let qh = b.loadUnaligned(fromByteOffset: 2, as: UInt32.self)
-        return (floats8(nibbles8(b, 6, j) | fifthBits(qh, j)) - 16, halfAt(b, 0), 0)
+    @inline(__always) static func quants(_ b: UnsafeRawPointer, _ j: Int) -> SIMD8<Float> {
+        floats8(nibbles8(b, 6, j) | fifthBits(b.loadUnaligned(fromByteOffset: 2, as: UInt32.self), j)) - 16
     }
+    @inline(__always) static func scale(_ b: UnsafeRawPointer, _ g: Int) -> (d: Float, m: Float) { (halfAt(b, 0), 0) }
 }
 
 /// dequantize_row_q5_1: y = x * d + m
 enum Q5_1: QuantFormat {
     static var blockElements: Int { 32 }; static var blockBytes: Int { 24 }
     static var groupSize: Int { 32 }; static var hasMin: Bool { true }
-    @inline(__always) static func part(_ b: UnsafeRawPointer, _ j: Int) -> (q: SIMD8<Float>, d: Float, m: Float) {
-        let qh = b.loadUnaligned(fromByteOffset: 4, as: UInt32.self)
-        return (floats8(nibbles8(b, 8, j) | fifthBits(qh, j)), halfAt(b, 0), halfAt(b, 2))
+    @inline(__always) static func quants(_ b: UnsafeRawPointer, _ j: Int) -> SIMD8<Float> {
+        floats8(nibbles8(b, 8, j) | fifthBits(b.loadUnaligned(fromByteOffset: 4, as: UInt32.self), j))
     }
+    @inline(__always) static func scale(_ b: UnsafeRawPointer, _ g: Int) -> (d: Float, m: Float) { (halfAt(b, 0), halfAt(b, 2)) }
 }
 
 /// dequantize_row_q8_0: y = x * d
 enum Q8_0: QuantFormat {
     static var blockElements: Int { 32 }; static var blockBytes: Int { 34 }
     static var groupSize: Int { 32 }; static var hasMin: Bool { false }
-    @inline(__always) static func part(_ b: UnsafeRawPointer, _ j: Int) -> (q: SIMD8<Float>, d: Float, m: Float) {
+    @inline(__always) static func quants(_ b: UnsafeRawPointer, _ j: Int) -> SIMD8<Float> {
         let v = b.loadUnaligned(fromByteOffset: 2 + 8 * j, as: SIMD8<Int8>.self)   // vpmovsxbd, vcvtdq2ps
-        let q = SIMD8<Float>(Float(v[0]), Float(v[1]), Float(v[2]), Float(v[3]),
-                             Float(v[4]), Float(v[5]), Float(v[6]), Float(v[7]))
-        return (q, halfAt(b, 0), 0)
+        return SIMD8<Float>(Float(v[0]), Float(v[1]), Float(v[2]), Float(v[3]),
+                            Float(v[4]), Float(v[5]), Float(v[6]), Float(v[7]))
     }
+    @inline(__always) static func scale(_ b: UnsafeRawPointer, _ g: Int) -> (d: Float, m: Float) { (halfAt(b, 0), 0) }
 }
 
 // MARK: K-quants: 256-weight super-blocks of 8 (Q4_K, Q5_K) or 16 (Q6_K) sub-blocks, each with its own scale.
+
+/// Sub-block s's scale d·sc and min −(dmin·m) of a Q4_K/Q5_K block.
+@inline(__always)
+func scaleK4(_ b: UnsafeRawPointer, _ s: Int) -> (d: Float, m: Float) {
+    let (sc, mn) = scaleMinK4(s, b + 4)
+    return (halfAt(b, 0) * Float(sc), -(halfAt(b, 2) * Float(mn)))
+}
 
 /// dequantize_row_q4_K: four groups of 64 weights; in each, 32 bytes of qs give the low nibbles to the
 /// first sub-block (32 weights) and the high nibbles to the second. y = (d*sc) * x - (dmin*m)
 enum Q4_K: QuantFormat {
     static var blockElements: Int { 256 }; static var blockBytes: Int { 144 }
     static var groupSize: Int { 32 }; static var hasMin: Bool { true }
-    @inline(__always) static func part(_ b: UnsafeRawPointer, _ j: Int) -> (q: SIMD8<Float>, d: Float, m: Float) {
+    @inline(__always) static func quants(_ b: UnsafeRawPointer, _ j: Int) -> SIMD8<Float> {
         let s = j >> 2, p = j & 3        // sub-block, part within it
-        let (sc, mn) = scaleMinK4(s, b + 4)
-        let x = (bytes8(b, 16 + 32 * (s >> 1) + 8 * p) &>> UInt32(4 * (s & 1))) & 0x0F
-        return (floats8(x), halfAt(b, 0) * Float(sc), -(halfAt(b, 2) * Float(mn)))
+        return floats8((bytes8(b, 16 + 32 * (s >> 1) + 8 * p) &>> UInt32(4 * (s & 1))) & 0x0F)
     }
+    @inline(__always) static func scale(_ b: UnsafeRawPointer, _ g: Int) -> (d: Float, m: Float) { scaleK4(b, g) }
 }
 
 /// dequantize_row_q5_K: as Q4_K plus a 5th bit per weight from qh[32]: sub-block s uses bit s of each byte.
 enum Q5_K: QuantFormat {
     static var blockElements: Int { 256 }; static var blockBytes: Int { 176 }
     static var groupSize: Int { 32 }; static var hasMin: Bool { true }
-    @inline(__always) static func part(_ b: UnsafeRawPointer, _ j: Int) -> (q: SIMD8<Float>, d: Float, m: Float) {
+    @inline(__always) static func quants(_ b: UnsafeRawPointer, _ j: Int) -> SIMD8<Float> {
         let s = j >> 2, p = j & 3
-        let (sc, mn) = scaleMinK4(s, b + 4)
         let lo = (bytes8(b, 48 + 32 * (s >> 1) + 8 * p) &>> UInt32(4 * (s & 1))) & 0x0F
         let hi = ((bytes8(b, 16 + 8 * p) &>> UInt32(s)) & 1) &<< 4
-        return (floats8(lo | hi), halfAt(b, 0) * Float(sc), -(halfAt(b, 2) * Float(mn)))
+        return floats8(lo | hi)
     }
+    @inline(__always) static func scale(_ b: UnsafeRawPointer, _ g: Int) -> (d: Float, m: Float) { scaleK4(b, g) }
 }
 
 /// dequantize_row_q6_K: two halves of 128 weights; in each, ql[64] holds low nibbles and qh[32] the
@@ -204,12 +215,16 @@ enum Q5_K: QuantFormat {
 enum Q6_K: QuantFormat {
     static var blockElements: Int { 256 }; static var blockBytes: Int { 210 }
     static var groupSize: Int { 16 }; static var hasMin: Bool { false }
-    @inline(__always) static func part(_ b: UnsafeRawPointer, _ j: Int) -> (q: SIMD8<Float>, d: Float, m: Float) {
+    @inline(__always) static func quants(_ b: UnsafeRawPointer, _ j: Int) -> SIMD8<Float> {
         let h = j >> 4, r = (j >> 2) & 3, p = j & 3     // half, run, part within the run
         let lo = (bytes8(b, 64 * h + 32 * (r & 1) + 8 * p) &>> UInt32(4 * (r >> 1))) & 0x0F
         let hi = ((bytes8(b, 128 + 32 * h + 8 * p) &>> UInt32(2 * r)) & 3) &<< 4
-        let sc = Int8(bitPattern: b.load(fromByteOffset: 192 + 8 * h + 2 * r + (p >> 1), as: UInt8.self))
-        return (floats8(lo | hi) - 32, halfAt(b, 208) * Float(sc), 0)
+        return floats8(lo | hi) - 32
+    }
+    /// Group g's scale is byte 192 + g: weights 16g..<16g+16 are part 2g and 2g+1, i.e. half h, run r,
+    /// lanes 16(p>>1)..., and 8h + 2r + (p>>1) = g.
+    @inline(__always) static func scale(_ b: UnsafeRawPointer, _ g: Int) -> (d: Float, m: Float) {
+        (halfAt(b, 208) * Float(Int8(bitPattern: b.load(fromByteOffset: 192 + g, as: UInt8.self))), 0)
     }
 }
 

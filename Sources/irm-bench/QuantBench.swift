@@ -37,3 +37,28 @@ func benchQuant() {
         emit("smollm2_q4_1_decode_\(m.name)", 1 / decode[i], unit: "tok/s", extra: extra)
     }
 }
+
+/// Where the quantized GEMV (which decodes W once per x row) stops beating the packed GEMM (which decodes
+/// it once): time per product for a few M, both paths interleaved.
+func benchQuantCrossover() {
+    var rng = Rng(seed: 3)
+    let saved = gemvMaxRowsQuantized
+    defer { gemvMaxRowsQuantized = saved }
+    for type in [WeightType.q4_1, .q8_0, .q4_K] {
+        let (N, K) = (1536, 4096)
+        let W = randomWeight(rows: N, cols: K, type: type, rng: &rng)
+        let x = FloatBuffer(count: 16 * K), y = FloatBuffer(count: 16 * N)
+        for i in 0..<x.count { x[i] = rng.normal() }
+        for M in [1, 2, 3, 4, 6, 8, 16] {
+            var best = [Double.infinity, .infinity]
+            for _ in 0..<3 {
+                for (i, rows) in [Int.max, 0].enumerated() {
+                    gemvMaxRowsQuantized = rows
+                    best[i] = min(best[i], bestTime(reps: 3) { matmul(x.ptr, M, W, y.ptr) })
+                }
+            }
+            emit("quant_matmul_\(type.rawValue)_\(N)x\(K)_M\(M)", best[0] / best[1], unit: "gemv/gemm time",
+                 extra: ["gemv_us": (best[0] * 1e6).rounded(), "gemm_us": (best[1] * 1e6).rounded()])
+        }
+    }
+}

@@ -8,7 +8,7 @@ func want(_ group: String) -> Bool { only == nil || only == group }
 
 if want("gemm") { benchGEMM() }
 if want("forward") { benchForward() }
-if want("quant") { benchQuant() }
+if want("quant") { benchQuant(); benchQuantCrossover() }
 if want("neurons") { benchNeurons() }
 if want("train") { benchTrain() }
 if want("gemv-cold") { benchGEMVCold() }

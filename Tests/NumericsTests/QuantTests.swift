@@ -110,8 +110,8 @@ final class QuantTests: XCTestCase {
     /// multiple of 4, 6 or 16, and K not a multiple of 256 for the 32-weight types.
     func testQuantizedProductsMatchTheDequantizedReference() {
         var rng = Rng(seed: 12)
-        let saved = gemvMaxRows
-        defer { gemvMaxRows = saved }
+        let saved = (gemvMaxRows, gemvMaxRowsQuantized)
+        defer { (gemvMaxRows, gemvMaxRowsQuantized) = saved }
         for type in quantTypes {
             let ks = type.blockLayout.elements == 32 ? [32, 96, 160, 544] : [256, 768]
             for N in [1, 5, 17, 67] { for K in ks {
@@ -136,11 +136,11 @@ final class QuantTests: XCTestCase {
                         return y
                     }
                     let what = "\(type) M=\(M) N=\(N) K=\(K)"
-                    gemvMaxRows = 0
+                    (gemvMaxRows, gemvMaxRowsQuantized) = (0, 0)
                     let yq = forward(W)
                     XCTAssertEqual(yq.map(\.bitPattern), forward(Wf).map(\.bitPattern), "gemm \(what)")
                     check(yq, ref, magGemm, "gemm \(what)")
-                    gemvMaxRows = Int.max
+                    gemvMaxRowsQuantized = Int.max
                     check(forward(W), ref, magGemv, "gemv \(what)")
 
                     var dref = [Double](repeating: 0, count: M * K), dmag = dref
@@ -167,13 +167,13 @@ final class QuantTests: XCTestCase {
     /// Shapes large enough to split across threads: the same bits whatever the thread count.
     func testQuantizedProductsDoNotDependOnThreads() {
         var rng = Rng(seed: 13)
-        let saved = numThreads, savedRows = gemvMaxRows
-        defer { numThreads = saved; gemvMaxRows = savedRows }
+        let saved = numThreads, savedRows = gemvMaxRowsQuantized
+        defer { numThreads = saved; gemvMaxRowsQuantized = savedRows }
         for type in quantTypes {
             let (N, K) = (301, 1024)
             let (W, _, _) = quantized(awkwardValues(N * K, &rng), rows: N, cols: K, type)
             for (M, gemvRows) in [(1, Int.max), (3, Int.max), (40, 0)] {
-                gemvMaxRows = gemvRows
+                gemvMaxRowsQuantized = gemvRows
                 let x = randomArray(M * K, &rng)
                 func run() -> [UInt32] {
                     var y = [Float](repeating: 0, count: M * N)
