@@ -22,9 +22,9 @@ nonisolated(unsafe) public var gemmNC = 1024 // multiple of 16
 /// packing W costs about as much as 16 rows of compute.
 nonisolated(unsafe) public var gemvMaxRows = 16
 /// The same for quantized weights, whose GEMV decodes W once per row of x while the GEMM decodes it once
-/// while packing: `irm-bench quant` (1536×4096, 2 threads) has the GEMV ahead up to M = 6 (Q4_1 0.95×,
-/// Q8_0 0.92×, Q4_K 0.73× the GEMM's time) and behind from M = 8.
-nonisolated(unsafe) public var gemvMaxRowsQuantized = 6
+/// while packing: `irm-bench quant` (1536×4096, 2 threads, a loaded machine) has the GEMV ahead up to
+/// M = 4 (0.83× the GEMM's time for Q4_1, 0.48× Q8_0, 0.93× Q4_K) and Q4_K's behind from M = 6 (1.9×).
+nonisolated(unsafe) public var gemvMaxRowsQuantized = 4
 
 /// y[M,N] = x[M,K] · Wᵀ (+ y if accumulate).
 public func matmul(_ x: UnsafePointer<Float>, _ M: Int, _ W: Weight, _ y: UnsafeMutablePointer<Float>,
@@ -78,8 +78,17 @@ private func packRight(_ b: GEMMRight, n0: Int, nc: Int, k0: Int, kc: Int, _ out
             }
         }
     }
+    struct PackQuant: QuantVisitor {
+        let w: Weight, n0: Int, nc: Int, k0: Int, kc: Int, out: UnsafeMutablePointer<Float>
+        @inline(__always) func visit<F: QuantFormat>(_ f: F.Type) {
+            packBTransposedQuant(F.self, w.base, rowBytes: w.rowBytes, rows: w.rows, n0: n0, nc: nc, k0: k0, kc: kc, out)
+        }
+    }
     switch b {
-    case .transposed(let w), .direct(let w): w.type.visit(Pack(b: b, n0: n0, nc: nc, k0: k0, kc: kc, out: out))
+    case .transposed(let w):
+        if let f = w.type.blockFormat { f.visit(PackQuant(w: w, n0: n0, nc: nc, k0: k0, kc: kc, out: out)); return }
+        w.type.visit(Pack(b: b, n0: n0, nc: nc, k0: k0, kc: kc, out: out))
+    case .direct(let w): w.type.visit(Pack(b: b, n0: n0, nc: nc, k0: k0, kc: kc, out: out))
     }
 }
 

@@ -159,6 +159,23 @@ func packBTransposed<S: WidenSource>(_ s: S.Type, _ w: UnsafeRawPointer, ldw: In
     }
 }
 
+/// B[k, j] = W[j, k] for W in a block format: each panel's 16 rows are dequantized (one scale per group)
+/// into a row-major fp32 tile, which the 8×8-transposing pack then packs. (Dequantizing inside
+/// `packBTransposed` itself, through `SrcQuant.load8`, decodes a group's scale once per 8 weights.)
+@inline(__always)
+func packBTransposedQuant<F: QuantFormat>(_ f: F.Type, _ w: UnsafeRawPointer, rowBytes: Int, rows N: Int,
+                                          n0: Int, nc: Int, k0: Int, kc: Int, _ out: UnsafeMutablePointer<Float>) {
+    withUnsafeTemporaryAllocation(of: Float.self, capacity: gemmNR * kc) { t in
+        let tile = t.baseAddress!
+        for pnl in 0..<(nc + gemmNR - 1) / gemmNR {
+            let j0 = n0 + pnl * gemmNR, valid = min(gemmNR, N - j0)
+            for r in 0..<valid { dequantizeRange(F.self, w + (j0 + r) * rowBytes, k0, kc, tile + r * kc) }
+            packBTransposed(SrcF32.self, UnsafeRawPointer(tile), ldw: kc, rows: valid, n0: 0, nc: gemmNR, k0: 0, kc: kc,
+                            out + pnl * kc * gemmNR)
+        }
+    }
+}
+
 /// B[k, j] = src[k, j] (backward: W [N,K] is already [inner, out]; weight grad: x [M,K]).
 @inline(__always)
 func packBDirect<S: WidenSource>(_ s: S.Type, _ w: UnsafeRawPointer, ldw: Int, cols: Int,

@@ -236,15 +236,29 @@ public func dequantizeBlocks(_ f: BlockFormat, _ src: UnsafeRawPointer, _ dst: U
         let src: UnsafeRawPointer, dst: UnsafeMutablePointer<Float>, n: Int
         func visit<F: QuantFormat>(_ f: F.Type) {
             precondition(n % F.blockElements == 0, "dequantizeBlocks: \(n) is not a multiple of the block size")
-            let out = UnsafeMutableRawPointer(dst)
-            let parts = F.blockElements / 8
-            for blk in 0..<n / F.blockElements {
-                let b = src + blk * F.blockBytes, o = out + blk * F.blockElements * 4
-                for j in 0..<parts { o.storeBytes(of: F.weights(b, j), toByteOffset: 32 * j, as: SIMD8<Float>.self) }
-            }
+            dequantizeRange(F.self, src, 0, n, dst)
         }
     }
     f.visit(Row(src: src, dst: dst, n: n))
+}
+
+/// Weights k0..<k0+count (multiples of 8) of the row of blocks at `row`, into dst[0..<count]: each group's
+/// scale decoded once.
+@inline(__always)
+func dequantizeRange<F: QuantFormat>(_ f: F.Type, _ row: UnsafeRawPointer, _ k0: Int, _ count: Int,
+                                     _ dst: UnsafeMutablePointer<Float>) {
+    let out = UnsafeMutableRawPointer(dst), end = k0 + count
+    var k = k0
+    while k < end {
+        let b = row + (k / F.blockElements) &* F.blockBytes, inBlock = k % F.blockElements
+        let (d, m) = F.scale(b, inBlock / F.groupSize)
+        let groupEnd = min(end, k - inBlock % F.groupSize + F.groupSize)
+        while k < groupEnd {
+            let q = F.quants(b, (k % F.blockElements) / 8)
+            out.storeBytes(of: F.hasMin ? q * d + m : q * d, toByteOffset: 4 * (k - k0), as: SIMD8<Float>.self)
+            k += 8
+        }
+    }
 }
 
 /// A block format as a widening source for the packing and GEMV code (GEMMPack.swift): element i of a
