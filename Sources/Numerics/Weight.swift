@@ -23,9 +23,10 @@ public enum WeightType: String, Sendable, CaseIterable {
         default: blockFormat!.layout
         }
     }
-    /// Bytes per element of the float types (quantized types have none: use `rowBytes`).
+    /// Bytes per element of the float types (quantized types have none: use `rowBytes`). A fatal error, not a
+    /// precondition: Numerics builds with -Ounchecked, and a wrong size here would overrun a buffer.
     public var byteSize: Int {
-        precondition(!isQuantized, "\(self) has no per-element size")
+        if isQuantized { fatalError("\(self) has no per-element size: use rowBytes") }
         return blockLayout.bytes
     }
     /// Bytes of a row of `cols` elements (a multiple of the block size).
