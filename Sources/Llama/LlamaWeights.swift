@@ -1,5 +1,5 @@
 // The frozen weights of a Llama-family model, in the layout the kernels use.
-// Linear weights are `Weight` [out, in] in fp32/fp16/bf16; norm gains are fp32 vectors.
+// Linear weights are `Weight` [out, in] in fp32/fp16/bf16 or a ggml block format; norm gains are fp32 vectors.
 import Numerics
 import ModelIO
 
@@ -25,14 +25,18 @@ public final class LlamaWeights: @unchecked Sendable {
         self.tokenEmbedding = tokenEmbedding; self.layers = layers; self.outputNorm = outputNorm; self.output = output
     }
 
+    /// Every matrix once (a tied output is the embedding).
+    public var matrices: [Weight] {
+        var m = [tokenEmbedding]
+        if output.base != tokenEmbedding.base { m.append(output) }
+        for l in layers { m += [l.wq, l.wk, l.wv, l.wo, l.wGate, l.wUp, l.wDown] }
+        return m
+    }
+
     /// Bytes the weights occupy in memory (shared tensors counted once).
     public var byteCount: Int {
-        var n = tokenEmbedding.byteCount + outputNorm.count * 4
-        if output.base != tokenEmbedding.base { n += output.byteCount }
-        for l in layers {
-            n += (l.attnNorm.count + l.ffnNorm.count) * 4
-            for w in [l.wq, l.wk, l.wv, l.wo, l.wGate, l.wUp, l.wDown] { n += w.byteCount }
-        }
-        return n
+        var n = outputNorm.count * 4
+        for l in layers { n += (l.attnNorm.count + l.ffnNorm.count) * 4 }
+        return matrices.reduce(n) { $0 + $1.byteCount }
     }
 }

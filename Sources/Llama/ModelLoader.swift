@@ -9,8 +9,9 @@ import ModelIO
 
 public enum ModelFormat: String, Sendable { case gguf, huggingFace = "hf", llama2c }
 
-/// How to store the weights in memory. `auto` keeps fp32/fp16/bf16 tensors as they are and turns
-/// quantized ones into fp16 (they are already lossy; fp16 halves memory and memory traffic).
+/// How to store the weights in memory. `auto` keeps every tensor as it is stored — fp32/fp16/bf16 and the
+/// ggml block formats the kernels take (Q8_0, Q4_0, Q4_1, Q4_K, Q5_K, Q6_K), zero-copy from the mapped file —
+/// and turns other quantized types (Q5_0, Q5_1) into fp16. `f32`/`f16`/`bf16` widen or round everything.
 public enum WeightStorage: String, Sendable, CaseIterable { case auto, f32, f16, bf16 }
 
 public final class LlamaModel: @unchecked Sendable {
@@ -116,12 +117,7 @@ func resolveStorage(_ s: WeightStorage, _ t: TensorInfo) -> WeightType {
     case .f32: return .f32
     case .f16: return .f16
     case .bf16: return .bf16
-    case .auto:
-        switch t.type {
-        case .f32: return .f32
-        case .bf16: return .bf16
-        default: return .f16
-        }
+    case .auto: return t.type.weightType ?? .f16
     }
 }
 
@@ -168,7 +164,7 @@ public func permuteRotateHalf(_ w: Weight, heads: Int) -> Weight { reorderHeadRo
 
 func reorderHeadRows(_ w: Weight, heads: Int, toMeta: Bool) -> Weight {
     let hd = w.rows / heads, half = hd / 2
-    let rowBytes = w.cols * w.type.byteSize
+    let rowBytes = w.rowBytes
     let out = ByteBuffer(byteCount: w.rows * rowBytes)
     for h in 0..<heads {
         for i in 0..<half {
@@ -201,7 +197,9 @@ extension LlamaModel {
         }
         var bytes = 0
         for t in tensors.values {
-            bytes += t.shape.count == 2 ? t.elementCount * resolveStorage(storage, t).byteSize : t.elementCount * 4
+            // Matrices in their storage type (quantized ones as their blocks), vectors as fp32.
+            let type = resolveStorage(storage, t)
+            bytes += t.shape.count == 2 ? t.shape[0] * type.rowBytes(t.shape[1]) : t.elementCount * 4
         }
         return (cfg, bytes)
     }

@@ -19,6 +19,14 @@ public func randomWeight(rows: Int, cols: Int, type: WeightType, rng: inout Rng,
             h[i] = type == .f16 ? Float16(v).bitPattern : floatToBF16(v)
         }
         return Weight(rows: rows, cols: cols, type: type, base: UnsafeRawPointer(b.ptr), owner: b)
+    default:
+        // Random fp32 values quantized row by row (cols must be a multiple of the block size).
+        let row = FloatBuffer(count: cols), b = ByteBuffer(byteCount: rows * type.rowBytes(cols))
+        for r in 0..<rows {
+            for c in 0..<cols { row.ptr[c] = (rng.uniform() * 2 - 1) * s }
+            quantizeBlocks(type.blockFormat!, row.ptr, b.ptr + r * type.rowBytes(cols), cols)
+        }
+        return Weight(rows: rows, cols: cols, type: type, base: UnsafeRawPointer(b.ptr), owner: b)
     }
 }
 

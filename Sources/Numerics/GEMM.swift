@@ -1,5 +1,6 @@
 // Matrix products in the three forms a frozen model with a trained adapter needs.
-// All activations are fp32 row-major [tokens, features]; W is a `Weight` [N, K] (PyTorch [out, in]).
+// All activations are fp32 row-major [tokens, features]; W is a `Weight` [N, K] (PyTorch [out, in]) in
+// fp32, fp16, bf16 or a ggml block format, widened or dequantized to fp32 while B is packed.
 //
 //   matmul(x, W)         y[M,N]  = x[M,K] · Wᵀ         forward of a Linear
 //   matmulBackward(dy,W) dx[M,K] (+)= dy[M,N] · W      gradient wrt the Linear's input
@@ -20,13 +21,17 @@ nonisolated(unsafe) public var gemmNC = 1024 // multiple of 16
 /// 4096→11008): the GEMV beats the packed GEMM up to M ≈ 16–24 (f16: 74 vs 50 GFLOP/s at 16), because
 /// packing W costs about as much as 16 rows of compute.
 nonisolated(unsafe) public var gemvMaxRows = 16
+/// The same for quantized weights, whose GEMV decodes W once per row of x while the GEMM decodes it once
+/// while packing: `irm-bench quant` (1536×4096, 2 threads, a loaded machine) has the GEMV ahead up to
+/// M = 4 (0.83× the GEMM's time for Q4_1, 0.48× Q8_0, 0.93× Q4_K) and Q4_K's behind from M = 6 (1.9×).
+nonisolated(unsafe) public var gemvMaxRowsQuantized = 4
 
 /// y[M,N] = x[M,K] · Wᵀ (+ y if accumulate).
 public func matmul(_ x: UnsafePointer<Float>, _ M: Int, _ W: Weight, _ y: UnsafeMutablePointer<Float>,
                    accumulate: Bool = false) {
     let N = W.rows, K = W.cols
     if M <= 0 || N <= 0 { return }
-    if M <= gemvMaxRows {
+    if M <= (W.type.isQuantized ? gemvMaxRowsQuantized : gemvMaxRows) {
         gemv(x, M, W, y, accumulate: accumulate)
     } else {
         gemm(M: M, N: N, K: K, a: .rowMajor(x, ld: K), b: .transposed(W), c: y, ldc: N, accumulate: accumulate)
@@ -62,19 +67,28 @@ enum GEMMRight: @unchecked Sendable {
 
 @inline(__always)
 private func packRight(_ b: GEMMRight, n0: Int, nc: Int, k0: Int, kc: Int, _ out: UnsafeMutablePointer<Float>) {
+    struct Pack: SourceVisitor {
+        let b: GEMMRight, n0: Int, nc: Int, k0: Int, kc: Int, out: UnsafeMutablePointer<Float>
+        @inline(__always) func visit<S: WidenSource>(_ s: S.Type) {
+            switch b {
+            case .transposed(let w):
+                packBTransposed(S.self, w.base, ldw: w.cols, rows: w.rows, n0: n0, nc: nc, k0: k0, kc: kc, out)
+            case .direct(let w):
+                packBDirect(S.self, w.base, ldw: w.cols, cols: w.cols, n0: n0, nc: nc, k0: k0, kc: kc, out)
+            }
+        }
+    }
+    struct PackQuant: QuantVisitor {
+        let w: Weight, n0: Int, nc: Int, k0: Int, kc: Int, out: UnsafeMutablePointer<Float>
+        @inline(__always) func visit<F: QuantFormat>(_ f: F.Type) {
+            packBTransposedQuant(F.self, w.base, rowBytes: w.rowBytes, rows: w.rows, n0: n0, nc: nc, k0: k0, kc: kc, out)
+        }
+    }
     switch b {
     case .transposed(let w):
-        switch w.type {
-        case .f32: packBTransposed(SrcF32.self, w.base, ldw: w.cols, rows: w.rows, n0: n0, nc: nc, k0: k0, kc: kc, out)
-        case .f16: packBTransposed(SrcF16.self, w.base, ldw: w.cols, rows: w.rows, n0: n0, nc: nc, k0: k0, kc: kc, out)
-        case .bf16: packBTransposed(SrcBF16.self, w.base, ldw: w.cols, rows: w.rows, n0: n0, nc: nc, k0: k0, kc: kc, out)
-        }
-    case .direct(let w):
-        switch w.type {
-        case .f32: packBDirect(SrcF32.self, w.base, ldw: w.cols, cols: w.cols, n0: n0, nc: nc, k0: k0, kc: kc, out)
-        case .f16: packBDirect(SrcF16.self, w.base, ldw: w.cols, cols: w.cols, n0: n0, nc: nc, k0: k0, kc: kc, out)
-        case .bf16: packBDirect(SrcBF16.self, w.base, ldw: w.cols, cols: w.cols, n0: n0, nc: nc, k0: k0, kc: kc, out)
-        }
+        if let f = w.type.blockFormat { f.visit(PackQuant(w: w, n0: n0, nc: nc, k0: k0, kc: kc, out: out)); return }
+        w.type.visit(Pack(b: b, n0: n0, nc: nc, k0: k0, kc: kc, out: out))
+    case .direct(let w): w.type.visit(Pack(b: b, n0: n0, nc: nc, k0: k0, kc: kc, out: out))
     }
 }
 

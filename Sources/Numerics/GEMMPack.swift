@@ -1,4 +1,5 @@
-// Packing for the GEMM micro-kernel (GEMMKernel.swift), with fp16/bf16 widening.
+// Packing for the GEMM micro-kernel (GEMMKernel.swift), with fp16/bf16 widening and ggml block
+// dequantization (QuantBlocks.swift) done while packing.
 //
 // Packed B: panels of NR = 16 columns; inside a panel, k-major: Bp[k*16 + j] (two SIMD8 loads per k).
 // Packed A: panels of MR = 6 rows;    inside a panel, k-major: Ap[k*6 + i]  (six broadcasts per k).
@@ -14,14 +15,12 @@ let gemmNR = 16
 
 /// How one storage type is loaded and widened to fp32. Generic code over these is specialised per type.
 protocol WidenSource {
-    static var byteSize: Int { get }
     /// 8 consecutive elements starting at element index i.
     static func load8(_ p: UnsafeRawPointer, _ i: Int) -> SIMD8<Float>
     static func load1(_ p: UnsafeRawPointer, _ i: Int) -> Float
 }
 
 enum SrcF32: WidenSource {
-    static var byteSize: Int { 4 }
     @inline(__always) static func load8(_ p: UnsafeRawPointer, _ i: Int) -> SIMD8<Float> {
         p.loadUnaligned(fromByteOffset: i &* 4, as: SIMD8<Float>.self)
     }
@@ -31,7 +30,6 @@ enum SrcF32: WidenSource {
 }
 
 enum SrcF16: WidenSource {
-    static var byteSize: Int { 2 }
     @inline(__always) static func load8(_ p: UnsafeRawPointer, _ i: Int) -> SIMD8<Float> {
         // Element-wise so that it always inlines to one vcvtph2ps; the stdlib's generic SIMD8 conversion
         // was sometimes left as an out-of-line call (with a vzeroupper) inside the transposing pack.
@@ -45,7 +43,6 @@ enum SrcF16: WidenSource {
 }
 
 enum SrcBF16: WidenSource {
-    static var byteSize: Int { 2 }
     @inline(__always) static func load8(_ p: UnsafeRawPointer, _ i: Int) -> SIMD8<Float> {
         let h = p.loadUnaligned(fromByteOffset: i &* 2, as: SIMD8<UInt16>.self)
         // Element-wise widening (vpmovzxwd): the stdlib's generic SIMD8 conversion can stay out of line.
@@ -56,6 +53,30 @@ enum SrcBF16: WidenSource {
     @inline(__always) static func load1(_ p: UnsafeRawPointer, _ i: Int) -> Float {
         bf16ToFloat(p.loadUnaligned(fromByteOffset: i &* 2, as: UInt16.self))
     }
+}
+
+/// Runs a generic body with the widening source of a weight type (the one switch every kernel shares).
+protocol SourceVisitor {
+    associatedtype Result
+    func visit<S: WidenSource>(_ s: S.Type) -> Result
+}
+
+extension WeightType {
+    @inline(__always)
+    func visit<V: SourceVisitor>(_ v: V) -> V.Result {
+        switch self {
+        case .f32: return v.visit(SrcF32.self)
+        case .f16: return v.visit(SrcF16.self)
+        case .bf16: return v.visit(SrcBF16.self)
+        default: return blockFormat!.visit(QuantSource(v: v))
+        }
+    }
+}
+
+/// A block format's decoder handed on as the widening source `SrcQuant<F>`.
+struct QuantSource<V: SourceVisitor>: QuantVisitor {
+    let v: V
+    @inline(__always) func visit<F: QuantFormat>(_ f: F.Type) -> V.Result { v.visit(SrcQuant<F>.self) }
 }
 
 // MARK: 8×8 transpose
@@ -134,6 +155,23 @@ func packBTransposed<S: WidenSource>(_ s: S.Type, _ w: UnsafeRawPointer, ldw: In
                     for j in 0..<8 { o[k * 16 + j] = j < valid ? S.load1(w, (r0 + j) * ldw + k0 + k) : 0 }
                 }
             }
+        }
+    }
+}
+
+/// B[k, j] = W[j, k] for W in a block format: each panel's 16 rows are dequantized (one scale per group)
+/// into a row-major fp32 tile, which the 8×8-transposing pack then packs. (Dequantizing inside
+/// `packBTransposed` itself, through `SrcQuant.load8`, decodes a group's scale once per 8 weights.)
+@inline(__always)
+func packBTransposedQuant<F: QuantFormat>(_ f: F.Type, _ w: UnsafeRawPointer, rowBytes: Int, rows N: Int,
+                                          n0: Int, nc: Int, k0: Int, kc: Int, _ out: UnsafeMutablePointer<Float>) {
+    withUnsafeTemporaryAllocation(of: Float.self, capacity: gemmNR * kc) { t in
+        let tile = t.baseAddress!
+        for pnl in 0..<(nc + gemmNR - 1) / gemmNR {
+            let j0 = n0 + pnl * gemmNR, valid = min(gemmNR, N - j0)
+            for r in 0..<valid { dequantizeRange(F.self, w + (j0 + r) * rowBytes, k0, kc, tile + r * kc) }
+            packBTransposed(SrcF32.self, UnsafeRawPointer(tile), ldw: kc, rows: valid, n0: 0, nc: gemmNR, k0: 0, kc: kc,
+                            out + pnl * kc * gemmNR)
         }
     }
 }

@@ -6,6 +6,20 @@
 // which chunk or group of 4 its row falls in: an incomplete group repeats its last row.
 
 func gemv(_ x: UnsafePointer<Float>, _ M: Int, _ W: Weight, _ y: UnsafeMutablePointer<Float>, accumulate: Bool) {
+    if W.type.isQuantized { gemvQuant(x, M, W, y, accumulate: accumulate); return }
+    let xs = SendableConstPointer(x), ys = SendablePointer(y)
+    gemvParallel(M, W) { n0, n1 in
+        switch W.type {
+        case .f32: gemvRows(SrcF32.self, xs.p, M, W, n0, n1, ys.p, accumulate)
+        case .f16: gemvRows(SrcF16.self, xs.p, M, W, n0, n1, ys.p, accumulate)
+        case .bf16: gemvRows(SrcBF16.self, xs.p, M, W, n0, n1, ys.p, accumulate)
+        default: preconditionFailure("quantized weights take gemvQuant")
+        }
+    }
+}
+
+/// Runs `body(n0, n1)` over row ranges of W (multiples of 4 rows) in parallel, sized by the bytes streamed.
+func gemvParallel(_ M: Int, _ W: Weight, _ body: (Int, Int) -> Void) {
     let N = W.rows
     let bytes = W.byteCount * M
     let threads = bytes < (1 << 17) ? 1 : max(1, numThreads)
@@ -14,14 +28,9 @@ func gemv(_ x: UnsafePointer<Float>, _ M: Int, _ W: Weight, _ y: UnsafeMutablePo
     let pieces = M == 1 ? threads : threads * 8
     let chunk = threads == 1 ? N : max(16, ((N + pieces - 1) / pieces + 3) & ~3)
     let chunks = (N + chunk - 1) / chunk
-    let xs = SendableConstPointer(x), ys = SendablePointer(y)
     parallelFor(chunks) { ci in
-        let n0 = ci * chunk, n1 = min(N, n0 + chunk)
-        switch W.type {
-        case .f32: gemvRows(SrcF32.self, xs.p, M, W, n0, n1, ys.p, accumulate)
-        case .f16: gemvRows(SrcF16.self, xs.p, M, W, n0, n1, ys.p, accumulate)
-        case .bf16: gemvRows(SrcBF16.self, xs.p, M, W, n0, n1, ys.p, accumulate)
-        }
+        let n0 = ci * chunk
+        body(n0, min(N, n0 + chunk))
     }
 }
 
@@ -71,7 +80,7 @@ private func gemvRows<S: WidenSource>(_ s: S.Type, _ x: UnsafePointer<Float>, _ 
 }
 
 @inline(__always)
-private func store(_ y: UnsafeMutablePointer<Float>, _ i: Int, _ v: Float, _ accumulate: Bool) {
+func store(_ y: UnsafeMutablePointer<Float>, _ i: Int, _ v: Float, _ accumulate: Bool) {
     y[i] = accumulate ? y[i] + v : v
 }
 

@@ -84,9 +84,13 @@ public func memorySuggestions(model c: LlamaConfig, weightBytes: Int, irm: IRMCo
 }
 
 /// The process's peak resident set (VmHWM in /proc/self/status), or nil where there is no /proc.
-public func peakResidentMemory() -> Int? {
+public func peakResidentMemory() -> Int? { procStatusBytes("VmHWM:") }
+/// The process's resident set now (VmRSS; mapped file pages count once touched).
+public func residentMemory() -> Int? { procStatusBytes("VmRSS:") }
+
+private func procStatusBytes(_ key: String) -> Int? {
     guard let s = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return nil }
-    for line in s.split(separator: "\n") where line.hasPrefix("VmHWM:") {
+    for line in s.split(separator: "\n") where line.hasPrefix(key) {
         return line.split(separator: " ").compactMap { Int($0) }.first.map { $0 * 1024 }
     }
     return nil

@@ -39,6 +39,7 @@ private func randomWeight(rows: Int, cols: Int, type: WeightType, rng: inout Rng
         case .f32: buf.ptr.storeBytes(of: v, toByteOffset: i * 4, as: Float.self)
         case .f16: buf.ptr.storeBytes(of: Float16(v), toByteOffset: i * 2, as: Float16.self)
         case .bf16: buf.ptr.storeBytes(of: floatToBF16(v), toByteOffset: i * 2, as: UInt16.self)
+        default: preconditionFailure("float types only")
         }
     }
     return Weight(rows: rows, cols: cols, type: type, base: UnsafeRawPointer(buf.ptr), owner: buf)

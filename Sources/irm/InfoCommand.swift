@@ -27,7 +27,9 @@ struct InfoCommand: Command {
             "embeddings   \(c.tiedEmbeddings ? "tied (LM head = token embedding)" : "untied LM head")",
             String(format: "parameters   %d (%.1f M)", c.parameterCount, Double(c.parameterCount) / 1e6),
             "file types   " + m.sourceTypes.sorted { $0.key < $1.key }.map { "\($0.key) ×\($0.value)" }.joined(separator: ", "),
-            "in memory    \(gb(m.weights.byteCount)) weights (\(m.weights.tokenEmbedding.type.rawValue) matrices)",
+            "in memory    \(gb(m.weights.byteCount)) weights (matrices: "
+                + Dictionary(grouping: m.weights.matrices, by: \.type.rawValue).sorted { $0.key < $1.key }
+                    .map { "\($0.key) ×\($0.value.count)" }.joined(separator: ", ") + ")",
             "KV cache     \(kvPerToken / 1024) KiB per token, \(gb(kvPerToken * c.maxSeqLen)) at full context",
             "chat         " + templateName(lm.template),
         ]

@@ -20,7 +20,7 @@ struct ModelOptions: OptionGroup {
         .string("tokenizer", "PATH", \.tokenizer, "tokenizer file when not inside the model (tokenizer.json/.model/.bin)"),
     ] }
     static var dtypeOption: Opt<Self> {
-        .choice("dtype", \.dtype, "weight storage; auto keeps f32/f16/bf16 and turns quantized weights into f16")
+        .choice("dtype", \.dtype, "weight storage; auto keeps f32/f16/bf16 and Q8_0/Q4_0/Q4_1/Q4_K/Q5_K/Q6_K as stored (other quantized types become f16)")
     }
 
     /// --model, or the default model: that one is fetched by `make model`, so its absence says so.

@@ -255,7 +255,7 @@ final class SmolNeuronCompareTests: XCTestCase {
             for (src, dst) in zip(from, moved) { p[dst] = src }
             perms.append(p)
             let w = a.weights.layers[l].wUp
-            let rowBytes = w.cols * w.type.byteSize
+            let rowBytes = w.rowBytes   // Q4_1 blocks: --dtype auto keeps them
             let buf = ByteBuffer(byteCount: w.byteCount)
             for i in 0..<H { (buf.ptr + i * rowBytes).copyMemory(from: w.base + p[i] * rowBytes, byteCount: rowBytes) }
             newLayers[l].wUp = Weight(rows: H, cols: w.cols, type: w.type, base: UnsafeRawPointer(buf.ptr), owner: buf)

@@ -92,8 +92,31 @@ final class IRMTests: XCTestCase {
     func testWholeModelPlusIRMGradients() throws {
         let mc = LlamaConfig(dim: 16, hiddenDim: 24, nLayers: 4, nHeads: 4, nKVHeads: 2, vocabSize: 23,
                              normEps: 1e-5, ropeTheta: 10000, maxSeqLen: 8, tiedEmbeddings: true)
-        let model = LlamaModel.random(mc, seed: 9)
-        let cfg = IRMConfig(hidden: 16, layers: [0, 2, 3], widthMultiplier: 2, depth: 3, l1: 0.01)
+        try checkIRMGradients(LlamaModel.random(mc, seed: 9), layers: [0, 2, 3], width: 2)
+    }
+
+    /// The same through models whose matrices stay quantized (the GEMV and GEMM forward, the backward
+    /// `dy·W` dequantizing while it packs): a 32-weight type, and the K-quants at their 256-wide rows.
+    func testWholeModelPlusIRMGradientsThroughQuantizedWeights() throws {
+        let small = LlamaConfig(dim: 32, hiddenDim: 64, nLayers: 3, nHeads: 4, nKVHeads: 2, vocabSize: 23,
+                                normEps: 1e-5, ropeTheta: 10000, maxSeqLen: 8, tiedEmbeddings: true)
+        for type in [WeightType.q4_1, .q8_0] {
+            try checkIRMGradients(LlamaModel.random(small, seed: 10, type: type), layers: [0, 2], width: 1, l1: 0, "\(type)")
+        }
+        let wide = LlamaConfig(dim: 256, hiddenDim: 256, nLayers: 2, nHeads: 4, nKVHeads: 2, vocabSize: 23,
+                               normEps: 1e-5, ropeTheta: 10000, maxSeqLen: 8, tiedEmbeddings: false)
+        for type in [WeightType.q4_K, .q6_K] {
+            try checkIRMGradients(LlamaModel.random(wide, seed: 11, type: type), layers: [1], width: 1, l1: 0, "\(type)")
+        }
+    }
+
+    /// `l1`: the L1 penalty's kinks (outputs crossing 0) add noise to finite differences along directions
+    /// of many parameters; the quantized models are checked without it.
+    func checkIRMGradients(_ model: LlamaModel, layers: [Int], width: Int, l1: Float = 0.01, _ what: String = "f32",
+                           file: StaticString = #filePath, line: UInt = #line) throws {
+        let mc = model.config
+        rng = Rng(seed: 77)   // the same directions whatever ran before
+        let cfg = IRMConfig(hidden: mc.dim, layers: layers, widthMultiplier: width, depth: 3, l1: l1)
         let net = IRMNetwork(config: cfg, seed: 4)
         // Keep every hidden pre-activation far from the ReLU kink (half the units clearly on, half clearly
         // off), so finite differences do not straddle a kink; the masking is still exercised.
@@ -127,7 +150,9 @@ final class IRMTests: XCTestCase {
             let g = net.grads.array, p0 = net.params.array
             for trial in 0..<5 {
                 let u = randoms(p0.count)
-                let eps: Float = 2e-3
+                // A step of the same length in parameter space whatever the parameter count (wider models
+                // would otherwise take steps where the loss is far from linear).
+                let eps: Float = 2e-3 * min(1, (3200 / Float(p0.count)).squareRoot())
                 for i in 0..<p0.count { net.params[i] = p0[i] + eps * u[i] }
                 let lp = loss()
                 for i in 0..<p0.count { net.params[i] = p0[i] - eps * u[i] }
@@ -135,17 +160,22 @@ final class IRMTests: XCTestCase {
                 for i in 0..<p0.count { net.params[i] = p0[i] }
                 let numeric = (lp - lm) / Double(2 * eps)
                 let analytic = zip(g, u).reduce(0.0) { $0 + Double($1.0 * $1.1) }
-                XCTAssertEqual(analytic, numeric, accuracy: 1e-4 + 3e-3 * abs(numeric), "direction \(trial), recompute \(recompute)")
+                // The differences' noise scales with the gradient, not with this direction's (possibly
+                // small) projection of it: a term in Σ|g·u| as well.
+                let terms = zip(g, u).reduce(0.0) { $0 + abs(Double($1.0 * $1.1)) }
+                XCTAssertEqual(analytic, numeric, accuracy: 1e-4 + 3e-3 * abs(numeric) + 3e-4 * terms,
+                               "\(what): direction \(trial), recompute \(recompute)", file: file, line: line)
             }
-            // And every parameter of the last Linear (no ReLU after it) one by one.
+            // And parameters of the last Linear (no ReLU after it) one by one: every 5th, at most about 100.
             let lastW = net.weight(net.linearCount - 1) - net.params.ptr
-            for i in stride(from: lastW, to: p0.count, by: 5) {
+            for i in stride(from: lastW, to: p0.count, by: max(5, (p0.count - lastW) / 100)) {
                 let eps: Float = 1e-2
                 net.params[i] = p0[i] + eps; let lp = loss()
                 net.params[i] = p0[i] - eps; let lm = loss()
                 net.params[i] = p0[i]
                 let numeric = (lp - lm) / Double(2 * eps)
-                XCTAssertEqual(Double(g[i]), numeric, accuracy: 1e-4 + 1e-2 * abs(numeric), "last-layer param \(i), recompute \(recompute)")
+                XCTAssertEqual(Double(g[i]), numeric, accuracy: 1e-4 + 1e-2 * abs(numeric),
+                               "\(what): last-layer param \(i), recompute \(recompute)", file: file, line: line)
             }
         }
     }

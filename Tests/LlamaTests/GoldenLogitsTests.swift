@@ -37,6 +37,37 @@ final class GoldenLogitsTests: XCTestCase {
         }
     }
 
+    /// `--dtype auto` keeps the file's Q4_1 (and Q8_0 embedding) blocks; the kernels dequantize exactly, so
+    /// the logits stay within 1e-3 of the f32 reference (the golden README's tolerance; measured below 1e-4):
+    /// the prompts through the packed GEMM (and the 1-token prompt through the GEMV), and the last tokens
+    /// of two prompts decoded one at a time through the quantized GEMV.
+    func testQuantizedWeightsMatchTheF32Reference() throws {
+        let model = try smolAuto()
+        let w = model.weights
+        XCTAssertEqual(w.layers[0].wq.type, .q4_1)
+        XCTAssertEqual(w.layers[29].wDown.type, .q4_1)
+        XCTAssertEqual(w.tokenEmbedding.type, .q8_0)
+        XCTAssertLessThan(w.byteCount, 100_000_000)   // fp16 would take 269 MB
+        let tokens = try goldenTokens()
+        for id in ids {
+            let ref = try readF32(goldenDir + "/logits_f32ref_\(id).f32")
+            let logits = try model.forward(tokens[id]!, state: model.makeState(capacity: 512))
+            let d = maxAbsDiff(logits, ref)
+            print("golden auto \(id) (\(tokens[id]!.count) tokens): max |Δlogit| = \(d)")
+            XCTAssertLessThan(d, 1e-3, "\(id): max |Δlogit| = \(d)")
+            XCTAssertEqual(argmax(logits[...]), argmax(ref[...]), id)
+        }
+        for id in ["plain", "chat_france"] {
+            let toks = tokens[id]!, ref = try readF32(goldenDir + "/logits_f32ref_\(id).f32")
+            let state = model.makeState(capacity: 512)
+            var last = try model.forward(Array(toks.dropLast(6)), state: state)
+            for t in toks.suffix(6) { last = try model.forward([t], state: state) }
+            let d = maxAbsDiff(last, ref)
+            print("golden auto \(id), last 6 tokens decoded one by one: max |Δlogit| = \(d)")
+            XCTAssertLessThan(d, 1e-3, "\(id) decoded: max |Δlogit| = \(d)")
+        }
+    }
+
     /// Prefill in one batch must equal feeding the same tokens one at a time through the KV cache.
     func testIncrementalDecodeEqualsPrefill() throws {
         let model = try smolF32()

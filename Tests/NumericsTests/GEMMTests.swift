@@ -15,15 +15,16 @@ private func randomWeight(_ rows: Int, _ cols: Int, _ type: WeightType, _ rng: i
             let h = Float16(v); buf.ptr.storeBytes(of: h, toByteOffset: i * 2, as: Float16.self); vals[i] = Float(h)
         case .bf16:
             let h = floatToBF16(v); buf.ptr.storeBytes(of: h, toByteOffset: i * 2, as: UInt16.self); vals[i] = bf16ToFloat(h)
+        default: preconditionFailure("quantized weights: QuantTests.swift")
         }
     }
     return (Weight(rows: rows, cols: cols, type: type, base: UnsafeRawPointer(buf.ptr), owner: buf), vals)
 }
 
-private func randomArray(_ n: Int, _ rng: inout Rng) -> [Float] { (0..<n).map { _ in rng.normal() } }
+func randomArray(_ n: Int, _ rng: inout Rng) -> [Float] { (0..<n).map { _ in rng.normal() } }
 
 /// Checks got against a Double reference: |got - ref| ≤ tol · (Σ|terms| + |initial|) per element.
-private func check(_ got: [Float], _ ref: [Double], _ mag: [Double], _ what: String,
+func check(_ got: [Float], _ ref: [Double], _ mag: [Double], _ what: String,
                    file: StaticString = #filePath, line: UInt = #line) {
     XCTAssertEqual(got.count, ref.count)
     var worst = 0.0, worstAt = -1

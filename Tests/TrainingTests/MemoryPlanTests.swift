@@ -2,6 +2,7 @@ import XCTest
 @testable import Training
 import Llama
 import IRM
+import TestSupport
 
 final class MemoryPlanTests: XCTestCase {
     func bytes(_ p: MemoryPlan, _ prefix: String) -> Int { p.items.first { $0.name.hasPrefix(prefix) }!.bytes }
@@ -51,5 +52,16 @@ final class MemoryPlanTests: XCTestCase {
         XCTAssertEqual(parseByteSize("512k"), 512_000)
         XCTAssertEqual(parseByteSize("123456"), 123_456)
         for bad in ["", "G", "-1G", "0", "1X", "nanG", "1e30T"] { XCTAssertNil(parseByteSize(bad), bad) }
+    }
+
+    /// The plan's weight bytes come from the file headers alone and equal what loading takes: SmolLM2's Q4_1
+    /// and Q8_0 blocks as they are with `--dtype auto`, 2 bytes per weight with `--dtype f16`.
+    func testPlanCountsQuantizedBytes() throws {
+        let auto = try LlamaModel.plan(path: smolPath, storage: .auto).weightBytes
+        let f16 = try LlamaModel.plan(path: smolPath, storage: .f16).weightBytes
+        XCTAssertEqual(auto, try LlamaModel.load(path: smolPath, storage: .auto).weights.byteCount)
+        XCTAssertEqual(f16, try LlamaModel.load(path: smolPath, storage: .f16).weights.byteCount)
+        XCTAssertEqual(Double(auto) / 1e6, 96.6, accuracy: 0.1)
+        XCTAssertEqual(Double(f16) / 1e6, 269.1, accuracy: 0.1)
     }
 }
