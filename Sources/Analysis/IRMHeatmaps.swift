@@ -23,9 +23,8 @@ public struct StriationStats: Codable, Sendable {
 
 /// Statistics of an averaged map m [layers, hidden] (row-major).
 public func striationStats(_ m: [Float], layers L: Int, hidden h: Int) -> StriationStats {
-    var colMean = [Double](repeating: 0, count: h)
-    var energy = 0.0
-    for j in 0..<L { for i in 0..<h { let v = Double(m[j * h + i]); colMean[i] += v / Double(L); energy += v * v } }
+    let colMean = columnMeans(m, layers: L, hidden: h)
+    let energy = m.reduce(0.0) { $0 + Double($1) * Double($1) }
     let explained = colMean.reduce(0) { $0 + Double(L) * $1 * $1 }
     let order = (0..<h).sorted { abs(colMean[$0]) > abs(colMean[$1]) }
     let absSum = colMean.reduce(0) { $0 + abs($1) }

@@ -29,6 +29,14 @@ public func varianceShares(_ m: [Double], layers L: Int, hidden h: Int) -> Varia
     return VarianceShares(index: index / total, layer: layer / total, residual: residual / total, total: total, grandMean: mu)
 }
 
+/// Mean over the rows of m [L, h] row-major, per column (per hidden index: the stripe a vertical band makes).
+public func columnMeans<F: BinaryFloatingPoint>(_ m: [F], layers L: Int, hidden h: Int) -> [Double] {
+    precondition(L > 0 && m.count == L * h)
+    var col = [Double](repeating: 0, count: h)
+    for j in 0..<L { for i in 0..<h { col[i] += Double(m[j * h + i]) } }
+    return col.map { $0 / Double(L) }
+}
+
 // MARK: - The strongest indices
 
 /// ⌈h/100⌉: how many indices of a layer make its top 1 %.
@@ -38,8 +46,7 @@ public func topPercentCount(hidden h: Int) -> Int { max(1, (h + 99) / 100) }
 /// measures of TopIndex; `magnitude` [L, h] gives their mean |value|.
 public func strongestIndices(mean m: [Double], magnitude: [Double], layers L: Int, hidden h: Int, count: Int) -> [TopIndex] {
     precondition(m.count == L * h && magnitude.count == L * h)
-    var col = [Double](repeating: 0, count: h), colAbs = [Double](repeating: 0, count: h)
-    for j in 0..<L { for i in 0..<h { col[i] += m[j * h + i] / Double(L); colAbs[i] += magnitude[j * h + i] / Double(L) } }
+    let col = columnMeans(m, layers: L, hidden: h), colAbs = columnMeans(magnitude, layers: L, hidden: h)
     let absSum = col.reduce(0) { $0 + abs($1) }, energy = m.reduce(0) { $0 + $1 * $1 }
     let order = (0..<h).sorted { abs(col[$0]) != abs(col[$1]) ? abs(col[$0]) > abs(col[$1]) : $0 < $1 }
     // In how many layers each index is among that layer's top 1 % by |M[j, ·]|.

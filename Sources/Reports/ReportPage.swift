@@ -44,6 +44,12 @@ func rendered<T>(_ l: Loaded<T>, missing: @autoclosure () -> HTML, _ render: (T)
     }
 }
 
+/// One number at a glance: its name, its value, a line of detail.
+func glanceCard(_ k: String, _ v: String, _ d: String = "") -> HTML {
+    HTML.el("div", ["class": "card"], HTML.el("div", ["class": "k"], .text(k)), HTML.el("div", ["class": "v"], .text(v)),
+            HTML.el("div", ["class": "d"], .text(d)))
+}
+
 func paragraph(_ parts: HTML...) -> HTML { HTML.el("p", [:], parts) }
 func figure(_ content: HTML, caption: HTML) -> HTML { HTML.el("figure", [:], content, HTML.el("figcaption", [:], caption)) }
 func code(_ s: String) -> HTML { HTML.el("code", [:], .text(s)) }

@@ -55,10 +55,7 @@ public func refreshRunReport(_ run: RunFolder) -> String {
 /// The numbers a reader looks for first, each from whichever file has it.
 func glance(_ r: ReportInputs) -> HTML {
     var cards: [HTML] = []
-    func card(_ k: String, _ v: String, _ d: String = "") {
-        cards.append(HTML.el("div", ["class": "card"], HTML.el("div", ["class": "k"], .text(k)), HTML.el("div", ["class": "v"], .text(v)),
-                             HTML.el("div", ["class": "d"], .text(d))))
-    }
+    func card(_ k: String, _ v: String, _ d: String = "") { cards.append(glanceCard(k, v, d)) }
     if let s = r.state.value {
         card("steps", "\(s.step)", s.stopReason ?? (s.finished ? "finished" : "not finished"))
         if let b = s.bestVal { card("best validation loss", num(b, 4), "perplexity \(num(exp(b), 2))" + (r.best.value?.step.map { ", step \($0)" } ?? "")) }

@@ -110,10 +110,7 @@ func correlationFigure(_ s: SweepSummary) -> Canvas {
 func sweepPage(_ s: SweepSummary, grid: PNGFile, correlation: PNGFile) -> String {
     let finished = s.runs.filter(\.finished).count
     var cards: [HTML] = []
-    func card(_ k: String, _ v: String, _ d: String) {
-        cards.append(HTML.el("div", ["class": "card"], HTML.el("div", ["class": "k"], .text(k)), HTML.el("div", ["class": "v"], .text(v)),
-                             HTML.el("div", ["class": "d"], .text(d))))
-    }
+    func card(_ k: String, _ v: String, _ d: String) { cards.append(glanceCard(k, v, d)) }
     card("runs finished", "\(finished) of \(s.runs.count)", "plan: \(s.planSource)")
     let counted = s.runs.filter { $0.dominantIndex != nil }.count
     if let top = s.dominantIndices.first {

@@ -135,14 +135,12 @@ func sweepRunData(_ folder: SweepFolder, _ r: SweepRun) -> SweepRunData {
         s.alignmentSource = "eval.json (\(e.settings.questionCount) questions, greedy)"
     }
     if profileMatrix == nil, let m = inputs.heatmapMatrix.value { profileMatrix = m; s.profileSource = "heatmap.csv" }
-    return SweepRunData(summary: s, profile: profileMatrix.map(indexProfile), matrix: profileMatrix ?? inputs.heatmapMatrix.value)
+    return SweepRunData(summary: s, profile: profileMatrix.flatMap(indexProfile), matrix: profileMatrix ?? inputs.heatmapMatrix.value)
 }
 
-/// |column mean| per hidden index of a [layers × hidden] mean matrix.
-func indexProfile(_ m: LabelledMatrix) -> [Double] {
-    var p = [Double](repeating: 0, count: m.cols)
-    for j in 0..<m.rows { for i in 0..<m.cols { p[i] += Double(m.values[j * m.cols + i]) } }
-    return p.map { abs($0) / Double(max(1, m.rows)) }
+/// |column mean| per hidden index of a [layers × hidden] mean matrix (none for a matrix without rows).
+func indexProfile(_ m: LabelledMatrix) -> [Double]? {
+    m.rows > 0 ? columnMeans(m.values, layers: m.rows, hidden: m.cols).map(abs) : nil
 }
 
 /// Pearson correlation of two equally long series (0 when either is constant).

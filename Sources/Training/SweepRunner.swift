@@ -78,8 +78,11 @@ public final class SweepRunner {
         let lock: SweepLock
         let started: Date
         let log: FileHandle
-        /// "train" or "eval".
-        let phase: String
+        let phase: Phase
+    }
+
+    enum Phase: String {
+        case train, eval
     }
 
     /// Runs `indices` (all runs by default) and returns when each has finished, failed or stopped.
@@ -141,7 +144,7 @@ public final class SweepRunner {
         guard let args = trainArguments(r, status: status) else {
             if let e = evalArguments(r) {
                 log("\(label(i)): \(status.description); evaluating")
-                let a = try launch(i, e, phase: "eval", lock: lock, note: "eval")
+                let a = try launch(i, e, phase: .eval, lock: lock, note: "eval")
                 started = true
                 return a
             }
@@ -150,14 +153,14 @@ public final class SweepRunner {
             return nil
         }
         if status == .restart { try folder.clearUnstarted(r) }
-        let a = try launch(i, args, phase: "train", lock: lock, note: status.description)
+        let a = try launch(i, args, phase: .train, lock: lock, note: status.description)
         started = true
         log("\(label(i)): \(status.description), \(threadsPerJob) thread\(threadsPerJob == 1 ? "" : "s"), log \(folder.logPath(r))")
         return a
     }
 
     /// Starts `irm args` for run `i` with its output appended to the run's log; the lock passes to the child.
-    func launch(_ i: Int, _ args: [String], phase: String, lock: SweepLock, note: String) throws -> Active {
+    func launch(_ i: Int, _ args: [String], phase: Phase, lock: SweepLock, note: String) throws -> Active {
         let path = folder.logPath(runs[i])
         if !FileManager.default.fileExists(atPath: path) { _ = FileManager.default.createFile(atPath: path, contents: nil) }
         guard let logFile = FileHandle(forWritingAtPath: path) else { throw RunError("\(path): cannot write the run's log") }
@@ -180,7 +183,7 @@ public final class SweepRunner {
 
     /// Logs how `a` ended; returns the eval to run next when a training finished and one is asked for.
     func finish(_ a: Active, _ outcome: inout SweepOutcome) -> Active? {
-        let r = runs[a.index], eval = a.phase == "eval"
+        let r = runs[a.index], eval = a.phase == .eval
         let took = formatDuration(Date().timeIntervalSince(a.started))
         try? a.log.close()
         let status = eval ? nil : (try? folder.status(r)) ?? .new
@@ -196,7 +199,7 @@ public final class SweepRunner {
         if let done {
             log("\(label(a.index)): \(done)")
             if !eval, interruptRequested == 0, let e = evalArguments(r) {
-                do { return try launch(a.index, e, phase: "eval", lock: a.lock, note: "eval") } catch {
+                do { return try launch(a.index, e, phase: .eval, lock: a.lock, note: "eval") } catch {
                     log("\(label(a.index)): evaluation FAILED: \(error)")
                     outcome.failed.append(r.name)
                 }
