@@ -2,7 +2,7 @@ import XCTest
 @testable import Numerics
 
 /// A random weight of the given type, plus its exact fp32 values (after rounding to the type).
-private func randomWeight(_ rows: Int, _ cols: Int, _ type: WeightType, _ rng: inout Rng) -> (Weight, [Float]) {
+func randomWeight(_ rows: Int, _ cols: Int, _ type: WeightType, _ rng: inout Rng) -> (Weight, [Float]) {
     let n = rows * cols
     var vals = [Float](repeating: 0, count: n)
     let buf = ByteBuffer(byteCount: n * type.byteSize)
@@ -20,7 +20,7 @@ private func randomWeight(_ rows: Int, _ cols: Int, _ type: WeightType, _ rng: i
     return (Weight(rows: rows, cols: cols, type: type, base: UnsafeRawPointer(buf.ptr), owner: buf), vals)
 }
 
-private func randomArray(_ n: Int, _ rng: inout Rng) -> [Float] { (0..<n).map { _ in rng.normal() } }
+func randomArray(_ n: Int, _ rng: inout Rng) -> [Float] { (0..<n).map { _ in rng.normal() } }
 
 /// Checks got against a Double reference: |got - ref| ≤ tol · (Σ|terms| + |initial|) per element.
 private func check(_ got: [Float], _ ref: [Double], _ mag: [Double], _ what: String,
