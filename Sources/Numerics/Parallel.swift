@@ -78,6 +78,9 @@ public func parallelRanges(_ count: Int, align: Int = 1, _ body: (Range<Int>) ->
     }
 }
 
+/// Regions the pool has run so far (inline ones not counted): a decode step's fork/joins, for the benchmarks.
+public var parallelRegionCount: Int { workerPool.regions }
+
 /// The first error thrown in a region (chunks on other threads may throw too; one is reported).
 private final class FirstError<E: Error>: @unchecked Sendable {
     private let lock = NSLock()
@@ -115,6 +118,7 @@ final class WorkerPool: @unchecked Sendable {
     private var body: RegionBody?
     private var chunks = 0
     private var workers = 0             // threads started (only the caller that holds `busy` starts more)
+    private(set) var regions = 0
 
     init() {
         mutex = .allocate(capacity: 1); wake = .allocate(capacity: 1); done = .allocate(capacity: 1)
@@ -135,6 +139,7 @@ final class WorkerPool: @unchecked Sendable {
         while workers < helpers { startWorker(workers, seen: current); workers += 1 }
         self.body = body
         chunks = n
+        regions += 1
         nextChunk.store(0, ordering: .relaxed)
         pending.store(helpers, ordering: .relaxed)
         let next = (current / 1024 + 1) * 1024 + helpers
