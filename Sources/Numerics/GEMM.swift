@@ -50,6 +50,24 @@ public func matmul(_ x: UnsafePointer<Float>, _ M: Int, _ products: [(W: Weight,
     if serial { for t in 0..<total { body(t) } } else { parallelFor(total, body) }
 }
 
+/// y1 = x·W1ᵀ and y2 = x·W2ᵀ for two weights of one shape and type, then `combine(rows, cols)` on each block
+/// of the outputs as soon as both products of that block are written, in one parallel region: SwiGLU's gate and
+/// up, whose activation is then computed by the thread that has just written them instead of serially after.
+public func matmulPair(_ x: UnsafePointer<Float>, _ M: Int, _ w1: Weight, _ y1: UnsafeMutablePointer<Float>,
+                       _ w2: Weight, _ y2: UnsafeMutablePointer<Float>, combine: (Range<Int>, Range<Int>) -> Void) {
+    precondition(w1.rows == w2.rows && w1.cols == w2.cols && w1.type == w2.type, "matmulPair needs two weights of one shape and type")
+    if M <= 0 || w1.rows <= 0 { return }
+    // Equal shapes give equal plans: task t of each covers the same block of its output.
+    let p1 = MatmulPlan(x, M, w1, y1), p2 = MatmulPlan(x, M, w2, y2)
+    func body(_ t: Int) {
+        p1.run(t)
+        p2.run(t)
+        let b = p1.block(t)
+        combine(b.rows, b.cols)
+    }
+    if p1.serial { for t in 0..<p1.tasks { body(t) } } else { parallelFor(p1.tasks, body) }
+}
+
 /// A forward product's tasks, GEMV or GEMM as `matmul` would choose.
 private enum MatmulPlan {
     case gemv(GEMVPlan), gemm(GEMMPlan)
@@ -62,6 +80,16 @@ private enum MatmulPlan {
     var tasks: Int { switch self { case .gemv(let p): p.chunks; case .gemm(let p): p.tasks } }
     var serial: Bool { switch self { case .gemv(let p): p.chunks == 1; case .gemm(let p): p.serial } }
     func run(_ t: Int) { switch self { case .gemv(let p): p.run(t); case .gemm(let p): p.run(t) } }
+    /// The rows and columns of the output that task t writes.
+    func block(_ t: Int) -> (rows: Range<Int>, cols: Range<Int>) {
+        switch self {
+        case .gemv(let p):
+            return (0..<p.M, t * p.chunk ..< min(p.W.rows, (t + 1) * p.chunk))
+        case .gemm(let p):
+            let n0 = (t % p.nChunks) * p.nc, m0 = (t / p.nChunks) * p.mChunk
+            return (m0 ..< min(p.M, m0 + p.mChunk), n0 ..< min(p.N, n0 + p.nc))
+        }
+    }
 }
 
 /// dx[M,K] = dy[M,N] · W (+ dx if accumulate).
