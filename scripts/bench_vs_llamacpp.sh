@@ -64,7 +64,7 @@ done
 load1=$(cut -d' ' -f1-3 /proc/loadavg)
 
 python3 - "$results" "$THREADS" "$ROUNDS" "$load0" "$load1" "$(git rev-parse --short HEAD)" \
-    "$(lscpu | sed -n 's/^Model name: *//p' | head -1)" "$("$LLAMA_BENCH" --version 2>&1 | head -1)" <<'EOF'
+    "$(lscpu | sed -n 's/^Model name: *//p' | head -1)" "$("$LLAMA_BENCH" --version 2>&1 | head -1 | sed "s/^version: //")" <<'EOF'
 import json, sys, datetime
 path, threads, rounds, load0, load1, commit, cpu, lversion = sys.argv[1:9]
 best, stored = {}, {}
