@@ -5,7 +5,7 @@ MODEL      := $(MODEL_DIR)/SmolLM2-135M-Instruct.Q4_1.gguf
 MODEL_SHA  := b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53
 BIN        := .build/release/irm
 
-.PHONY: all build model test bench demo sweep slurm-check report-check fuzz clean
+.PHONY: all build model test bench bench-llamacpp demo sweep slurm-check report-check fuzz clean
 
 all: build
 
@@ -69,9 +69,16 @@ FUZZ_SECONDS ?= 60
 fuzz: model
 	scripts/fuzz.sh $(FUZZ_SECONDS)
 
+# BENCH_ARGS go to irm-bench (groups and options: `.build/release/irm-bench --help`), e.g. "forward --threads 1".
+BENCH_ARGS ?=
 bench: model
 	$(SWIFT) build -c release --product irm-bench
-	.build/release/irm-bench
+	.build/release/irm-bench $(BENCH_ARGS)
+
+# irm and llama.cpp (built from its public source in /tmp) side by side on SmolLM2 F32/F16/Q4_1, interleaved
+# (scripts/bench_vs_llamacpp.sh; ROUNDS, THREADS); prints the Markdown table of README.md's performance section.
+bench-llamacpp: model
+	scripts/bench_vs_llamacpp.sh
 
 clean:
 	rm -rf .build .build-fuzz

@@ -46,9 +46,9 @@ extension LlamaModel {
         o.xIn?.update(from: o.x, count: N * c.dim)
         // Attention block.
         rmsnormForward(o.xb, o.rstd1, o.x, lw.attnNorm.ptr, T: N, C: c.dim, eps: c.normEps)
-        matmul(o.xb, N, lw.wq, o.q)
-        matmul(o.xb, N, lw.wk, o.k + pos0 * c.kvDim)
-        matmul(o.xb, N, lw.wv, o.v + pos0 * c.kvDim)
+        // One parallel region for the three projections (and below for gate, up and SwiGLU): a decode step
+        // is 5 regions per layer (q/k/v, attention, o, gate/up, down), each a fork/join of the worker pool.
+        matmul(o.xb, N, [(lw.wq, o.q), (lw.wk, o.k + pos0 * c.kvDim), (lw.wv, o.v + pos0 * c.kvDim)])
         for b in 0..<B {
             let q = o.q + b * T * c.qDim, k = o.k + b * kvLen * c.kvDim, v = o.v + b * kvLen * c.kvDim
             ropeForward(q, T: T, nHeads: c.nHeads, headDim: c.headDim, rope)
@@ -61,9 +61,10 @@ extension LlamaModel {
         o.xMid?.update(from: o.x, count: N * c.dim)
         // MLP block.
         rmsnormForward(o.xb, o.rstd2, o.x, lw.ffnNorm.ptr, T: N, C: c.dim, eps: c.normEps)
-        matmul(o.xb, N, lw.wGate, o.gate)
-        matmul(o.xb, N, lw.wUp, o.up)
-        swigluForward(o.h, o.gate, o.up, N * c.hiddenDim)
+        let H = c.hiddenDim
+        matmulPair(o.xb, N, lw.wGate, o.gate, lw.wUp, o.up) { rows, cols in
+            for m in rows { let i = m * H + cols.lowerBound; swigluForward(o.h + i, o.gate + i, o.up + i, cols.count) }
+        }
         intervention?.mlpActivation(layer: l, activation: o.h, T: N, pos0: pos0, replay: replay)
         matmul(o.h, N, lw.wDown, o.x, accumulate: true)
         intervention?.afterLayer(layer: l, residual: o.x, T: N, pos0: pos0, replay: replay)

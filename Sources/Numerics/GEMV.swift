@@ -6,31 +6,35 @@
 // which chunk or group of 4 its row falls in: an incomplete group repeats its last row.
 
 func gemv(_ x: UnsafePointer<Float>, _ M: Int, _ W: Weight, _ y: UnsafeMutablePointer<Float>, accumulate: Bool) {
-    if W.type.isQuantized { gemvQuant(x, M, W, y, accumulate: accumulate); return }
-    let xs = SendableConstPointer(x), ys = SendablePointer(y)
-    gemvParallel(M, W) { n0, n1 in
-        switch W.type {
-        case .f32: gemvRows(SrcF32.self, xs.p, M, W, n0, n1, ys.p, accumulate)
-        case .f16: gemvRows(SrcF16.self, xs.p, M, W, n0, n1, ys.p, accumulate)
-        case .bf16: gemvRows(SrcBF16.self, xs.p, M, W, n0, n1, ys.p, accumulate)
-        default: preconditionFailure("quantized weights take gemvQuant")
-        }
-    }
+    let plan = GEMVPlan(x, M, W, y, accumulate: accumulate)
+    parallelFor(plan.chunks, plan.run)
 }
 
-/// Runs `body(n0, n1)` over row ranges of W (multiples of 4 rows) in parallel, sized by the bytes streamed.
-func gemvParallel(_ M: Int, _ W: Weight, _ body: (Int, Int) -> Void) {
-    let N = W.rows
-    let bytes = W.byteCount * M
-    let threads = bytes < (1 << 17) ? 1 : max(1, numThreads)
-    // One contiguous slice per thread for a single row (each thread reads one long sequential stream, which
-    // the prefetcher follows best); finer chunks balance the load when there are several rows.
-    let pieces = M == 1 ? threads : threads * 8
-    let chunk = threads == 1 ? N : max(16, ((N + pieces - 1) / pieces + 3) & ~3)
-    let chunks = (N + chunk - 1) / chunk
-    parallelFor(chunks) { ci in
-        let n0 = ci * chunk
-        body(n0, min(N, n0 + chunk))
+/// One GEMV cut into chunks of rows (multiples of 4); each chunk is one task of a parallel region, so that
+/// several GEMVs on the same input (q, k, v) can share one region (matmul(_:_:_:) in GEMM.swift).
+struct GEMVPlan {
+    let x: UnsafePointer<Float>, M: Int, W: Weight, y: UnsafeMutablePointer<Float>, accumulate: Bool
+    let chunk: Int, chunks: Int
+
+    init(_ x: UnsafePointer<Float>, _ M: Int, _ W: Weight, _ y: UnsafeMutablePointer<Float>, accumulate: Bool) {
+        self.x = x; self.M = M; self.W = W; self.y = y; self.accumulate = accumulate
+        let N = W.rows
+        let threads = W.byteCount * M < (1 << 17) ? 1 : max(1, numThreads)
+        // One contiguous slice per thread for a single row (each thread reads one long sequential stream, which
+        // the prefetcher follows best); finer chunks balance the load when there are several rows.
+        let pieces = M == 1 ? threads : threads * 8
+        chunk = threads == 1 ? N : max(16, ((N + pieces - 1) / pieces + 3) & ~3)
+        chunks = (N + chunk - 1) / chunk
+    }
+
+    func run(_ ci: Int) {
+        let n0 = ci * chunk, n1 = min(W.rows, n0 + chunk)
+        switch W.type {
+        case .f32: gemvRows(SrcF32.self, x, M, W, n0, n1, y, accumulate)
+        case .f16: gemvRows(SrcF16.self, x, M, W, n0, n1, y, accumulate)
+        case .bf16: gemvRows(SrcBF16.self, x, M, W, n0, n1, y, accumulate)
+        default: gemvQuantRows(x, M, W, n0, n1, y, accumulate)
+        }
     }
 }
 

@@ -8,16 +8,19 @@
 //
 // Determinism: each output element's operations depend only on K, never on its chunk or group of 4 rows.
 
-func gemvQuant(_ x: UnsafePointer<Float>, _ M: Int, _ W: Weight, _ y: UnsafeMutablePointer<Float>, accumulate: Bool) {
+/// Rows n0 ..< n1 of y (one task of a GEMVPlan): the group sums Σx are computed by each task (M·K adds,
+/// small next to the (n1 − n0)·K weights it decodes) so that the task needs nothing prepared before the region.
+func gemvQuantRows(_ x: UnsafePointer<Float>, _ M: Int, _ W: Weight, _ n0: Int, _ n1: Int,
+                   _ y: UnsafeMutablePointer<Float>, _ accumulate: Bool) {
     struct Run: QuantVisitor {
-        let x: UnsafePointer<Float>, M: Int, W: Weight, y: UnsafeMutablePointer<Float>, accumulate: Bool
-        func visit<F: QuantFormat>(_ f: F.Type) { gemvQuant(F.self, x, M, W, y, accumulate) }
+        let x: UnsafePointer<Float>, M: Int, W: Weight, n0: Int, n1: Int, y: UnsafeMutablePointer<Float>, accumulate: Bool
+        func visit<F: QuantFormat>(_ f: F.Type) { gemvQuantRows(F.self, x, M, W, n0, n1, y, accumulate) }
     }
-    W.type.blockFormat!.visit(Run(x: x, M: M, W: W, y: y, accumulate: accumulate))
+    W.type.blockFormat!.visit(Run(x: x, M: M, W: W, n0: n0, n1: n1, y: y, accumulate: accumulate))
 }
 
-private func gemvQuant<F: QuantFormat>(_ f: F.Type, _ x: UnsafePointer<Float>, _ M: Int, _ W: Weight,
-                                       _ y: UnsafeMutablePointer<Float>, _ accumulate: Bool) {
+private func gemvQuantRows<F: QuantFormat>(_ f: F.Type, _ x: UnsafePointer<Float>, _ M: Int, _ W: Weight,
+                                           _ n0: Int, _ n1: Int, _ y: UnsafeMutablePointer<Float>, _ accumulate: Bool) {
     let K = W.cols, N = W.rows, G = F.groupSize, groups = K / G
     withScratch(floats: F.hasMin ? M * groups : 1) { sums in
         if F.hasMin {
@@ -29,22 +32,19 @@ private func gemvQuant<F: QuantFormat>(_ f: F.Type, _ x: UnsafePointer<Float>, _
                 sums[m * groups + g] = s.sum()
             } }
         }
-        let xs = SendableConstPointer(x), ys = SendablePointer(y), ss = SendableConstPointer(UnsafePointer(sums))
         let w = W.base, rb = W.rowBytes
-        gemvParallel(M, W) { n0, n1 in
-            for m in 0..<M {
-                let xm = xs.p + m * K, sm = ss.p + m * groups, ym = ys.p + m * N
-                var n = n0
-                while n < n1 {
-                    let valid = min(4, n1 - n)
-                    let r1 = min(n + 1, n1 - 1), r2 = min(n + 2, n1 - 1), r3 = min(n + 3, n1 - 1)
-                    let s = gemvQ1x4(F.self, xm, sm, K, w + n * rb, w + r1 * rb, w + r2 * rb, w + r3 * rb)
-                    store(ym, n, s.0, accumulate)
-                    if valid > 1 { store(ym, r1, s.1, accumulate) }
-                    if valid > 2 { store(ym, r2, s.2, accumulate) }
-                    if valid > 3 { store(ym, r3, s.3, accumulate) }
-                    n += 4
-                }
+        for m in 0..<M {
+            let xm = x + m * K, sm = UnsafePointer(sums) + m * groups, ym = y + m * N
+            var n = n0
+            while n < n1 {
+                let valid = min(4, n1 - n)
+                let r1 = min(n + 1, n1 - 1), r2 = min(n + 2, n1 - 1), r3 = min(n + 3, n1 - 1)
+                let s = gemvQ1x4(F.self, xm, sm, K, w + n * rb, w + r1 * rb, w + r2 * rb, w + r3 * rb)
+                store(ym, n, s.0, accumulate)
+                if valid > 1 { store(ym, r1, s.1, accumulate) }
+                if valid > 2 { store(ym, r2, s.2, accumulate) }
+                if valid > 3 { store(ym, r3, s.3, accumulate) }
+                n += 4
             }
         }
     }

@@ -5,7 +5,7 @@ import Foundation
 import Numerics
 
 /// GFLOP/s of a register-only FMA loop (12 independent SIMD8 chains, as the 6×16 kernel) on `threads` threads.
-private func peakFMA(threads: Int, iters: Int = 4_000_000, reps: Int = 5) -> Double {
+func peakFMA(threads: Int, iters: Int = 4_000_000, reps: Int = 5) -> Double {
     let sink = UnsafeMutablePointer<Float>.allocate(capacity: 16)
     defer { sink.deallocate() }
     sink.initialize(repeating: 1, count: 16)
@@ -65,7 +65,7 @@ private func timeWithPeak(flops: Double, threads: Int, _ body: () -> Void) -> (s
 /// Repetitions so one measurement takes roughly a quarter of a second.
 private func reps(flops: Double) -> Int { max(3, min(30, Int(2.5e10 / flops))) }
 
-func benchGEMM() {
+func benchGEMM(_ o: BenchOptions) {
     // Tuning overrides for experiments: IRM_GEMM_KC / _MC / _NC / IRM_GEMV_MAX_ROWS.
     let env = ProcessInfo.processInfo.environment
     if let v = env["IRM_GEMM_KC"].flatMap(Int.init) { gemmKC = v }
@@ -85,7 +85,7 @@ func benchGEMM() {
         ("smollm2", 576, 49152),
         ("llama7b", 4096, 4096), ("llama7b", 4096, 11008), ("llama7b", 11008, 4096),
     ]
-    for (model, K, N) in shapes {
+    for (model, K, N) in shapes where o.wants(model) {
         let x = randomBuffer(M * K, rng: &rng), y = FloatBuffer(count: M * N)
         for type in [WeightType.f32, .f16] {
             let W = randomWeight(rows: N, cols: K, type: type, rng: &rng)
@@ -99,7 +99,7 @@ func benchGEMM() {
     }
 
     // Decode: one token, weight streaming.
-    for (K, N, type) in [(4096, 11008, WeightType.f16), (576, 1536, .f32)] {
+    for (model, K, N, type) in [("llama7b", 4096, 11008, WeightType.f16), ("smollm2", 576, 1536, .f32)] where o.wants(model) {
         let W = randomWeight(rows: N, cols: K, type: type, rng: &rng)
         let x = randomBuffer(K, rng: &rng), y = FloatBuffer(count: N)
         let t = bestTime(reps: 20) { matmul(x.ptr, 1, W, y.ptr) }
@@ -108,7 +108,7 @@ func benchGEMM() {
     }
 
     // Training forms on the up-projection shape.
-    do {
+    if o.wants("llama7b") {
         let K = 4096, N = 11008
         let flops = 2.0 * Double(M) * Double(N) * Double(K)
         let dy = randomBuffer(M * N, rng: &rng), x = randomBuffer(M * K, rng: &rng)

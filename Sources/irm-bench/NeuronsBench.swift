@@ -7,7 +7,7 @@ import Llama
 import Figures
 import Analysis
 
-func benchNeurons() {
+func benchNeurons(_ o: BenchOptions) {
     let quick = ProcessInfo.processInfo.environment["IRM_BENCH_QUICK"] != nil
 
     // Parts of one block: the GEMM [256, dim]·W_Uᵀ, and the softmax/top-K pass over its [256, vocab] logits.
@@ -25,7 +25,7 @@ func benchNeurons() {
         return 2 * Double(B) * Double(V) * Double(D) / tG / 1e9
     }
 
-    if let model = try? LlamaModel.load(path: smolPath, storage: .auto) {
+    if o.wants("smollm2"), let model = try? LlamaModel.load(path: o.smolPath, storage: .auto) {
         let c = model.config
         let gemm = parts("smollm2_neurons", head: model.weights.output)
         if !quick {
@@ -41,11 +41,12 @@ func benchNeurons() {
                          "compare": "best of 2",
                          "note": "30 layers × 1536 up rows, vocab 49152, top/bottom-10"])
         }
-    } else {
-        print("{\"error\": \"cannot load \(smolPath): run make model\"}")
+    } else if o.wants("smollm2") {
+        print("{\"error\": \"cannot load \(o.smolPath): run make model\"}")
     }
 
     // Llama-2-7B shape, random fp16: one layer's 11008 up rows against a 32000 × 4096 head.
+    guard o.wants("llama7b") else { return }
     var rng = Rng(seed: 9)
     let head = randomWeight(rows: 32000, cols: 4096, type: .f16, rng: &rng, scale: 1 / 64)
     let up = randomWeight(rows: quick ? 1024 : 11008, cols: 4096, type: .f16, rng: &rng)

@@ -6,12 +6,12 @@ import Numerics
 import Llama
 import Training
 
-func benchQuant() {
+func benchQuant(_ o: BenchOptions) {
     var models: [(name: String, model: LlamaModel, rss: Int)] = []
     for storage in [WeightStorage.auto, .f16] {
         let before = residentMemory() ?? 0
-        guard let m = try? LlamaModel.load(path: smolPath, storage: storage) else {
-            print("{\"error\": \"cannot load \(smolPath): run make model\"}"); return
+        guard let m = try? LlamaModel.load(path: o.smolPath, storage: storage) else {
+            print("{\"error\": \"cannot load \(o.smolPath): run make model\"}"); return
         }
         let s = m.makeState(capacity: 256)
         _ = try! m.forward((0..<128).map { Int32($0) }, state: s)   // touches every weight

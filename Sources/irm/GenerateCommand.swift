@@ -63,11 +63,18 @@ struct GenerateCommand: Command {
                 return true
             })
         out.write(Data((decoder.flush() + "\n").utf8))
-        if stats, let ft = firstTokenAt {
+        if stats, let ft = firstTokenAt, !ids.isEmpty {
             let prefill = ft.timeIntervalSince(t0), decode = Date().timeIntervalSince(ft)
-            let line = String(format: "[prompt %d tokens, %.1f tok/s; generated %d tokens, %.1f tok/s]\n",
+            // A prompt of a few tokens says little about prefill speed: time a 128-token one as well (the
+            // prompt's tokens repeated), in a fresh cache.
+            let n = min(128, lm.model.config.maxSeqLen)
+            let long = (0..<n).map { ids[$0 % ids.count] }
+            let t1 = Date()
+            try lm.model.forward(long, state: lm.model.makeState(capacity: n), intervention: injector)
+            let prefill128 = Date().timeIntervalSince(t1)
+            let line = String(format: "[prompt %d tokens, %.1f tok/s; generated %d tokens, %.1f tok/s; prefill of %d tokens, %.1f tok/s]\n",
                               ids.count, Double(ids.count) / prefill, generated.count,
-                              Double(max(generated.count - 1, 0)) / max(decode, 1e-9))
+                              Double(max(generated.count - 1, 0)) / max(decode, 1e-9), n, Double(n) / prefill128)
             FileHandle.standardError.write(Data(line.utf8))
         }
     }

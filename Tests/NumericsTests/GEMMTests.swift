@@ -2,7 +2,7 @@ import XCTest
 @testable import Numerics
 
 /// A random weight of the given type, plus its exact fp32 values (after rounding to the type).
-private func randomWeight(_ rows: Int, _ cols: Int, _ type: WeightType, _ rng: inout Rng) -> (Weight, [Float]) {
+func randomWeight(_ rows: Int, _ cols: Int, _ type: WeightType, _ rng: inout Rng) -> (Weight, [Float]) {
     let n = rows * cols
     var vals = [Float](repeating: 0, count: n)
     let buf = ByteBuffer(byteCount: n * type.byteSize)

@@ -61,6 +61,7 @@ public func runPython(_ script: String, args: [String] = [], file: StaticString 
 // MARK: the irm binary
 
 public let irmBinary = packageRoot + "/.build/release/irm"
+public let irmBenchBinary = packageRoot + "/.build/release/irm-bench"
 
 /// The newest modification time among the package's sources (Sources/ and Package.swift).
 func newestSourceDate() -> Date {
@@ -78,22 +79,25 @@ func newestSourceDate() -> Date {
 
 struct StaleBinary: Error, CustomStringConvertible { let description: String }
 
-/// Checked once per test process: the CLI tests must exercise the code as it is, not an old build.
-nonisolated(unsafe) private var binaryChecked: Result<Void, Error>?
+/// Checked once per binary and test process: the CLI tests must exercise the code as it is, not an old build.
+nonisolated(unsafe) private var binariesChecked: [String: Result<Void, Error>] = [:]
 
 /// Throws XCTSkip when the binary is missing and a failure when it is older than any source file.
-public func requireFreshIRMBinary() throws {
-    if let r = binaryChecked { return try r.get() }
+public func requireFreshBinary(_ binary: String) throws {
+    if let r = binariesChecked[binary] { return try r.get() }
     let fm = FileManager.default
-    guard fm.isExecutableFile(atPath: irmBinary) else {
-        throw XCTSkip("\(irmBinary) not built: run `swift build -c release` (make test does)")
+    guard fm.isExecutableFile(atPath: binary) else {
+        throw XCTSkip("\(binary) not built: run `swift build -c release` (make test does)")
     }
-    let built = (try? fm.attributesOfItem(atPath: irmBinary))?[.modificationDate] as? Date ?? .distantPast
+    let built = (try? fm.attributesOfItem(atPath: binary))?[.modificationDate] as? Date ?? .distantPast
     let newest = newestSourceDate()
-    binaryChecked = built >= newest ? .success(())
-        : .failure(StaleBinary(description: "\(irmBinary) is older than the sources (built \(built), newest source \(newest)): run `swift build -c release` (make test does)"))
-    try binaryChecked!.get()
+    let r: Result<Void, Error> = built >= newest ? .success(())
+        : .failure(StaleBinary(description: "\(binary) is older than the sources (built \(built), newest source \(newest)): run `swift build -c release` (make test does)"))
+    binariesChecked[binary] = r
+    try r.get()
 }
+
+public func requireFreshIRMBinary() throws { try requireFreshBinary(irmBinary) }
 
 /// Runs the built `irm` binary in the package root and captures its output; `fileSizeLimitKB` runs it under
 /// `ulimit -f` (bash: 1024-byte blocks).
