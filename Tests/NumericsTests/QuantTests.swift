@@ -186,4 +186,35 @@ final class QuantTests: XCTestCase {
             }
         }
     }
+
+    /// Quantized weights in the shared regions of a decode step (q/k/v; gate/up + SwiGLU): the same bits as
+    /// separate products, also for a gate and up of different block types (mixed files such as Q4_K_M).
+    func testSharedRegionsWithQuantizedAndMixedWeights() {
+        var rng = Rng(seed: 14)
+        let saved = numThreads
+        defer { numThreads = saved }
+        let K = 512, N = 600
+        let ws = [WeightType.q4_K, .q6_K, .q8_0].map { quantized(awkwardValues(N * K, &rng), rows: N, cols: K, $0).0 }
+        for M in [1, 3, 9] {
+            let x = FloatBuffer(randomArray(M * K, &rng))
+            numThreads = 1
+            let separate = ws.map { w -> [UInt32] in
+                let y = FloatBuffer(count: M * N); matmul(x.ptr, M, w, y.ptr); return y.array.map(\.bitPattern)
+            }
+            for t in [1, 2, 3] {
+                numThreads = t
+                let ys = ws.map { _ in FloatBuffer([Float](repeating: .nan, count: M * N)) }
+                matmul(x.ptr, M, zip(ws, ys).map { (W: $0.0, y: $0.1.ptr) })
+                for j in ws.indices { XCTAssert(ys[j].array.map(\.bitPattern) == separate[j], "M=\(M) weight \(j) threads \(t)") }
+                // gate Q4_K, up Q6_K: the pair cannot share blocks, and still combines every element once.
+                let g = FloatBuffer(count: M * N), u = FloatBuffer(count: M * N), seen = FloatBuffer(count: M * N)
+                let sp = SendablePointer(seen.ptr)
+                matmulPair(x.ptr, M, ws[0], g.ptr, ws[1], u.ptr) { rows, cols in
+                    for m in rows { for n in cols { sp.p[m * N + n] += 1 } }
+                }
+                XCTAssert(g.array.map(\.bitPattern) == separate[0] && u.array.map(\.bitPattern) == separate[1], "pair M=\(M) threads \(t)")
+                XCTAssertEqual(seen.array, [Float](repeating: 1, count: M * N), "pair M=\(M) threads \(t)")
+            }
+        }
+    }
 }
