@@ -5,7 +5,7 @@ MODEL      := $(MODEL_DIR)/SmolLM2-135M-Instruct.Q4_1.gguf
 MODEL_SHA  := b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53
 BIN        := .build/release/irm
 
-.PHONY: all build model test bench bench-llamacpp demo sweep slurm-check report-check fuzz clean
+.PHONY: all build model test bench bench-llamacpp demo sweep slurm-check report-check check-7b fuzz clean
 
 all: build
 
@@ -77,6 +77,11 @@ bench: model
 
 # irm and llama.cpp (built from its public source in /tmp) side by side on SmolLM2 F32/F16/Q4_1, interleaved
 # (scripts/bench_vs_llamacpp.sh; ROUNDS, THREADS); prints the Markdown table of README.md's performance section.
+# Llama-2-7b-chat at its real shape, random weights: HF fp16 shards and a Q4_K_M GGUF (~17.5 GB under WORK,
+# default /tmp/irm-check-7b), each through info/generate/logits/train/neurons/heatmap with time and peak RSS.
+check-7b:
+	bash scripts/check-7b.sh
+
 bench-llamacpp: model
 	scripts/bench_vs_llamacpp.sh
 

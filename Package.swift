@@ -33,6 +33,8 @@ let package = Package(
         .target(name: "Reports", dependencies: ["ModelIO", "Figures", "Training", "Evaluation", "Analysis"], swiftSettings: cpu),
         .executableTarget(name: "irm", dependencies: libraries, swiftSettings: cpu),
         .executableTarget(name: "irm-bench", dependencies: libraries, swiftSettings: fast),
+        // Random-weight model files at a real shape (`make check-7b`).
+        .executableTarget(name: "irm-mkmodel", dependencies: ["Numerics", "ModelIO", "Llama"], swiftSettings: fast),
         // The bodies of the fuzz targets (their libFuzzer entry points live in Fuzz/, built by scripts/fuzz.sh).
         .target(name: "FuzzTargets", dependencies: ["Numerics", "ModelIO", "Llama", "IRM", "Datasets", "Training", "Analysis"],
                 swiftSettings: cpu),

@@ -14,6 +14,14 @@ extension TensorType {
         default: nil
         }
     }
+    /// The file type of a kernel weight type (every WeightType is one of ggml's).
+    public init(_ w: WeightType) {
+        switch w {
+        case .f32: self = .f32; case .f16: self = .f16; case .bf16: self = .bf16; case .q8_0: self = .q8_0
+        case .q4_0: self = .q4_0; case .q4_1: self = .q4_1; case .q4_K: self = .q4_K; case .q5_K: self = .q5_K
+        case .q6_K: self = .q6_K
+        }
+    }
     /// The same type as a kernel weight type, when the kernels take it as it is stored.
     public var weightType: WeightType? {
         switch self {

@@ -21,7 +21,9 @@ public final class GGUFWriter {
         public let type: TensorType
         /// PyTorch order, outermost first ([out, in]); written reversed as ggml's ne[].
         public let shape: [Int]
-        public let bytes: [UInt8]
+        public let byteCount: Int
+        /// Hands the tensor's `byteCount` bytes to `write`, in order (StreamedTensor in Safetensors.swift).
+        let produce: (_ write: (UnsafeRawBufferPointer) throws -> Void) throws -> Void
     }
 
     /// The path the file will be written to (named in errors).
@@ -74,6 +76,15 @@ public final class GGUFWriter {
 
     /// Adds a tensor from raw ggml-layout bytes; `shape` is PyTorch order (outermost first).
     public func addTensor(name: String, type: TensorType, shape: [Int], bytes: [UInt8]) throws {
+        try addTensor(name: name, type: type, shape: shape, byteCount: bytes.count) { write in
+            try bytes.withUnsafeBytes { try write($0) }
+        }
+    }
+
+    /// Adds a tensor whose `byteCount` bytes `produce` hands over while the file is written: files larger than
+    /// memory (a 7B model of random weights). A producer that hands another count fails `write()`.
+    public func addTensor(name: String, type: TensorType, shape: [Int], byteCount: Int,
+                          produce: @escaping (_ write: (UnsafeRawBufferPointer) throws -> Void) throws -> Void) throws {
         guard !tensors.contains(where: { $0.name == name }) else {
             throw ModelIOError(path, "duplicate tensor name '\(name)'")
         }
@@ -91,11 +102,11 @@ public final class GGUFWriter {
             guard !o else { throw ModelIOError(path, "tensor '\(name)' shape \(shape) overflows") }
             count = p
         }
-        guard count / be * bb == bytes.count else {
+        guard count / be * bb == byteCount else {
             throw ModelIOError(path, "tensor '\(name)' \(type) \(shape) needs \(count / be * bb) bytes, "
-                               + "got \(bytes.count)")
+                               + "got \(byteCount)")
         }
-        tensors.append(Tensor(name: name, type: type, shape: shape, bytes: bytes))
+        tensors.append(Tensor(name: name, type: type, shape: shape, byteCount: byteCount, produce: produce))
     }
 
     public func addTensor(name: String, type: TensorType, shape: [Int], bytes: UnsafeRawBufferPointer) throws {
@@ -129,13 +140,24 @@ public final class GGUFWriter {
     // ------------------------------------------------------------------------
     // Serialization
 
-    /// The whole file's bytes.
-    public func serialize() -> [UInt8] {
+    /// The whole file's bytes (small files and tests; `write()` streams).
+    public func serialize() throws -> [UInt8] {
+        var out = [UInt8]()
+        try emit { out.append(contentsOf: $0) }
+        return out
+    }
+
+    /// Writes the file atomically (a temporary file in the same directory, then rename), streaming the tensors.
+    public func write() throws {
+        try writeFileAtomically(path) { write in try emit(write) }
+    }
+
+    /// The header, then each tensor's bytes padded to the alignment, handed to `write` in order.
+    private func emit(_ write: (UnsafeRawBufferPointer) throws -> Void) throws {
         var out = [UInt8]()
         func u32(_ v: UInt32) { withUnsafeBytes(of: v.littleEndian) { out.append(contentsOf: $0) } }
         func u64(_ v: UInt64) { withUnsafeBytes(of: v.littleEndian) { out.append(contentsOf: $0) } }
         func string(_ s: String) { u64(UInt64(s.utf8.count)); out.append(contentsOf: s.utf8) }
-        func pad() { while out.count % alignment != 0 { out.append(0) } }
         func value(_ v: GGUFValue) {
             switch v {
             case .uint8(let x): out.append(x)
@@ -158,38 +180,29 @@ public final class GGUFWriter {
                 for e in a { value(e) }
             }
         }
+        let zeros = [UInt8](repeating: 0, count: alignment)
+        func padding(_ n: Int) -> Int { (alignment - n % alignment) % alignment }
 
         u32(0x4655_4747)                  // "GGUF" read as a little-endian u32
         u32(3)
         u64(UInt64(tensors.count))
         u64(UInt64(metadata.count))
         for (k, v) in metadata { string(k); u32(valueType(v)); value(v) }
-
         var offset = 0
-        var offsets: [Int] = []
         for t in tensors {
             string(t.name)
             u32(UInt32(t.shape.count))
             for d in t.shape.reversed() { u64(UInt64(d)) }   // ggml's ne[]: innermost first
             u32(t.type.rawValue)
             u64(UInt64(offset))
-            offsets.append(offset)
-            offset = (offset + t.bytes.count + alignment - 1) / alignment * alignment
+            offset += t.byteCount + padding(t.byteCount)
         }
-        pad()
-        let dataStart = out.count
-        out.reserveCapacity(dataStart + offset)
-        for (t, off) in zip(tensors, offsets) {
-            assert(out.count == dataStart + off)
-            out.append(contentsOf: t.bytes)
-            pad()
+        out.append(contentsOf: zeros[0..<padding(out.count)])
+        try out.withUnsafeBytes { try write($0) }
+        for t in tensors {
+            try writeCounted(t.name, t.byteCount, path, t.produce, write)
+            try zeros.withUnsafeBytes { try write(UnsafeRawBufferPointer(rebasing: $0[0..<padding(t.byteCount)])) }
         }
-        return out
-    }
-
-    /// Writes the file atomically: a temporary file in the same directory, then rename.
-    public func write() throws {
-        try writeFileAtomically(path, serialize())
     }
 }
 

@@ -247,6 +247,25 @@ public func writeSafetensors(path: String,
 public func writeSafetensors(path: String,
                              rawTensors tensors: [(name: String, type: TensorType, shape: [Int], data: UnsafeRawBufferPointer)],
                              metadata: [String: String] = [:]) throws {
+    try writeSafetensors(path: path, streamed: tensors.map { t in
+        StreamedTensor(name: t.name, type: t.type, shape: t.shape, byteCount: t.data.count) { write in try write(t.data) }
+    }, metadata: metadata)
+}
+
+/// A tensor whose bytes are produced while the file is written (`produce` hands exactly `byteCount` bytes to
+/// `write`, in order): files larger than memory, such as a 13 GB model made of random weights.
+public struct StreamedTensor {
+    public let name: String, type: TensorType, shape: [Int], byteCount: Int
+    public let produce: (_ write: (UnsafeRawBufferPointer) throws -> Void) throws -> Void
+    public init(name: String, type: TensorType, shape: [Int], byteCount: Int,
+                produce: @escaping (_ write: (UnsafeRawBufferPointer) throws -> Void) throws -> Void) {
+        self.name = name; self.type = type; self.shape = shape; self.byteCount = byteCount; self.produce = produce
+    }
+}
+
+/// The same with each tensor's bytes produced as it is written; a producer that hands the wrong number of
+/// bytes fails the write (the old file stays).
+public func writeSafetensors(path: String, streamed tensors: [StreamedTensor], metadata: [String: String] = [:]) throws {
     var seen = Set<String>()
     for t in tensors {
         guard t.name != "__metadata__" else { throw ModelIOError(path, "'__metadata__' cannot be a tensor name") }
@@ -263,8 +282,8 @@ public func writeSafetensors(path: String,
             guard !o else { throw ModelIOError(path, "tensor '\(t.name)' shape \(t.shape) overflows") }
             n = p
         }
-        guard n == t.data.count else {
-            throw ModelIOError(path, "tensor '\(t.name)' \(t.type) \(t.shape) needs \(n) bytes, got \(t.data.count)")
+        guard n == t.byteCount else {
+            throw ModelIOError(path, "tensor '\(t.name)' \(t.type) \(t.shape) needs \(n) bytes, got \(t.byteCount)")
         }
     }
 
@@ -280,8 +299,8 @@ public func writeSafetensors(path: String,
     for t in ordered {
         let shape = t.shape.map(String.init).joined(separator: ",")
         entries.append((t.name, "{\"dtype\":\"\(safetensorsDType(t.type)!)\",\"shape\":[\(shape)],"
-                        + "\"data_offsets\":[\(offset),\(offset + t.data.count)]}"))
-        offset += t.data.count
+                        + "\"data_offsets\":[\(offset),\(offset + t.byteCount)]}"))
+        offset += t.byteCount
     }
     // Keys sorted by their UTF-8 bytes, as Python's json.dumps(sort_keys=True) does for ASCII names.
     entries.sort { Array($0.key.utf8).lexicographicallyPrecedes(Array($1.key.utf8)) }
@@ -293,7 +312,26 @@ public func writeSafetensors(path: String,
     prefix.append(contentsOf: header)
     try writeFileAtomically(path) { write in
         try prefix.withUnsafeBytes { try write($0) }
-        for t in ordered where t.data.count > 0 { try write(t.data) }
+        for t in ordered where t.byteCount > 0 { try writeCounted(t.name, t.byteCount, path, t.produce, write) }
+    }
+}
+
+/// Runs a tensor's producer, passing its bytes on, and fails unless it handed exactly `count` of them.
+func writeCounted(_ name: String, _ count: Int, _ path: String,
+                  _ produce: (_ write: (UnsafeRawBufferPointer) throws -> Void) throws -> Void,
+                  _ write: (UnsafeRawBufferPointer) throws -> Void) throws {
+    var written = 0
+    try withoutActuallyEscaping(write) { write in
+        try produce { chunk in
+            guard written + chunk.count <= count else {
+                throw ModelIOError(path, "tensor '\(name)': its producer wrote more than its \(count) bytes")
+            }
+            written += chunk.count
+            try write(chunk)
+        }
+    }
+    guard written == count else {
+        throw ModelIOError(path, "tensor '\(name)': its producer wrote \(written) of its \(count) bytes")
     }
 }
 

@@ -106,6 +106,25 @@ public func loadSentencePieceModel(file f: MappedFile) throws -> Tokenizer {
                                      removeExtraWhitespaces: m.removeExtraWhitespaces)
 }
 
+/// The `tokenizer.ggml.*` metadata llama.cpp's converter writes for a sentencepiece BPE `tokenizer.model`
+/// (model "llama", pieces, scores, token types, special ids): what a GGUF of a Llama 2 model carries.
+public func ggufTokenizerMetadata(sentencePieceModel path: String) throws -> [(String, GGUFValue)] {
+    let f = try MappedFile(path: path)
+    let m = try SentencePieceModelProto(bytes: f.bytes, file: path)
+    guard !m.pieces.isEmpty, m.modelType == 2 else { throw ModelIOError(path, "not a sentencepiece BPE model") }
+    var md: [(String, GGUFValue)] = [
+        ("tokenizer.ggml.model", .string("llama")),
+        ("tokenizer.ggml.tokens", .array(m.pieces.map { .string($0) })),
+        ("tokenizer.ggml.scores", .array(m.scores.map { .float32($0) })),
+        ("tokenizer.ggml.token_type", .array(m.kinds.map { .int32(Int32($0.rawValue)) })),
+    ]
+    for (key, id) in [("bos", m.bosId), ("eos", m.eosId), ("unknown", m.unkId)] where id >= 0 && Int(id) < m.pieces.count {
+        md.append(("tokenizer.ggml.\(key)_token_id", .uint32(UInt32(id))))
+    }
+    md += [("tokenizer.ggml.add_bos_token", .bool(true)), ("tokenizer.ggml.add_eos_token", .bool(false))]
+    return md
+}
+
 // MARK: - llama2.c tokenizer.bin
 
 /// llama2.c `tokenizer.bin`: int32 max_token_length, then per token: float32 score, int32 length, bytes.

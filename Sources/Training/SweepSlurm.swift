@@ -8,9 +8,11 @@ import Foundation
 
 /// The job script. `executable` is the irm binary and `workDir` the folder the runs' relative paths (datasets,
 /// the model, Runs/.cache) are relative to; both must be visible from the compute nodes.
+/// `evalQuestions` > 0 has each task evaluate its run after training, as `irm sweep --eval` does locally.
 public func slurmScript(folder: SweepFolder, runs: [SweepRun], executable: String, workDir: String, cpusPerTask: Int,
-                        extraDirectives: [String] = []) -> String {
+                        evalQuestions: Int = 0, evalTokens: Int = 48, extraDirectives: [String] = []) -> String {
     func quoted(_ s: String) -> String { "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'" }
+    let eval = evalQuestions > 0 ? " --eval \(evalQuestions) --eval-tokens \(evalTokens)" : ""
     let sweep = absolutePath(folder.path, from: workDir)
     let name = (sweep as NSString).lastPathComponent
     var s = """
@@ -35,7 +37,7 @@ public func slurmScript(folder: SweepFolder, runs: [SweepRun], executable: Strin
     runs=(\(runs.map(\.name).joined(separator: " ")))
     task=${SLURM_ARRAY_TASK_ID:?submit this script with sbatch}
     echo "$(date -Is) task $task: ${runs[$task]} on $(hostname) (restart ${SLURM_RESTART_COUNT:-0})"
-    exec \(quoted(executable)) sweep --dir \(quoted(sweep)) --task "$task" --threads "${SLURM_CPUS_PER_TASK:-\(cpusPerTask)}"
+    exec \(quoted(executable)) sweep --dir \(quoted(sweep)) --task "$task" --threads "${SLURM_CPUS_PER_TASK:-\(cpusPerTask)}"\(eval)
 
     """
     return s

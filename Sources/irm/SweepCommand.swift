@@ -53,7 +53,8 @@ struct SweepCommand: Command {
             let cpus = threads.threads ?? 1
             try FileManager.default.createDirectory(atPath: folder.logsDir, withIntermediateDirectories: true)
             let script = slurmScript(folder: folder, runs: file.runs, executable: try Self.executablePath(),
-                                     workDir: FileManager.default.currentDirectoryPath, cpusPerTask: cpus, extraDirectives: sbatch)
+                                     workDir: FileManager.default.currentDirectoryPath, cpusPerTask: cpus,
+                                     evalQuestions: evalQuestions, evalTokens: evalTokens, extraDirectives: sbatch)
             try writeFileAtomically(out, Array(script.utf8))
             print("slurm: \(out) (\(file.runs.count) array tasks, \(cpus) cpu\(cpus == 1 ? "" : "s") each; plan \(folder.planPath)); submit with: sbatch \(out)")
             return

@@ -22,9 +22,14 @@ final class SweepCLITests: XCTestCase {
         XCTAssertTrue(text.contains("#SBATCH --array=0-23\n"))
         XCTAssertTrue(text.contains("runs=(\(names.joined(separator: " ")))\n"))
         for n in names { XCTAssertTrue(text.contains(" \(n)\n"), n) }
+        XCTAssertFalse(text.contains("--eval"))
         let check = try runProcess("/bin/bash", ["-n", script])
         XCTAssertEqual(check.status, 0, check.stderr)
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir + "/paper").sorted(), ["logs", "plan.json"])
+        // --eval reaches every task, as it does in a local sweep.
+        let withEval = try runIRM(["sweep", "--dir", dir + "/paper", "--eval", "6", "--eval-tokens", "32", "--emit-slurm", script])
+        XCTAssertEqual(withEval.status, 0, withEval.stderr)
+        XCTAssertTrue(try String(contentsOfFile: script, encoding: .utf8).contains("--task \"$task\" --threads \"${SLURM_CPUS_PER_TASK:-1}\" --eval 6 --eval-tokens 32\n"))
         // Another plan under the same name is refused, with one line.
         assertOneLineError(try runIRM(["sweep", "--plan", "paper", "--sweeps", dir, "--set", "lr=1e-3", "--emit-slurm", script]),
                            contains: ["plan.json", "--lr"])

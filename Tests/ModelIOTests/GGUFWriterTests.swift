@@ -25,7 +25,7 @@ final class GGUFWriterTests: XCTestCase {
         let w = try GGUFWriter(path: dir + "/h.gguf")
         try w.set("a", .uint32(7))
         try w.addTensor(name: "x", floats: [1, 2, 3], shape: [3])
-        let b = w.serialize()
+        let b = try w.serialize()
         // magic, version 3, 1 tensor, 2 kv (general.alignment + a)
         XCTAssertEqual(Array(b[0..<4]), Array("GGUF".utf8))
         XCTAssertEqual(Array(b[4..<8]), [3, 0, 0, 0])

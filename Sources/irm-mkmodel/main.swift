@@ -1,0 +1,93 @@
+// irm-mkmodel: random-weight model files at a real model's shape, as users download them (RandomModelFiles.swift).
+// `make check-7b` makes Llama-2-7b-chat's Hugging Face folder and a Q4_K_M GGUF with it; the weights are not on the
+// machine, the shapes, offsets past 4 GiB, shard boundaries and the 32000-piece tokenizer are.
+import Foundation
+import Numerics
+import ModelIO
+import Llama
+
+let usage = """
+    irm-mkmodel — write a random-weight model at a real shape (streamed: a 7B needs no 13 GB of memory)
+
+    usage: irm-mkmodel [--shape llama2-7b|tiny] (--hf DIR | --gguf FILE [--type TYPE]) [options]
+
+      --shape NAME        llama2-7b (Llama-2-7b-chat: 32 layers, 4096 wide, vocab 32000; default) or tiny
+                          (4 layers, 256 wide, the same vocabulary: for trying the check)
+      --hf DIR            a Hugging Face folder: config.json, fp16 safetensors shards, their index
+      --gguf FILE         a GGUF with Llama 2 metadata
+      --type TYPE         the GGUF's matrices: q4_k_m (Q4_K with llama.cpp's Q6_K layers; default), f32, f16,
+                          bf16, q8_0, q4_0, q4_1, q4_k, q5_k, q6_k
+      --tokenizer FILE    a sentencepiece tokenizer.model: copied into the folder, or the GGUF's tokenizer
+      --max-shard-bytes N safetensors shard limit (default 10000000000, transformers' 10 GB)
+      --seed S            the weights' seed (default 0); the HF folder and the GGUF of one seed hold one model
+      --threads N         worker threads (default: all cores)
+    """
+
+func fail(_ message: String) -> Never {
+    FileHandle.standardError.write(Data("irm-mkmodel: \(message)\n".utf8))
+    exit(2)
+}
+
+var shape = "llama2-7b", hf: String?, gguf: String?, typeName = "q4_k_m", tokenizer: String?
+var maxShard = 10_000_000_000, seed: UInt64 = 0
+var args = Array(CommandLine.arguments.dropFirst())
+@MainActor func value(_ flag: String) -> String {
+    guard !args.isEmpty, !args[0].hasPrefix("--") else { fail("\(flag) needs a value") }
+    return args.removeFirst()
+}
+while !args.isEmpty {
+    let a = args.removeFirst()
+    switch a {
+    case "--help", "-h": print(usage); exit(0)
+    case "--shape": shape = value(a)
+    case "--hf": hf = value(a)
+    case "--gguf": gguf = value(a)
+    case "--type": typeName = value(a).lowercased()
+    case "--tokenizer": tokenizer = value(a)
+    case "--max-shard-bytes":
+        let v = value(a)
+        guard let n = Int(v), n > 0 else { fail("--max-shard-bytes: '\(v)' is not a positive byte count") }
+        maxShard = n
+    case "--seed":
+        let v = value(a)
+        guard let s = UInt64(v) else { fail("--seed: '\(v)' is not a non-negative integer") }
+        seed = s
+    case "--threads":
+        let v = value(a)
+        guard let n = Int(v), (1...1024).contains(n) else { fail("--threads: '\(v)' is not a thread count from 1 to 1024") }
+        numThreads = n
+    default: fail("unknown option '\(a)' (see --help)")
+    }
+}
+
+var config: LlamaConfig
+switch shape {
+case "llama2-7b": config = .llama2_7b
+case "tiny": config = LlamaConfig(dim: 256, hiddenDim: 512, nLayers: 4, nHeads: 4, nKVHeads: 4, vocabSize: 32000,
+                                  normEps: 1e-5, ropeTheta: 10000, maxSeqLen: 4096)
+default: fail("--shape: unknown shape '\(shape)' (llama2-7b or tiny)")
+}
+guard (hf == nil) != (gguf == nil) else { fail("give one of --hf DIR or --gguf FILE (see --help)") }
+if let t = tokenizer, !FileManager.default.fileExists(atPath: t) { fail("--tokenizer: \(t) does not exist") }
+
+let start = Date()
+func say(_ s: String) { FileHandle.standardError.write(Data("irm-mkmodel: \(s)\n".utf8)) }
+do {
+    if let dir = hf {
+        let shards = try writeRandomHuggingFace(config, folder: dir, seed: seed, maxShardBytes: maxShard,
+                                                tokenizerModel: tokenizer, progress: say)
+        for s in shards { say("\(dir)/\(s.file): \(s.bytes) bytes") }
+    } else if let path = gguf {
+        let scheme: RandomGGUFScheme
+        if typeName == "q4_k_m" { scheme = .q4_K_M }
+        else if let w = WeightType.allCases.first(where: { $0.rawValue.lowercased() == typeName }) { scheme = .uniform(w) }
+        else { fail("--type: unknown type '\(typeName)' (q4_k_m, \(WeightType.allCases.map { $0.rawValue.lowercased() }.joined(separator: ", ")))") }
+        let tok = try tokenizer.map { try ggufTokenizerMetadata(sentencePieceModel: $0) } ?? []
+        say("writing \(path)")
+        try writeRandomGGUF(config, path: path, seed: seed, scheme: scheme, name: "random \(shape) (seed \(seed))", extraMetadata: tok)
+        say("\(path): \((try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0) bytes")
+    }
+    say(String(format: "done in %.0f s", Date().timeIntervalSince(start)))
+} catch {
+    fail("\(error)")
+}
