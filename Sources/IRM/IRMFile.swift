@@ -47,14 +47,14 @@ extension IRMNetwork {
         } catch IRMError.invalid(let m) {
             throw bad("irm_config: \(m)")
         }
-        // Weights and their gradients, fp32 (checkShape has made sure the count fits in Int).
-        let count = config.checkedParameterCount ?? Int.max, bytes = checkedProduct([count, 8]) ?? Int.max
+        // The weights, fp32 (checkShape has made sure the count fits in Int); a loaded IRM has no gradients.
+        let count = config.checkedParameterCount ?? Int.max, bytes = checkedProduct([count, 4]) ?? Int.max
         guard bytes <= available else {
-            throw bad("irm_config describes an IRM of \(count) parameters, \(formatBytes(bytes)) for its weights and gradients; "
+            throw bad("irm_config describes an IRM of \(count) parameters, \(formatBytes(bytes)) for its weights; "
                       + "\(formatBytes(available)) of memory is available")
         }
         try checkTensors(f, config: config)
-        let net = IRMNetwork(config: config, seed: 0)
+        let net = IRMNetwork(config: config, seed: 0, withGradients: false)
         try net.loadWeights(f)
         return net
     }

@@ -9,17 +9,19 @@ public final class IRMNetwork: @unchecked Sendable {
     public let config: IRMConfig
     /// All weights and biases: for Linear k, W_k [out, in] then b_k [out], in order.
     public let params: FloatBuffer
+    /// d loss / d params, as params; empty for a network loaded for inference (IRMNetwork.load).
     public let grads: FloatBuffer
     let offsets: [(w: Int, b: Int)]
 
-    public init(config: IRMConfig, seed: UInt64) {
+    /// `withGradients: false`: no gradient buffer (inference: eval, heatmaps, analyze), half the memory.
+    public init(config: IRMConfig, seed: UInt64, withGradients: Bool = true) {
         self.config = config
         var offs: [(Int, Int)] = []
         var n = 0
         for s in config.linearShapes { offs.append((n, n + s.out * s.in)); n += s.out * s.in + s.out }
         offsets = offs
         params = FloatBuffer(count: n)
-        grads = FloatBuffer(count: n)
+        grads = FloatBuffer(count: withGradients ? n : 0)
         var rng = Rng(seed: seed)
         for (k, s) in config.linearShapes.enumerated() {
             let bound = 1 / Float(s.in).squareRoot()
@@ -100,6 +102,7 @@ extension IRMNetwork {
     /// Accumulates parameter gradients from dOut [n, h·L] (d loss / d output). The IRM's input needs no
     /// gradient: it comes from the frozen model below the tap, where nothing is trained.
     public func backward(_ dOut: UnsafePointer<Float>, rows n: Int, _ acts: IRMActivations) {
+        requireGradients()
         let shapes = config.linearShapes
         var dz = UnsafeMutablePointer(mutating: dOut)
         var spare = acts.dA
@@ -118,7 +121,13 @@ extension IRMNetwork {
         }
     }
 
-    public func zeroGrad() { grads.zero() }
+    public func zeroGrad() { requireGradients(); grads.zero() }
+
+    /// A fatal error, not a precondition: IRM builds with -Ounchecked, and a gradient written to an empty
+    /// buffer would overrun it.
+    private func requireGradients() {
+        if grads.count != params.count { fatalError("IRMNetwork: this network was loaded for inference and has no gradients") }
+    }
 }
 
 func reluInPlace(_ x: UnsafeMutablePointer<Float>, _ n: Int) {

@@ -144,7 +144,9 @@ struct TrainCommand: Command {
         let state = try trainer.run(onValidation: { s in try probe?.record(trainer.net, step: s.step, run: run) })
         print("finished: \(state.stopReason ?? "done") at step \(state.step); best validation loss \(state.bestVal.map { String(format: "%.4f", $0) } ?? "-")")
         if heatmaps {
-            let net = try loadIRM(run.path, for: lm.model.config)
+            // The best weights into the trainer's own network: a second IRM would add its size to the peak.
+            let net = trainer.net
+            try net.loadWeights(SafetensorsFile(path: run.inferenceWeightsPath))
             let h = try drawIRMHeatmaps(lm: lm, net: net, prompt: HeatmapCommand.defaultPrompt, chat: true, system: config.system,
                                         outDir: run.heatmapDir, csvPath: run.path + "/heatmap.csv", title: config.runName)
             try HeatmapCommand.writeSummary(h, run: run, prompt: HeatmapCommand.defaultPrompt)

@@ -67,11 +67,11 @@ final class IRMFileCLITests: XCTestCase {
         try assertRefused("wide", config(width: 100_000, depth: 5), "width 576 × 100000 = 57600000 is above the supported 16777216")
     }
 
-    /// 11.52M·577 + 3·11.52M·(11.52M+1) + 576·(11.52M+1) weights and biases: 3.98e14 parameters, 8 bytes each with
-    /// the gradients.
+    /// 11.52M·577 + 3·11.52M·(11.52M+1) + 576·(11.52M+1) weights and biases: 3.98e14 parameters, 4 bytes each (a
+    /// loaded IRM has no gradients).
     func testSizeBeyondMemoryIsRefusedWithTheNumber() throws {
         try assertRefused("huge", config(width: 20_000, depth: 5),
-                          "irm_config describes an IRM of 398144517120576 parameters, 3185156.14 GB for its weights and gradients")
+                          "irm_config describes an IRM of 398144517120576 parameters, 1592578.07 GB for its weights")
     }
 
     func testEmptyLayerList() throws {
