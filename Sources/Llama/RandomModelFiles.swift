@@ -9,7 +9,7 @@ import Foundation
 import Numerics
 import ModelIO
 
-/// A tensor of the model: its values are uniform in ±scale (norm gains: 1 ± 0.1), row by row.
+/// A tensor of the model: its values are uniform in ±scale (norm gains: 1 ± 0.1), rounded to fp16, row by row.
 private struct RandomTensor {
     let name: String, rows: Int, cols: Int, seed: UInt64, scale: Float
     let isNorm: Bool
@@ -18,8 +18,9 @@ private struct RandomTensor {
 
     func values(row: Int, into out: UnsafeMutablePointer<Float>) {
         var rng = Rng(seed: seed &+ UInt64(sourceRow(row)) &* 0x9E37_79B9_7F4A_7C15)
-        if isNorm { for c in 0..<cols { out[c] = 1 + (rng.uniform() - 0.5) * 0.2 }; return }
-        for c in 0..<cols { out[c] = (rng.uniform() * 2 - 1) * scale }
+        // Values an fp16 checkpoint can hold (Meta's are fp16), so that the fp16 shards and a GGUF's f32 norms agree.
+        if isNorm { for c in 0..<cols { out[c] = Float(Float16(1 + (rng.uniform() - 0.5) * 0.2)) }; return }
+        for c in 0..<cols { out[c] = Float(Float16((rng.uniform() * 2 - 1) * scale)) }
     }
 
     /// The tensor's bytes stored as `type`, handed to `write` in blocks of rows made in parallel.
