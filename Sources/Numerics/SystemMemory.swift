@@ -4,13 +4,18 @@ import Foundation
 
 /// MemAvailable from /proc/meminfo (what can be used without swapping), else physical memory.
 public func availableMemory() -> Int {
-    if let s = try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8) {
-        for line in s.split(separator: "\n") where line.hasPrefix("MemAvailable:") {
-            let kb = line.split(separator: " ").compactMap { Int($0) }.first ?? 0
-            if kb > 0 { return kb * 1024 }
-        }
-    }
+    if let b = procBytes("/proc/meminfo", "MemAvailable:"), b > 0 { return b }
     return Int(ProcessInfo.processInfo.physicalMemory)
+}
+
+/// The "KEY:  N kB" line of a /proc file, in bytes (nil where there is no such file or line). The kernel
+/// right-aligns N in 8 columns after a tab in /proc/PID/status, so from 10 GB on nothing but the tab precedes it.
+public func procBytes(_ file: String, _ key: String) -> Int? {
+    guard let s = try? String(contentsOfFile: file, encoding: .utf8) else { return nil }
+    for line in s.split(separator: "\n") where line.hasPrefix(key) {
+        return line.dropFirst(key.count).split(whereSeparator: { $0 == " " || $0 == "\t" }).compactMap { Int($0) }.first.map { $0 * 1024 }
+    }
+    return nil
 }
 
 public func formatBytes(_ b: Int) -> String {

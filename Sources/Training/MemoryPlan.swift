@@ -88,10 +88,4 @@ public func peakResidentMemory() -> Int? { procStatusBytes("VmHWM:") }
 /// The process's resident set now (VmRSS; mapped file pages count once touched).
 public func residentMemory() -> Int? { procStatusBytes("VmRSS:") }
 
-private func procStatusBytes(_ key: String) -> Int? {
-    guard let s = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return nil }
-    for line in s.split(separator: "\n") where line.hasPrefix(key) {
-        return line.split(separator: " ").compactMap { Int($0) }.first.map { $0 * 1024 }
-    }
-    return nil
-}
+private func procStatusBytes(_ key: String) -> Int? { procBytes("/proc/self/status", key) }

@@ -25,7 +25,7 @@ struct InfoCommand: Command {
             "norm eps     \(c.normEps)",
             "context      \(c.maxSeqLen)",
             "embeddings   \(c.tiedEmbeddings ? "tied (LM head = token embedding)" : "untied LM head")",
-            String(format: "parameters   %d (%.1f M)", c.parameterCount, Double(c.parameterCount) / 1e6),
+            "parameters   \(c.parameterCount) (" + String(format: "%.1f M)", Double(c.parameterCount) / 1e6),
             "file types   " + m.sourceTypes.sorted { $0.key < $1.key }.map { "\($0.key) ×\($0.value)" }.joined(separator: ", "),
             "in memory    \(gb(m.weights.byteCount)) weights (matrices: "
                 + Dictionary(grouping: m.weights.matrices, by: \.type.rawValue).sorted { $0.key < $1.key }
