@@ -133,7 +133,11 @@ func buildWeights(_ c: LlamaConfig, file: String, storage: WeightStorage, tensor
     func matrix(_ name: String, _ rows: Int, _ cols: Int, heads: Int = 0) throws -> Weight {
         let t = try get(name, [rows, cols])
         let w = try makeWeight(t, storage: resolveStorage(storage, t))
-        return heads > 0 ? unpermuteRotateHalf(w, heads: heads) : w
+        guard heads > 0 else { return w }
+        // Hugging Face q/k rows reordered into a copy: the mapped original need not stay resident.
+        let meta = unpermuteRotateHalf(w, heads: heads)
+        (w.owner as? MappedFile)?.releasePages(w.base, w.byteCount)
+        return meta
     }
     func vector(_ name: String, _ n: Int) throws -> FloatBuffer {
         try dequantize(get(name, [n]))

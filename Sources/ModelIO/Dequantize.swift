@@ -140,7 +140,9 @@ public func makeWeight(_ t: TensorInfo, storage: WeightType) throws -> Weight {
 
     let src = SendableConstPointer(t.data.assumingMemoryBound(to: UInt8.self))
     let type = t.type
-    defer { withExtendedLifetime(t.owner) {} }
+    // Converted: the file's bytes are no longer needed in memory (a 13 GB fp16 file read as f32 would otherwise
+    // keep its mapped pages resident next to the copy).
+    defer { (t.owner as? MappedFile)?.releasePages(t.data, t.byteCount); withExtendedLifetime(t.owner) {} }
     switch storage {
     case .f32:
         let out = FloatBuffer(count: rows * cols)

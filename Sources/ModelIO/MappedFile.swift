@@ -49,6 +49,16 @@ public final class MappedFile: @unchecked Sendable {
         else { munmap(UnsafeMutableRawPointer(mutating: base), size) }
     }
 
+    /// Gives back the resident pages lying wholly inside [p, p + count) (madvise MADV_DONTNEED): once a tensor
+    /// has been copied out (converted at load, or its rows reordered), its mapped bytes need not stay in the
+    /// resident set. They are read from the file again if touched; a heap copy keeps its bytes.
+    public func releasePages(_ p: UnsafeRawPointer, _ count: Int) {
+        guard !owned, p >= base, count > 0, p + count <= base + size else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let start = (Int(bitPattern: p) + page - 1) / page * page, end = (Int(bitPattern: p) + count) / page * page
+        if end > start { _ = madvise(UnsafeMutableRawPointer(bitPattern: start), end - start, MADV_DONTNEED) }
+    }
+
     /// Whether the bytes are a heap copy, with no file on disk behind them.
     public var inMemory: Bool { owned }
     public var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: size) }

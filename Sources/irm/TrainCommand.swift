@@ -114,6 +114,8 @@ struct TrainCommand: Command {
                            + (s.isEmpty ? "" : "; try " + s.joined(separator: ", or ")))
         }
         if planOnly { return }
+        // The model's identity (config.json, the token cache's key), after the plan: a 13 GB file takes a minute.
+        if !resuming { config.modelSHA256 = try sha256Hex(ofFile: config.model) }
 
         let lm = try config.loadModel()
         let data = try Self.prepareData(config, lm: lm)
@@ -177,7 +179,6 @@ struct TrainCommand: Command {
         let base = ((dataset as NSString).lastPathComponent as NSString).deletingPathExtension
         c.runName = runName ?? "\(base)\(c.label.map { "-" + $0 } ?? "")-\(layerSpecName(c.irm.layers))-\(stamp)"
         guard !c.runName.isEmpty, !c.runName.contains("/") else { throw CLIError("--name '\(c.runName)' must be a plain folder name") }
-        c.modelSHA256 = try sha256Hex(ofFile: c.model)
         // The split is fixed now (it depends only on the example count and the seed) and stored in config.json.
         let examples = try Self.loadData(c)
         c.split = DatasetSplit.make(count: examples.count, seed: c.seed)
