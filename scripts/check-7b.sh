@@ -50,6 +50,9 @@ for label in hf-fp16 gguf-q4_k_m; do
     model=$HF; [ "$label" = gguf-q4_k_m ] && model=$GGUF
     "$IRM" info --model "$model" >"$WORK/info.$label"
     weights=$(awk '$1=="in" && $2=="memory" {print $3}' "$WORK/info.$label")     # GB, as info prints it
+    expected=$(awk '$1=="parameters" {print $2}' "$WORK/info.$label")
+    [ "$SHAPE" != llama2-7b ] || [ "$expected" = 6738415616 ] ||
+        { echo "check-7b: info counts $expected parameters, not Llama-2-7B's 6738415616" >&2; exit 1; }
     step "$label" info "$weights (weights)" info --model "$model"
     step "$label" "generate 8" "$weights (weights)" generate --model "$model" --chat --prompt "Why is the sky blue?" \
         --max-tokens 8 --stats
