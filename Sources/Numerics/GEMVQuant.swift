@@ -1,17 +1,41 @@
-// y[M,N] (+)= x[M,K]·Wᵀ for a few rows (decode) with W in a ggml block format, dequantizing in registers:
-// 4 W rows at a time share each x vector, as in GEMV.swift.
+// y[M,N] (+)= x[M,K]·Wᵀ for a few rows (decode) with W in a ggml block format, dequantizing in registers,
+// one W row after another: the rows are read as one sequential stream. Interleaving 4 rows to share each x
+// vector (as GEMV.swift does for long fp rows) left the quantized decode waiting on memory: a SmolLM2 row is
+// 360 bytes of Q4_1, too short a stream for the prefetcher (Q4_1 decode, 2 threads: 41–43 → 62–68 tok/s).
 //
 // Per group of weights that share a scale d and a min m (32 weights, 16 for Q6_K) the dot product is
 // factored as d·Σ q·x + m·Σx: the integers q are multiplied by x in an FMA chain and the scale is applied
 // once per group, and Σx per group is computed once per call. The result differs from the dot product of
 // x with the dequantized row only by float reassociation: within 1e-5 · Σ(|q·d| + |m|)·|x| (GEMMTests).
 //
-// Determinism: each output element's operations depend only on K, never on its chunk or group of 4 rows.
+// Determinism: each output element's operations depend only on K, never on its chunk.
 
-/// Rows n0 ..< n1 of y (one task of a GEMVPlan): the group sums Σx are computed by each task (M·K adds,
-/// small next to the (n1 − n0)·K weights it decodes) so that the task needs nothing prepared before the region.
+/// How the decode GEMV multiplies quantized weights with x:
+/// - `exact`: dequantized in registers against fp32 x, the dot product of the stored weights with x up to
+///   float reassociation (the default: logits within 1e-4 of the f32 reference on SmolLM2);
+/// - `int8`: x quantized to 8 bits per 32 values and integer dot products (GEMVInt8.swift), as ggml's CPU
+///   backend does: faster, and as far from exact as llama.cpp's own logits (GEMVInt8.swift states the bound).
+/// The GEMM (prefill, training) is exact either way.
+public enum QuantizedDot: String, Sendable, CaseIterable { case exact, int8 }
+nonisolated(unsafe) public var quantizedDot = QuantizedDot.exact
+
+/// Rows n0 ..< n1 of y (one task of a GEMVPlan), in the arithmetic `quantizedDot` names. Each task prepares
+/// what it needs from x itself (group sums, or the 8-bit x: M·K values, small next to the (n1 − n0)·K weights
+/// it decodes), so that it needs nothing prepared before the region.
 func gemvQuantRows(_ x: UnsafePointer<Float>, _ M: Int, _ W: Weight, _ n0: Int, _ n1: Int,
                    _ y: UnsafeMutablePointer<Float>, _ accumulate: Bool) {
+    if quantizedDot == .int8 {
+        switch W.type {
+        case .q4_0: gemvInt8Rows(Q4_0.self, x, M, W, n0, n1, y, accumulate)
+        case .q4_1: gemvInt8Rows(Q4_1.self, x, M, W, n0, n1, y, accumulate)
+        case .q8_0: gemvInt8Rows(Q8_0.self, x, M, W, n0, n1, y, accumulate)
+        case .q4_K: gemvInt8Rows(Q4_K.self, x, M, W, n0, n1, y, accumulate)
+        case .q5_K: gemvInt8Rows(Q5_K.self, x, M, W, n0, n1, y, accumulate)
+        case .q6_K: gemvInt8Rows(Q6_K.self, x, M, W, n0, n1, y, accumulate)
+        case .f32, .f16, .bf16: fatalError("gemvQuantRows: \(W.type) is not a block format")
+        }
+        return
+    }
     struct Run: QuantVisitor {
         let x: UnsafePointer<Float>, M: Int, W: Weight, n0: Int, n1: Int, y: UnsafeMutablePointer<Float>, accumulate: Bool
         func visit<F: QuantFormat>(_ f: F.Type) { gemvQuantRows(F.self, x, M, W, n0, n1, y, accumulate) }
@@ -35,51 +59,39 @@ private func gemvQuantRows<F: QuantFormat>(_ f: F.Type, _ x: UnsafePointer<Float
         let w = W.base, rb = W.rowBytes
         for m in 0..<M {
             let xm = x + m * K, sm = UnsafePointer(sums) + m * groups, ym = y + m * N
-            var n = n0
-            while n < n1 {
-                let valid = min(4, n1 - n)
-                let r1 = min(n + 1, n1 - 1), r2 = min(n + 2, n1 - 1), r3 = min(n + 3, n1 - 1)
-                let s = gemvQ1x4(F.self, xm, sm, K, w + n * rb, w + r1 * rb, w + r2 * rb, w + r3 * rb)
-                store(ym, n, s.0, accumulate)
-                if valid > 1 { store(ym, r1, s.1, accumulate) }
-                if valid > 2 { store(ym, r2, s.2, accumulate) }
-                if valid > 3 { store(ym, r3, s.3, accumulate) }
-                n += 4
-            }
+            for n in n0..<n1 { store(ym, n, gemvQ1x1(F.self, xm, sm, K, w + n * rb), accumulate) }
         }
     }
 }
 
-/// Dot products of one x row (with its group sums) with 4 quantized W rows (w0..w3 point at their first block).
+/// The dot product of one x row (with its group sums) with one quantized W row.
 @inline(__always)
-private func gemvQ1x4<F: QuantFormat>(_ f: F.Type, _ x: UnsafePointer<Float>, _ sums: UnsafePointer<Float>, _ K: Int,
-                                      _ w0: UnsafeRawPointer, _ w1: UnsafeRawPointer, _ w2: UnsafeRawPointer,
-                                      _ w3: UnsafeRawPointer) -> (Float, Float, Float, Float) {
-    var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
-    var s0: Float = 0, s1: Float = 0, s2: Float = 0, s3: Float = 0
+private func gemvQ1x1<F: QuantFormat>(_ f: F.Type, _ x: UnsafePointer<Float>, _ sums: UnsafePointer<Float>, _ K: Int,
+                                      _ w0: UnsafeRawPointer) -> Float {
+    var a0 = SIMD8<Float>(), a1 = SIMD8<Float>()
+    var s0: Float = 0
     let xr = UnsafeRawPointer(x)
     let G = F.groupSize, P = G / 8, perBlock = F.blockElements / G
     for blk in 0..<K / F.blockElements {
-        let off = blk * F.blockBytes
-        let b0 = w0 + off, b1 = w1 + off, b2 = w2 + off, b3 = w3 + off
+        let b0 = w0 + blk * F.blockBytes
         for gi in 0..<perBlock {
             let e = blk * F.blockElements + gi * G
-            var t0 = SIMD8<Float>(), t1 = SIMD8<Float>(), t2 = SIMD8<Float>(), t3 = SIMD8<Float>()
-            for p in 0..<P {
+            var t0 = SIMD8<Float>(), t1 = SIMD8<Float>()
+            var p = 0
+            while p + 1 < P {
                 let j = gi * P + p
-                let xv = xr.loadUnaligned(fromByteOffset: 4 * (e + 8 * p), as: SIMD8<Float>.self)
-                t0 = t0.addingProduct(F.quants(b0, j), xv); t1 = t1.addingProduct(F.quants(b1, j), xv)
-                t2 = t2.addingProduct(F.quants(b2, j), xv); t3 = t3.addingProduct(F.quants(b3, j), xv)
+                t0 = t0.addingProduct(F.quants(b0, j), xr.loadUnaligned(fromByteOffset: 4 * (e + 8 * p), as: SIMD8<Float>.self))
+                t1 = t1.addingProduct(F.quants(b0, j + 1), xr.loadUnaligned(fromByteOffset: 4 * (e + 8 * p + 8), as: SIMD8<Float>.self))
+                p += 2
             }
-            let c0 = F.scale(b0, gi), c1 = F.scale(b1, gi), c2 = F.scale(b2, gi), c3 = F.scale(b3, gi)
-            a0 = a0.addingProduct(t0, SIMD8(repeating: c0.d)); a1 = a1.addingProduct(t1, SIMD8(repeating: c1.d))
-            a2 = a2.addingProduct(t2, SIMD8(repeating: c2.d)); a3 = a3.addingProduct(t3, SIMD8(repeating: c3.d))
-            if F.hasMin {
-                let xs = sums[e / G]
-                s0 = s0.addingProduct(c0.m, xs); s1 = s1.addingProduct(c1.m, xs)
-                s2 = s2.addingProduct(c2.m, xs); s3 = s3.addingProduct(c3.m, xs)
+            if p < P {
+                t0 = t0.addingProduct(F.quants(b0, gi * P + p), xr.loadUnaligned(fromByteOffset: 4 * (e + 8 * p), as: SIMD8<Float>.self))
             }
+            let c0 = F.scale(b0, gi)
+            let t = t0 + t1
+            if gi & 1 == 0 { a0 = a0.addingProduct(t, SIMD8(repeating: c0.d)) } else { a1 = a1.addingProduct(t, SIMD8(repeating: c0.d)) }
+            if F.hasMin { s0 = s0.addingProduct(c0.m, sums[e / G]) }
         }
     }
-    return (a0.sum() + s0, a1.sum() + s1, a2.sum() + s2, a3.sum() + s3)
+    return (a0 + a1).sum() + s0
 }

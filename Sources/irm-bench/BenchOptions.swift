@@ -8,7 +8,7 @@ struct BenchOptions {
     /// Run only when named: a single-core tuning sweep.
     static let extraGroups = ["gemm-tune"]
     static let models = ["smollm2", "llama7b"]
-    static let dtypes = ["f32", "f16", "auto"]
+    static let dtypes = ["f32", "f16", "auto", "int8"]
 
     var groups: [String] = []
     var models = Set(BenchOptions.models)
@@ -34,7 +34,8 @@ struct BenchOptions {
         options:
           --model LIST     shapes to run: smollm2, llama7b (comma-separated; default both)
           --dtype LIST     SmolLM2 weight storage in forward: f32, f16, auto (auto keeps the file's Q4_1 in its
-                           blocks, as the loader does; default all three)
+                           blocks, as the loader does), int8 (auto decoded with 8-bit activations, as
+                           `--int8-dot` does); default all four
           --threads N      worker threads (default: all cores)
           --help           show this help
 

@@ -13,7 +13,10 @@ func benchForward(_ o: BenchOptions) {
 private func benchSmolForward(_ o: BenchOptions) {
     let threads = numThreads
     for dtype in o.dtypes {
-        let storage = WeightStorage(rawValue: dtype)!
+        // int8: the file's blocks as auto keeps them, decoded with 8-bit activations (`irm generate --int8-dot`).
+        let storage = dtype == "int8" ? WeightStorage.auto : WeightStorage(rawValue: dtype)!
+        quantizedDot = dtype == "int8" ? .int8 : .exact
+        defer { quantizedDot = .exact }
         guard let model = try? LlamaModel.load(path: o.smolPath, storage: storage) else {
             print("{\"error\": \"cannot load \(o.smolPath): run make model\"}"); return
         }

@@ -11,7 +11,7 @@ import Reports
 struct EvalCommand: Command {
     static let name = "eval", summary = "evaluate a run's IRM: alignment rate, emotion scores, perplexity, with vs without"
 
-    var trained = RunOptions(), threads = ThreadOptions()
+    var trained = RunOptions(), threads = ThreadOptions(), decode = DecodeOptions()
     var o = EvalOptions()
 
     static var options: [Opt<Self>] {
@@ -28,12 +28,13 @@ struct EvalCommand: Command {
             .string("classifier", "PATH", \.o.classifierPath, "naive Bayes emotion model"),
             .string("lexicon", "PATH", \.o.lexiconPath, "emotion lexicon"),
             .flag("no-perplexity", \.o.perplexity, "skip the validation perplexity", sets: false),
-        ] + including(\.threads)
+        ] + including(\.threads) + including(\.decode)
     }
 
     func run() throws {
         guard o.questionsFormat == nil || o.questionsPath != nil else { throw CLIError("--format applies to --questions FILE") }
         threads.apply()
+        decode.apply()
         let run = trained.folder
         let progress = ProgressLine()
         let report = try evaluateRun(run, options: o, progress: { progress.update($0) })

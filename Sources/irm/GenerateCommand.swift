@@ -10,12 +10,13 @@ import Evaluation
 struct GenerateCommand: Command {
     static let name = "generate", summary = "generate a continuation of a prompt (streamed to stdout)"
 
-    var model = ModelOptions(), threads = ThreadOptions(), prompt = PromptOptions(), sampling = SamplingOptions()
+    var model = ModelOptions(), threads = ThreadOptions(), decode = DecodeOptions(), prompt = PromptOptions()
+    var sampling = SamplingOptions()
     var maxTokens = 128, stats = false
     var irm: String?, compare = false, strength: Float = 1
 
     static var options: [Opt<Self>] {
-        including(\.model) + including(\.threads) + including(\.prompt) + including(\.sampling) + [
+        including(\.model) + including(\.threads) + including(\.decode) + including(\.prompt) + including(\.sampling) + [
             .int("max-tokens", "N", \.maxTokens, 1...1_000_000, "tokens to generate at most"),
             .flag("stats", \.stats, "print prefill/decode speed to stderr"),
             .string("irm", "RUN", \.irm, "inject a trained IRM (a run folder or an .safetensors file)"),
@@ -28,6 +29,7 @@ struct GenerateCommand: Command {
         if compare && irm == nil { throw CLIError("--compare needs --irm RUN") }
         let params = sampling.params
         threads.apply()
+        decode.apply()
         let lm = try model.load()
         let ids = try prompt.tokens(lm)
         let capacity = min(ids.count + maxTokens, lm.model.config.maxSeqLen)

@@ -42,6 +42,16 @@ struct ThreadOptions: OptionGroup {
     func apply() { if let threads { numThreads = threads } }
 }
 
+/// --int8-dot: how generation multiplies activations with quantized weights (the decode GEMV; prefill and
+/// training always use the exact GEMM).
+struct DecodeOptions: OptionGroup {
+    var int8Dot = false
+    static var options: [Opt<Self>] { [
+        .flag("int8-dot", \.int8Dot, "decode with quantized weights as llama.cpp does: activations rounded to 8 bits, integer dot products (faster; logits move by up to about 1)"),
+    ] }
+    func apply() { quantizedDot = int8Dot ? .int8 : .exact }
+}
+
 /// --temperature, --top-k, --top-p, --seed: how the next token is drawn.
 struct SamplingOptions: OptionGroup {
     var params = SamplingParams()

@@ -164,12 +164,66 @@ final class QuantTests: XCTestCase {
         }
     }
 
+    /// The 8-bit decode GEMV (`quantizedDot = .int8`) is the dot product of the dequantized W with x quantized
+    /// to 8 bits per 32 values (d = max|x|/127, q = round-to-even(x·127/max|x|)), up to reassociation; and it is
+    /// within GEMVInt8.swift's stated bound ½ Σ_c d_c Σ_{k∈c}|w_k| of the product with the fp32 x. x has a zero
+    /// chunk and an outlier; K not a multiple of 256 for the 32-weight types, rows not a multiple of 4.
+    func testInt8GEMVIsTheProductWithTheQuantizedX() {
+        var rng = Rng(seed: 15)
+        let saved = (gemvMaxRowsQuantized, quantizedDot)
+        defer { (gemvMaxRowsQuantized, quantizedDot) = saved }
+        gemvMaxRowsQuantized = Int.max
+        for type in quantTypes {
+            let ks = type.blockLayout.elements == 32 ? [32, 160, 544] : [256, 768]
+            var worstOfBound = 0.0
+            for N in [1, 6, 17] { for K in ks { for M in [1, 3] {
+                let (W, wv, terms) = quantized(awkwardValues(N * K, &rng), rows: N, cols: K, type)
+                var x = randomArray(M * K, &rng)
+                for k in 0..<min(32, K) { x[k] = 0 }
+                if K > 40 { x[40] = 30 }
+                // The independent 8-bit x.
+                var xq = [Double](repeating: 0, count: M * K), dx = [Double](repeating: 0, count: M * K / 32)
+                for c in 0..<M * K / 32 {
+                    let amax = x[32 * c ..< 32 * c + 32].map(abs).max()!
+                    let inv: Float = amax > 0 ? 127 / amax : 0
+                    dx[c] = Double(amax / 127)
+                    for k in 32 * c ..< 32 * c + 32 { xq[k] = Double((x[k] * inv).rounded(.toNearestOrEven)) * dx[c] }
+                }
+                let y0 = randomArray(M * N, &rng)
+                var ref = [Double](repeating: 0, count: M * N), mag = ref, exact = ref, bound = ref
+                for m in 0..<M { for n in 0..<N {
+                    var s = Double(y0[m * N + n]), a = abs(s), e = s, b = 0.0
+                    for k in 0..<K {
+                        let w = Double(wv[n * K + k])
+                        s += w * xq[m * K + k]; a += Double(terms[n * K + k]) * abs(xq[m * K + k])
+                        e += w * Double(x[m * K + k]); b += 0.5 * dx[(m * K + k) / 32] * abs(w)
+                    }
+                    ref[m * N + n] = s; mag[m * N + n] = a; exact[m * N + n] = e; bound[m * N + n] = b
+                } }
+                var y = y0
+                quantizedDot = .int8
+                x.withUnsafeBufferPointer { xp in y.withUnsafeMutableBufferPointer { matmul(xp.baseAddress!, M, W, $0.baseAddress!, accumulate: true) } }
+                let what = "\(type) M=\(M) N=\(N) K=\(K)"
+                check(y, ref, mag, "int8 gemv \(what)")
+                for i in 0..<M * N {
+                    let err = abs(Double(y[i]) - exact[i]), limit = bound[i] + 1e-5 * mag[i]
+                    XCTAssert(err <= limit, "\(what)[\(i)]: |y − x·w| = \(err) over the bound \(limit)")
+                    worstOfBound = max(worstOfBound, err / max(limit, 1e-30))
+                }
+            } } }
+            // The 8-bit path is the one measured: its error is a visible part of the bound.
+            XCTAssertGreaterThan(worstOfBound, 0.01, "\(type)")
+            print("int8 gemv \(type): worst |y − x·w| / bound = \(worstOfBound)")
+        }
+    }
+
     /// Shapes large enough to split across threads: the same bits whatever the thread count.
     func testQuantizedProductsDoNotDependOnThreads() {
         var rng = Rng(seed: 13)
-        let saved = numThreads, savedRows = gemvMaxRowsQuantized
-        defer { numThreads = saved; gemvMaxRowsQuantized = savedRows }
-        for type in quantTypes {
+        let saved = numThreads, savedRows = gemvMaxRowsQuantized, savedDot = quantizedDot
+        defer { numThreads = saved; gemvMaxRowsQuantized = savedRows; quantizedDot = savedDot }
+        for type in quantTypes { for dot in QuantizedDot.allCases {
+            quantizedDot = dot
             let (N, K) = (301, 1024)
             let (W, _, _) = quantized(awkwardValues(N * K, &rng), rows: N, cols: K, type)
             for (M, gemvRows) in [(1, Int.max), (3, Int.max), (40, 0)] {
@@ -182,9 +236,9 @@ final class QuantTests: XCTestCase {
                 }
                 numThreads = 1
                 let one = run()
-                for t in [2, 3] { numThreads = t; XCTAssert(run() == one, "\(type) M=\(M) threads=\(t)") }
+                for t in [2, 3] { numThreads = t; XCTAssert(run() == one, "\(type) \(dot) M=\(M) threads=\(t)") }
             }
-        }
+        } }
     }
 
     /// Quantized weights in the shared regions of a decode step (q/k/v; gate/up + SwiGLU): the same bits as
