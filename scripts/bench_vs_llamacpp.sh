@@ -6,7 +6,8 @@
 # llama.cpp is built from its public source in $WORK (default /tmp/irm-llamacpp; none of it enters the repo): the
 # llama-cpp-python sdist from PyPI carries it (vendor/llama.cpp); CMake comes from PyPI when missing. Its F16 and
 # F32 GGUFs are made from Models/'s Q4_1 file with llama-quantize --allow-requantize. irm reads the Q4_1 file with
-# --dtype f32 / f16 (the same values, widened at load) and auto (what the loader does with Q4_1).
+# --dtype f32 / f16 (the same values, widened at load) and auto (what the loader does with Q4_1), the last both
+# exact and with --int8-dot (8-bit activations in the decode products, as llama.cpp computes Q4_1).
 # Settings: ROUNDS (default 3), THREADS (default 2), WORK, LLAMA_BENCH (a llama-bench binary to use instead).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -59,6 +60,9 @@ for r in $(seq "$ROUNDS"); do
         "$BENCH" forward --model smollm2 --dtype "$2" --threads "$THREADS" |
             sed "s/^{/{\"side\": \"irm\", \"file\": \"$1\", /" >>"$results"
     done
+    # irm's decode as llama.cpp computes it (8-bit activations, integer dot products), against the same Q4_1 row.
+    "$BENCH" forward --model smollm2 --dtype int8 --threads "$THREADS" |
+        sed "s/^{/{\"side\": \"irm\", \"file\": \"Q4_1 int8\", /" >>"$results"
     echo "bench-llamacpp: round $r of $ROUNDS done" >&2
 done
 load1=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -87,11 +91,12 @@ print(f"{datetime.date.today()} · irm {commit} · llama.cpp {lversion} · {cpu}
 print()
 print("| weights | prefill 128 (tok/s) llama.cpp / irm | decode 64 (tok/s) llama.cpp / irm | irm decode 1 → %s threads |" % threads)
 print("|---|---|---|---|")
-for w in ["F32", "F16", "Q4_1"]:
-    g = lambda s, k: best.get((s, w, k), 0)
+for w in ["F32", "F16", "Q4_1", "Q4_1 int8"]:
+    g = lambda s, k: best.get((s, "Q4_1" if s == "llama.cpp" and w == "Q4_1 int8" else w, k), 0)
     lp, ip, ld, idc, i1 = g("llama.cpp", "prefill"), g("irm", "prefill"), g("llama.cpp", "decode"), g("irm", "decode"), g("irm", "decode1")
     ratio = lambda a, b: f"{a / b:.2f}×" if b > 0 else "–"
-    label = w if stored.get(w, "").upper() == w else f"{w} (irm computes on {stored.get(w, '?')})"
+    label = ("Q4_1, irm --int8-dot" if w == "Q4_1 int8"
+             else w if stored.get(w, "").upper() == w else f"{w} (irm computes on {stored.get(w, '?')})")
     print(f"| {label} | {lp:.0f} / {ip:.0f} ({ratio(ip, lp)}) | {ld:.0f} / {idc:.0f} ({ratio(idc, ld)}) | "
           f"{i1:.0f} → {idc:.0f} ({ratio(idc, i1)}) |")
 EOF
