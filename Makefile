@@ -5,7 +5,7 @@ MODEL      := $(MODEL_DIR)/SmolLM2-135M-Instruct.Q4_1.gguf
 MODEL_SHA  := b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53
 BIN        := .build/release/irm
 
-.PHONY: all build model test bench bench-llamacpp demo sweep slurm-check report-check check-7b fuzz clean
+.PHONY: all build model test bench bench-llamacpp bench-pytorch demo sweep slurm-check report-check check-7b fuzz clean
 
 all: build
 
@@ -75,15 +75,20 @@ bench: model
 	$(SWIFT) build -c release --product irm-bench
 	.build/release/irm-bench $(BENCH_ARGS)
 
-# irm and llama.cpp (built from its public source in /tmp) side by side on SmolLM2 F32/F16/Q4_1, interleaved
-# (scripts/bench_vs_llamacpp.sh; ROUNDS, THREADS); prints the Markdown table of README.md's performance section.
 # Llama-2-7b-chat at its real shape, random weights: HF fp16 shards and a Q4_K_M GGUF (~17.5 GB under WORK,
 # default /tmp/irm-check-7b), each through info/generate/logits/train/neurons/heatmap with time and peak RSS.
 check-7b:
 	bash scripts/check-7b.sh
 
+# irm and llama.cpp (built from its public source in /tmp) side by side on SmolLM2 F32/F16/Q4_1, interleaved
+# (scripts/bench_vs_llamacpp.sh; ROUNDS, THREADS); prints the Markdown table of README.md's performance section.
 bench-llamacpp: model
 	scripts/bench_vs_llamacpp.sh
+
+# irm's training step and forward against the same step in PyTorch (CPU; installed with pip when missing),
+# interleaved (scripts/bench_vs_pytorch.sh; ROUNDS, THREADS).
+bench-pytorch: model
+	scripts/bench_vs_pytorch.sh
 
 clean:
 	rm -rf .build .build-fuzz
