@@ -75,14 +75,17 @@ protocol Int8Chunks: QuantFormat {
     /// Whether the bytes are signed (then m = 0); else they are unsigned q ≤ 31 with w = d·q + m.
     static var signedBytes: Bool { get }
     static func bytes(_ b: UnsafeRawPointer, _ c: Int) -> __m256i
-    /// d of each lane (4 weights: one group's d, or two for 16-weight groups) and the chunk's m (groups of 32).
-    static func chunkScales(_ b: UnsafeRawPointer, _ c: Int) -> (d: SIMD8<Float>, m: Float)
 }
 
 extension Int8Chunks {
-    @inline(__always) static func chunkScales(_ b: UnsafeRawPointer, _ c: Int) -> (d: SIMD8<Float>, m: Float) {
-        let (d, m) = scale(b, c)
-        return (SIMD8(repeating: d), m)
+    /// d of each lane of chunk c (4 weights: one group's d, or two for 16-weight groups) and the chunk's m
+    /// (groups of 32), from the block's `groupScales`.
+    @inline(__always)
+    static func chunkScales(_ gs: (d: SIMD16<Float>, m: SIMD16<Float>), _ c: Int) -> (d: SIMD8<Float>, m: Float) {
+        if groupSize == 16 {
+            return (SIMD8(lowHalf: SIMD4(repeating: gs.d[2 * c]), highHalf: SIMD4(repeating: gs.d[2 * c + 1])), 0)
+        }
+        return (SIMD8(repeating: gs.d[c]), gs.m[c])
     }
 }
 
@@ -137,10 +140,6 @@ extension Q6_K: Int8Chunks {
         let hi = _mm256_slli_epi16(bitsOf(b + 128 + 32 * h, Int32(2 * r), 3), 4)
         return _mm256_sub_epi8(_mm256_or_si256(lo, hi), _mm256_set1_epi8(32))
     }
-    @inline(__always) static func chunkScales(_ b: UnsafeRawPointer, _ c: Int) -> (d: SIMD8<Float>, m: Float) {
-        let d0 = scale(b, 2 * c).d, d1 = scale(b, 2 * c + 1).d
-        return (SIMD8(lowHalf: SIMD4(repeating: d0), highHalf: SIMD4(repeating: d1)), 0)
-    }
 }
 
 // MARK: the kernel
@@ -169,10 +168,10 @@ private func gemvInt8x1<F: Int8Chunks>(_ f: F.Type, _ xq: UnsafeRawPointer, _ dx
     let perBlock = F.blockElements / 32
     var c = 0
     for blk in 0..<chunks / perBlock {
-        let b0 = w0 + blk * F.blockBytes
+        let b0 = w0 + blk * F.blockBytes, gs = F.groupScales(b0)
         for j in 0..<perBlock {
             let xv = load256(xq + 32 * c), d = SIMD8<Float>(repeating: dx[c])
-            let c0 = F.chunkScales(b0, j)
+            let c0 = F.chunkScales(gs, j)
             if c & 1 == 0 { a0 = a0.addingProduct(dot32(F.self, F.bytes(b0, j), xv), c0.d * d) }
             else { a1 = a1.addingProduct(dot32(F.self, F.bytes(b0, j), xv), c0.d * d) }
             if !F.signedBytes { m0 = m0.addingProduct(c0.m, sx[c]) }

@@ -73,7 +73,7 @@ private func gemvQ1x1<F: QuantFormat>(_ f: F.Type, _ x: UnsafePointer<Float>, _ 
     let xr = UnsafeRawPointer(x)
     let G = F.groupSize, P = G / 8, perBlock = F.blockElements / G
     for blk in 0..<K / F.blockElements {
-        let b0 = w0 + blk * F.blockBytes
+        let b0 = w0 + blk * F.blockBytes, gs = F.groupScales(b0)
         for gi in 0..<perBlock {
             let e = blk * F.blockElements + gi * G
             var t0 = SIMD8<Float>(), t1 = SIMD8<Float>()
@@ -87,10 +87,9 @@ private func gemvQ1x1<F: QuantFormat>(_ f: F.Type, _ x: UnsafePointer<Float>, _ 
             if p < P {
                 t0 = t0.addingProduct(F.quants(b0, gi * P + p), xr.loadUnaligned(fromByteOffset: 4 * (e + 8 * p), as: SIMD8<Float>.self))
             }
-            let c0 = F.scale(b0, gi)
-            let t = t0 + t1
-            if gi & 1 == 0 { a0 = a0.addingProduct(t, SIMD8(repeating: c0.d)) } else { a1 = a1.addingProduct(t, SIMD8(repeating: c0.d)) }
-            if F.hasMin { s0 = s0.addingProduct(c0.m, sums[e / G]) }
+            let d = SIMD8<Float>(repeating: gs.d[gi]), t = t0 + t1
+            if gi & 1 == 0 { a0 = a0.addingProduct(t, d) } else { a1 = a1.addingProduct(t, d) }
+            if F.hasMin { s0 = s0.addingProduct(gs.m[gi], sums[e / G]) }
         }
     }
     return (a0 + a1).sum() + s0

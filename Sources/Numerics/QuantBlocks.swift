@@ -61,9 +61,17 @@ protocol QuantFormat {
     static func quants(_ b: UnsafeRawPointer, _ j: Int) -> SIMD8<Float>
     /// The scale and min of group g (weights gG..<gG+G) of the block at b.
     static func scale(_ b: UnsafeRawPointer, _ g: Int) -> (d: Float, m: Float)
+    /// `scale(b, g)` of every group g of the block at b in one go (lanes past the block's groups are 0), for the
+    /// GEMVs, which would otherwise decode a K-quant's packed scales again for every group.
+    static func groupScales(_ b: UnsafeRawPointer) -> (d: SIMD16<Float>, m: SIMD16<Float>)
 }
 
 extension QuantFormat {
+    @inline(__always) static func groupScales(_ b: UnsafeRawPointer) -> (d: SIMD16<Float>, m: SIMD16<Float>) {
+        var d = SIMD16<Float>(), m = SIMD16<Float>()
+        for g in 0..<blockElements / groupSize { (d[g], m[g]) = scale(b, g) }
+        return (d, m)
+    }
     /// Part j with its group's scale and min.
     @inline(__always) static func part(_ b: UnsafeRawPointer, _ j: Int) -> (q: SIMD8<Float>, d: Float, m: Float) {
         let (d, m) = scale(b, j &* 8 / groupSize)
@@ -184,6 +192,20 @@ func scaleK4(_ b: UnsafeRawPointer, _ s: Int) -> (d: Float, m: Float) {
     return (halfAt(b, 0) * Float(sc), -(halfAt(b, 2) * Float(mn)))
 }
 
+/// scaleK4 of the 8 sub-blocks at once: scaleMinK4's two cases as lanes 0–3 and 4–7 of byte vectors
+/// (A = bytes 0–7 of the packed scales, B = bytes 4–11), the same products as scaleK4 (−(dmin·m) as (−dmin)·m,
+/// equal bit for bit; SIMD's prefix minus is 0 − x, which would turn −0 into +0).
+@inline(__always)
+func scalesK4x8(_ b: UnsafeRawPointer) -> (d: SIMD16<Float>, m: SIMD16<Float>) {
+    let A = bytes8(b, 4), B = bytes8(b, 8)
+    let A03 = SIMD8(lowHalf: A.lowHalf, highHalf: A.lowHalf)          // lanes 4–7: bytes j − 4
+    let low = SIMD8<UInt32>(0, 0, 0, 0, ~0, ~0, ~0, ~0)                 // lanes 4–7 take the second case
+    let sc = ((A & 63) & ~low) | (((B & 0x0F) | ((A03 &>> 6) &<< 4)) & low)
+    let mn = ((B & 63) & ~low) | (((B &>> 4) | ((A &>> 6) &<< 4)) & low)
+    let d = SIMD8(repeating: halfAt(b, 0)) * floats8(sc), m = SIMD8(repeating: -halfAt(b, 2)) * floats8(mn)
+    return (SIMD16(lowHalf: d, highHalf: SIMD8()), SIMD16(lowHalf: m, highHalf: SIMD8()))
+}
+
 /// dequantize_row_q4_K: four groups of 64 weights; in each, 32 bytes of qs give the low nibbles to the
 /// first sub-block (32 weights) and the high nibbles to the second. y = (d*sc) * x - (dmin*m)
 enum Q4_K: QuantFormat {
@@ -194,6 +216,7 @@ enum Q4_K: QuantFormat {
         return floats8((bytes8(b, 16 + 32 * (s >> 1) + 8 * p) &>> UInt32(4 * (s & 1))) & 0x0F)
     }
     @inline(__always) static func scale(_ b: UnsafeRawPointer, _ g: Int) -> (d: Float, m: Float) { scaleK4(b, g) }
+    @inline(__always) static func groupScales(_ b: UnsafeRawPointer) -> (d: SIMD16<Float>, m: SIMD16<Float>) { scalesK4x8(b) }
 }
 
 /// dequantize_row_q5_K: as Q4_K plus a 5th bit per weight from qh[32]: sub-block s uses bit s of each byte.
@@ -207,6 +230,7 @@ enum Q5_K: QuantFormat {
         return floats8(lo | hi)
     }
     @inline(__always) static func scale(_ b: UnsafeRawPointer, _ g: Int) -> (d: Float, m: Float) { scaleK4(b, g) }
+    @inline(__always) static func groupScales(_ b: UnsafeRawPointer) -> (d: SIMD16<Float>, m: SIMD16<Float>) { scalesK4x8(b) }
 }
 
 /// dequantize_row_q6_K: two halves of 128 weights; in each, ql[64] holds low nibbles and qh[32] the

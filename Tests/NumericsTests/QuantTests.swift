@@ -217,6 +217,39 @@ final class QuantTests: XCTestCase {
         }
     }
 
+    /// `groupScales` (every group's scale and min at once, vectorised for Q4_K/Q5_K) gives `scale(b, g)` bit for bit.
+    func testGroupScalesEqualTheOneGroupDecoder() {
+        var rng = Rng(seed: 16)
+        struct Compare: QuantVisitor {
+            let p: UnsafeRawPointer, blocks: Int
+            func visit<F: QuantFormat>(_ f: F.Type) -> Int {
+                var checked = 0
+                for blk in 0..<blocks {
+                    let b = p + blk * F.blockBytes, gs = F.groupScales(b)
+                    for g in 0..<F.blockElements / F.groupSize {
+                        let (d, m) = F.scale(b, g)
+                        // Bit for bit, NaNs (from random fp16 scales) as NaNs.
+                        XCTAssert(gs.d[g].bitPattern == d.bitPattern || (gs.d[g].isNaN && d.isNaN), "block \(blk) group \(g): d \(gs.d[g]) vs \(d)")
+                        XCTAssert(gs.m[g].bitPattern == m.bitPattern || (gs.m[g].isNaN && m.isNaN), "block \(blk) group \(g): m \(gs.m[g]) vs \(m)")
+                        checked += 1
+                    }
+                }
+                return checked
+            }
+        }
+        for type in quantTypes {
+            let cols = 4 * 256
+            let (W, _, _) = quantized(awkwardValues(cols, &rng), rows: 1, cols: cols, type)
+            // Random bytes too: every bit pattern of the packed K-quant scales.
+            let junk = ByteBuffer(byteCount: W.rowBytes)
+            for i in 0..<W.rowBytes { junk.ptr.storeBytes(of: UInt8(truncatingIfNeeded: rng.int(256)), toByteOffset: i, as: UInt8.self) }
+            for p in [W.base, UnsafeRawPointer(junk.ptr)] {
+                let n = type.blockFormat!.visit(Compare(p: p, blocks: cols / type.blockLayout.elements))
+                XCTAssertEqual(n, cols / (type == .q6_K ? 16 : 32), "\(type)")
+            }
+        }
+    }
+
     /// Shapes large enough to split across threads: the same bits whatever the thread count.
     func testQuantizedProductsDoNotDependOnThreads() {
         var rng = Rng(seed: 13)
