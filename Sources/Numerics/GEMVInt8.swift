@@ -1,7 +1,7 @@
 // y[M,N] (+)= x[M,K]·Wᵀ for a few rows (decode) with W in a ggml block format, in 8-bit integers as ggml's
 // CPU backend does it: each row of x is quantized to 8 bits per 32 values, and each 32-weight chunk of a
 // W row is dotted with it by vpmaddubsw/vpmaddwd, its scale applied once per chunk; one W row after another,
-// as in GEMVQuant.swift (SmolLM2 Q4_1 decode, 2 threads: 55–62 tok/s with 4 rows interleaved, 90–102 so).
+// as in GEMVQuant.swift (SmolLM2 Q4_1 decode, 2 threads: 55–62 tok/s with 4 rows interleaved, 90–102 with one).
 //
 //   x:  xq[k] = round(x[k] / dx_c) in −127…127, dx_c = max|x[chunk c]| / 127   (ggml's block_q8_1)
 //       sx_c = dx_c · Σ xq over the chunk
@@ -171,9 +171,8 @@ private func gemvInt8x1<F: Int8Chunks>(_ f: F.Type, _ xq: UnsafeRawPointer, _ dx
         let b0 = w0 + blk * F.blockBytes, gs = F.groupScales(b0)
         for j in 0..<perBlock {
             let xv = load256(xq + 32 * c), d = SIMD8<Float>(repeating: dx[c])
-            let c0 = F.chunkScales(gs, j)
-            if c & 1 == 0 { a0 = a0.addingProduct(dot32(F.self, F.bytes(b0, j), xv), c0.d * d) }
-            else { a1 = a1.addingProduct(dot32(F.self, F.bytes(b0, j), xv), c0.d * d) }
+            let c0 = F.chunkScales(gs, j), t = dot32(F.self, F.bytes(b0, j), xv), s = c0.d * d
+            if c & 1 == 0 { a0 = a0.addingProduct(t, s) } else { a1 = a1.addingProduct(t, s) }
             if !F.signedBytes { m0 = m0.addingProduct(c0.m, sx[c]) }
             c += 1
         }

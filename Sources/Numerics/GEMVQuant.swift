@@ -88,7 +88,8 @@ private func gemvQ1x1<F: QuantFormat>(_ f: F.Type, _ x: UnsafePointer<Float>, _ 
                 t0 = t0.addingProduct(F.quants(b0, gi * P + p), xr.loadUnaligned(fromByteOffset: 4 * (e + 8 * p), as: SIMD8<Float>.self))
             }
             let d = SIMD8<Float>(repeating: gs.d[gi]), t = t0 + t1
-            if gi & 1 == 0 { a0 = a0.addingProduct(t, d) } else { a1 = a1.addingProduct(t, d) }
+            // Two accumulators, alternating over the row's groups (not within a block: Q4_1 has one group per block).
+            if (e / G) & 1 == 0 { a0 = a0.addingProduct(t, d) } else { a1 = a1.addingProduct(t, d) }
             if F.hasMin { s0 = s0.addingProduct(gs.m[gi], sums[e / G]) }
         }
     }

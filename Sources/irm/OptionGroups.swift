@@ -47,7 +47,7 @@ struct ThreadOptions: OptionGroup {
 struct DecodeOptions: OptionGroup {
     var int8Dot = false
     static var options: [Opt<Self>] { [
-        .flag("int8-dot", \.int8Dot, "decode with quantized weights as llama.cpp does: activations rounded to 8 bits, integer dot products (faster; logits move by up to about 1)"),
+        .flag("int8-dot", \.int8Dot, "decode with quantized weights as llama.cpp does: activations rounded to 8 bits, integer dot products (faster; SmolLM2's logits move by up to about 1.4, as llama.cpp's do)"),
     ] }
     func apply() { quantizedDot = int8Dot ? .int8 : .exact }
 }
