@@ -13,8 +13,9 @@
 /// How the decode GEMV multiplies quantized weights with x:
 /// - `exact`: dequantized in registers against fp32 x, the dot product of the stored weights with x up to
 ///   float reassociation (the default: logits within 1e-4 of the f32 reference on SmolLM2);
-/// - `int8`: x quantized to 8 bits per 32 values and integer dot products (GEMVInt8.swift), as ggml's CPU
-///   backend does: faster, and as far from exact as llama.cpp's own logits (GEMVInt8.swift states the bound).
+/// - `int8`: x quantized to 8 bits per 32 values (per 256 for the K-quants) and integer dot products
+///   (GEMVInt8.swift, GEMVInt8K.swift), as ggml's CPU backend does: faster, and as far from exact as
+///   llama.cpp's own logits (GEMVInt8.swift states the bound).
 /// The GEMM (prefill, training) is exact either way.
 public enum QuantizedDot: String, Sendable, CaseIterable { case exact, int8 }
 nonisolated(unsafe) public var quantizedDot = QuantizedDot.exact
@@ -29,9 +30,9 @@ func gemvQuantRows(_ x: UnsafePointer<Float>, _ M: Int, _ W: Weight, _ n0: Int, 
         case .q4_0: gemvInt8Rows(Q4_0.self, x, M, W, n0, n1, y, accumulate)
         case .q4_1: gemvInt8Rows(Q4_1.self, x, M, W, n0, n1, y, accumulate)
         case .q8_0: gemvInt8Rows(Q8_0.self, x, M, W, n0, n1, y, accumulate)
-        case .q4_K: gemvInt8Rows(Q4_K.self, x, M, W, n0, n1, y, accumulate)
-        case .q5_K: gemvInt8Rows(Q5_K.self, x, M, W, n0, n1, y, accumulate)
-        case .q6_K: gemvInt8Rows(Q6_K.self, x, M, W, n0, n1, y, accumulate)
+        case .q4_K: gemvInt8SuperRows(Q4_K.self, x, M, W, n0, n1, y, accumulate)
+        case .q5_K: gemvInt8SuperRows(Q5_K.self, x, M, W, n0, n1, y, accumulate)
+        case .q6_K: gemvInt8SuperRows(Q6_K.self, x, M, W, n0, n1, y, accumulate)
         case .f32, .f16, .bf16: fatalError("gemvQuantRows: \(W.type) is not a block format")
         }
         return

@@ -181,13 +181,15 @@ final class QuantTests: XCTestCase {
                 var x = randomArray(M * K, &rng)
                 for k in 0..<min(32, K) { x[k] = 0 }
                 if K > 40 { x[40] = 30 }
-                // The independent 8-bit x.
-                var xq = [Double](repeating: 0, count: M * K), dx = [Double](repeating: 0, count: M * K / 32)
-                for c in 0..<M * K / 32 {
-                    let amax = x[32 * c ..< 32 * c + 32].map(abs).max()!
+                // The independent 8-bit x: one scale per 32 values for the 32-weight formats (ggml's q8_1), per
+                // 256 for the K-quants (q8_K).
+                let L = type.blockLayout.elements == 32 ? 32 : 256
+                var xq = [Double](repeating: 0, count: M * K), dx = [Double](repeating: 0, count: M * K / L)
+                for c in 0..<M * K / L {
+                    let amax = x[L * c ..< L * c + L].map(abs).max()!
                     let inv: Float = amax > 0 ? 127 / amax : 0
                     dx[c] = Double(amax / 127)
-                    for k in 32 * c ..< 32 * c + 32 { xq[k] = Double((x[k] * inv).rounded(.toNearestOrEven)) * dx[c] }
+                    for k in L * c ..< L * c + L { xq[k] = Double((x[k] * inv).rounded(.toNearestOrEven)) * dx[c] }
                 }
                 let y0 = randomArray(M * N, &rng)
                 var ref = [Double](repeating: 0, count: M * N), mag = ref, exact = ref, bound = ref
@@ -196,7 +198,7 @@ final class QuantTests: XCTestCase {
                     for k in 0..<K {
                         let w = Double(wv[n * K + k])
                         s += w * xq[m * K + k]; a += Double(terms[n * K + k]) * abs(xq[m * K + k])
-                        e += w * Double(x[m * K + k]); b += 0.5 * dx[(m * K + k) / 32] * abs(w)
+                        e += w * Double(x[m * K + k]); b += 0.5 * dx[(m * K + k) / L] * abs(w)
                     }
                     ref[m * N + n] = s; mag[m * N + n] = a; exact[m * N + n] = e; bound[m * N + n] = b
                 } }
