@@ -107,19 +107,21 @@ extension Q6_K: Int8SuperBlocks {
         // Scales 0–7 and 8–15 as int16, each set in both lanes; vpshufb gives lane 0 group 2c's, lane 1 2c+1's.
         let first = _mm256_broadcastsi128_si256(_mm_cvtepi8_epi16(sc8))
         let second = _mm256_broadcastsi128_si256(_mm_cvtepi8_epi16(_mm_unpackhi_epi64(sc8, sc8)))
-        var acc = _mm256_setzero_si256()
-        let m4 = _mm256_set1_epi8(0x0F), m2 = _mm256_set1_epi8(3)
-        for c in 0..<8 {
+        // Chunk c of 32 weights (written out: a loop over c is not unrolled, and its shifts would not be immediates).
+        @inline(__always) func chunk(_ c: Int, _ sh4: Int32, _ sh2: Int32) -> __m256i {
             let h = c >> 2, r = c & 3
-            let lo = _mm256_and_si256(_mm256_srli_epi16(load256(b + 64 * h + 32 * (r & 1)), Int32(4 * (r >> 1))), m4)
-            let hi = _mm256_and_si256(_mm256_srli_epi16(load256(b + 128 + 32 * h), Int32(2 * r)), m2)
+            let lo = _mm256_and_si256(_mm256_srli_epi16(load256(b + 64 * h + 32 * (r & 1)), sh4), _mm256_set1_epi8(0x0F))
+            let hi = _mm256_and_si256(_mm256_srli_epi16(load256(b + 128 + 32 * h), sh2), _mm256_set1_epi8(3))
             let q = _mm256_or_si256(lo, _mm256_slli_epi16(hi, 4))
             let g = 2 * (c & 3)      // the pair's first group within its set of 8 scales
             let pick = _mm256_set_m128i(_mm_set1_epi16(Int16(2 * g + 2 | (2 * g + 3) << 8)),
                                         _mm_set1_epi16(Int16(2 * g | (2 * g + 1) << 8)))
             let scale = _mm256_shuffle_epi8(c < 4 ? first : second, pick)
-            acc = _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(q, load256(xq + 32 * c)), scale))
+            return _mm256_madd_epi16(_mm256_maddubs_epi16(q, load256(xq + 32 * c)), scale)
         }
+        let acc = _mm256_add_epi32(
+            _mm256_add_epi32(_mm256_add_epi32(chunk(0, 0, 0), chunk(1, 0, 2)), _mm256_add_epi32(chunk(2, 4, 4), chunk(3, 4, 6))),
+            _mm256_add_epi32(_mm256_add_epi32(chunk(4, 0, 0), chunk(5, 0, 2)), _mm256_add_epi32(chunk(6, 4, 4), chunk(7, 4, 6))))
         let offset = _mm256_madd_epi16(load256(s16), _mm256_cvtepi8_epi16(sc8))     // Σ_g sc_g s16_g
         return (_mm256_sub_epi32(acc, _mm256_slli_epi32(offset, 5)), halfAt(b, 208), _mm256_setzero_si256(), 0)
     }
