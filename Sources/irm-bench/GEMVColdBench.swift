@@ -24,7 +24,7 @@ func benchGEMVCold() {
                 (numThreads, quantizedDot) = (savedThreads, savedDot)
                 emit("gemv_cold.\(K)x\(N).\(name).threads\(threads)", bytes / t / 1e9, unit: "GB/s",
                      extra: ["matrices": count, "weights_per_ns": Double(count * K * N) / t / 1e9,
-                             "compare": "memory read about 9 GB/s on one core, 17 on two (this EPYC)"])
+                             "compare": "a streaming read: 9–23 GB/s on one core, 17–35 on two on the machines seen (docs/ARCHITECTURE.md)"])
             }
         }
     }
