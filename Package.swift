@@ -3,12 +3,32 @@
 // No package dependencies: only the toolchain (see DEVELOPERS' guide).
 import PackageDescription
 
-// Kernels need AVX2 + FMA + F16C; without a target CPU `SIMD8<Float>.addingProduct`
-// becomes scalar fmaf() calls and Float16 conversions become library calls (DESIGN.md).
+// On x86_64 every module is compiled for Haswell (AVX2 + FMA + F16C): without a target CPU
+// `SIMD8<Float>.addingProduct` becomes scalar fmaf() calls and Float16 conversions library calls (ARCHITECTURE.md).
+// The kernels are also compiled for AVX-512 (KernelsAVX512) and with no target CPU (KernelsPortable), and one of
+// the three is chosen at run time (Numerics/KernelPath.swift). Elsewhere (arm64 Linux, Apple Silicon) no CPU flag
+// is set: SIMD lowers to NEON, and only the portable kernels are built.
+#if arch(x86_64)
 let cpu: [SwiftSetting] = [.unsafeFlags(["-target-cpu", "haswell"])]
+let isaTargets: [String] = ["KernelsAVX2", "KernelsAVX512", "KernelsPortable"]
+#else
+let cpu: [SwiftSetting] = []
+let isaTargets: [String] = ["KernelsPortable"]
+#endif
 // Hot numeric code runs without overflow/bounds traps in release builds; file parsing
 // (ModelIO) keeps its checks because it reads untrusted bytes.
-let fast: [SwiftSetting] = cpu + [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+let unchecked: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+let fast: [SwiftSetting] = cpu + unchecked
+/// The kernel targets: one generic source (Kernels) instantiated per instruction set.
+func isaTarget(_ name: String) -> Target {
+    let flags: [SwiftSetting]
+    switch name {
+    case "KernelsAVX2": flags = [.unsafeFlags(["-target-cpu", "haswell"])]
+    case "KernelsAVX512": flags = [.unsafeFlags(["-target-cpu", "skylake-avx512"])]
+    default: flags = []
+    }
+    return .target(name: name, dependencies: ["Kernels"], swiftSettings: flags + unchecked)
+}
 
 let libraries: [Target.Dependency] = ["Numerics", "ModelIO", "Llama", "IRM", "Figures", "Datasets", "Training",
                                        "Evaluation", "Analysis", "Reports"]
@@ -19,7 +39,11 @@ let package = Package(
     products: [.executable(name: "irm", targets: ["irm"])],
     targets: [
         // Library targets, bottom to top (docs/ARCHITECTURE.md): each uses only targets listed above it.
-        .target(name: "Numerics", swiftSettings: fast),
+        // The storage the kernels read and the kernels' bodies, generic over the vector width.
+        .target(name: "Kernels", swiftSettings: fast),
+    ] + isaTargets.map(isaTarget) + [
+        .target(name: "Numerics", dependencies: [.target(name: "Kernels")] + isaTargets.map { .target(name: $0) },
+                swiftSettings: fast),
         .target(name: "ModelIO", dependencies: ["Numerics"], swiftSettings: cpu),
         .target(name: "Llama", dependencies: ["Numerics", "ModelIO"], swiftSettings: fast),
         .target(name: "IRM", dependencies: ["Numerics", "ModelIO", "Llama"], swiftSettings: fast),
@@ -41,7 +65,7 @@ let package = Package(
 
         // What every test target shares: package paths, temp folders, a subprocess runner, a PNG reader, assertClose.
         .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: cpu),
-        .testTarget(name: "NumericsTests", dependencies: ["Numerics", "TestSupport"], swiftSettings: cpu),
+        .testTarget(name: "NumericsTests", dependencies: ["Numerics", "Kernels", "TestSupport"], swiftSettings: cpu),
         .testTarget(name: "ModelIOTests", dependencies: ["ModelIO", "Numerics", "TestSupport"], swiftSettings: cpu),
         .testTarget(name: "TokenizerTests", dependencies: ["ModelIO", "TestSupport"], swiftSettings: cpu),
         // Runs the built `irm` binary: user-facing errors, exit codes, command output.

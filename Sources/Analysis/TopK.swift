@@ -8,31 +8,6 @@
 import Foundation
 import Numerics
 
-/// e^x for −87 ≤ x ≤ 0, 8 lanes (callers guarantee the range: below −87 the 2^n bit trick breaks).
-/// Cody–Waite range reduction x = n·ln2 + r, |r| ≤ ln2/2, and Cephes' degree-6 polynomial for e^r
-/// (relative error about 2e-7); 2^n is built in the exponent bits. No lane masks: Swift lowers SIMD
-/// comparisons and `replacing(with:where:)` to per-lane code (measured 10 ns per vector), so the kernels
-/// here use only arithmetic and bit operations.
-@inline(__always)
-func expNonPositive8(_ x: SIMD8<Float>) -> SIMD8<Float> {
-    let magic = SIMD8<Float>(repeating: 12582912)               // 1.5·2²³: adding it rounds to an integer
-    let j = (x * SIMD8(repeating: 1.44269504088896341)) + magic
-    let n = j - magic
-    var r = x.addingProduct(n, SIMD8(repeating: -0.693359375))  // ln2 split hi + lo (Cephes)
-    r = r.addingProduct(n, SIMD8(repeating: 2.12194440e-4))
-    var p = SIMD8<Float>(repeating: 1.3981999507e-3).addingProduct(SIMD8(repeating: 1.9875691500e-4), r)
-    p = SIMD8<Float>(repeating: 8.3334519073e-3).addingProduct(p, r)
-    p = SIMD8<Float>(repeating: 4.1665795894e-2).addingProduct(p, r)
-    p = SIMD8<Float>(repeating: 1.6666665459e-1).addingProduct(p, r)
-    p = SIMD8<Float>(repeating: 5.0000001201e-1).addingProduct(p, r)
-    let r2 = r * r
-    let e = (r + 1).addingProduct(p, r2)
-    // The low mantissa bits of j hold n (two's complement); shifting them into the exponent field
-    // discards the magic's own bits, and adding the bias 127 gives the bits of 2^n.
-    let bits = unsafeBitCast(j, to: SIMD8<UInt32>.self) &<< 23 &+ SIMD8(repeating: 127 << 23)
-    return e * unsafeBitCast(bits, to: SIMD8<Float>.self)
-}
-
 /// Σ exp(l[i] − m) over n values, all in [m − 87, m] (the caller checks the row's minimum).
 func sumExpShifted(_ l: UnsafePointer<Float>, _ n: Int, _ m: Float) -> Float {
     let raw = UnsafeRawPointer(l)

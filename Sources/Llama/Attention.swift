@@ -33,9 +33,7 @@ public func attentionForward(_ out: UnsafeMutablePointer<Float>, _ q: UnsafePoin
                 p[j] = s
                 mx = max(mx, s)
             }
-            var sum: Float = 0
-            for j in 0..<n { let e = expf(p[j] - mx); p[j] = e; sum += e }
-            let inv = 1 / sum
+            let inv = 1 / expShiftedInPlace(p, n, mx)
             let o = os.p + t * qDim + h * hd
             o.update(repeating: 0, count: hd)
             for j in 0..<n {
@@ -100,4 +98,21 @@ public func attentionBackward(dq: UnsafeMutablePointer<Float>, dk: UnsafeMutable
             }
         }
     }
+}
+
+/// p[j] = e^(p[j] − m) for j < n (every p[j] ≤ m), and their sum: one softmax row before its normalisation.
+@inline(__always)
+func expShiftedInPlace(_ p: UnsafeMutablePointer<Float>, _ n: Int, _ m: Float) -> Float {
+    let raw = UnsafeMutableRawPointer(p), mv = SIMD8<Float>(repeating: m)
+    var acc = SIMD8<Float>()
+    var j = 0
+    while j + 8 <= n {
+        let e = exp8(raw.loadUnaligned(fromByteOffset: 4 * j, as: SIMD8<Float>.self) - mv)
+        raw.storeBytes(of: e, toByteOffset: 4 * j, as: SIMD8<Float>.self)
+        acc += e
+        j += 8
+    }
+    var sum = acc.sum()
+    while j < n { let e = exp8(SIMD8(repeating: p[j] - m))[0]; p[j] = e; sum += e; j += 1 }
+    return sum
 }

@@ -10,24 +10,38 @@ public struct LossResult: Sendable {
     public var mean: Double { count > 0 ? sum / Double(count) : 0 }
 }
 
+/// Rows of logits computed at once, of N rows at most: enough rows that the LM head's packing (a dequantization,
+/// for a quantized head) is shared by many, while the [rows, vocab] logits stay near 32 MB (170 rows of SmolLM2's
+/// 49152; 64 rows, the old fixed chunk, packed the whole head again for every 64 rows).
+public func crossEntropyChunkRows(vocab: Int, rows N: Int) -> Int { max(1, min(N, max(64, (1 << 23) / max(vocab, 1)))) }
+
+/// Where one chunk of crossEntropy works: logits [chunk, vocab], the chunk's inputs and input gradients [chunk, dim].
+public struct CrossEntropyBuffers {
+    public let logits, input, inputGrad: UnsafeMutablePointer<Float>
+    public let chunk: Int
+}
+
 /// targets [N]: the next token for each row, or −1 where no loss is taken (prompt, padding).
 /// With `dxn` given (zeroed [N, dim]), also writes d(mean loss)/d(xnF) for the target rows.
+/// `buffers` (the training arena's) are used when given; otherwise chunks of `chunk` rows are allocated here.
 func crossEntropy(xn: UnsafePointer<Float>, targets: [Int32], head: Weight, dim: Int,
-                  dxn: UnsafeMutablePointer<Float>?, chunk: Int = 64) -> LossResult {
+                  dxn: UnsafeMutablePointer<Float>?, chunk: Int = 64, buffers: CrossEntropyBuffers? = nil) -> LossResult {
     let rows = targets.indices.filter { targets[$0] >= 0 }
     var result = LossResult()
     result.count = rows.count
     if rows.isEmpty { return result }
     let V = head.rows
-    let xr = FloatBuffer(count: chunk * dim), logits = FloatBuffer(count: chunk * V), dr = FloatBuffer(count: chunk * dim)
+    let chunk = buffers?.chunk ?? chunk
+    let owned = buffers == nil ? (FloatBuffer(count: chunk * dim), FloatBuffer(count: chunk * V), FloatBuffer(count: chunk * dim)) : nil
+    let xr = buffers?.input ?? owned!.0.ptr, logits = buffers?.logits ?? owned!.1.ptr, dr = buffers?.inputGrad ?? owned!.2.ptr
     let invCount = 1 / Float(rows.count)
     var start = 0
     while start < rows.count {
         let R = min(chunk, rows.count - start)
-        for i in 0..<R { (xr.ptr + i * dim).update(from: xn + rows[start + i] * dim, count: dim) }
-        matmul(xr.ptr, R, head, logits.ptr)
+        for i in 0..<R { (xr + i * dim).update(from: xn + rows[start + i] * dim, count: dim) }
+        matmul(xr, R, head, logits)
         // Softmax per row; loss; gradient p − onehot (scaled by 1/count) in place.
-        let ls = SendablePointer(logits.ptr)
+        let ls = SendablePointer(logits)
         var losses = [Double](repeating: 0, count: R)
         losses.withUnsafeMutableBufferPointer { lb in
             let lp = SendablePointer(lb.baseAddress!)
@@ -35,24 +49,69 @@ func crossEntropy(xn: UnsafePointer<Float>, targets: [Int32], head: Weight, dim:
                 for i in range {
                     let row = ls.p + i * V
                     let target = Int(targets[rows[start + i]])
-                    var mx = -Float.infinity
-                    for j in 0..<V { mx = max(mx, row[j]) }
+                    let mx = rowMax(row, V)
                     let zt = Double(row[target] - mx)
-                    var sum: Double = 0
-                    for j in 0..<V { let e = expf(row[j] - mx); row[j] = e; sum += Double(e) }
+                    let sum = expShiftedSum(row, V, mx)
                     lp.p[i] = log(sum) - zt
-                    let inv = Float(1 / sum)
-                    for j in 0..<V { row[j] *= inv * invCount }
+                    scale(row, V, Float(1 / sum) * invCount)
                     row[target] -= invCount
                 }
             }
         }
         for v in losses { result.sum += v }
         if let dxn {
-            matmulBackward(logits.ptr, R, head, dr.ptr)
-            for i in 0..<R { (dxn + rows[start + i] * dim).update(from: dr.ptr + i * dim, count: dim) }
+            matmulBackward(logits, R, head, dr)
+            for i in 0..<R { (dxn + rows[start + i] * dim).update(from: dr + i * dim, count: dim) }
         }
         start += R
     }
     return result
+}
+
+/// max of row[0 ..< n].
+@inline(__always)
+private func rowMax(_ row: UnsafePointer<Float>, _ n: Int) -> Float {
+    let raw = UnsafeRawPointer(row)
+    var m = SIMD8<Float>(repeating: -.infinity)
+    var j = 0
+    while j + 8 <= n { m = pointwiseMax(m, raw.loadUnaligned(fromByteOffset: 4 * j, as: SIMD8<Float>.self)); j += 8 }
+    var mx = m.max()
+    while j < n { mx = max(mx, row[j]); j += 1 }
+    return mx
+}
+
+/// row[j] = e^(row[j] − m) in place (every row[j] ≤ m), and Σ_j of them: in 8 Float lanes over runs of 1024
+/// values, the runs' sums added in Double (a Float sum over 49152 terms would lose about 5 digits).
+@inline(__always)
+private func expShiftedSum(_ row: UnsafeMutablePointer<Float>, _ n: Int, _ m: Float) -> Double {
+    let raw = UnsafeMutableRawPointer(row), mv = SIMD8<Float>(repeating: m)
+    var total: Double = 0
+    var j = 0
+    while j + 8 <= n {
+        var acc = SIMD8<Float>()
+        let end = min(n & ~7, j + 1024)
+        while j < end {
+            let e = expNonPositive8(pointwiseMax(raw.loadUnaligned(fromByteOffset: 4 * j, as: SIMD8<Float>.self) - mv,
+                                                 SIMD8(repeating: -87)))
+            raw.storeBytes(of: e, toByteOffset: 4 * j, as: SIMD8<Float>.self)
+            acc += e
+            j += 8
+        }
+        total += Double(acc.sum())
+    }
+    while j < n { let e = exp8(SIMD8(repeating: row[j] - m))[0]; row[j] = e; total += Double(e); j += 1 }
+    return total
+}
+
+/// row[j] *= s.
+@inline(__always)
+private func scale(_ row: UnsafeMutablePointer<Float>, _ n: Int, _ s: Float) {
+    let raw = UnsafeMutableRawPointer(row), sv = SIMD8<Float>(repeating: s)
+    var j = 0
+    while j + 8 <= n {
+        raw.storeBytes(of: raw.loadUnaligned(fromByteOffset: 4 * j, as: SIMD8<Float>.self) * sv, toByteOffset: 4 * j,
+                       as: SIMD8<Float>.self)
+        j += 8
+    }
+    while j < n { row[j] *= s; j += 1 }
 }

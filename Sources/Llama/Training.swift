@@ -39,7 +39,7 @@ extension LlamaModel {
 
     /// Mean cross-entropy over rows with a target ≥ 0, without a backward pass (validation).
     public func trainingLoss(targets: [Int32], arena a: TrainingArena) -> LossResult {
-        crossEntropy(xn: a.xnF, targets: targets, head: weights.output, dim: config.dim, dxn: nil)
+        crossEntropy(xn: a.xnF, targets: targets, head: weights.output, dim: config.dim, dxn: nil, buffers: a.headBuffers)
     }
 
     /// Loss and backward pass after `trainingForward`. Goes down to layer `stopLayer`'s afterAttention
@@ -53,7 +53,7 @@ extension LlamaModel {
         let c = config, w = weights, N = a.N
         // LM head and cross-entropy: d loss / d xnF in a.dXb (zero on rows without a target).
         a.dXb.update(repeating: 0, count: N * c.dim)
-        let loss = crossEntropy(xn: a.xnF, targets: targets, head: w.output, dim: c.dim, dxn: a.dXb)
+        let loss = crossEntropy(xn: a.xnF, targets: targets, head: w.output, dim: c.dim, dxn: a.dXb, buffers: a.headBuffers)
         rmsnormBackward(a.dX, a.dXb, a.xFinal, w.outputNorm.ptr, a.rstdF, T: N, C: c.dim, accumulate: false)
 
         let rope = RopeTable(positions: 0, count: a.T, headDim: c.headDim, theta: c.ropeTheta)

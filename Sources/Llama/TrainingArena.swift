@@ -13,6 +13,7 @@
 //   gate, up [N, hidden]  MLP pre-activations
 // Final: xFinal [N, dim], rstdF [N], xnF [N, dim] (normalised final residual, the LM head's input).
 // Scratch shared by every layer, forward and backward: x, xb, att, h/dH, dGate, dUp, dq, dk, dv, ds, dX, dXb.
+// The LM head's chunk (CrossEntropy.swift): headLogits [chunk, vocab], headIn, headInGrad [chunk, dim].
 import Numerics
 
 public final class TrainingArena: @unchecked Sendable {
@@ -33,6 +34,7 @@ public final class TrainingArena: @unchecked Sendable {
     var layers: [SavedLayer]
     var xFinal, rstdF, xnF: UnsafeMutablePointer<Float>!
     var x, xb, att, h, dGate, dUp, dq, dk, dv, ds, dX, dXb: UnsafeMutablePointer<Float>!
+    var headLogits, headIn, headInGrad: UnsafeMutablePointer<Float>!
 
     typealias View = ReferenceWritableKeyPath<TrainingArena, UnsafeMutablePointer<Float>?>
 
@@ -64,6 +66,8 @@ public final class TrainingArena: @unchecked Sendable {
         t.add(\.h, N * c.hiddenDim); t.add(\.dGate, N * c.hiddenDim); t.add(\.dUp, N * c.hiddenDim)
         t.add(\.dq, N * c.qDim); t.add(\.dk, N * c.kvDim); t.add(\.dv, N * c.kvDim)
         t.add(\.ds, c.nHeads * T * T); t.add(\.dX, N * c.dim); t.add(\.dXb, N * c.dim)
+        let chunk = crossEntropyChunkRows(vocab: c.vocabSize, rows: N)
+        t.add(\.headLogits, chunk * c.vocabSize); t.add(\.headIn, chunk * c.dim); t.add(\.headInGrad, chunk * c.dim)
         return t
     }
 
@@ -82,7 +86,10 @@ public final class TrainingArena: @unchecked Sendable {
     /// Selects a batch shape B' ≤ maxB, T' ≤ maxT; the views are re-carved from the same storage
     /// (everything fits since every region grows with B, T or T²).
     public func setShape(B: Int, T: Int) {
-        precondition(B >= 1 && B <= maxB && T >= 1 && T <= maxT)
+        // Not a precondition: Llama builds with -Ounchecked, and a shape past the storage would write past it.
+        guard B >= 1 && B <= maxB && T >= 1 && T <= maxT else {
+            fatalError("TrainingArena.setShape: \(B)×\(T) does not fit the arena's \(maxB)×\(maxT)")
+        }
         if B == self.B && T == self.T { return }
         self.B = B; self.T = T
         carve()
@@ -90,7 +97,13 @@ public final class TrainingArena: @unchecked Sendable {
 
     private func carve() {
         extent = TrainingArena.table(config, B: B, T: T, recompute: recompute).carve(storage.ptr) { self[keyPath: $0] = $1 }
-        precondition(extent <= storage.count)
+        guard extent <= storage.count else { fatalError("TrainingArena: carving \(extent) floats past \(storage.count)") }
+    }
+
+    /// The LM head's chunk buffers for the current shape.
+    var headBuffers: CrossEntropyBuffers {
+        CrossEntropyBuffers(logits: headLogits, input: headIn, inputGrad: headInGrad,
+                            chunk: crossEntropyChunkRows(vocab: config.vocabSize, rows: N))
     }
 
     /// Where layer l's forward writes in this arena: its saved views and the shared scratch. Without

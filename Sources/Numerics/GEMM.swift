@@ -6,17 +6,13 @@
 //   matmulBackward(dy,W) dx[M,K] (+)= dy[M,N] · W      gradient wrt the Linear's input
 //   matmulWeightGrad     dW[N,K] (+)= dyᵀ[N,M] · x[M,K] gradient wrt the Linear's weight (fp32 only)
 //
-// All three run on one blocked GEMM (GotoBLAS loop order: NC columns → KC slice → pack B → MC rows →
-// pack A → 6×16 micro-kernel, GEMMKernel.swift) with the packing in GEMMPack.swift. The forward with a
-// few rows (decode) goes to the weight-streaming GEMV in GEMV.swift instead.
+// All three run on one blocked GEMM (Kernels/GEMMPlan.swift: the plan, and the body of a task written once
+// over the vector width), whose tasks run on the worker pool through the kernel path in use
+// (KernelPath.swift: AVX-512, AVX2 or portable, chosen once from the CPU). The forward with a few rows
+// (decode) goes to the weight-streaming GEMV in GEMV.swift instead.
 //
-// Determinism: the K dimension is never split across threads, and the KC blocking depends on K only,
-// so every output element is computed by the same sequence of operations whatever `numThreads` is.
-
-/// Tuning knobs. KC must not depend on the thread count (it fixes the reduction order).
-nonisolated(unsafe) public var gemmKC = 384
-nonisolated(unsafe) public var gemmMC = 132  // multiple of 6
-nonisolated(unsafe) public var gemmNC = 1024 // multiple of 16
+// Determinism: the K dimension is never split across threads, and the KC blocking depends on K and the
+// path only, so on one path every output element is computed by the same operations whatever `numThreads` is.
 /// Forward products with at most this many rows use the GEMV path. Measured on Zen 3 (one thread,
 /// 4096→11008): the GEMV beats the packed GEMM up to M ≈ 16–24 (f16: 74 vs 50 GFLOP/s at 16), because
 /// packing W costs about as much as 16 rows of compute.
@@ -90,20 +86,19 @@ private enum MatmulPlan {
 
     init(_ x: UnsafePointer<Float>, _ M: Int, _ W: Weight, _ y: UnsafeMutablePointer<Float>) {
         if usesGEMV(M, W) { self = .gemv(GEMVPlan(x, M, W, y, accumulate: false)); return }
-        self = .gemm(GEMMPlan(M: M, N: W.rows, K: W.cols, a: .rowMajor(x, ld: W.cols), b: .transposed(W), c: y,
+        self = .gemm(gemmPlan(M: M, N: W.rows, K: W.cols, a: .rowMajor(x, ld: W.cols), b: .transposed(W), c: y,
                               ldc: W.rows, accumulate: false))
     }
     var tasks: Int { switch self { case .gemv(let p): p.chunks; case .gemm(let p): p.tasks } }
     var serial: Bool { switch self { case .gemv(let p): p.chunks == 1; case .gemm(let p): p.serial } }
-    func run(_ t: Int) { switch self { case .gemv(let p): p.run(t); case .gemm(let p): p.run(t) } }
+    func run(_ t: Int) { switch self { case .gemv(let p): p.run(t); case .gemm(let p): runGEMMTask(p, t) } }
     /// The rows and columns of the output that task t writes.
     func block(_ t: Int) -> (rows: Range<Int>, cols: Range<Int>) {
         switch self {
         case .gemv(let p):
             return (0..<p.M, t * p.chunk ..< min(p.W.rows, (t + 1) * p.chunk))
         case .gemm(let p):
-            let n0 = (t % p.nChunks) * p.nc, m0 = (t / p.nChunks) * p.mChunk
-            return (m0 ..< min(p.M, m0 + p.mChunk), n0 ..< min(p.N, n0 + p.nc))
+            return p.block(t)
         }
     }
 }
@@ -124,50 +119,11 @@ public func matmulWeightGrad(_ dy: UnsafePointer<Float>, _ x: UnsafePointer<Floa
 
 // MARK: the blocked GEMM
 
-/// Left operand A [M, K]: row-major (A[i,p] = a[i*ld + p]) or stored transposed (A[i,p] = a[p*ld + i]).
-enum GEMMLeft: @unchecked Sendable {
-    case rowMajor(UnsafePointer<Float>, ld: Int)
-    case transposed(UnsafePointer<Float>, ld: Int)
-}
-/// Right operand B [K, N] from a Weight: B[p,j] = W[j,p] (transposed) or B[p,j] = W[p,j] (direct).
-enum GEMMRight: @unchecked Sendable {
-    case transposed(Weight)
-    case direct(Weight)
-}
-
-@inline(__always)
-private func packRight(_ b: GEMMRight, n0: Int, nc: Int, k0: Int, kc: Int, _ out: UnsafeMutablePointer<Float>) {
-    struct Pack: SourceVisitor {
-        let b: GEMMRight, n0: Int, nc: Int, k0: Int, kc: Int, out: UnsafeMutablePointer<Float>
-        @inline(__always) func visit<S: WidenSource>(_ s: S.Type) {
-            switch b {
-            case .transposed(let w):
-                packBTransposed(S.self, w.base, ldw: w.cols, rows: w.rows, n0: n0, nc: nc, k0: k0, kc: kc, out)
-            case .direct(let w):
-                packBDirect(S.self, w.base, ldw: w.cols, cols: w.cols, n0: n0, nc: nc, k0: k0, kc: kc, out)
-            }
-        }
-    }
-    struct PackQuant: QuantVisitor {
-        let w: Weight, n0: Int, nc: Int, k0: Int, kc: Int, out: UnsafeMutablePointer<Float>
-        @inline(__always) func visit<F: QuantFormat>(_ f: F.Type) {
-            packBTransposedQuant(F.self, w.base, rowBytes: w.rowBytes, rows: w.rows, n0: n0, nc: nc, k0: k0, kc: kc, out)
-        }
-    }
-    switch b {
-    case .transposed(let w):
-        if let f = w.type.blockFormat { f.visit(PackQuant(w: w, n0: n0, nc: nc, k0: k0, kc: kc, out: out)); return }
-        w.type.visit(Pack(b: b, n0: n0, nc: nc, k0: k0, kc: kc, out: out))
-    case .direct(let w): w.type.visit(Pack(b: b, n0: n0, nc: nc, k0: k0, kc: kc, out: out))
-    }
-}
-
-@inline(__always)
-private func packLeft(_ a: GEMMLeft, rows: Int, m0: Int, mc: Int, k0: Int, kc: Int, _ out: UnsafeMutablePointer<Float>) {
-    switch a {
-    case .rowMajor(let p, let ld): packARowMajor(p, lda: ld, rows: rows, m0: m0, mc: mc, k0: k0, kc: kc, out)
-    case .transposed(let p, let ld): packATransposed(p, lda: ld, rows: rows, m0: m0, mc: mc, k0: k0, kc: kc, out)
-    }
+/// A plan for C[M,N] (ldc) = A[M,K]·B[K,N] (+ C if accumulate) with the blocking of the path in use.
+func gemmPlan(M: Int, N: Int, K: Int, a: GEMMLeft, b: GEMMRight, c: UnsafeMutablePointer<Float>, ldc: Int,
+              accumulate: Bool) -> GEMMPlan {
+    GEMMPlan(M: M, N: N, K: K, a: a, b: b, c: c, ldc: ldc, accumulate: accumulate,
+             blocking: gemmBlocking(kernelPath), threads: numThreads)
 }
 
 /// C[M,N] (ldc) = A[M,K]·B[K,N] (+ C if accumulate).
@@ -178,96 +134,10 @@ func gemm(M: Int, N: Int, K: Int, a: GEMMLeft, b: GEMMRight, c: UnsafeMutablePoi
         if !accumulate { for i in 0..<M { (c + i * ldc).update(repeating: 0, count: N) } }
         return
     }
-    let plan = GEMMPlan(M: M, N: N, K: K, a: a, b: b, c: c, ldc: ldc, accumulate: accumulate)
-    if plan.serial { for t in 0..<plan.tasks { plan.run(t) } } else { parallelFor(plan.tasks, plan.run) }
-}
-
-/// One GEMM cut into tasks (blocks of columns, and of rows when there are too few columns to go round);
-/// each task is one chunk of a parallel region. Needs M, N, K > 0.
-struct GEMMPlan {
-    let M: Int, N: Int, K: Int, a: GEMMLeft, b: GEMMRight, c: UnsafeMutablePointer<Float>, ldc: Int
-    let accumulate: Bool
-    let nK: Int, kcStep: Int, nChunks: Int, nc: Int, mChunk: Int, mcBlock: Int, fused: Bool
-    let tasks: Int
-    /// Too little work to be worth a second thread.
-    let serial: Bool
-
-    init(M: Int, N: Int, K: Int, a: GEMMLeft, b: GEMMRight, c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool) {
-        self.M = M; self.N = N; self.K = K; self.a = a; self.b = b; self.c = c; self.ldc = ldc
-        self.accumulate = accumulate
-        let kcMax = max(8, gemmKC & ~7), mcMax = max(6, gemmMC / 6 * 6), ncMax = max(16, gemmNC & ~15)
-        // K slices: as even as possible, a multiple of 8 long; a function of K alone.
-        nK = (K + kcMax - 1) / kcMax
-        kcStep = ((K + nK - 1) / nK + 7) & ~7
-
-        // Tasks: column chunks, about 4 per thread so that the pool can rebalance when another process
-        // takes a core for a while (the machine is shared), but at least 2 panels wide; row chunks only
-        // when there are too few columns to go round.
-        let work = 2.0 * Double(M) * Double(N) * Double(K)
-        let threads = work < 3e6 ? 1 : max(1, numThreads)
-        serial = threads == 1
-        var nChunks = (N + ncMax - 1) / ncMax
-        if threads > 1 { nChunks = max(nChunks, 4 * threads) }
-        nChunks = max(1, min(nChunks, (N + 2 * gemmNR - 1) / (2 * gemmNR)))
-        nc = ((N + nChunks - 1) / nChunks + gemmNR - 1) / gemmNR * gemmNR
-        nChunks = (N + nc - 1) / nc
-        self.nChunks = nChunks
-        var mChunks = 1
-        if nChunks < threads { mChunks = min((threads + nChunks - 1) / nChunks, (M + gemmMR - 1) / gemmMR) }
-        mChunk = ((M + mChunks - 1) / mChunks + gemmMR - 1) / gemmMR * gemmMR
-        mChunks = (M + mChunk - 1) / mChunk
-        mcBlock = min(mcMax, mChunk)
-        tasks = nChunks * mChunks
-        // When a task's rows fit one MC block (prefill of up to ~132 tokens), each 16-column B panel is
-        // packed right before its use and is still in L1 when the kernels read it; otherwise the whole
-        // KC×NC block is packed once and reused across the MC blocks.
-        fused = mChunk <= mcBlock
-    }
-
-    func run(_ t: Int) {
-        let n0 = (t % nChunks) * nc, n1 = min(N, n0 + nc)
-        let m0 = (t / nChunks) * mChunk, m1 = min(M, m0 + mChunk)
-        let bFloats = fused ? kcStep * gemmNR : kcStep * nc
-        let aFloats = kcStep * mcBlock
-        withScratch(floats: bFloats + aFloats) { buf in
-            let bp = buf, ap = buf + bFloats
-            let nPanels = (n1 - n0 + gemmNR - 1) / gemmNR
-            for kb in 0..<nK {
-                let k0 = kb * kcStep, kc = min(kcStep, K - k0)
-                let add = accumulate || kb > 0
-                if fused {
-                    let mc = m1 - m0
-                    packLeft(a, rows: m1, m0: m0, mc: mc, k0: k0, kc: kc, ap)
-                    let mPanels = (mc + gemmMR - 1) / gemmMR
-                    for jp in 0..<nPanels {
-                        let j = n0 + jp * gemmNR, nr = min(gemmNR, n1 - j)
-                        packRight(b, n0: j, nc: nr, k0: k0, kc: kc, bp)
-                        for ip in 0..<mPanels {
-                            let i = m0 + ip * gemmMR
-                            gemmTile(kc, ap + ip * kc * gemmMR, bp, c + i * ldc + j, ldc, add: add,
-                                     mr: min(gemmMR, m1 - i), nr: nr)
-                        }
-                    }
-                    continue
-                }
-                packRight(b, n0: n0, nc: n1 - n0, k0: k0, kc: kc, bp)
-                var ic = m0
-                while ic < m1 {
-                    let mc = min(mcBlock, m1 - ic)
-                    packLeft(a, rows: m1, m0: ic, mc: mc, k0: k0, kc: kc, ap)
-                    let mPanels = (mc + gemmMR - 1) / gemmMR
-                    for jp in 0..<nPanels {
-                        let j = n0 + jp * gemmNR, nr = min(gemmNR, n1 - j)
-                        let bpp = bp + jp * kc * gemmNR
-                        for ip in 0..<mPanels {
-                            let i = ic + ip * gemmMR
-                            gemmTile(kc, ap + ip * kc * gemmMR, bpp, c + i * ldc + j, ldc, add: add,
-                                     mr: min(gemmMR, ic + mc - i), nr: nr)
-                        }
-                    }
-                    ic += mc
-                }
-            }
-        }
+    let plan = gemmPlan(M: M, N: N, K: K, a: a, b: b, c: c, ldc: ldc, accumulate: accumulate)
+    if plan.serial {
+        for t in 0..<plan.tasks { runGEMMTask(plan, t) }
+    } else {
+        parallelFor(plan.tasks) { t in runGEMMTask(plan, t) }
     }
 }

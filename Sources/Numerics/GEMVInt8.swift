@@ -17,6 +17,8 @@
 //
 // Used when `quantizedDot == .int8` (GEMVQuant.swift dispatches). Determinism: each output element's
 // operations depend only on K, never on its chunk.
+// x86 only: on other CPUs `QuantizedDot.int8Available` is false and the exact product runs.
+#if arch(x86_64)
 import _Builtin_intrinsics.intel
 
 // MARK: x in 8 bits
@@ -160,3 +162,4 @@ private func dot32<F: Int8Chunks>(_ f: F.Type, _ q: __m256i, _ xq: __m256i) -> _
         : _mm256_maddubs_epi16(q, xq)
     return _mm256_cvtepi32_ps(_mm256_madd_epi16(pairs, _mm256_set1_epi16(1)))
 }
+#endif

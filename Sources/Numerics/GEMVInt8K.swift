@@ -17,6 +17,8 @@
 //
 // Used when `quantizedDot == .int8` (GEMVQuant.swift dispatches). Determinism: each output element's
 // operations depend only on K, never on its chunk.
+// x86 only: on other CPUs `QuantizedDot.int8Available` is false and the exact product runs.
+#if arch(x86_64)
 import _Builtin_intrinsics.intel
 
 /// A K-quant super-block dotted with its 256 8-bit x values, in integers.
@@ -158,3 +160,4 @@ private func gemvInt8Super1<F: Int8SuperBlocks>(_ f: F.Type, _ xq: UnsafeRawPoin
 }
 
 @inline(__always) private func toFloats(_ v: __m256i) -> SIMD8<Float> { _mm256_cvtepi32_ps(v) }
+#endif

@@ -17,7 +17,15 @@
 ///   (GEMVInt8.swift, GEMVInt8K.swift), as ggml's CPU backend does: faster, and as far from exact as
 ///   llama.cpp's own logits (GEMVInt8.swift states the bound).
 /// The GEMM (prefill, training) is exact either way.
-public enum QuantizedDot: String, Sendable, CaseIterable { case exact, int8 }
+public enum QuantizedDot: String, Sendable, CaseIterable {
+    case exact, int8
+    /// The 8-bit products are written with x86 intrinsics (AVX2); other CPUs have the exact product only.
+    #if arch(x86_64)
+    public static let int8Available = true
+    #else
+    public static let int8Available = false
+    #endif
+}
 nonisolated(unsafe) public var quantizedDot = QuantizedDot.exact
 
 /// Rows n0 ..< n1 of y (one task of a GEMVPlan), in the arithmetic `quantizedDot` names. Each task prepares
@@ -25,6 +33,7 @@ nonisolated(unsafe) public var quantizedDot = QuantizedDot.exact
 /// it decodes), so that it needs nothing prepared before the region.
 func gemvQuantRows(_ x: UnsafePointer<Float>, _ M: Int, _ W: Weight, _ n0: Int, _ n1: Int,
                    _ y: UnsafeMutablePointer<Float>, _ accumulate: Bool) {
+    #if arch(x86_64)
     if quantizedDot == .int8 {
         switch W.type {
         case .q4_0: gemvInt8Rows(Q4_0.self, x, M, W, n0, n1, y, accumulate)
@@ -37,6 +46,7 @@ func gemvQuantRows(_ x: UnsafePointer<Float>, _ M: Int, _ W: Weight, _ n0: Int, 
         }
         return
     }
+    #endif
     struct Run: QuantVisitor {
         let x: UnsafePointer<Float>, M: Int, W: Weight, n0: Int, n1: Int, y: UnsafeMutablePointer<Float>, accumulate: Bool
         func visit<F: QuantFormat>(_ f: F.Type) { gemvQuantRows(F.self, x, M, W, n0, n1, y, accumulate) }

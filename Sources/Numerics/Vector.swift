@@ -50,3 +50,39 @@ extension SIMD8 where Scalar == Float {
     @inlinable @inline(__always)
     public mutating func addProduct(_ a: SIMD8<Float>, _ b: SIMD8<Float>) { self = self.addingProduct(a, b) }
 }
+
+// MARK: exp
+
+/// e^x for −87 ≤ x ≤ 0, 8 lanes (callers guarantee the range: below −87 the 2^n bit trick breaks; `exp8` clamps).
+/// Cody–Waite range reduction x = n·ln2 + r, |r| ≤ ln2/2, and Cephes' degree-6 polynomial for e^r
+/// (relative error about 2e-7); 2^n is built in the exponent bits. No lane masks: Swift lowers SIMD
+/// comparisons and `replacing(with:where:)` to per-lane code (measured 10 ns per vector), so this uses only
+/// arithmetic and bit operations.
+@inlinable @inline(__always)
+public func expNonPositive8(_ x: SIMD8<Float>) -> SIMD8<Float> {
+    let magic = SIMD8<Float>(repeating: 12582912)               // 1.5·2²³: adding it rounds to an integer
+    let j = (x * SIMD8(repeating: 1.44269504088896341)) + magic
+    let n = j - magic
+    var r = x.addingProduct(n, SIMD8(repeating: -0.693359375))  // ln2 split hi + lo (Cephes)
+    r = r.addingProduct(n, SIMD8(repeating: 2.12194440e-4))
+    var p = SIMD8<Float>(repeating: 1.3981999507e-3).addingProduct(SIMD8(repeating: 1.9875691500e-4), r)
+    p = SIMD8<Float>(repeating: 8.3334519073e-3).addingProduct(p, r)
+    p = SIMD8<Float>(repeating: 4.1665795894e-2).addingProduct(p, r)
+    p = SIMD8<Float>(repeating: 1.6666665459e-1).addingProduct(p, r)
+    p = SIMD8<Float>(repeating: 5.0000001201e-1).addingProduct(p, r)
+    let r2 = r * r
+    let e = (r + 1).addingProduct(p, r2)
+    // The low mantissa bits of j hold n (two's complement); shifting them into the exponent field
+    // discards the magic's own bits, and adding the bias 127 gives the bits of 2^n.
+    let bits = unsafeBitCast(j, to: SIMD8<UInt32>.self) &<< 23 &+ SIMD8(repeating: 127 << 23)
+    return e * unsafeBitCast(bits, to: SIMD8<Float>.self)
+}
+
+/// e^x for any x, 8 lanes: x is clamped to [−87, 88] first (vmaxps/vminps), so e^x saturates at about
+/// 1.6e−38 and 1.7e38 instead of going to 0 and ∞ — softmax and σ(x) = 1/(1 + e^−x) are unchanged at fp32.
+@inlinable @inline(__always)
+public func exp8(_ x: SIMD8<Float>) -> SIMD8<Float> {
+    let c = pointwiseMin(pointwiseMax(x, SIMD8(repeating: -87)), SIMD8(repeating: 88))
+    // expNonPositive8's reduction holds for |n| ≤ 126, which x ≤ 88 keeps (n ≤ 127 would overflow the bias add).
+    return expNonPositive8(c)
+}

@@ -92,6 +92,7 @@ public final class Trainer {
 
     public func run(onValidation: ((TrainState) throws -> Void)? = nil) throws -> TrainState {
         if state.finished { progress.message("run already finished (\(state.stopReason ?? "done")) at step \(state.step)"); return state }
+        if verbose { progress.message("kernels: \(kernelPathDescription)") }
         if state.step == 0 && !val.isEmpty && verbose {
             let v0 = try validationLoss(withIRM: false)
             progress.message(String(format: "validation loss without the IRM: %.4f (perplexity %.2f)", v0, exp(v0)))

@@ -6,7 +6,7 @@ import ModelIO
 struct BenchOptions {
     static let groups = ["gemm", "forward", "quant", "neurons", "train", "gemv-cold"]
     /// Run only when named: a single-core tuning sweep.
-    static let extraGroups = ["gemm-tune"]
+    static let extraGroups = ["gemm-tune", "gemm-train"]
     static let models = ["smollm2", "llama7b"]
     static let dtypes = ["f32", "f16", "auto", "int8"]
 
@@ -30,6 +30,7 @@ struct BenchOptions {
           train       a training step and a forward of 8×128 tokens, GFLOP/s against the measured peak
           gemv-cold   decode-shaped GEMV over many cold matrices (GB/s)
           gemm-tune   single-core GEMM/GEMV tuning sweep (plain text; only when named)
+          gemm-train  every product of a SmolLM2 training step at its shape: GFLOP/s, share (only when named)
 
         options:
           --model LIST     shapes to run: smollm2, llama7b (comma-separated; default both)

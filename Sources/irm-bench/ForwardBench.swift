@@ -12,7 +12,7 @@ func benchForward(_ o: BenchOptions) {
 
 private func benchSmolForward(_ o: BenchOptions) {
     let threads = numThreads
-    for dtype in o.dtypes {
+    for dtype in o.dtypes where dtype != "int8" || QuantizedDot.int8Available {
         // int8: the file's blocks as auto keeps them, decoded with 8-bit activations (`irm generate --int8-dot`).
         let storage = dtype == "int8" ? WeightStorage.auto : WeightStorage(rawValue: dtype)!
         quantizedDot = dtype == "int8" ? .int8 : .exact

@@ -4,30 +4,26 @@
 import Foundation
 import Numerics
 
-/// GFLOP/s of a register-only FMA loop (12 independent SIMD8 chains, as the 6×16 kernel) on `threads` threads.
+/// GFLOP/s of a register-only FMA loop (12 independent chains, as the micro-kernel) in the registers of the
+/// kernel path in use (ymm on avx2, zmm on avx512), on `threads` threads.
 func peakFMA(threads: Int, iters: Int = 4_000_000, reps: Int = 5) -> Double {
     let sink = UnsafeMutablePointer<Float>.allocate(capacity: 16)
     defer { sink.deallocate() }
     sink.initialize(repeating: 1, count: 16)
     let out = SendablePointer(sink)
-    func loop() {
-        let a = SIMD8<Float>(repeating: out.p[0] * 0.999), b = SIMD8<Float>(repeating: out.p[1] * 1e-7)
-        var c0 = a, c1 = a + 1, c2 = a + 2, c3 = a + 3, c4 = a + 4, c5 = a + 5
-        var c6 = a + 6, c7 = a + 7, c8 = a + 8, c9 = a + 9, c10 = a + 10, c11 = a + 11
-        for _ in 0..<iters {
-            c0 = c0.addingProduct(a, b); c1 = c1.addingProduct(a, b); c2 = c2.addingProduct(a, b)
-            c3 = c3.addingProduct(a, b); c4 = c4.addingProduct(a, b); c5 = c5.addingProduct(a, b)
-            c6 = c6.addingProduct(a, b); c7 = c7.addingProduct(a, b); c8 = c8.addingProduct(a, b)
-            c9 = c9.addingProduct(a, b); c10 = c10.addingProduct(a, b); c11 = c11.addingProduct(a, b)
-        }
-        let s = (c0 + c1 + c2 + c3 + c4 + c5 + c6 + c7 + c8 + c9 + c10 + c11).sum()
-        out.p[8] = s
-    }
+    let path = kernelPath
+    var flops = 0.0
     let saved = numThreads
     numThreads = threads
     defer { numThreads = saved }
-    let t = bestTime(reps: reps) { parallelFor(threads) { _ in loop() } }
-    return Double(threads) * Double(iters) * 12 * 16 / t / 1e9
+    let t = bestTime(reps: reps) {
+        parallelFor(threads) { i in
+            let r = fmaPeakLoop(path, iters: iters, seed: out.p[0])
+            out.p[1 + i % 8] = r.value
+            if i == 0 { flops = r.flops }
+        }
+    }
+    return Double(threads) * flops / t / 1e9
 }
 
 private func randomWeight(rows: Int, cols: Int, type: WeightType, rng: inout Rng) -> Weight {
@@ -68,9 +64,9 @@ private func reps(flops: Double) -> Int { max(3, min(30, Int(2.5e10 / flops))) }
 func benchGEMM(_ o: BenchOptions) {
     // Tuning overrides for experiments: IRM_GEMM_KC / _MC / _NC / IRM_GEMV_MAX_ROWS.
     let env = ProcessInfo.processInfo.environment
-    if let v = env["IRM_GEMM_KC"].flatMap(Int.init) { gemmKC = v }
-    if let v = env["IRM_GEMM_MC"].flatMap(Int.init) { gemmMC = v }
-    if let v = env["IRM_GEMM_NC"].flatMap(Int.init) { gemmNC = v }
+    if let v = env["IRM_GEMM_KC"].flatMap(Int.init) { gemmTuning.kc = v }
+    if let v = env["IRM_GEMM_MC"].flatMap(Int.init) { gemmTuning.mc = v }
+    if let v = env["IRM_GEMM_NC"].flatMap(Int.init) { gemmTuning.nc = v }
     if let v = env["IRM_GEMV_MAX_ROWS"].flatMap(Int.init) { gemvMaxRows = v }
     let threads = numThreads
     let peak1 = peakFMA(threads: 1)

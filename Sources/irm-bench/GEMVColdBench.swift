@@ -8,7 +8,7 @@ func benchGEMVCold() {
     var rng = Rng(seed: 5)
     let cases: [(WeightType, QuantizedDot)] = [(.f16, .exact), (.q4_1, .exact), (.q4_1, .int8), (.q8_0, .exact),
                                                (.q8_0, .int8), (.q4_K, .exact), (.q4_K, .int8), (.q6_K, .exact),
-                                               (.q6_K, .int8)]
+                                               (.q6_K, .int8)].filter { $0.1 == .exact || QuantizedDot.int8Available }
     // About 50–120 MB of weights per case: far past the caches.
     for (K, N, count) in [(576, 1536, 90), (4096, 11008, 4)] {
         for (type, dot) in cases {

@@ -26,6 +26,7 @@ for group in options.groups {
     case "train": benchTrain(options)
     case "gemv-cold": benchGEMVCold()
     case "gemm-tune": tuneGEMM()
+    case "gemm-train": benchGEMMTrain(options)
     default: break          // parse accepts only the groups above
     }
 }

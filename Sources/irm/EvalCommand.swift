@@ -34,7 +34,7 @@ struct EvalCommand: Command {
     func run() throws {
         guard o.questionsFormat == nil || o.questionsPath != nil else { throw CLIError("--format applies to --questions FILE") }
         threads.apply()
-        decode.apply()
+        try decode.apply()
         let run = trained.folder
         let progress = ProgressLine()
         let report = try evaluateRun(run, options: o, progress: { progress.update($0) })

@@ -1,6 +1,7 @@
 // irm generate --prompt TEXT [...] — stream a continuation to stdout.
 import Foundation
 import Llama
+import Numerics
 import ModelIO
 import IRM
 import Datasets
@@ -29,7 +30,7 @@ struct GenerateCommand: Command {
         if compare && irm == nil { throw CLIError("--compare needs --irm RUN") }
         let params = sampling.params
         threads.apply()
-        decode.apply()
+        try decode.apply()
         let lm = try model.load()
         let ids = try prompt.tokens(lm)
         let capacity = min(ids.count + maxTokens, lm.model.config.maxSeqLen)
@@ -74,9 +75,10 @@ struct GenerateCommand: Command {
             let t1 = Date()
             try lm.model.forward(long, state: lm.model.makeState(capacity: n), intervention: injector)
             let prefill128 = Date().timeIntervalSince(t1)
-            let line = String(format: "[prompt %d tokens, %.1f tok/s; generated %d tokens, %.1f tok/s; prefill of %d tokens, %.1f tok/s]\n",
+            let line = String(format: "[prompt %d tokens, %.1f tok/s; generated %d tokens, %.1f tok/s; prefill of %d tokens, %.1f tok/s; kernels %@]\n",
                               ids.count, Double(ids.count) / prefill, generated.count,
-                              Double(max(generated.count - 1, 0)) / max(decode, 1e-9), n, Double(n) / prefill128)
+                              Double(max(generated.count - 1, 0)) / max(decode, 1e-9), n, Double(n) / prefill128,
+                              kernelPath.rawValue)
             FileHandle.standardError.write(Data(line.utf8))
         }
     }

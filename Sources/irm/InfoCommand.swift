@@ -2,6 +2,7 @@
 import Foundation
 import Llama
 import ModelIO
+import Numerics
 
 struct InfoCommand: Command {
     static let name = "info", summary = "describe a model: config, parameters, tensor types, memory"
@@ -32,6 +33,7 @@ struct InfoCommand: Command {
                     .map { "\($0.key) ×\($0.value.count)" }.joined(separator: ", ") + ")",
             "KV cache     \(kvPerToken / 1024) KiB per token, \(gb(kvPerToken * c.maxSeqLen)) at full context",
             "chat         " + templateName(lm.template),
+            "kernels      " + kernelPathDescription,
         ]
         if let bos = lm.tokenizer.bosId { lines.append("bos/eos      \(bos) / \(lm.tokenizer.eosId.map(String.init) ?? "-")") }
         print(lines.joined(separator: "\n"))

@@ -49,7 +49,12 @@ struct DecodeOptions: OptionGroup {
     static var options: [Opt<Self>] { [
         .flag("int8-dot", \.int8Dot, "decode with quantized weights as llama.cpp does: activations rounded to 8 bits, integer dot products (faster; SmolLM2's logits move by up to about 1.4, as llama.cpp's do)"),
     ] }
-    func apply() { quantizedDot = int8Dot ? .int8 : .exact }
+    func apply() throws {
+        if int8Dot && !QuantizedDot.int8Available {
+            throw CLIError("--int8-dot: the 8-bit products are x86-only (AVX2) in this build; without it the exact product runs")
+        }
+        quantizedDot = int8Dot ? .int8 : .exact
+    }
 }
 
 /// --temperature, --top-k, --top-p, --seed: how the next token is drawn.

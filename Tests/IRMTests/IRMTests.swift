@@ -180,6 +180,53 @@ final class IRMTests: XCTestCase {
         }
     }
 
+    /// One training step (forward with the IRM, loss, backward, IRM gradients) on every kernel path the CPU has
+    /// (KernelPath.swift): the paths agree within rounding (they sum in different orders: vector width, KC), and
+    /// each path gives the same bits on 1 and 2 threads. Shapes large enough for the blocked GEMM and for both
+    /// threads to take part; fp32 and Q4_1 weights.
+    func testTrainingStepOnEveryKernelPath() throws {
+        let mc = LlamaConfig(dim: 128, hiddenDim: 320, nLayers: 2, nHeads: 4, nKVHeads: 2, vocabSize: 97,
+                             normEps: 1e-5, ropeTheta: 10000, maxSeqLen: 32, tiedEmbeddings: false)
+        let savedPath = kernelPath, savedThreads = numThreads
+        defer { kernelPath = savedPath; numThreads = savedThreads }
+        for type in [WeightType.f32, .q4_1] {
+            let model = LlamaModel.random(mc, seed: 21, type: type)
+            let B = 3, T = 24
+            var r = Rng(seed: 5)
+            let tokens = (0..<B * T).map { _ in Int32(r.int(mc.vocabSize)) }
+            let targets = (0..<B * T).map { i in i % T >= T / 3 ? Int32(r.int(mc.vocabSize)) : -1 }
+            func step() throws -> (loss: Double, grads: [Float]) {
+                let net = IRMNetwork(config: IRMConfig(hidden: mc.dim, layers: [0, 1], widthMultiplier: 1, depth: 3), seed: 4)
+                let inj = IRMInjector(net: net)
+                let a = TrainingArena(config: mc, B: B, T: T)
+                try model.trainingForward(tokens, arena: a, intervention: inj)
+                let loss = model.trainingLoss(targets: targets, arena: a).mean
+                net.zeroGrad(); inj.zeroOutputGradient()
+                model.trainingBackward(targets: targets, arena: a, receiver: inj, stopLayer: 0, intervention: inj)
+                inj.backward()
+                return (loss, net.grads.array)
+            }
+            var first: (path: KernelPath, loss: Double, grads: [Float])?
+            for path in KernelPath.allCases {
+                guard CPUInfo.current.paths.contains(path) else { print("kernel path \(path.rawValue) skipped: this CPU cannot run it"); continue }
+                kernelPath = path
+                numThreads = 1
+                let one = try step()
+                numThreads = 2
+                let two = try step()
+                XCTAssertEqual(one.loss.bitPattern, two.loss.bitPattern, "\(type) \(path): loss on 1 and 2 threads")
+                XCTAssert(one.grads.map(\.bitPattern) == two.grads.map(\.bitPattern), "\(type) \(path): gradients on 1 and 2 threads")
+                guard let f = first else { first = (path, one.loss, one.grads); continue }
+                XCTAssertEqual(one.loss, f.loss, accuracy: 1e-5 * abs(f.loss), "\(type): loss on \(path) vs \(f.path)")
+                let scale = f.grads.reduce(0) { max($0, abs($1)) }
+                var worst: Float = 0
+                for (x, y) in zip(one.grads, f.grads) { worst = max(worst, abs(x - y)) }
+                XCTAssertGreaterThan(scale, 0)
+                XCTAssertLessThanOrEqual(worst, 1e-4 * scale, "\(type): IRM gradients on \(path) vs \(f.path)")
+            }
+        }
+    }
+
     /// A replayed tap (the backward's recomputation) re-injects the output of the forward: it neither runs
     /// the network on the residual it is shown nor reports a new output.
     func testReplayReusesTheForwardOutput() {

@@ -237,8 +237,12 @@ final class TrainingArenaTests: XCTestCase {
             let rest = N + N * c.qDim + 2 * N * c.kvDim + B * H * T * T + N * c.dim + N + 2 * N * c.hiddenDim
             let final = 2 * N * c.dim + N
             let scratch = 2 * N * c.dim + N * c.qDim + 3 * N * c.hiddenDim + N * c.qDim + 2 * N * c.kvDim + H * T * T + 2 * N * c.dim
+            // The LM head's chunk: logits and its input and input gradient, for min(N, …) rows.
+            let chunk = crossEntropyChunkRows(vocab: c.vocabSize, rows: N)
+            XCTAssertEqual(chunk, N, what)   // a tiny vocabulary: every row in one chunk
+            let head = chunk * c.vocabSize + 2 * chunk * c.dim
             let layers = recompute ? c.nLayers * input + rest : c.nLayers * (input + rest)
-            XCTAssertEqual(a.extent, layers + final + scratch, what)
+            XCTAssertEqual(a.extent, layers + final + scratch + head, what)
         }
         // Recomputing shares one layer's worth: every layer's q is the same region, each xIn its own.
         let r = TrainingArena(config: c, B: 2, T: 3, recompute: true)

@@ -23,6 +23,19 @@ func randomWeight(_ rows: Int, _ cols: Int, _ type: WeightType, _ rng: inout Rng
 
 func randomArray(_ n: Int, _ rng: inout Rng) -> [Float] { (0..<n).map { _ in rng.normal() } }
 
+/// Runs `body` once on every kernel path this CPU has (KernelPath.swift), `kernelPath` set to it; a path the
+/// CPU lacks is named as skipped (an AVX2-only machine cannot test the AVX-512 kernels).
+func onEveryKernelPath(_ body: () -> Void) {
+    let saved = kernelPath
+    defer { kernelPath = saved }
+    let here = CPUInfo.current.paths
+    for path in KernelPath.allCases {
+        guard here.contains(path) else { print("kernel path \(path.rawValue) skipped: this CPU cannot run it"); continue }
+        kernelPath = path
+        body()
+    }
+}
+
 /// Checks got against a Double reference: |got - ref| ≤ tol · (Σ|terms| + |initial|) per element.
 func check(_ got: [Float], _ ref: [Double], _ mag: [Double], _ what: String,
                    file: StaticString = #filePath, line: UInt = #line) {
@@ -32,14 +45,16 @@ func check(_ got: [Float], _ ref: [Double], _ mag: [Double], _ what: String,
         let err = abs(Double(got[i]) - ref[i]) / max(mag[i], 1e-30)
         if !(err <= worst) { worst = err; worstAt = i }   // also catches NaN
     }
-    XCTAssert(worst <= 1e-5, "\(what): worst relative error \(worst) at \(worstAt)", file: file, line: line)
+    XCTAssert(worst <= 1e-5, "[\(kernelPath.rawValue)] \(what): worst relative error \(worst) at \(worstAt)",
+              file: file, line: line)
 }
 
 final class GEMMTests: XCTestCase {
     let Ms = [1, 2, 3, 5, 7, 8, 13, 64, 130]
     let dims = [1, 7, 8, 15, 16, 17, 33, 100, 577]
 
-    func testForward() {
+    func testForward() { onEveryKernelPath(checkForward) }
+    func checkForward() {
         var rng = Rng(seed: 1)
         let saved = gemvMaxRows
         defer { gemvMaxRows = saved }
@@ -77,7 +92,8 @@ final class GEMMTests: XCTestCase {
         XCTAssertGreaterThan(cases, 500)
     }
 
-    func testBackward() {
+    func testBackward() { onEveryKernelPath(checkBackward) }
+    func checkBackward() {
         var rng = Rng(seed: 2)
         for type in [WeightType.f32, .f16, .bf16] {
             for N in dims { for K in dims {
@@ -104,7 +120,8 @@ final class GEMMTests: XCTestCase {
         }
     }
 
-    func testWeightGrad() {
+    func testWeightGrad() { onEveryKernelPath(checkWeightGrad) }
+    func checkWeightGrad() {
         var rng = Rng(seed: 3)
         for N in dims { for K in dims {
             for M in ((N == 17 || K == 33) ? Ms : [1, 7, 130]) {
@@ -128,7 +145,8 @@ final class GEMMTests: XCTestCase {
     }
 
     /// Larger shapes that cross the KC/MC/NC block edges and split across threads.
-    func testBlockEdges() {
+    func testBlockEdges() { onEveryKernelPath(checkBlockEdges) }
+    func checkBlockEdges() {
         var rng = Rng(seed: 4)
         for (M, N, K, type) in [(130, 1100, 800, WeightType.f16), (200, 40, 1300, .bf16), (9, 2050, 390, .f32),
                                 (300, 70, 100, .f32)] {
@@ -147,7 +165,8 @@ final class GEMMTests: XCTestCase {
     }
 
     /// Results must be bit-identical whatever the thread count (training is reproducible from a seed).
-    func testThreadCountDoesNotChangeResults() {
+    func testThreadCountDoesNotChangeResults() { onEveryKernelPath(checkThreadCountDoesNotChangeResults) }
+    func checkThreadCountDoesNotChangeResults() {
         var rng = Rng(seed: 5)
         let saved = numThreads
         defer { numThreads = saved }
@@ -175,9 +194,9 @@ final class GEMMTests: XCTestCase {
                 for t in [2, 3, 5] {
                     numThreads = t
                     let many = run()
-                    XCTAssert(one.0.map(\.bitPattern) == many.0.map(\.bitPattern), "matmul \(type) \(M)×\(N)×\(K) threads=\(t)")
-                    XCTAssert(one.1.map(\.bitPattern) == many.1.map(\.bitPattern), "backward \(type) \(M)×\(N)×\(K) threads=\(t)")
-                    XCTAssert(one.2.map(\.bitPattern) == many.2.map(\.bitPattern), "weightGrad \(M)×\(N)×\(K) threads=\(t)")
+                    XCTAssert(one.0.map(\.bitPattern) == many.0.map(\.bitPattern), "[\(kernelPath)] matmul \(type) \(M)×\(N)×\(K) threads=\(t)")
+                    XCTAssert(one.1.map(\.bitPattern) == many.1.map(\.bitPattern), "[\(kernelPath)] backward \(type) \(M)×\(N)×\(K) threads=\(t)")
+                    XCTAssert(one.2.map(\.bitPattern) == many.2.map(\.bitPattern), "[\(kernelPath)] weightGrad \(M)×\(N)×\(K) threads=\(t)")
                 }
             } }
         }

@@ -108,7 +108,8 @@ final class QuantTests: XCTestCase {
     /// dequantized W in fp32: the GEMM forms dequantize while packing, so they are bit-identical to the fp32
     /// GEMM; the GEMV is within 1e-5 · Σ(|q·d| + |m|)·|x| of the exact dot product. Odd shapes: rows not a
     /// multiple of 4, 6 or 16, and K not a multiple of 256 for the 32-weight types.
-    func testQuantizedProductsMatchTheDequantizedReference() {
+    func testQuantizedProductsMatchTheDequantizedReference() { onEveryKernelPath(checkQuantizedProductsMatchTheDequantizedReference) }
+    func checkQuantizedProductsMatchTheDequantizedReference() {
         var rng = Rng(seed: 12)
         let saved = (gemvMaxRows, gemvMaxRowsQuantized)
         defer { (gemvMaxRows, gemvMaxRowsQuantized) = saved }
@@ -138,7 +139,7 @@ final class QuantTests: XCTestCase {
                     let what = "\(type) M=\(M) N=\(N) K=\(K)"
                     (gemvMaxRows, gemvMaxRowsQuantized) = (0, 0)
                     let yq = forward(W)
-                    XCTAssertEqual(yq.map(\.bitPattern), forward(Wf).map(\.bitPattern), "gemm \(what)")
+                    XCTAssertEqual(yq.map(\.bitPattern), forward(Wf).map(\.bitPattern), "[\(kernelPath)] gemm \(what)")
                     check(yq, ref, magGemm, "gemm \(what)")
                     gemvMaxRowsQuantized = Int.max
                     check(forward(W), ref, magGemv, "gemv \(what)")
@@ -157,7 +158,7 @@ final class QuantTests: XCTestCase {
                         return dx
                     }
                     let dxq = backward(W)
-                    XCTAssertEqual(dxq.map(\.bitPattern), backward(Wf).map(\.bitPattern), "backward \(what)")
+                    XCTAssertEqual(dxq.map(\.bitPattern), backward(Wf).map(\.bitPattern), "[\(kernelPath)] backward \(what)")
                     check(dxq, dref, dmag, "backward \(what)")
                 }
             } }
@@ -168,7 +169,8 @@ final class QuantTests: XCTestCase {
     /// to 8 bits per 32 values (d = max|x|/127, q = round-to-even(x·127/max|x|)), up to reassociation; and it is
     /// within GEMVInt8.swift's stated bound ½ Σ_c d_c Σ_{k∈c}|w_k| of the product with the fp32 x. x has a zero
     /// chunk and an outlier; K not a multiple of 256 for the 32-weight types, rows not a multiple of 4.
-    func testInt8GEMVIsTheProductWithTheQuantizedX() {
+    func testInt8GEMVIsTheProductWithTheQuantizedX() throws {
+        try XCTSkipUnless(QuantizedDot.int8Available, "the 8-bit GEMV is x86-only")
         var rng = Rng(seed: 15)
         let saved = (gemvMaxRowsQuantized, quantizedDot)
         defer { (gemvMaxRowsQuantized, quantizedDot) = saved }
@@ -253,11 +255,12 @@ final class QuantTests: XCTestCase {
     }
 
     /// Shapes large enough to split across threads: the same bits whatever the thread count.
-    func testQuantizedProductsDoNotDependOnThreads() {
+    func testQuantizedProductsDoNotDependOnThreads() { onEveryKernelPath(checkQuantizedProductsDoNotDependOnThreads) }
+    func checkQuantizedProductsDoNotDependOnThreads() {
         var rng = Rng(seed: 13)
         let saved = numThreads, savedRows = gemvMaxRowsQuantized, savedDot = quantizedDot
         defer { numThreads = saved; gemvMaxRowsQuantized = savedRows; quantizedDot = savedDot }
-        for type in quantTypes { for dot in QuantizedDot.allCases {
+        for type in quantTypes { for dot in QuantizedDot.allCases where dot == .exact || QuantizedDot.int8Available {
             quantizedDot = dot
             let (N, K) = (301, 1024)
             let (W, _, _) = quantized(awkwardValues(N * K, &rng), rows: N, cols: K, type)
@@ -271,7 +274,7 @@ final class QuantTests: XCTestCase {
                 }
                 numThreads = 1
                 let one = run()
-                for t in [2, 3] { numThreads = t; XCTAssert(run() == one, "\(type) \(dot) M=\(M) threads=\(t)") }
+                for t in [2, 3] { numThreads = t; XCTAssert(run() == one, "[\(kernelPath)] \(type) \(dot) M=\(M) threads=\(t)") }
             }
         } }
     }

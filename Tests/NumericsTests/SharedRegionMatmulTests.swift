@@ -3,7 +3,8 @@ import XCTest
 
 /// matmul over several weights in one parallel region (q/k/v, gate/up) gives exactly what separate calls give.
 final class SharedRegionMatmulTests: XCTestCase {
-    func testEqualsSeparateProducts() {
+    func testEqualsSeparateProducts() { onEveryKernelPath(checkEqualsSeparateProducts) }
+    func checkEqualsSeparateProducts() {
         let saved = numThreads
         defer { numThreads = saved }
         var rng = Rng(seed: 9)
@@ -34,7 +35,8 @@ final class SharedRegionMatmulTests: XCTestCase {
 
     /// matmulPair: both products as separate calls give them, and `combine` sees every output element once,
     /// after both products have written it.
-    func testPairCombinesEachBlockOnceAfterBothProducts() {
+    func testPairCombinesEachBlockOnceAfterBothProducts() { onEveryKernelPath(checkPairCombinesEachBlockOnceAfterBothProducts) }
+    func checkPairCombinesEachBlockOnceAfterBothProducts() {
         let saved = numThreads
         defer { numThreads = saved }
         var rng = Rng(seed: 10)

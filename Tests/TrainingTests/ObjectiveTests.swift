@@ -71,7 +71,9 @@ final class ObjectiveTests: XCTestCase {
         XCTAssertEqual(count, 3 * 10)
 
         let b = makeBatch(examples, padId: pad, objective: .reference)
-        let arena = TrainingArena(config: c, B: b.B, T: b.T)
+        // Sized for the longest batch below (our objective's rows are one token longer than the reference's).
+        let arena = TrainingArena(config: c, B: 3, T: 12)
+        arena.setShape(B: b.B, T: b.T)
         try model.trainingForward(b.tokens, arena: arena)
         let loss = model.trainingLoss(targets: b.targets, arena: arena)
         XCTAssertEqual(loss.count, 30)

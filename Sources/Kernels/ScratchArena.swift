@@ -3,6 +3,7 @@
 // size is needed and nested or concurrent calls (a matmul inside someone else's parallelFor) are safe.
 import Foundation
 
+@usableFromInline
 final class ScratchBuffer: @unchecked Sendable {
     let bytes: Int
     let raw: UnsafeMutableRawPointer
@@ -11,15 +12,16 @@ final class ScratchBuffer: @unchecked Sendable {
         raw = UnsafeMutableRawPointer.allocate(byteCount: max(bytes, 64), alignment: 64)
     }
     deinit { raw.deallocate() }
-    var floats: UnsafeMutablePointer<Float> { raw.assumingMemoryBound(to: Float.self) }
+    @usableFromInline var floats: UnsafeMutablePointer<Float> { raw.assumingMemoryBound(to: Float.self) }
 }
 
+@usableFromInline
 final class ScratchPool: @unchecked Sendable {
     private var free: [ScratchBuffer] = []
     private let lock = NSLock()
 
     /// A buffer of at least `bytes` bytes; give it back with `release`.
-    func acquire(bytes: Int) -> ScratchBuffer {
+    @usableFromInline func acquire(bytes: Int) -> ScratchBuffer {
         lock.lock()
         let b = free.popLast()
         lock.unlock()
@@ -27,18 +29,18 @@ final class ScratchPool: @unchecked Sendable {
         // Too small (or none): drop it and allocate a bigger one, rounded up so sizes settle quickly.
         return ScratchBuffer(bytes: (bytes + 65535) & ~65535)
     }
-    func release(_ b: ScratchBuffer) {
+    @usableFromInline func release(_ b: ScratchBuffer) {
         lock.lock()
         if free.count < 16 { free.append(b) }
         lock.unlock()
     }
 }
 
-let scratchPool = ScratchPool()
+@usableFromInline let scratchPool = ScratchPool()
 
 /// Runs `body` with a scratch buffer of at least `floats` floats (64-byte aligned).
-@inline(__always)
-func withScratch<R>(floats: Int, _ body: (UnsafeMutablePointer<Float>) -> R) -> R {
+@inlinable @inline(__always)
+public func withScratch<R>(floats: Int, _ body: (UnsafeMutablePointer<Float>) -> R) -> R {
     let b = scratchPool.acquire(bytes: floats * 4)
     defer { scratchPool.release(b) }
     return body(b.floats)

@@ -1,69 +1,70 @@
 // Packing for the GEMM micro-kernel (GEMMKernel.swift), with fp16/bf16 widening and ggml block
 // dequantization (QuantBlocks.swift) done while packing.
 //
-// Packed B: panels of NR = 16 columns; inside a panel, k-major: Bp[k*16 + j] (two SIMD8 loads per k).
-// Packed A: panels of MR = 6 rows;    inside a panel, k-major: Ap[k*6 + i]  (six broadcasts per k).
-// Rows/columns past the matrix edge are packed as zeros, so the kernel always runs full 6×16 tiles.
+// Packed B: panels of NR columns (two vector registers: 16 on AVX2 and the portable path, 32 on AVX-512);
+//           inside a panel, k-major: Bp[k*NR + j] (two vector loads per k).
+// Packed A: panels of MR = 6 rows; inside a panel, k-major: Ap[k*6 + i] (six broadcasts per k).
+// Rows/columns past the matrix edge are packed as zeros, so the kernel always runs full MR×NR tiles.
 //
 // The forward product x·Wᵀ reads W [N,K] as B[k,n] = W[n,k]: its pack transposes 8×8 blocks in registers
 // (ARCHITECTURE.md: a scalar transposing pack held the kernel at 72 GFLOP/s per core, the 8×8 one at 84).
 
-let gemmMR = 6
-let gemmNR = 16
+/// Rows of a micro-tile (and of a packed A panel), whatever the instruction set.
+public let gemmMR = 6
 
 // MARK: widening loads
 
 /// How one storage type is loaded and widened to fp32. Generic code over these is specialised per type.
-protocol WidenSource {
+public protocol WidenSource {
     /// 8 consecutive elements starting at element index i.
     static func load8(_ p: UnsafeRawPointer, _ i: Int) -> SIMD8<Float>
     static func load1(_ p: UnsafeRawPointer, _ i: Int) -> Float
 }
 
-enum SrcF32: WidenSource {
-    @inline(__always) static func load8(_ p: UnsafeRawPointer, _ i: Int) -> SIMD8<Float> {
+public enum SrcF32: WidenSource {
+    @inlinable @inline(__always) public static func load8(_ p: UnsafeRawPointer, _ i: Int) -> SIMD8<Float> {
         p.loadUnaligned(fromByteOffset: i &* 4, as: SIMD8<Float>.self)
     }
-    @inline(__always) static func load1(_ p: UnsafeRawPointer, _ i: Int) -> Float {
+    @inlinable @inline(__always) public static func load1(_ p: UnsafeRawPointer, _ i: Int) -> Float {
         p.loadUnaligned(fromByteOffset: i &* 4, as: Float.self)
     }
 }
 
-enum SrcF16: WidenSource {
-    @inline(__always) static func load8(_ p: UnsafeRawPointer, _ i: Int) -> SIMD8<Float> {
+public enum SrcF16: WidenSource {
+    @inlinable @inline(__always) public static func load8(_ p: UnsafeRawPointer, _ i: Int) -> SIMD8<Float> {
         // Element-wise so that it always inlines to one vcvtph2ps; the stdlib's generic SIMD8 conversion
         // was sometimes left as an out-of-line call (with a vzeroupper) inside the transposing pack.
         let h = p.loadUnaligned(fromByteOffset: i &* 2, as: SIMD8<Float16>.self)
         return SIMD8<Float>(Float(h[0]), Float(h[1]), Float(h[2]), Float(h[3]),
                             Float(h[4]), Float(h[5]), Float(h[6]), Float(h[7]))
     }
-    @inline(__always) static func load1(_ p: UnsafeRawPointer, _ i: Int) -> Float {
+    @inlinable @inline(__always) public static func load1(_ p: UnsafeRawPointer, _ i: Int) -> Float {
         Float(p.loadUnaligned(fromByteOffset: i &* 2, as: Float16.self))
     }
 }
 
-enum SrcBF16: WidenSource {
-    @inline(__always) static func load8(_ p: UnsafeRawPointer, _ i: Int) -> SIMD8<Float> {
+public enum SrcBF16: WidenSource {
+    @inlinable @inline(__always) public static func load8(_ p: UnsafeRawPointer, _ i: Int) -> SIMD8<Float> {
         let h = p.loadUnaligned(fromByteOffset: i &* 2, as: SIMD8<UInt16>.self)
         // Element-wise widening (vpmovzxwd): the stdlib's generic SIMD8 conversion can stay out of line.
         let u = SIMD8<UInt32>(UInt32(h[0]), UInt32(h[1]), UInt32(h[2]), UInt32(h[3]),
                               UInt32(h[4]), UInt32(h[5]), UInt32(h[6]), UInt32(h[7]))
         return unsafeBitCast(u &<< 16, to: SIMD8<Float>.self)
     }
-    @inline(__always) static func load1(_ p: UnsafeRawPointer, _ i: Int) -> Float {
+    @inlinable @inline(__always) public static func load1(_ p: UnsafeRawPointer, _ i: Int) -> Float {
         bf16ToFloat(p.loadUnaligned(fromByteOffset: i &* 2, as: UInt16.self))
     }
 }
 
 /// Runs a generic body with the widening source of a weight type (the one switch every kernel shares).
-protocol SourceVisitor {
+public protocol SourceVisitor {
     associatedtype Result
     func visit<S: WidenSource>(_ s: S.Type) -> Result
 }
 
 extension WeightType {
-    @inline(__always)
-    func visit<V: SourceVisitor>(_ v: V) -> V.Result {
+    @inlinable @inline(__always)
+    public func visit<V: SourceVisitor>(_ v: V) -> V.Result {
         switch self {
         case .f32: return v.visit(SrcF32.self)
         case .f16: return v.visit(SrcF16.self)
@@ -74,17 +75,18 @@ extension WeightType {
 }
 
 /// A block format's decoder handed on as the widening source `SrcQuant<F>`.
-struct QuantSource<V: SourceVisitor>: QuantVisitor {
-    let v: V
-    @inline(__always) func visit<F: QuantFormat>(_ f: F.Type) -> V.Result { v.visit(SrcQuant<F>.self) }
+public struct QuantSource<V: SourceVisitor>: QuantVisitor {
+    @usableFromInline let v: V
+    @inlinable init(v: V) { self.v = v }
+    @inlinable @inline(__always) public func visit<F: QuantFormat>(_ f: F.Type) -> V.Result { v.visit(SrcQuant<F>.self) }
 }
 
 // MARK: 8×8 transpose
 
 /// The classic AVX 8×8 transpose: unpack pairs of rows, shuffle pairs of pairs, swap 128-bit halves
 /// (24 shuffles for 64 elements).
-@inline(__always)
-func transpose8x8(_ v: inout (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>,
+@inlinable @inline(__always)
+public func transpose8x8(_ v: inout (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>,
                               SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>)) {
     @inline(__always) func lo(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD8<Float> {  // vunpcklps
         SIMD8(a[0], b[0], a[1], b[1], a[4], b[4], a[5], b[5])
@@ -110,17 +112,18 @@ func transpose8x8(_ v: inout (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Fl
 
 // MARK: B packing
 
-/// B[k, j] = W[j, k] (forward, W is [N, K]): panels for columns n0..<n0+nc, k in k0..<k0+kc.
-@inline(__always)
-func packBTransposed<S: WidenSource>(_ s: S.Type, _ w: UnsafeRawPointer, ldw: Int, rows N: Int,
-                                     n0: Int, nc: Int, k0: Int, kc: Int, _ out: UnsafeMutablePointer<Float>) {
-    let panels = (nc + gemmNR - 1) / gemmNR
+/// B[k, j] = W[j, k] (forward, W is [N, K]): panels of NR columns for columns n0..<n0+nc, k in k0..<k0+kc,
+/// each panel as NR/8 groups of 8 columns transposed 8×8 in registers.
+@inlinable @inline(__always)
+public func packBTransposed<I: KernelISA, S: WidenSource>(_ isa: I.Type, _ s: S.Type, nr: Int, _ w: UnsafeRawPointer, ldw: Int, rows N: Int,
+                                            n0: Int, nc: Int, k0: Int, kc: Int, _ out: UnsafeMutablePointer<Float>) {
+    let panels = (nc + nr - 1) / nr
     let kc8 = kc & ~7
     let raw = UnsafeMutableRawPointer(out)
     for pnl in 0..<panels {
-        let j0 = n0 + pnl * gemmNR
-        let dst = raw + pnl * kc * gemmNR * 4
-        for half in 0..<2 {
+        let j0 = n0 + pnl * nr
+        let dst = raw + pnl * kc * nr * 4
+        for half in 0..<nr / 8 {
             let r0 = j0 + half * 8
             let valid = min(8, N - r0)
             let hoff = half * 32
@@ -133,26 +136,26 @@ func packBTransposed<S: WidenSource>(_ s: S.Type, _ w: UnsafeRawPointer, ldw: In
                              S.load8(w, e + 4 * ldw), S.load8(w, e + 5 * ldw), S.load8(w, e + 6 * ldw),
                              S.load8(w, e + 7 * ldw))
                     transpose8x8(&v)
-                    let d = dst + k * 64 + hoff
+                    let d = dst + k * nr * 4 + hoff, row = nr * 4
                     d.storeBytes(of: v.0, toByteOffset: 0, as: SIMD8<Float>.self)
-                    d.storeBytes(of: v.1, toByteOffset: 64, as: SIMD8<Float>.self)
-                    d.storeBytes(of: v.2, toByteOffset: 128, as: SIMD8<Float>.self)
-                    d.storeBytes(of: v.3, toByteOffset: 192, as: SIMD8<Float>.self)
-                    d.storeBytes(of: v.4, toByteOffset: 256, as: SIMD8<Float>.self)
-                    d.storeBytes(of: v.5, toByteOffset: 320, as: SIMD8<Float>.self)
-                    d.storeBytes(of: v.6, toByteOffset: 384, as: SIMD8<Float>.self)
-                    d.storeBytes(of: v.7, toByteOffset: 448, as: SIMD8<Float>.self)
+                    d.storeBytes(of: v.1, toByteOffset: row, as: SIMD8<Float>.self)
+                    d.storeBytes(of: v.2, toByteOffset: 2 * row, as: SIMD8<Float>.self)
+                    d.storeBytes(of: v.3, toByteOffset: 3 * row, as: SIMD8<Float>.self)
+                    d.storeBytes(of: v.4, toByteOffset: 4 * row, as: SIMD8<Float>.self)
+                    d.storeBytes(of: v.5, toByteOffset: 5 * row, as: SIMD8<Float>.self)
+                    d.storeBytes(of: v.6, toByteOffset: 6 * row, as: SIMD8<Float>.self)
+                    d.storeBytes(of: v.7, toByteOffset: 7 * row, as: SIMD8<Float>.self)
                     k += 8
                 }
                 let o = dst.assumingMemoryBound(to: Float.self) + half * 8
                 while k < kc {
-                    for j in 0..<8 { o[k * 16 + j] = S.load1(w, b + j * ldw + k) }
+                    for j in 0..<8 { o[k * nr + j] = S.load1(w, b + j * ldw + k) }
                     k += 1
                 }
             } else {
                 let o = dst.assumingMemoryBound(to: Float.self) + half * 8
                 for k in 0..<kc {
-                    for j in 0..<8 { o[k * 16 + j] = j < valid ? S.load1(w, (r0 + j) * ldw + k0 + k) : 0 }
+                    for j in 0..<8 { o[k * nr + j] = j < valid ? S.load1(w, (r0 + j) * ldw + k0 + k) : 0 }
                 }
             }
         }
@@ -162,42 +165,45 @@ func packBTransposed<S: WidenSource>(_ s: S.Type, _ w: UnsafeRawPointer, ldw: In
 /// B[k, j] = W[j, k] for W in a block format: each panel's 16 rows are dequantized (one scale per group)
 /// into a row-major fp32 tile, which the 8×8-transposing pack then packs. (Dequantizing inside
 /// `packBTransposed` itself, through `SrcQuant.load8`, decodes a group's scale once per 8 weights.)
-@inline(__always)
-func packBTransposedQuant<F: QuantFormat>(_ f: F.Type, _ w: UnsafeRawPointer, rowBytes: Int, rows N: Int,
-                                          n0: Int, nc: Int, k0: Int, kc: Int, _ out: UnsafeMutablePointer<Float>) {
-    withUnsafeTemporaryAllocation(of: Float.self, capacity: gemmNR * kc) { t in
+@inlinable @inline(__always)
+public func packBTransposedQuant<I: KernelISA, F: QuantFormat>(_ isa: I.Type, _ f: F.Type, nr: Int, _ w: UnsafeRawPointer, rowBytes: Int, rows N: Int,
+                                                 n0: Int, nc: Int, k0: Int, kc: Int, _ out: UnsafeMutablePointer<Float>) {
+    withUnsafeTemporaryAllocation(of: Float.self, capacity: nr * kc) { t in
         let tile = t.baseAddress!
-        for pnl in 0..<(nc + gemmNR - 1) / gemmNR {
-            let j0 = n0 + pnl * gemmNR, valid = min(gemmNR, N - j0)
+        for pnl in 0..<(nc + nr - 1) / nr {
+            let j0 = n0 + pnl * nr, valid = min(nr, N - j0)
             for r in 0..<valid { dequantizeRange(F.self, w + (j0 + r) * rowBytes, k0, kc, tile + r * kc) }
-            packBTransposed(SrcF32.self, UnsafeRawPointer(tile), ldw: kc, rows: valid, n0: 0, nc: gemmNR, k0: 0, kc: kc,
-                            out + pnl * kc * gemmNR)
+            packBTransposed(I.self, SrcF32.self, nr: nr, UnsafeRawPointer(tile), ldw: kc, rows: valid, n0: 0, nc: nr, k0: 0, kc: kc,
+                            out + pnl * kc * nr)
         }
     }
 }
 
 /// B[k, j] = src[k, j] (backward: W [N,K] is already [inner, out]; weight grad: x [M,K]).
-@inline(__always)
-func packBDirect<S: WidenSource>(_ s: S.Type, _ w: UnsafeRawPointer, ldw: Int, cols: Int,
-                                 n0: Int, nc: Int, k0: Int, kc: Int, _ out: UnsafeMutablePointer<Float>) {
-    let panels = (nc + gemmNR - 1) / gemmNR
+@inlinable @inline(__always)
+public func packBDirect<I: KernelISA, S: WidenSource>(_ isa: I.Type, _ s: S.Type, nr: Int, _ w: UnsafeRawPointer, ldw: Int, cols: Int,
+                                        n0: Int, nc: Int, k0: Int, kc: Int, _ out: UnsafeMutablePointer<Float>) {
+    let panels = (nc + nr - 1) / nr
     let raw = UnsafeMutableRawPointer(out)
     for pnl in 0..<panels {
-        let j0 = n0 + pnl * gemmNR
-        let valid = min(gemmNR, cols - j0)
-        let dst = raw + pnl * kc * gemmNR * 4
-        if valid == gemmNR {
+        let j0 = n0 + pnl * nr
+        let valid = min(nr, cols - j0)
+        let dst = raw + pnl * kc * nr * 4
+        if valid == nr {
             var e = k0 * ldw + j0
             for k in 0..<kc {
-                dst.storeBytes(of: S.load8(w, e), toByteOffset: k * 64, as: SIMD8<Float>.self)
-                dst.storeBytes(of: S.load8(w, e + 8), toByteOffset: k * 64 + 32, as: SIMD8<Float>.self)
+                var j = 0
+                while j < nr {
+                    dst.storeBytes(of: S.load8(w, e + j), toByteOffset: (k * nr + j) * 4, as: SIMD8<Float>.self)
+                    j += 8
+                }
                 e += ldw
             }
         } else {
             let o = dst.assumingMemoryBound(to: Float.self)
             for k in 0..<kc {
                 let e = (k0 + k) * ldw + j0
-                for j in 0..<gemmNR { o[k * 16 + j] = j < valid ? S.load1(w, e + j) : 0 }
+                for j in 0..<nr { o[k * nr + j] = j < valid ? S.load1(w, e + j) : 0 }
             }
         }
     }
@@ -206,8 +212,8 @@ func packBDirect<S: WidenSource>(_ s: S.Type, _ w: UnsafeRawPointer, ldw: Int, c
 // MARK: A packing
 
 /// A[i, p] = a[i*lda + p] (row-major activations): panels for rows m0..<m0+mc, p in k0..<k0+kc.
-@inline(__always)
-func packARowMajor(_ a: UnsafePointer<Float>, lda: Int, rows M: Int, m0: Int, mc: Int, k0: Int, kc: Int,
+@inlinable @inline(__always)
+public func packARowMajor<I: KernelISA>(_ isa: I.Type, _ a: UnsafePointer<Float>, lda: Int, rows M: Int, m0: Int, mc: Int, k0: Int, kc: Int,
                    _ out: UnsafeMutablePointer<Float>) {
     let panels = (mc + gemmMR - 1) / gemmMR
     for pnl in 0..<panels {
@@ -229,8 +235,8 @@ func packARowMajor(_ a: UnsafePointer<Float>, lda: Int, rows M: Int, m0: Int, mc
 }
 
 /// A[i, p] = a[p*lda + i] (the dyᵀ of the weight gradient): 6 contiguous values per p.
-@inline(__always)
-func packATransposed(_ a: UnsafePointer<Float>, lda: Int, rows M: Int, m0: Int, mc: Int, k0: Int, kc: Int,
+@inlinable @inline(__always)
+public func packATransposed<I: KernelISA>(_ isa: I.Type, _ a: UnsafePointer<Float>, lda: Int, rows M: Int, m0: Int, mc: Int, k0: Int, kc: Int,
                      _ out: UnsafeMutablePointer<Float>) {
     let panels = (mc + gemmMR - 1) / gemmMR
     for pnl in 0..<panels {

@@ -34,8 +34,8 @@ public enum BlockFormat: String, Sendable, CaseIterable {
     }
 
     /// Runs `v` with this format's decoder type (one switch for every kernel).
-    @inline(__always)
-    func visit<V: QuantVisitor>(_ v: V) -> V.Result {
+    @inlinable @inline(__always)
+    public func visit<V: QuantVisitor>(_ v: V) -> V.Result {
         switch self {
         case .q4_0: v.visit(Q4_0.self); case .q4_1: v.visit(Q4_1.self)
         case .q5_0: v.visit(Q5_0.self); case .q5_1: v.visit(Q5_1.self)
@@ -45,13 +45,13 @@ public enum BlockFormat: String, Sendable, CaseIterable {
     }
 }
 
-protocol QuantVisitor {
+public protocol QuantVisitor {
     associatedtype Result
     func visit<F: QuantFormat>(_ f: F.Type) -> Result
 }
 
 /// One block format's decoder; generic kernels over it are specialised per format.
-protocol QuantFormat {
+public protocol QuantFormat {
     static var blockElements: Int { get }
     static var blockBytes: Int { get }
     /// Weights that share one (d, m): 32, or 16 for Q6_K. A multiple of 8 dividing `blockElements`.
@@ -67,18 +67,18 @@ protocol QuantFormat {
 }
 
 extension QuantFormat {
-    @inline(__always) static func groupScales(_ b: UnsafeRawPointer) -> (d: SIMD16<Float>, m: SIMD16<Float>) {
+    @inlinable @inline(__always) public static func groupScales(_ b: UnsafeRawPointer) -> (d: SIMD16<Float>, m: SIMD16<Float>) {
         var d = SIMD16<Float>(), m = SIMD16<Float>()
         for g in 0..<blockElements / groupSize { (d[g], m[g]) = scale(b, g) }
         return (d, m)
     }
     /// Part j with its group's scale and min.
-    @inline(__always) static func part(_ b: UnsafeRawPointer, _ j: Int) -> (q: SIMD8<Float>, d: Float, m: Float) {
+    @inlinable @inline(__always) public static func part(_ b: UnsafeRawPointer, _ j: Int) -> (q: SIMD8<Float>, d: Float, m: Float) {
         let (d, m) = scale(b, j &* 8 / groupSize)
         return (quants(b, j), d, m)
     }
     /// The 8 weights of part j, dequantized.
-    @inline(__always) static func weights(_ b: UnsafeRawPointer, _ j: Int) -> SIMD8<Float> {
+    @inlinable @inline(__always) public static func weights(_ b: UnsafeRawPointer, _ j: Int) -> SIMD8<Float> {
         let (q, d, m) = part(b, j)
         return hasMin ? q * d + m : q * d
     }
@@ -86,31 +86,31 @@ extension QuantFormat {
 
 // MARK: small readers
 
-@inline(__always)
-func halfAt(_ p: UnsafeRawPointer, _ offset: Int) -> Float {
+@inlinable @inline(__always)
+public func halfAt(_ p: UnsafeRawPointer, _ offset: Int) -> Float {
     // GGML_FP16_TO_FP32: exact widening (F16C's vcvtph2ps here, a table or bit trick in ggml).
     Float(Float16(bitPattern: p.loadUnaligned(fromByteOffset: offset, as: UInt16.self)))
 }
-@inline(__always)
-func byteAt(_ p: UnsafeRawPointer, _ offset: Int) -> UInt32 { UInt32(p.load(fromByteOffset: offset, as: UInt8.self)) }
+@inlinable @inline(__always)
+public func byteAt(_ p: UnsafeRawPointer, _ offset: Int) -> UInt32 { UInt32(p.load(fromByteOffset: offset, as: UInt8.self)) }
 
 /// 8 bytes widened to 32-bit lanes (vpmovzxbd). Element-wise, so it always inlines to one instruction.
-@inline(__always)
-func bytes8(_ p: UnsafeRawPointer, _ offset: Int) -> SIMD8<UInt32> {
+@inlinable @inline(__always)
+public func bytes8(_ p: UnsafeRawPointer, _ offset: Int) -> SIMD8<UInt32> {
     let v = p.loadUnaligned(fromByteOffset: offset, as: SIMD8<UInt8>.self)
     return SIMD8(UInt32(v[0]), UInt32(v[1]), UInt32(v[2]), UInt32(v[3]),
                  UInt32(v[4]), UInt32(v[5]), UInt32(v[6]), UInt32(v[7]))
 }
 /// Small non-negative integers to floats (vcvtdq2ps), exact.
-@inline(__always)
-func floats8(_ u: SIMD8<UInt32>) -> SIMD8<Float> {
+@inlinable @inline(__always)
+public func floats8(_ u: SIMD8<UInt32>) -> SIMD8<Float> {
     let i = SIMD8<Int32>(truncatingIfNeeded: u)
     return SIMD8(Float(i[0]), Float(i[1]), Float(i[2]), Float(i[3]), Float(i[4]), Float(i[5]), Float(i[6]), Float(i[7]))
 }
 
 /// The 5th bits of part j of a Q5_0/Q5_1 block: bit i of the 32-bit qh is weight i's.
-@inline(__always)
-func fifthBits(_ qh: UInt32, _ j: Int) -> SIMD8<UInt32> {
+@inlinable @inline(__always)
+public func fifthBits(_ qh: UInt32, _ j: Int) -> SIMD8<UInt32> {
     let lanes = SIMD8<UInt32>(0, 1, 2, 3, 4, 5, 6, 7)
     return ((SIMD8(repeating: qh >> UInt32(8 * j)) &>> lanes) & 1) &<< 4
 }
@@ -119,8 +119,8 @@ func fifthBits(_ qh: UInt32, _ j: Int) -> SIMD8<UInt32> {
 /// packed into 12 bytes. Sub-blocks 0-3 keep theirs in the low 6 bits of bytes 0-3 (scale) and 4-7 (min);
 /// sub-blocks 4-7 take their low 4 bits from a nibble of bytes 8-11 and their top 2 bits from the
 /// otherwise unused top bits of bytes 0-7.
-@inline(__always)
-func scaleMinK4(_ j: Int, _ q: UnsafeRawPointer) -> (scale: UInt32, min: UInt32) {
+@inlinable @inline(__always)
+public func scaleMinK4(_ j: Int, _ q: UnsafeRawPointer) -> (scale: UInt32, min: UInt32) {
     if j < 4 { return (byteAt(q, j) & 63, byteAt(q, j + 4) & 63) }
     return ((byteAt(q, j + 4) & 0x0F) | ((byteAt(q, j - 4) >> 6) << 4),
             (byteAt(q, j + 4) >> 4) | ((byteAt(q, j) >> 6) << 4))
@@ -130,64 +130,64 @@ func scaleMinK4(_ j: Int, _ q: UnsafeRawPointer) -> (scale: UInt32, min: UInt32)
 // Within a block, byte i's low nibble is weight i and its high nibble weight i+16 (not 2i, 2i+1):
 // part j reads bytes 8(j&1)..<8(j&1)+8, the low nibbles for j < 2 and the high ones after.
 
-@inline(__always)
-func nibbles8(_ b: UnsafeRawPointer, _ qs: Int, _ j: Int) -> SIMD8<UInt32> {
+@inlinable @inline(__always)
+public func nibbles8(_ b: UnsafeRawPointer, _ qs: Int, _ j: Int) -> SIMD8<UInt32> {
     (bytes8(b, qs + 8 * (j & 1)) &>> UInt32(4 * (j >> 1))) & 0x0F
 }
 
 /// dequantize_row_q4_0: y = (x - 8) * d
-enum Q4_0: QuantFormat {
-    static var blockElements: Int { 32 }; static var blockBytes: Int { 18 }
-    static var groupSize: Int { 32 }; static var hasMin: Bool { false }
-    @inline(__always) static func quants(_ b: UnsafeRawPointer, _ j: Int) -> SIMD8<Float> { floats8(nibbles8(b, 2, j)) - 8 }
-    @inline(__always) static func scale(_ b: UnsafeRawPointer, _ g: Int) -> (d: Float, m: Float) { (halfAt(b, 0), 0) }
+public enum Q4_0: QuantFormat {
+    public static var blockElements: Int { 32 }; public static var blockBytes: Int { 18 }
+    public static var groupSize: Int { 32 }; public static var hasMin: Bool { false }
+    @inlinable @inline(__always) public static func quants(_ b: UnsafeRawPointer, _ j: Int) -> SIMD8<Float> { floats8(nibbles8(b, 2, j)) - 8 }
+    @inlinable @inline(__always) public static func scale(_ b: UnsafeRawPointer, _ g: Int) -> (d: Float, m: Float) { (halfAt(b, 0), 0) }
 }
 
 /// dequantize_row_q4_1: y = x * d + m
-enum Q4_1: QuantFormat {
-    static var blockElements: Int { 32 }; static var blockBytes: Int { 20 }
-    static var groupSize: Int { 32 }; static var hasMin: Bool { true }
-    @inline(__always) static func quants(_ b: UnsafeRawPointer, _ j: Int) -> SIMD8<Float> { floats8(nibbles8(b, 4, j)) }
-    @inline(__always) static func scale(_ b: UnsafeRawPointer, _ g: Int) -> (d: Float, m: Float) { (halfAt(b, 0), halfAt(b, 2)) }
+public enum Q4_1: QuantFormat {
+    public static var blockElements: Int { 32 }; public static var blockBytes: Int { 20 }
+    public static var groupSize: Int { 32 }; public static var hasMin: Bool { true }
+    @inlinable @inline(__always) public static func quants(_ b: UnsafeRawPointer, _ j: Int) -> SIMD8<Float> { floats8(nibbles8(b, 4, j)) }
+    @inlinable @inline(__always) public static func scale(_ b: UnsafeRawPointer, _ g: Int) -> (d: Float, m: Float) { (halfAt(b, 0), halfAt(b, 2)) }
 }
 
 /// dequantize_row_q5_0: the 5th bit of weight i is bit i of qh; y = (x - 16) * d
-enum Q5_0: QuantFormat {
-    static var blockElements: Int { 32 }; static var blockBytes: Int { 22 }
-    static var groupSize: Int { 32 }; static var hasMin: Bool { false }
-    @inline(__always) static func quants(_ b: UnsafeRawPointer, _ j: Int) -> SIMD8<Float> {
+public enum Q5_0: QuantFormat {
+    public static var blockElements: Int { 32 }; public static var blockBytes: Int { 22 }
+    public static var groupSize: Int { 32 }; public static var hasMin: Bool { false }
+    @inlinable @inline(__always) public static func quants(_ b: UnsafeRawPointer, _ j: Int) -> SIMD8<Float> {
         floats8(nibbles8(b, 6, j) | fifthBits(b.loadUnaligned(fromByteOffset: 2, as: UInt32.self), j)) - 16
     }
-    @inline(__always) static func scale(_ b: UnsafeRawPointer, _ g: Int) -> (d: Float, m: Float) { (halfAt(b, 0), 0) }
+    @inlinable @inline(__always) public static func scale(_ b: UnsafeRawPointer, _ g: Int) -> (d: Float, m: Float) { (halfAt(b, 0), 0) }
 }
 
 /// dequantize_row_q5_1: y = x * d + m
-enum Q5_1: QuantFormat {
-    static var blockElements: Int { 32 }; static var blockBytes: Int { 24 }
-    static var groupSize: Int { 32 }; static var hasMin: Bool { true }
-    @inline(__always) static func quants(_ b: UnsafeRawPointer, _ j: Int) -> SIMD8<Float> {
+public enum Q5_1: QuantFormat {
+    public static var blockElements: Int { 32 }; public static var blockBytes: Int { 24 }
+    public static var groupSize: Int { 32 }; public static var hasMin: Bool { true }
+    @inlinable @inline(__always) public static func quants(_ b: UnsafeRawPointer, _ j: Int) -> SIMD8<Float> {
         floats8(nibbles8(b, 8, j) | fifthBits(b.loadUnaligned(fromByteOffset: 4, as: UInt32.self), j))
     }
-    @inline(__always) static func scale(_ b: UnsafeRawPointer, _ g: Int) -> (d: Float, m: Float) { (halfAt(b, 0), halfAt(b, 2)) }
+    @inlinable @inline(__always) public static func scale(_ b: UnsafeRawPointer, _ g: Int) -> (d: Float, m: Float) { (halfAt(b, 0), halfAt(b, 2)) }
 }
 
 /// dequantize_row_q8_0: y = x * d
-enum Q8_0: QuantFormat {
-    static var blockElements: Int { 32 }; static var blockBytes: Int { 34 }
-    static var groupSize: Int { 32 }; static var hasMin: Bool { false }
-    @inline(__always) static func quants(_ b: UnsafeRawPointer, _ j: Int) -> SIMD8<Float> {
+public enum Q8_0: QuantFormat {
+    public static var blockElements: Int { 32 }; public static var blockBytes: Int { 34 }
+    public static var groupSize: Int { 32 }; public static var hasMin: Bool { false }
+    @inlinable @inline(__always) public static func quants(_ b: UnsafeRawPointer, _ j: Int) -> SIMD8<Float> {
         let v = b.loadUnaligned(fromByteOffset: 2 + 8 * j, as: SIMD8<Int8>.self)   // vpmovsxbd, vcvtdq2ps
         return SIMD8<Float>(Float(v[0]), Float(v[1]), Float(v[2]), Float(v[3]),
                             Float(v[4]), Float(v[5]), Float(v[6]), Float(v[7]))
     }
-    @inline(__always) static func scale(_ b: UnsafeRawPointer, _ g: Int) -> (d: Float, m: Float) { (halfAt(b, 0), 0) }
+    @inlinable @inline(__always) public static func scale(_ b: UnsafeRawPointer, _ g: Int) -> (d: Float, m: Float) { (halfAt(b, 0), 0) }
 }
 
 // MARK: K-quants: 256-weight super-blocks of 8 (Q4_K, Q5_K) or 16 (Q6_K) sub-blocks, each with its own scale.
 
 /// Sub-block s's scale d·sc and min −(dmin·m) of a Q4_K/Q5_K block.
-@inline(__always)
-func scaleK4(_ b: UnsafeRawPointer, _ s: Int) -> (d: Float, m: Float) {
+@inlinable @inline(__always)
+public func scaleK4(_ b: UnsafeRawPointer, _ s: Int) -> (d: Float, m: Float) {
     let (sc, mn) = scaleMinK4(s, b + 4)
     return (halfAt(b, 0) * Float(sc), -(halfAt(b, 2) * Float(mn)))
 }
@@ -195,8 +195,8 @@ func scaleK4(_ b: UnsafeRawPointer, _ s: Int) -> (d: Float, m: Float) {
 /// scaleK4 of the 8 sub-blocks at once: scaleMinK4's two cases as lanes 0–3 and 4–7 of byte vectors
 /// (A = bytes 0–7 of the packed scales, B = bytes 4–11), the same products as scaleK4 (−(dmin·m) as (−dmin)·m,
 /// equal bit for bit; SIMD's prefix minus is 0 − x, which would turn −0 into +0).
-@inline(__always)
-func scalesK4x8(_ b: UnsafeRawPointer) -> (d: SIMD16<Float>, m: SIMD16<Float>) {
+@inlinable @inline(__always)
+public func scalesK4x8(_ b: UnsafeRawPointer) -> (d: SIMD16<Float>, m: SIMD16<Float>) {
     let A = bytes8(b, 4), B = bytes8(b, 8)
     let A03 = SIMD8(lowHalf: A.lowHalf, highHalf: A.lowHalf)          // lanes 4–7: bytes j − 4
     let low = SIMD8<UInt32>(0, 0, 0, 0, ~0, ~0, ~0, ~0)                 // lanes 4–7 take the second case
@@ -208,38 +208,38 @@ func scalesK4x8(_ b: UnsafeRawPointer) -> (d: SIMD16<Float>, m: SIMD16<Float>) {
 
 /// dequantize_row_q4_K: four groups of 64 weights; in each, 32 bytes of qs give the low nibbles to the
 /// first sub-block (32 weights) and the high nibbles to the second. y = (d*sc) * x - (dmin*m)
-enum Q4_K: QuantFormat {
-    static var blockElements: Int { 256 }; static var blockBytes: Int { 144 }
-    static var groupSize: Int { 32 }; static var hasMin: Bool { true }
-    @inline(__always) static func quants(_ b: UnsafeRawPointer, _ j: Int) -> SIMD8<Float> {
+public enum Q4_K: QuantFormat {
+    public static var blockElements: Int { 256 }; public static var blockBytes: Int { 144 }
+    public static var groupSize: Int { 32 }; public static var hasMin: Bool { true }
+    @inlinable @inline(__always) public static func quants(_ b: UnsafeRawPointer, _ j: Int) -> SIMD8<Float> {
         let s = j >> 2, p = j & 3        // sub-block, part within it
         return floats8((bytes8(b, 16 + 32 * (s >> 1) + 8 * p) &>> UInt32(4 * (s & 1))) & 0x0F)
     }
-    @inline(__always) static func scale(_ b: UnsafeRawPointer, _ g: Int) -> (d: Float, m: Float) { scaleK4(b, g) }
-    @inline(__always) static func groupScales(_ b: UnsafeRawPointer) -> (d: SIMD16<Float>, m: SIMD16<Float>) { scalesK4x8(b) }
+    @inlinable @inline(__always) public static func scale(_ b: UnsafeRawPointer, _ g: Int) -> (d: Float, m: Float) { scaleK4(b, g) }
+    @inlinable @inline(__always) public static func groupScales(_ b: UnsafeRawPointer) -> (d: SIMD16<Float>, m: SIMD16<Float>) { scalesK4x8(b) }
 }
 
 /// dequantize_row_q5_K: as Q4_K plus a 5th bit per weight from qh[32]: sub-block s uses bit s of each byte.
-enum Q5_K: QuantFormat {
-    static var blockElements: Int { 256 }; static var blockBytes: Int { 176 }
-    static var groupSize: Int { 32 }; static var hasMin: Bool { true }
-    @inline(__always) static func quants(_ b: UnsafeRawPointer, _ j: Int) -> SIMD8<Float> {
+public enum Q5_K: QuantFormat {
+    public static var blockElements: Int { 256 }; public static var blockBytes: Int { 176 }
+    public static var groupSize: Int { 32 }; public static var hasMin: Bool { true }
+    @inlinable @inline(__always) public static func quants(_ b: UnsafeRawPointer, _ j: Int) -> SIMD8<Float> {
         let s = j >> 2, p = j & 3
         let lo = (bytes8(b, 48 + 32 * (s >> 1) + 8 * p) &>> UInt32(4 * (s & 1))) & 0x0F
         let hi = ((bytes8(b, 16 + 8 * p) &>> UInt32(s)) & 1) &<< 4
         return floats8(lo | hi)
     }
-    @inline(__always) static func scale(_ b: UnsafeRawPointer, _ g: Int) -> (d: Float, m: Float) { scaleK4(b, g) }
-    @inline(__always) static func groupScales(_ b: UnsafeRawPointer) -> (d: SIMD16<Float>, m: SIMD16<Float>) { scalesK4x8(b) }
+    @inlinable @inline(__always) public static func scale(_ b: UnsafeRawPointer, _ g: Int) -> (d: Float, m: Float) { scaleK4(b, g) }
+    @inlinable @inline(__always) public static func groupScales(_ b: UnsafeRawPointer) -> (d: SIMD16<Float>, m: SIMD16<Float>) { scalesK4x8(b) }
 }
 
 /// dequantize_row_q6_K: two halves of 128 weights; in each, ql[64] holds low nibbles and qh[32] the
 /// 2 high bits of four interleaved runs of 32 weights (run r: ql bytes 32(r&1).., nibble r>>1, qh bits 2r);
 /// 16 signed 8-bit scales, one per 16 weights. y = (d * sc) * (x - 32), C's left-to-right order.
-enum Q6_K: QuantFormat {
-    static var blockElements: Int { 256 }; static var blockBytes: Int { 210 }
-    static var groupSize: Int { 16 }; static var hasMin: Bool { false }
-    @inline(__always) static func quants(_ b: UnsafeRawPointer, _ j: Int) -> SIMD8<Float> {
+public enum Q6_K: QuantFormat {
+    public static var blockElements: Int { 256 }; public static var blockBytes: Int { 210 }
+    public static var groupSize: Int { 16 }; public static var hasMin: Bool { false }
+    @inlinable @inline(__always) public static func quants(_ b: UnsafeRawPointer, _ j: Int) -> SIMD8<Float> {
         let h = j >> 4, r = (j >> 2) & 3, p = j & 3     // half, run, part within the run
         let lo = (bytes8(b, 64 * h + 32 * (r & 1) + 8 * p) &>> UInt32(4 * (r >> 1))) & 0x0F
         let hi = ((bytes8(b, 128 + 32 * h + 8 * p) &>> UInt32(2 * r)) & 3) &<< 4
@@ -247,7 +247,7 @@ enum Q6_K: QuantFormat {
     }
     /// Group g's scale is byte 192 + g: weights 16g..<16g+16 are part 2g and 2g+1, i.e. half h, run r,
     /// lanes 16(p>>1)..., and 8h + 2r + (p>>1) = g.
-    @inline(__always) static func scale(_ b: UnsafeRawPointer, _ g: Int) -> (d: Float, m: Float) {
+    @inlinable @inline(__always) public static func scale(_ b: UnsafeRawPointer, _ g: Int) -> (d: Float, m: Float) {
         (halfAt(b, 208) * Float(Int8(bitPattern: b.load(fromByteOffset: 192 + g, as: UInt8.self))), 0)
     }
 }
@@ -268,8 +268,8 @@ public func dequantizeBlocks(_ f: BlockFormat, _ src: UnsafeRawPointer, _ dst: U
 
 /// Weights k0..<k0+count (multiples of 8) of the row of blocks at `row`, into dst[0..<count]: each group's
 /// scale decoded once.
-@inline(__always)
-func dequantizeRange<F: QuantFormat>(_ f: F.Type, _ row: UnsafeRawPointer, _ k0: Int, _ count: Int,
+@inlinable @inline(__always)
+public func dequantizeRange<F: QuantFormat>(_ f: F.Type, _ row: UnsafeRawPointer, _ k0: Int, _ count: Int,
                                      _ dst: UnsafeMutablePointer<Float>) {
     let out = UnsafeMutableRawPointer(dst), end = k0 + count
     var k = k0
@@ -287,9 +287,9 @@ func dequantizeRange<F: QuantFormat>(_ f: F.Type, _ row: UnsafeRawPointer, _ k0:
 
 /// A block format as a widening source for the packing and GEMV code (GEMMPack.swift): element i of a
 /// matrix whose rows are whole blocks is in block i / blockElements, so flat element indices work.
-enum SrcQuant<F: QuantFormat>: WidenSource {
-    @inline(__always) static func load8(_ p: UnsafeRawPointer, _ i: Int) -> SIMD8<Float> {
+public enum SrcQuant<F: QuantFormat>: WidenSource {
+    @inlinable @inline(__always) public static func load8(_ p: UnsafeRawPointer, _ i: Int) -> SIMD8<Float> {
         F.weights(p + (i / F.blockElements) &* F.blockBytes, (i % F.blockElements) / 8)
     }
-    @inline(__always) static func load1(_ p: UnsafeRawPointer, _ i: Int) -> Float { load8(p, i & ~7)[i & 7] }
+    @inlinable @inline(__always) public static func load1(_ p: UnsafeRawPointer, _ i: Int) -> Float { load8(p, i & ~7)[i & 7] }
 }
