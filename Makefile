@@ -86,7 +86,8 @@ bench-llamacpp: model
 	scripts/bench_vs_llamacpp.sh
 
 # irm's training step and forward against the same step in PyTorch (CPU; installed with pip when missing),
-# interleaved (scripts/bench_vs_pytorch.sh; ROUNDS, THREADS).
+# interleaved (scripts/bench_vs_pytorch.sh; ROUNDS, THREADS; IRM_ISA=avx2 forces irm's AVX2 path; NICE_LOAD=1 runs
+# a `nice 19` busy loop per core beside both sides).
 bench-pytorch: model
 	scripts/bench_vs_pytorch.sh
 
