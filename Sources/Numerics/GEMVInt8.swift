@@ -102,10 +102,6 @@ protocol Int8Chunks: QuantFormat {
     let v = load128(p)
     return _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(v, 4), v), _mm256_set1_epi8(0x0F))
 }
-/// 32 bytes shifted right by `s` bits each, masked to `mask`.
-@inline(__always) func bitsOf(_ p: UnsafeRawPointer, _ s: Int32, _ mask: Int8) -> __m256i {
-    _mm256_and_si256(_mm256_srli_epi16(load256(p), s), _mm256_set1_epi8(mask))
-}
 
 extension Q4_0: Int8Chunks {
     static var signedBytes: Bool { true }

@@ -69,9 +69,17 @@ func benchGEMM(_ o: BenchOptions) {
     if let v = env["IRM_GEMM_NC"].flatMap(Int.init) { gemmTuning.nc = v }
     if let v = env["IRM_GEMV_MAX_ROWS"].flatMap(Int.init) { gemvMaxRows = v }
     let threads = numThreads
+    // The FMA peak of every path this CPU has (one thread), then the path in use's on 1 and N threads.
+    let inUse = kernelPath
+    for path in CPUInfo.current.paths where path != .portable {
+        kernelPath = path
+        emit("gemm.peak_fma.\(path.rawValue).1t", peakFMA(threads: 1), unit: "GFLOP/s",
+             extra: ["threads": 1, "path": path.rawValue, "in_use": path == inUse])
+    }
+    kernelPath = inUse
     let peak1 = peakFMA(threads: 1)
     let peakN = peakFMA(threads: threads)
-    emit("gemm.peak_fma.1t", peak1, unit: "GFLOP/s", extra: ["threads": 1, "compare": "ARCHITECTURE.md: 102"])
+    emit("gemm.peak_fma.1t", peak1, unit: "GFLOP/s", extra: ["threads": 1, "path": inUse.rawValue, "compare": "ARCHITECTURE.md: 102"])
     emit("gemm.peak_fma", peakN, unit: "GFLOP/s", extra: ["threads": threads, "compare": "ARCHITECTURE.md: 204 on 2"])
 
     var rng = Rng(seed: 42)

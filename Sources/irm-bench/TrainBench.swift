@@ -47,7 +47,7 @@ private func benchSmolTrain(_ o: BenchOptions) {
         let g = f / t / 1e9
         emit("train_smollm2_\(what)_gflops", g, unit: "GFLOP/s",
              extra: ["gflop": (f / 1e8).rounded() / 10, "peak_fma": (peak * 10).rounded() / 10,
-                     "vs_peak": (g / peak * 1000).rounded() / 1000, "threads": numThreads,
+                     "vs_peak": (g / peak * 1000).rounded() / 1000, "threads": numThreads, "path": kernelPath.rawValue,
                      "note": "matmul and attention FLOPs (trainingFLOPs), against a register-only FMA loop run just before"])
     }
 }
