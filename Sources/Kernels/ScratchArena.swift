@@ -20,18 +20,23 @@ final class ScratchPool: @unchecked Sendable {
     private var free: [ScratchBuffer] = []
     private let lock = NSLock()
 
-    /// A buffer of at least `bytes` bytes; give it back with `release`.
+    /// A buffer of at least `bytes` bytes; give it back with `release`. The smallest free one that is large
+    /// enough, so that the GEMM's many sizes in a training step settle on a few buffers instead of dropping and
+    /// allocating (and page-faulting) one whenever the last one freed is too small.
     @usableFromInline func acquire(bytes: Int) -> ScratchBuffer {
         lock.lock()
-        let b = free.popLast()
+        var best: Int? = nil
+        for (i, b) in free.enumerated() where b.bytes >= bytes && (best == nil || b.bytes < free[best!].bytes) { best = i }
+        let b = best.map { free.remove(at: $0) }
         lock.unlock()
-        if let b, b.bytes >= bytes { return b }
-        // Too small (or none): drop it and allocate a bigger one, rounded up so sizes settle quickly.
-        return ScratchBuffer(bytes: (bytes + 65535) & ~65535)
+        // None large enough: a new one, rounded up so sizes settle quickly.
+        return b ?? ScratchBuffer(bytes: (bytes + 65535) & ~65535)
     }
     @usableFromInline func release(_ b: ScratchBuffer) {
         lock.lock()
-        if free.count < 16 { free.append(b) }
+        free.append(b)
+        // At most 16 kept: the smallest goes (the large ones are the costly ones to make again).
+        if free.count > 16, let i = free.indices.min(by: { free[$0].bytes < free[$1].bytes }) { free.remove(at: i) }
         lock.unlock()
     }
 }

@@ -74,7 +74,12 @@ private func rowMax(_ row: UnsafePointer<Float>, _ n: Int) -> Float {
     let raw = UnsafeRawPointer(row)
     var m = SIMD8<Float>(repeating: -.infinity)
     var j = 0
-    while j + 8 <= n { m = pointwiseMax(m, raw.loadUnaligned(fromByteOffset: 4 * j, as: SIMD8<Float>.self)); j += 8 }
+    while j + 8 <= n {
+        let v = raw.loadUnaligned(fromByteOffset: 4 * j, as: SIMD8<Float>.self)
+        m = SIMD8(max(m[0], v[0]), max(m[1], v[1]), max(m[2], v[2]), max(m[3], v[3]),
+                  max(m[4], v[4]), max(m[5], v[5]), max(m[6], v[6]), max(m[7], v[7]))
+        j += 8
+    }
     var mx = m.max()
     while j < n { mx = max(mx, row[j]); j += 1 }
     return mx
@@ -91,8 +96,7 @@ private func expShiftedSum(_ row: UnsafeMutablePointer<Float>, _ n: Int, _ m: Fl
         var acc = SIMD8<Float>()
         let end = min(n & ~7, j + 1024)
         while j < end {
-            let e = expNonPositive8(pointwiseMax(raw.loadUnaligned(fromByteOffset: 4 * j, as: SIMD8<Float>.self) - mv,
-                                                 SIMD8(repeating: -87)))
+            let e = expNonPositive8(clamp8(raw.loadUnaligned(fromByteOffset: 4 * j, as: SIMD8<Float>.self) - mv, -87, 0))
             raw.storeBytes(of: e, toByteOffset: 4 * j, as: SIMD8<Float>.self)
             acc += e
             j += 8

@@ -78,11 +78,19 @@ public func expNonPositive8(_ x: SIMD8<Float>) -> SIMD8<Float> {
     return e * unsafeBitCast(bits, to: SIMD8<Float>.self)
 }
 
+/// min(max(x, lo), hi) per lane, written lane by lane so that it always inlines (to vmaxps/vminps): the
+/// stdlib's generic `pointwiseMax` was left as a call.
+@inlinable @inline(__always)
+public func clamp8(_ x: SIMD8<Float>, _ lo: Float, _ hi: Float) -> SIMD8<Float> {
+    @inline(__always) func c(_ v: Float) -> Float { Swift.min(Swift.max(v, lo), hi) }
+    return SIMD8(c(x[0]), c(x[1]), c(x[2]), c(x[3]), c(x[4]), c(x[5]), c(x[6]), c(x[7]))
+}
+
 /// e^x for any x, 8 lanes: x is clamped to [−87, 88] first (vmaxps/vminps), so e^x saturates at about
 /// 1.6e−38 and 1.7e38 instead of going to 0 and ∞ — softmax and σ(x) = 1/(1 + e^−x) are unchanged at fp32.
 @inlinable @inline(__always)
 public func exp8(_ x: SIMD8<Float>) -> SIMD8<Float> {
-    let c = pointwiseMin(pointwiseMax(x, SIMD8(repeating: -87)), SIMD8(repeating: 88))
+    let c = clamp8(x, -87, 88)
     // expNonPositive8's reduction holds for |n| ≤ 126, which x ≤ 88 keeps (n ≤ 127 would overflow the bias add).
     return expNonPositive8(c)
 }
