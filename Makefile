@@ -5,7 +5,7 @@ MODEL      := $(MODEL_DIR)/SmolLM2-135M-Instruct.Q4_1.gguf
 MODEL_SHA  := b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53
 BIN        := .build/release/irm
 
-.PHONY: all build model test bench bench-llamacpp bench-pytorch demo sweep slurm-check report-check check-7b fuzz clean
+.PHONY: all build model test bench bench-llamacpp bench-pytorch demo sweep slurm-check report-check check-7b fuzz fixtures-llama3 fixtures-llama3-chat clean
 
 all: build
 
@@ -62,6 +62,20 @@ report-check: model
 test: model
 	$(SWIFT) build -c release
 	$(SWIFT) test -c release -Xswiftc -enable-testing
+
+# Tiny random Llama 3.1-style models and their logits from Hugging Face transformers (PyTorch CPU), the golden
+# values of Tests/LlamaTests/Llama3GoldenTests.swift (committed, so `make test` needs no PyTorch). ~1 min.
+fixtures-llama3:
+	python3 -m pip install --quiet --find-links /opt/wheels torch 'transformers>=5' gguf safetensors
+	rm -rf Tests/Fixtures/llama3
+	python3 scripts/make_llama3_fixtures.py Tests/Fixtures/llama3
+
+# Llama 3.2 Instruct's chat template (TEMPLATE=path to its `chat_template` text, not committed) rendered by
+# transformers for a few conversations: Tests/Fixtures/llama3-chat/llama3.2.json, the goldens of irm's rendering.
+fixtures-llama3-chat:
+	@test -n "$(TEMPLATE)" || { echo "usage: make fixtures-llama3-chat TEMPLATE=chat_template.jinja" >&2; exit 2; }
+	python3 -m pip install --quiet --find-links /opt/wheels 'transformers>=5'
+	python3 scripts/llama3_chat_goldens.py $(TEMPLATE) Tests/Fixtures/llama3-chat/llama3.2.json
 
 # libFuzzer on every parser a user's file reaches (scripts/fuzz.sh): FUZZ_SECONDS per target, from the seed corpus
 # Fuzz/corpus/; crashing inputs land in Fuzz/regressions/, which `make test` replays. Builds into .build-fuzz/.

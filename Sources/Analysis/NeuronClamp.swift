@@ -4,6 +4,7 @@
 import Foundation
 import Numerics
 import Llama
+import ModelIO
 
 public final class NeuronClamp: Intervention {
     public let layer: Int, index: Int, hiddenDim: Int
@@ -59,4 +60,49 @@ public func clampSweep(model: LlamaModel, prompt: [Int32], layer: Int, index: In
         let r = try greedyProbe(model: model, prompt: prompt, maxTokens: steps, watch: watch, intervention: clamp)
         return (v, r[0].watchedProb, r.reduce(0) { $0 + $1.watchedProb } / Float(r.count))
     }
+}
+
+// MARK: - Mention rate over sampled answers
+
+/// `samples` sampled answers to `prompt`, answer i drawn with seed `params.seed + i` (so a clamped and an unclamped
+/// call with the same parameters are paired sample by sample), each up to `maxTokens` or the end of generation,
+/// decoded without special tokens.
+public func sampledAnswers(model: LlamaModel, tokenizer tok: Tokenizer, prompt: [Int32], samples: Int, maxTokens: Int,
+                           params: SamplingParams, intervention: Intervention? = nil) throws -> [String] {
+    try (0..<samples).map { i in
+        var p = params
+        p.seed = params.seed &+ UInt64(i)
+        var sampler = Sampler(p)
+        let ids = try model.generate(prompt: prompt, maxTokens: maxTokens, sampler: &sampler, intervention: intervention,
+                                     isStop: { tok.isEndOfGeneration($0) })
+        return tok.decode(ids.filter { !tok.isEndOfGeneration($0) }, skipSpecial: true)
+    }
+}
+
+/// Whether `text` mentions `word`: a case-insensitive match at the start of a word, so "dog" counts "Dogs" and
+/// "dog's" but not "hotdog"; `word`'s own surrounding spaces are ignored.
+public func mentions(_ text: String, word: String) -> Bool {
+    let w = word.trimmingCharacters(in: .whitespaces).lowercased()
+    guard !w.isEmpty else { return false }
+    let t = text.lowercased()
+    var from = t.startIndex
+    while let r = t.range(of: w, range: from..<t.endIndex) {
+        if r.lowerBound == t.startIndex || !t[t.index(before: r.lowerBound)].isLetter { return true }
+        from = t.index(after: r.lowerBound)
+    }
+    return false
+}
+
+/// Exact two-sided McNemar test for paired yes/no outcomes: with `b` pairs where only the first condition says yes
+/// and `c` where only the second does, the probability under "no difference" (each discordant pair a fair coin) of a
+/// split at least as uneven: 2·P[Binomial(b+c, ½) ≤ min(b, c)], capped at 1.
+public func mcNemarExactP(b: Int, c: Int) -> Double {
+    let n = b + c
+    guard n > 0 else { return 1 }
+    var term = pow(0.5, Double(n)), tail = 0.0      // C(n, 0)/2ⁿ, then C(n, k)/2ⁿ by the ratio (n−k+1)/k
+    for k in 0...min(b, c) {
+        if k > 0 { term *= Double(n - k + 1) / Double(k) }
+        tail += term
+    }
+    return min(1, 2 * tail)
 }

@@ -9,6 +9,7 @@
 //   as plain text (no chat template), cut or padded to the sequence length with the end-of-sequence token; its
 //   dataset feeds x = ids[:-1] with y = ids[1:] and its model shifts once more, so position t predicts ids[t+2],
 //   on every position (question, answer, padding).
+import Foundation
 import ModelIO
 
 /// What a run learns; see the file comment.
@@ -25,11 +26,12 @@ public struct TokenizedExample: Codable, Sendable, Equatable {
     public var responseCount: Int { ids.count - responseStart }
 }
 
-/// The token that ends an assistant turn: `<|im_end|>` for ChatML, EOS (`</s>`) for Llama 2.
+/// The token that ends an assistant turn: `<|im_end|>` for ChatML, EOS (`</s>`) for Llama 2, `<|eot_id|>` for Llama 3.
 public func endOfTurnToken(tokenizer: Tokenizer, template: ChatTemplate) -> Int32? {
     switch template {
     case .chatml: tokenizer.tokenId("<|im_end|>") ?? tokenizer.eosId
     case .llama2: tokenizer.eosId
+    case .llama3: tokenizer.tokenId("<|eot_id|>") ?? tokenizer.eosId
     }
 }
 
@@ -43,13 +45,18 @@ public func promptIds(_ prompt: String, tokenizer: Tokenizer, template: ChatTemp
 /// The response's ids: the answer encoded as plain text (specials not parsed, so an answer cannot inject
 /// control tokens) plus the end-of-turn token. The text is what the full conversation's rendering puts
 /// between the prompt and the end token, so that prompt ids + response ids equal the ids of the rendered
-/// conversation: ChatML `answer`; Llama 2 ` answer ` (Meta's chat_completion writes `[/INST] {answer} </s>`),
+/// conversation: ChatML `answer`; Llama 3 the answer trimmed; Llama 2 ` answer ` (Meta's chat_completion writes `[/INST] {answer} </s>`),
 /// where a SentencePiece tokenizer's dummy prefix already supplies the leading space.
 public func responseIds(_ response: String, tokenizer: Tokenizer, template: ChatTemplate) -> [Int32] {
     var text = response
-    if case .llama2 = template {
+    switch template {
+    case .llama2:
         let dummyPrefix = (tokenizer as? SentencePieceBPETokenizer)?.addSpacePrefix ?? false
         text = (dummyPrefix ? "" : " ") + response + " "
+    case .llama3:
+        text = response.trimmingCharacters(in: .whitespacesAndNewlines)   // the template trims every message
+    case .chatml:
+        break
     }
     var ids = tokenizer.encode(text, addSpecial: false, parseSpecial: false)
     if let end = endOfTurnToken(tokenizer: tokenizer, template: template) { ids.append(end) }

@@ -46,7 +46,7 @@ extension LlamaModel {
         let dim = c.dim
 
         for (t, id) in tokens.enumerated() { w.tokenEmbedding.copyRow(Int(id), into: x + t * dim) }
-        let rope = RopeTable(positions: pos0, count: T, headDim: c.headDim, theta: c.ropeTheta)
+        let rope = RopeTable(positions: pos0, count: T, config: c)
         for l in 0..<c.nLayers {
             // k, v go straight into the cache; SwiGLU overwrites gate (nothing is kept for a backward).
             let views = LayerViews(x: x, xb: xb, q: q, k: s.keys[l].ptr, v: s.values[l].ptr, att: att,

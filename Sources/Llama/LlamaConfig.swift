@@ -14,10 +14,13 @@ public struct LlamaConfig: Sendable, Equatable, Codable {
     public var ropeTheta: Float
     public var maxSeqLen: Int
     public var tiedEmbeddings: Bool
+    /// RoPE's wavelength scaling (RoPE.swift); nil is plain RoPE. Optional, so configs saved before it decode.
+    public var ropeScaling: RopeScaling?
 
     public init(dim: Int, hiddenDim: Int, nLayers: Int, nHeads: Int, nKVHeads: Int, headDim: Int? = nil,
                 vocabSize: Int, normEps: Float = 1e-5, ropeTheta: Float = 10000, maxSeqLen: Int = 2048,
-                tiedEmbeddings: Bool = false) {
+                tiedEmbeddings: Bool = false, ropeScaling: RopeScaling? = nil) {
+        self.ropeScaling = ropeScaling
         self.dim = dim; self.hiddenDim = hiddenDim; self.nLayers = nLayers; self.nHeads = nHeads
         self.nKVHeads = nKVHeads; self.headDim = headDim ?? (nHeads > 0 ? dim / nHeads : 0); self.vocabSize = vocabSize
         self.normEps = normEps; self.ropeTheta = ropeTheta; self.maxSeqLen = maxSeqLen
@@ -64,6 +67,22 @@ public struct LlamaConfig: Sendable, Equatable, Codable {
         guard headDim % 2 == 0 else { throw bad("head dimension \(headDim) must be even for RoPE") }
         guard normEps.isFinite, normEps >= 0 else { throw bad("RMS norm epsilon \(normEps) must be a finite number >= 0") }
         guard ropeTheta.isFinite, ropeTheta > 0 else { throw bad("RoPE base \(ropeTheta) must be a finite number > 0") }
+        switch ropeScaling {
+        case nil: break
+        case .linear(let f):
+            guard f.isFinite, f >= 1 else { throw bad("RoPE scaling factor \(f) must be a finite number >= 1") }
+        case .llama3(let f, let lo, let hi, let L):
+            guard f.isFinite, f >= 1 else { throw bad("RoPE scaling factor \(f) must be a finite number >= 1") }
+            guard lo.isFinite, hi.isFinite, lo > 0, hi > lo else {
+                throw bad("llama3 RoPE scaling needs 0 < low_freq_factor < high_freq_factor (got \(lo), \(hi))")
+            }
+            guard L > 0, L <= Self.maxContext else { throw bad("original_max_position_embeddings \(L) must be positive") }
+        case .divisors(let d):
+            guard d.count == headDim / 2 else {
+                throw bad("rope_freqs has \(d.count) values for \(headDim / 2) rotary pairs")
+            }
+            guard d.allSatisfy({ $0.isFinite && $0 > 0 }) else { throw bad("rope_freqs holds a value that is not a finite number > 0") }
+        }
     }
 }
 
@@ -81,6 +100,7 @@ extension LlamaConfig {
         }
         let dim = try int("embedding_length"), heads = try int("attention.head_count")
         let emb = try g.tensor("token_embd.weight")
+        try Self.refuseUnsupportedGGUF(g, arch: arch)
         let vocab = g.metadata["\(arch).vocab_size"]?.int ?? emb.shape[0]
         self.init(dim: dim, hiddenDim: try int("feed_forward_length"), nLayers: try int("block_count"),
                   nHeads: heads, nKVHeads: g.metadata["\(arch).attention.head_count_kv"]?.int ?? heads,
@@ -90,7 +110,50 @@ extension LlamaConfig {
                   ropeTheta: Float(g.metadata["\(arch).rope.freq_base"]?.double ?? 10000),
                   maxSeqLen: g.metadata["\(arch).context_length"]?.int ?? 2048,
                   tiedEmbeddings: g.tensors["output.weight"] == nil)
+        ropeScaling = try Self.ggufRopeScaling(g, arch: arch)
+        // Without key_length the head dimension is read from rope.dimension_count (above); a file with both that
+        // rotates only part of each head (Phi-style partial rotary) is refused. A file with neither whose rope
+        // dimension is partial fails the tensor-shape check at load.
+        if let rd = g.metadata["\(arch).rope.dimension_count"]?.int, rd != headDim {
+            throw ModelIOError(g.path, "\(arch).rope.dimension_count \(rd) differs from the head dimension \(headDim): partial rotary embeddings are not supported")
+        }
         try validate(file: g.path)
+    }
+
+    /// GGUF's rotary scaling: the tensor `rope_freqs.weight` (per-pair divisors, as llama.cpp's converter writes
+    /// Llama 3.1) or `rope.scaling.type` linear; any other scaling type is refused.
+    static func ggufRopeScaling(_ g: GGUFFile, arch: String) throws -> RopeScaling? {
+        let type = g.metadata["\(arch).rope.scaling.type"]?.string ?? "none"
+        let factor = g.metadata["\(arch).rope.scaling.factor"]?.double
+        let freqs = g.tensors["rope_freqs.weight"]
+        switch type {
+        case "none":
+            guard let t = freqs else { return nil }
+            guard t.type == .f32, t.shape.count == 1 else {
+                throw ModelIOError(g.path, "rope_freqs.weight must be a 1-D F32 tensor (it is \(t.type) \(t.shape))")
+            }
+            let p = t.data.assumingMemoryBound(to: Float.self)
+            return .divisors((0..<t.elementCount).map { p[$0] })
+        case "linear":
+            guard freqs == nil else { throw ModelIOError(g.path, "rope_freqs.weight together with linear RoPE scaling is not supported") }
+            guard let f = factor else { throw ModelIOError(g.path, "linear RoPE scaling without \(arch).rope.scaling.factor") }
+            return f == 1 ? nil : .linear(factor: f)
+        default:
+            throw ModelIOError(g.path, "RoPE scaling type '\(type)' is not supported (only llama3 via rope_freqs, and linear)")
+        }
+    }
+
+    /// Metadata that changes the computation in ways irm does not implement: refused, never ignored.
+    static func refuseUnsupportedGGUF(_ g: GGUFFile, arch: String) throws {
+        if let n = g.metadata["\(arch).expert_count"]?.int, n > 0 {
+            throw ModelIOError(g.path, "\(arch).expert_count \(n): mixture-of-experts models are not supported")
+        }
+        for key in ["attention.sliding_window", "logit_scale", "embedding_scale", "residual_scale", "attention.scale",
+                    "attention.clamp_kqv", "attn_logit_softcapping", "final_logit_softcapping", "rope.scaling.attn_factor"] {
+            if g.metadata["\(arch).\(key)"] != nil {
+                throw ModelIOError(g.path, "metadata '\(arch).\(key)' changes the computation and is not supported")
+            }
+        }
     }
 }
 
@@ -134,18 +197,119 @@ extension LlamaConfig {
         if let mt = obj["model_type"] as? String, !["llama", "mistral"].contains(mt) {
             throw ModelIOError(path, "model_type '\(mt)' is not a Llama-family model")
         }
-        if let rs = obj["rope_scaling"], !(rs is NSNull) {
-            throw ModelIOError(path, "rope_scaling is not supported")
-        }
+        try Self.refuseUnsupportedHF(obj, file: path)
+        let rope = try Self.hfRope(obj, file: path)
         let heads = try int("num_attention_heads")
         self.init(dim: try int("hidden_size"), hiddenDim: try int("intermediate_size"),
                   nLayers: try int("num_hidden_layers"), nHeads: heads,
                   nKVHeads: try int("num_key_value_heads", heads),
                   headDim: obj["head_dim"] == nil ? nil : try int("head_dim"),
                   vocabSize: try int("vocab_size"), normEps: Float(num("rms_norm_eps", 1e-6)),
-                  ropeTheta: Float(num("rope_theta", 10000)),
+                  ropeTheta: Float(rope.theta),
                   maxSeqLen: try int("max_position_embeddings", 2048),
-                  tiedEmbeddings: (obj["tie_word_embeddings"] as? Bool) ?? false)
+                  tiedEmbeddings: (obj["tie_word_embeddings"] as? Bool) ?? false, ropeScaling: rope.scaling)
+        // Mistral's sliding window: attention reaches back at most `sliding_window` positions. Up to that many
+        // positions it is full causal attention, which is what irm computes, so the context is capped there.
+        if let w = obj["sliding_window"], !(w is NSNull) {
+            let window = try int("sliding_window")
+            guard window > 0 else { throw ModelIOError(path, "'sliding_window' must be positive") }
+            maxSeqLen = min(maxSeqLen, window)
+        }
         try validate(file: path)
+    }
+}
+
+// MARK: - Hugging Face rotary settings and the audit of config.json
+
+extension LlamaConfig {
+    /// θ and the scaling from either spelling of config.json: `rope_theta` + `rope_scaling` (transformers 4) or
+    /// `rope_parameters` {rope_type, rope_theta, …} (transformers 5). A type other than default, llama3 or linear is
+    /// refused in one line naming it.
+    static func hfRope(_ obj: [String: Any], file path: String) throws -> (theta: Double, scaling: RopeScaling?) {
+        func number(_ d: [String: Any], _ k: String, _ where_: String) throws -> Double {
+            guard let n = d[k] as? NSNumber, n.doubleValue.isFinite else {
+                throw ModelIOError(path, "\(where_) needs a number '\(k)'")
+            }
+            return n.doubleValue
+        }
+        var theta = (obj["rope_theta"] as? NSNumber)?.doubleValue
+        var params: [String: Any]? = nil, where_ = "rope_scaling"
+        if let rp = obj["rope_parameters"], !(rp is NSNull) {
+            guard let d = rp as? [String: Any] else { throw ModelIOError(path, "'rope_parameters' must be an object") }
+            // Per-layer-type parameters ({"full_attention": {...}, "sliding_attention": {...}}) are other models'.
+            guard d["rope_type"] != nil || d["rope_theta"] != nil else {
+                throw ModelIOError(path, "'rope_parameters' per attention type (\(d.keys.sorted().joined(separator: ", "))) is not supported")
+            }
+            if d["rope_theta"] != nil {
+                let t = try number(d, "rope_theta", "rope_parameters")
+                if let top = theta, top != t {
+                    throw ModelIOError(path, "rope_theta \(top) and rope_parameters.rope_theta \(t) disagree")
+                }
+                theta = t
+            }
+            params = d; where_ = "rope_parameters"
+        }
+        if let rs = obj["rope_scaling"], !(rs is NSNull) {
+            guard let d = rs as? [String: Any] else { throw ModelIOError(path, "'rope_scaling' must be an object") }
+            if let p = params {
+                // Both spellings: they must name the same scaling.
+                guard NSDictionary(dictionary: p.filter { $0.key != "rope_theta" }).isEqual(to: d.filter { $0.key != "rope_theta" }) else {
+                    throw ModelIOError(path, "'rope_scaling' and 'rope_parameters' disagree")
+                }
+            } else {
+                params = d
+            }
+        }
+        let base = theta ?? 10000
+        guard base.isFinite, base > 0 else { throw ModelIOError(path, "rope_theta \(base) must be a finite number > 0") }
+        guard let p = params else { return (base, nil) }
+        guard let type = (p["rope_type"] ?? p["type"]) as? String else {
+            if where_ == "rope_parameters" { return (base, nil) }
+            throw ModelIOError(path, "\(where_) has no 'rope_type'")
+        }
+        if let prf = p["partial_rotary_factor"] as? NSNumber, prf.doubleValue != 1 {
+            throw ModelIOError(path, "partial_rotary_factor \(prf) is not supported")
+        }
+        switch type {
+        case "default":
+            return (base, nil)
+        case "linear":
+            let f = try number(p, "factor", where_)
+            return (base, f == 1 ? nil : .linear(factor: f))
+        case "llama3":
+            let L = try number(p, "original_max_position_embeddings", where_)
+            guard let l = Int(exactly: L), l > 0 else {
+                throw ModelIOError(path, "\(where_).original_max_position_embeddings must be a positive integer")
+            }
+            if let af = p["attention_factor"] as? NSNumber, af.doubleValue != 1 {
+                throw ModelIOError(path, "\(where_).attention_factor \(af) is not supported")
+            }
+            return (base, .llama3(factor: try number(p, "factor", where_), lowFreqFactor: try number(p, "low_freq_factor", where_),
+                                  highFreqFactor: try number(p, "high_freq_factor", where_), originalContext: l))
+        default:
+            throw ModelIOError(path, "rope_type '\(type)' is not supported (default, linear and llama3 are)")
+        }
+    }
+
+    /// Settings of config.json that change the computation in ways irm does not implement: refused, never ignored.
+    static func refuseUnsupportedHF(_ obj: [String: Any], file path: String) throws {
+        if let act = obj["hidden_act"] as? String, act != "silu" {
+            throw ModelIOError(path, "hidden_act '\(act)' is not supported (the Llama MLP is SiLU-gated)")
+        }
+        for key in ["attention_bias", "mlp_bias"] where (obj[key] as? Bool) == true {
+            throw ModelIOError(path, "'\(key)': true is not supported (Llama layers have no biases)")
+        }
+        if let n = obj["num_local_experts"] as? NSNumber, n.intValue > 0 {
+            throw ModelIOError(path, "num_local_experts \(n): mixture-of-experts models are not supported")
+        }
+        for key in ["attention_multiplier", "embedding_multiplier", "residual_multiplier", "logits_scaling",
+                    "attn_logit_softcapping", "final_logit_softcapping", "query_pre_attn_scalar", "partial_rotary_factor"]
+        where obj[key] != nil && !(obj[key] is NSNull) {
+            if key == "partial_rotary_factor", (obj[key] as? NSNumber)?.doubleValue == 1 { continue }
+            throw ModelIOError(path, "'\(key)' changes the computation and is not supported")
+        }
+        if let interleaved = obj["rope_interleaved"] as? Bool, interleaved {
+            throw ModelIOError(path, "'rope_interleaved': true is not supported (Hugging Face Llama rotates halves)")
+        }
     }
 }

@@ -21,8 +21,8 @@ public final class LoadedModel: @unchecked Sendable {
         guard tok.vocabSize <= model.config.vocabSize else {
             throw ModelIOError(tokenizerPath ?? path, "tokenizer has \(tok.vocabSize) tokens but the model only \(model.config.vocabSize)")
         }
-        let meta = model.ggufMetadata.isEmpty ? nil : model.ggufMetadata
-        return LoadedModel(model: model, tokenizer: tok, template: ChatTemplate.detect(metadata: meta, tokenizer: tok))
+        return LoadedModel(model: model, tokenizer: tok,
+                           template: ChatTemplate.detect(template: chatTemplateText(format: model.format, path: path, metadata: model.ggufMetadata), tokenizer: tok))
     }
 
     /// Only the tokenizer and chat template of a model (no weights are read).
@@ -35,7 +35,26 @@ public final class LoadedModel: @unchecked Sendable {
         case .llama2c: vocab = try Llama2cCheckpoint(path: path).vocabSize
         }
         let tok = try resolveTokenizer(format: format, path: path, metadata: meta, vocabSize: vocab, explicitPath: tokenizerPath)
-        return (tok, ChatTemplate.detect(metadata: meta.isEmpty ? nil : meta, tokenizer: tok))
+        return (tok, ChatTemplate.detect(template: chatTemplateText(format: format, path: path, metadata: meta), tokenizer: tok))
+    }
+
+    /// The model's Jinja chat template: GGUF `tokenizer.chat_template`; in a Hugging Face folder
+    /// `chat_template.jinja` (transformers 5) or tokenizer_config.json's `chat_template` (a string, or a list of
+    /// {name, template} whose "default" entry is used). Nil when there is none.
+    static func chatTemplateText(format: ModelFormat, path: String, metadata: [String: GGUFValue]) -> String? {
+        switch format {
+        case .gguf: return metadata["tokenizer.chat_template"]?.string
+        case .llama2c: return nil
+        case .huggingFace:
+            if let d = FileManager.default.contents(atPath: path + "/chat_template.jinja") { return String(decoding: d, as: UTF8.self) }
+            guard let d = FileManager.default.contents(atPath: path + "/tokenizer_config.json"),
+                  let obj = (try? JSONSerialization.jsonObject(with: d)) as? [String: Any] else { return nil }
+            if let t = obj["chat_template"] as? String { return t }
+            if let list = obj["chat_template"] as? [[String: Any]] {
+                return (list.first { $0["name"] as? String == "default" } ?? list.first)?["template"] as? String
+            }
+            return nil
+        }
     }
 
     static func resolveTokenizer(format: ModelFormat, path: String, metadata: [String: GGUFValue], vocabSize: Int,

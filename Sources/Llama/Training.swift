@@ -29,7 +29,7 @@ extension LlamaModel {
             for t in tokens where t < 0 || Int(t) >= c.vocabSize { throw LlamaError.tokenOutOfRange(t, vocab: c.vocabSize) }
             for (i, id) in tokens.enumerated() { w.tokenEmbedding.copyRow(Int(id), into: a.x + i * c.dim) }
         }
-        let rope = RopeTable(positions: 0, count: a.T, headDim: c.headDim, theta: c.ropeTheta)
+        let rope = RopeTable(positions: 0, count: a.T, config: c)
         for l in 0..<c.nLayers {
             layerForward(l, a.views(l), B: a.B, T: a.T, pos0: 0, rope: rope, intervention: intervention)
         }
@@ -56,7 +56,7 @@ extension LlamaModel {
         let loss = crossEntropy(xn: a.xnF, targets: targets, head: w.output, dim: c.dim, dxn: a.dXb, buffers: a.headBuffers)
         rmsnormBackward(a.dX, a.dXb, a.xFinal, w.outputNorm.ptr, a.rstdF, T: N, C: c.dim, accumulate: false)
 
-        let rope = RopeTable(positions: 0, count: a.T, headDim: c.headDim, theta: c.ropeTheta)
+        let rope = RopeTable(positions: 0, count: a.T, config: c)
         let lowest = inputGradient ? 0 : stopLayer
         for l in stride(from: c.nLayers - 1, through: lowest, by: -1) {
             if a.recompute {

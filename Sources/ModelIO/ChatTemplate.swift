@@ -1,6 +1,7 @@
-// The two chat formats the project's models use, rendered to the exact text the models were trained on.
+// The chat formats the project's models use, rendered to the exact text the models were trained on.
 // The rendered text contains special tokens as text: encode it with parseSpecial = true, and with
-// addSpecial = false for Llama 2 (its template writes "<s>" itself).
+// addSpecial = false (Llama 2's and Llama 3's templates write their BOS themselves).
+import Foundation
 
 public enum ChatTemplate: Sendable, Equatable {
     /// ChatML (SmolLM2, Qwen):
@@ -11,17 +12,46 @@ public enum ChatTemplate: Sendable, Equatable {
     /// `<s>[INST] <<SYS>>\n{sys}\n<</SYS>>\n\n{user} [/INST]`, a completed answer adds ` {answer} </s>`,
     /// and each following user turn starts with `<s>[INST] `.
     case llama2
+    /// Llama 3.x (Meta's tokenizer_config.json templates, no tools):
+    /// `<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\n{prefix}{sys}<|eot_id|>` then per turn
+    /// `<|start_header_id|>{role}<|end_header_id|>\n\n{content, trimmed}<|eot_id|>`, and the generation prompt
+    /// `<|start_header_id|>assistant<|end_header_id|>\n\n`. Llama 3.1/3.2's templates always write the system
+    /// turn, starting with `systemPrefix` ("Cutting Knowledge Date: December 2023\nToday Date: 26 Jul 2024\n\n");
+    /// Llama 3.0's (`systemPrefix` nil) writes one only when the conversation has a system message.
+    case llama3(systemPrefix: String?)
 
     /// From GGUF `tokenizer.chat_template` when present ("<|im_start|>" -> ChatML with the default system
     /// prompt the template writes, "[INST]" -> Llama 2), else from the vocabulary (an `<|im_start|>` piece
     /// -> ChatML, otherwise Llama 2).
     public static func detect(metadata: [String: GGUFValue]?, tokenizer: Tokenizer) -> ChatTemplate {
-        if let t = metadata?["tokenizer.chat_template"]?.string {
+        detect(template: metadata?["tokenizer.chat_template"]?.string, tokenizer: tokenizer)
+    }
+
+    /// From a Jinja chat template's text (GGUF `tokenizer.chat_template`, tokenizer_config.json `chat_template`).
+    public static func detect(template: String?, tokenizer: Tokenizer) -> ChatTemplate {
+        if let t = template {
             if t.contains("<|im_start|>") { return .chatml(defaultSystem: defaultSystemPrompt(inChatML: t)) }
+            if t.contains("<|start_header_id|>") { return .llama3(systemPrefix: llama3SystemPrefix(inTemplate: t)) }
             if t.contains("[INST]") { return .llama2 }
         }
         if tokenizer.tokenId("<|im_start|>") != nil { return .chatml(defaultSystem: nil) }
+        if tokenizer.tokenId("<|start_header_id|>") != nil { return .llama3(systemPrefix: nil) }
         return .llama2
+    }
+
+    /// Llama 3.1/3.2's templates open every system turn with the knowledge cut-off and a date: "26 Jul 2024"
+    /// (3.1, and 3.2 where `strftime_now` is not defined) or today's date when the template asks for
+    /// `strftime_now("%d %b %Y")` (3.2, as transformers renders it).
+    static func llama3SystemPrefix(inTemplate t: String) -> String? {
+        guard t.contains("Cutting Knowledge Date: December 2023") else { return nil }
+        var date = "26 Jul 2024"
+        if t.contains("strftime_now") {
+            let f = DateFormatter()
+            f.locale = Locale(identifier: "en_US_POSIX")
+            f.dateFormat = "dd MMM yyyy"
+            date = f.string(from: Date())
+        }
+        return "Cutting Knowledge Date: December 2023\nToday Date: \(date)\n\n"
     }
 
     /// The literal system prompt a ChatML Jinja template inserts when the conversation has none, e.g.
@@ -69,6 +99,19 @@ public enum ChatTemplate: Sendable, Equatable {
                 first = false
             }
             if turns.isEmpty, let sys = system { s += "<s>[INST] <<SYS>>\n\(sys)\n<</SYS>>\n\n [/INST]" }
+            return s
+        case .llama3(let prefix):
+            func turn(_ role: String, _ content: String) -> String {
+                "<|start_header_id|>\(role)<|end_header_id|>\n\n\(content)<|eot_id|>"
+            }
+            var s = "<|begin_of_text|>"
+            if let p = prefix {
+                s += turn("system", p + (system?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""))
+            } else if let sys = system {
+                s += turn("system", sys.trimmingCharacters(in: .whitespacesAndNewlines))
+            }
+            for t in turns { s += turn(t.role, t.content.trimmingCharacters(in: .whitespacesAndNewlines)) }
+            if addGenerationPrompt { s += "<|start_header_id|>assistant<|end_header_id|>\n\n" }
             return s
         }
     }

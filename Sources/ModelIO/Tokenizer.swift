@@ -74,8 +74,9 @@ final class Vocabulary: Sendable {
         self.addBOS = addBOS; self.addEOS = addEOS
         var eog = Set<Int32>()
         for id in [eos, eot, eom] { if let v = valid(id) { eog.insert(v) } }
-        // llama.cpp (llama_vocab::impl::load) adds these pieces to its end-of-generation set.
-        for p in ["<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>", "<|endoftext|>", "<|eom_id|>",
+        // llama.cpp (llama_vocab::impl::load) adds these pieces to its end-of-generation set (and Llama 3 stops at
+        // <|end_of_text|> too, which its tokenizer.json does not name as EOS).
+        for p in ["<|eot_id|>", "<|end_of_text|>", "<|im_end|>", "<|end|>", "<end_of_turn>", "<|endoftext|>", "<|eom_id|>",
                   "<EOT>", "_<EOT>"] {
             if let id = ids[Array(p.utf8)] { eog.insert(id) }
         }

@@ -16,13 +16,14 @@ struct InfoCommand: Command {
         let m = lm.model, c = m.config
         func gb(_ b: Int) -> String { String(format: "%.2f GB", Double(b) / 1e9) }
         let kvPerToken = 2 * c.nLayers * c.kvDim * 4
+        let ropeScalingText: String = c.ropeScaling.map { ", scaling " + $0.description } ?? ""
         var lines = [
             "model        \(m.path) (\(m.format.rawValue))",
             "layers       \(c.nLayers)",
             "hidden       \(c.dim)   (MLP \(c.hiddenDim))",
             "heads        \(c.nHeads) query / \(c.nKVHeads) key-value, head dim \(c.headDim)",
             "vocab        \(c.vocabSize)   (tokenizer: \(lm.tokenizer.vocabSize) tokens)",
-            "rope theta   \(c.ropeTheta)",
+            "rope theta   \(c.ropeTheta)\(ropeScalingText)",
             "norm eps     \(c.normEps)",
             "context      \(c.maxSeqLen)",
             "embeddings   \(c.tiedEmbeddings ? "tied (LM head = token embedding)" : "untied LM head")",
@@ -44,5 +45,6 @@ func templateName(_ t: ChatTemplate) -> String {
     switch t {
     case .chatml(let sys): "ChatML" + (sys.map { " (default system prompt: \"\($0)\")" } ?? "")
     case .llama2: "Llama-2-chat ([INST] <<SYS>> … [/INST])"
+    case .llama3(let prefix): "Llama 3 (<|start_header_id|> … <|eot_id|>)" + (prefix == nil ? "" : ", with the 3.1 knowledge-date system text")
     }
 }

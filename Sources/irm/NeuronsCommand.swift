@@ -157,7 +157,8 @@ struct NeuronsClamp: Command {
     static let name = "clamp", summary = "generate with the neuron's activation clamped at V at every position, next to the unclamped run"
 
     var model = ModelOptions(), threads = ThreadOptions(), prompt = PromptOptions(), vectors = NeuronVectorOptions()
-    var neuron = "", value: Float = 10, maxTokens = 24, token: String?, sweepValues: String?
+    var sampling = SamplingOptions()
+    var neuron = "", value: Float = 10, maxTokens = 24, token: String?, sweepValues: String?, samples = 0
 
     static var options: [Opt<Self>] {
         including(\.model) + including(\.threads) + [
@@ -167,11 +168,17 @@ struct NeuronsClamp: Command {
             .int("max-tokens", "N", \.maxTokens, 1...4096, "tokens to generate"),
             .string("token", "WORD", \.token, "the concept token to watch (default: the neuron's top token)"),
             .string("sweep-values", "LIST", \.sweepValues, "values to sweep instead, e.g. 0,5,10,20 or 0:40:5"),
-        ] + including(\.vectors)
+            .int("samples", "N", \.samples, 0...100_000,
+                 "also sample N answers clamped and N unclamped (paired seeds; needs --temperature > 0) and count those that mention the watched token's word"),
+        ] + including(\.sampling) + including(\.vectors)
     }
 
     func run() throws {
         let sweep = try sweepValues.map(Self.parseValues)
+        if samples > 0 && sweep != nil { throw CLIError("--samples and --sweep-values do not go together") }
+        if samples > 0 && sampling.params.temperature <= 0 {
+            throw CLIError("--samples \(samples) needs --temperature > 0 (greedy answers would all be the same)")
+        }
         let kind = vectors.kind, norm = vectors.norm
         threads.apply()
         let lm = try model.load()
@@ -232,6 +239,28 @@ struct NeuronsClamp: Command {
         func mean(_ r: [ProbeStep]) -> Float { r.reduce(0) { $0 + $1.watchedProb } / Float(r.count) }
         print(String(format: "\np(%@) at step 1: %.4g → %.4g;  mean over the steps: %.4g → %.4g",
                      w, base[0].watchedProb, clamped[0].watchedProb, mean(base), mean(clamped)))
+        if samples > 0 { try printMentionRates(m, tok, ids, clamp, word: text(watch)) }
+    }
+
+    /// The mention rate of the watched token's word over `samples` paired sampled answers, unclamped vs clamped.
+    func printMentionRates(_ m: LlamaModel, _ tok: Tokenizer, _ ids: [Int32], _ clamp: NeuronClamp, word: String) throws {
+        let p = sampling.params
+        let base = try sampledAnswers(model: m, tokenizer: tok, prompt: ids, samples: samples, maxTokens: maxTokens, params: p)
+        let clamped = try sampledAnswers(model: m, tokenizer: tok, prompt: ids, samples: samples, maxTokens: maxTokens,
+                                         params: p, intervention: clamp)
+        let a = base.map { mentions($0, word: word) }, b = clamped.map { mentions($0, word: word) }
+        let na = a.filter { $0 }.count, nb = b.filter { $0 }.count
+        let onlyClamped = zip(a, b).filter { !$0 && $1 }.count, onlyBase = zip(a, b).filter { $0 && !$1 }.count
+        let w = Neurons.quoted(word.trimmingCharacters(in: .whitespaces))
+        print(String(format: "\nanswers mentioning %@ among %d sampled (temperature %g, top-k %d, top-p %g, seeds %llu…, up to %d tokens):",
+                     w, samples, p.temperature, p.topK, p.topP, p.seed, maxTokens))
+        print(String(format: "  unclamped  %d/%d (%.1f %%)", na, samples, 100 * Double(na) / Double(samples)))
+        print(String(format: "  clamped    %d/%d (%.1f %%)", nb, samples, 100 * Double(nb) / Double(samples)))
+        print(String(format: "  pairs where only the clamped answer mentions it: %d, only the unclamped: %d (exact McNemar p = %.3g)",
+                     onlyClamped, onlyBase, mcNemarExactP(b: onlyClamped, c: onlyBase)))
+        for (label, answers) in [("unclamped", base), ("clamped", clamped)] {
+            for s in answers.prefix(3) { print("  \(label): \(tsvEscape(s))") }
+        }
     }
 
     /// "0,5,10" or START:STOP:STEP (STOP inclusive, at most 1000 values).

@@ -164,6 +164,23 @@ final class NeuronMapTests: XCTestCase {
         XCTAssertLessThan(sweep[1].first, sweep[2].first)
     }
 
+    /// The mention rule (case-insensitive, at a word start) and the exact McNemar p-value against binomial sums
+    /// worked by hand: 2·(1/32) for a 0–5 split, 2·(1+10)/1024 for 1–9, and 1 (capped) for an even split.
+    func testMentionsAndMcNemar() {
+        XCTAssertTrue(mentions("Dogs are loyal.", word: " dog"))
+        XCTAssertTrue(mentions("I love my dog's bark", word: "dog"))
+        XCTAssertTrue(mentions("a hotdog, then a dog", word: "dog"))
+        XCTAssertFalse(mentions("a hotdog stand", word: "dog"))
+        XCTAssertFalse(mentions("cats", word: "dog"))
+        XCTAssertFalse(mentions("anything", word: "  "))
+        XCTAssertTrue(mentions("Visit CALIFORNIA!", word: "California"))
+        XCTAssertEqual(mcNemarExactP(b: 0, c: 5), 0.0625, accuracy: 1e-12)
+        XCTAssertEqual(mcNemarExactP(b: 9, c: 1), 22.0 / 1024, accuracy: 1e-12)
+        XCTAssertEqual(mcNemarExactP(b: 3, c: 3), 1)
+        XCTAssertEqual(mcNemarExactP(b: 0, c: 0), 1)
+        XCTAssertEqual(mcNemarExactP(b: 0, c: 60), 2 * pow(0.5, 60), accuracy: 1e-25)
+    }
+
     func testCompareSelfAndPermuted() throws {
         let cfg = LlamaConfig(dim: 16, hiddenDim: 40, nLayers: 2, nHeads: 2, nKVHeads: 2, vocabSize: 50, maxSeqLen: 16)
         let a = LlamaModel.random(cfg, seed: 21, type: .f16)

@@ -66,5 +66,9 @@ final class NeuronsCLITests: XCTestCase {
         assertOneLineError(try runIRM(["neurons", "compare", "--model", "Models/SmolLM2-135M-Instruct.Q4_1.gguf"]), contains: ["two models"])
         assertOneLineError(try runIRM(["neurons", "clamp", "--neuron", "1:1", "--prompt", "hi", "--token", "hello world again"]),
                            contains: ["--token", "one token"])
+        assertOneLineError(try runIRM(["neurons", "clamp", "--neuron", "1:1", "--prompt", "hi", "--samples", "5"]),
+                           contains: ["--samples", "--temperature"])
+        assertOneLineError(try runIRM(["neurons", "clamp", "--neuron", "1:1", "--prompt", "hi", "--samples", "5",
+                                       "--temperature", "1", "--sweep-values", "0,5"]), contains: ["--samples", "--sweep-values"])
     }
 }

@@ -63,6 +63,28 @@ final class TokenizeTests: XCTestCase {
         }
     }
 
+    /// The same property for Llama 3 (Llama 3's real vocabulary, the 3.1 template): every answer ends with <|eot_id|>.
+    func testLlama3SplitEqualsFullRendering() throws {
+        let tok = try loadTokenizerJSON(path: try llama3TokenizerFixture() + "/tokenizer.json")
+        let template = ChatTemplate.llama3(systemPrefix: "Cutting Knowledge Date: December 2023\nToday Date: 26 Jul 2024\n\n")
+        let eot = tok.tokenId("<|eot_id|>")!
+        XCTAssertEqual(endOfTurnToken(tokenizer: tok, template: template), eot)
+        var examples = try loadQACSV(path: datasetsDir + "/anger.csv").prefix(200).map { $0 }
+        examples += try loadExamples(path: carerVal).prefix(100)
+        for system in [nil, "Be brief."] as [String?] {
+            for e in examples {
+                let p = promptIds(e.prompt, tokenizer: tok, template: template, system: system)
+                let r = responseIds(e.response, tokenizer: tok, template: template)
+                let full = tok.encode(template.render(system: system, turns: [("user", e.prompt), ("assistant", e.response)],
+                                                      addGenerationPrompt: false), addSpecial: false, parseSpecial: true)
+                guard p + r == full else { return XCTFail("\(e.source): \(p + r) vs \(full)") }
+                XCTAssertEqual(p.first, 128000)   // <|begin_of_text|> written by the template, once
+                XCTAssertEqual(p.dropFirst().first, 128006)
+                XCTAssertEqual(r.last, eot)
+            }
+        }
+    }
+
     func testTruncationAndDrop() throws {
         let (tok, template) = try smolTokenizer()
         let e = Example(prompt: "What is the capital of Australia?", response: String(repeating: "Canberra is lovely. ", count: 40), source: "t:1")

