@@ -2,6 +2,8 @@
 //   Linear(h, w·h) → ReLU → [Linear(w·h, w·h) → ReLU] × (depth − 2) → Linear(w·h, h·L)
 // reading the residual stream after the tap layer's attention block and adding one h-wide slice of its
 // output to the residual after the attention block of each of its L injection layers.
+// The `constant` kind has no network: its output is one trainable vector of h·L values, the same for every
+// token (the input-independent "knob" of issue 19's hypothesis), added at the same sites.
 import Foundation
 import ModelIO
 
@@ -13,23 +15,34 @@ public struct IRMConfig: Codable, Hashable, Sendable {
     public var tapLayer: Int = 0           // reference: layer 0 (after its attention add)
     public var l1: Float = 0               // L1 penalty on the output (reference runs: 0 or on)
     public var initialization: IRMInit = .pytorch
+    public var kind: IRMKind = .network    // constant: no network, width and depth unused
 
     public init(hidden: Int, layers: [Int], widthMultiplier: Int = 3, depth: Int = 5, tapLayer: Int = 0,
-                l1: Float = 0, initialization: IRMInit = .pytorch) {
+                l1: Float = 0, initialization: IRMInit = .pytorch, kind: IRMKind = .network) {
         self.hidden = hidden; self.layers = layers; self.widthMultiplier = widthMultiplier; self.depth = depth
-        self.tapLayer = tapLayer; self.l1 = l1; self.initialization = initialization
+        self.tapLayer = tapLayer; self.l1 = l1; self.initialization = initialization; self.kind = kind
     }
 
     public var width: Int { hidden * widthMultiplier }
     /// h·L: the output holds every injection layer's slice, interleaved (see IRMNetwork.swift).
     public var outputDim: Int { hidden * layers.count }
-    /// (out, in) of each Linear, first to last.
+    /// (out, in) of each Linear, first to last; none for the constant kind.
     public var linearShapes: [(out: Int, in: Int)] {
+        guard kind == .network else { return [] }
         let ins = [hidden] + Array(repeating: width, count: depth - 1)
         let outs = Array(repeating: width, count: depth - 1) + [outputDim]
         return zip(outs, ins).map { (out: $0, in: $1) }
     }
-    public var parameterCount: Int { linearShapes.reduce(0) { $0 + $1.out * $1.in + $1.out } }
+    public var parameterCount: Int {
+        kind == .constant ? outputDim : linearShapes.reduce(0) { $0 + $1.out * $1.in + $1.out }
+    }
+    /// One line for reports and logs.
+    public var summary: String {
+        switch kind {
+        case .network: "\(depth) Linear layers, width \(widthMultiplier)·\(hidden) = \(width)"
+        case .constant: "a constant vector per injection layer (no network)"
+        }
+    }
 
     /// The parameter count computed without overflow and without building `linearShapes` (nil when it does not
     /// fit in Int or a size is not positive): what a config read from a file is checked with.
@@ -38,6 +51,7 @@ public struct IRMConfig: Codable, Hashable, Sendable {
               let w = checkedProduct([hidden, widthMultiplier]), let out = checkedProduct([hidden, layers.count]) else { return nil }
         // Linear(in, out) has out·in weights and out biases.
         func linear(_ i: Int, _ o: Int) -> Int? { checkedSum([i, 1]).flatMap { checkedProduct([o, $0]) } }
+        if kind == .constant { return out }
         if depth == 1 { return linear(hidden, out) }
         guard let first = linear(hidden, w), let last = linear(w, out),
               let middles = depth == 2 ? 0 : linear(w, w).flatMap({ checkedProduct([$0, depth - 2]) }) else { return nil }
@@ -92,6 +106,45 @@ public struct IRMConfig: Codable, Hashable, Sendable {
             throw IRMError.invalid("injection layer \(lowest) comes before the tap layer \(tapLayer)")
         }
     }
+}
+
+extension IRMConfig {
+    enum CodingKeys: String, CodingKey {
+        case hidden, widthMultiplier, depth, layers, tapLayer, l1, initialization, kind
+    }
+
+    /// `kind` is written only when it is not `network`, so a network IRM's config (and every hash and file made
+    /// from it) is byte for byte what it was before the constant kind existed; every other key is required.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        hidden = try c.decode(Int.self, forKey: .hidden)
+        widthMultiplier = try c.decode(Int.self, forKey: .widthMultiplier)
+        depth = try c.decode(Int.self, forKey: .depth)
+        layers = try c.decode([Int].self, forKey: .layers)
+        tapLayer = try c.decode(Int.self, forKey: .tapLayer)
+        l1 = try c.decode(Float.self, forKey: .l1)
+        initialization = try c.decode(IRMInit.self, forKey: .initialization)
+        kind = try c.decodeIfPresent(IRMKind.self, forKey: .kind) ?? .network
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(hidden, forKey: .hidden)
+        try c.encode(widthMultiplier, forKey: .widthMultiplier)
+        try c.encode(depth, forKey: .depth)
+        try c.encode(layers, forKey: .layers)
+        try c.encode(tapLayer, forKey: .tapLayer)
+        try c.encode(l1, forKey: .l1)
+        try c.encode(initialization, forKey: .initialization)
+        if kind != .network { try c.encode(kind, forKey: .kind) }
+    }
+}
+
+public enum IRMKind: String, Codable, Sendable, CaseIterable {
+    /// The paper's feed-forward network (its output depends on the token's residual).
+    case network
+    /// One trainable vector per injection layer, added at every token: the input-independent part alone.
+    case constant
 }
 
 public enum IRMInit: String, Codable, Sendable, CaseIterable {

@@ -7,14 +7,26 @@ import ModelIO
 
 extension IRMNetwork {
     public static func tensorName(_ k: Int, _ kind: String) -> String { "basic_forward.\(2 * k).\(kind)" }
+    /// The constant kind's one tensor, [h·L] in the output's layout (the reference has no such IRM).
+    public static let constantTensorName = "constant"
+
+    /// Every tensor of an IRM of `config`, in file order, with its shape and offset in the parameter buffer.
+    static func tensorTable(_ config: IRMConfig) -> [(name: String, shape: [Int], offset: Int, count: Int)] {
+        if config.kind == .constant { return [(constantTensorName, [config.outputDim], 0, config.outputDim)] }
+        var t: [(String, [Int], Int, Int)] = [], n = 0
+        for (k, s) in config.linearShapes.enumerated() {
+            t.append((tensorName(k, "weight"), [s.out, s.in], n, s.out * s.in)); n += s.out * s.in
+            t.append((tensorName(k, "bias"), [s.out], n, s.out)); n += s.out
+        }
+        return t
+    }
 
     /// Writes the weights straight from the parameter buffer (no copy: a checkpoint of a large IRM needs no
     /// memory beyond the IRM itself).
     public func save(path: String, extraMetadata: [String: String] = [:]) throws {
         var tensors: [(name: String, type: TensorType, shape: [Int], data: UnsafeRawBufferPointer)] = []
-        for (k, s) in config.linearShapes.enumerated() {
-            tensors.append((IRMNetwork.tensorName(k, "weight"), .f32, [s.out, s.in], UnsafeRawBufferPointer(start: weight(k), count: 4 * s.out * s.in)))
-            tensors.append((IRMNetwork.tensorName(k, "bias"), .f32, [s.out], UnsafeRawBufferPointer(start: bias(k), count: 4 * s.out)))
+        for t in IRMNetwork.tensorTable(config) {
+            tensors.append((t.name, .f32, t.shape, UnsafeRawBufferPointer(start: params.ptr + t.offset, count: 4 * t.count)))
         }
         var meta = extraMetadata
         meta["irm_config"] = String(decoding: try sortedJSONEncoder().encode(config), as: UTF8.self)
@@ -63,31 +75,26 @@ extension IRMNetwork {
     /// reader has checked against the shapes).
     static func checkTensors(_ f: SafetensorsFile, config: IRMConfig) throws {
         var names = Set<String>()
-        for (k, s) in config.linearShapes.enumerated() {
-            for (kind, shape) in [("weight", [s.out, s.in]), ("bias", [s.out])] {
-                let name = tensorName(k, kind)
-                names.insert(name)
-                guard let t = f.tensors[name] else {
-                    throw IRMError.badFile(f.path, "missing tensor '\(name)' (irm_config has depth \(config.depth))")
-                }
-                guard t.shape == shape else {
-                    throw IRMError.badFile(f.path, "tensor '\(name)' has shape \(t.shape), the IRM config needs \(shape)")
-                }
+        let described = config.kind == .constant ? "a constant IRM" : "depth \(config.depth)"
+        for want in tensorTable(config) {
+            names.insert(want.name)
+            guard let t = f.tensors[want.name] else {
+                throw IRMError.badFile(f.path, "missing tensor '\(want.name)' (irm_config has \(described))")
+            }
+            guard t.shape == want.shape else {
+                throw IRMError.badFile(f.path, "tensor '\(want.name)' has shape \(t.shape), the IRM config needs \(want.shape)")
             }
         }
-        if let extra = f.tensors.keys.filter({ $0.hasPrefix("basic_forward.") && !names.contains($0) }).sorted().first {
-            throw IRMError.badFile(f.path, "tensor '\(extra)' is not part of the IRM that irm_config describes (depth \(config.depth))")
+        let ours = { (n: String) in n.hasPrefix("basic_forward.") || n == constantTensorName }
+        if let extra = f.tensors.keys.filter({ ours($0) && !names.contains($0) }).sorted().first {
+            throw IRMError.badFile(f.path, "tensor '\(extra)' is not part of the IRM that irm_config describes (\(described))")
         }
     }
 
     /// Reads this network's weights from `f` in place (names and shapes checked, NaN and infinity refused).
     public func loadWeights(_ f: SafetensorsFile) throws {
         try IRMNetwork.checkTensors(f, config: config)
-        for k in config.linearShapes.indices {
-            for (kind, dst) in [("weight", weight(k)), ("bias", bias(k))] {
-                try f.readFloats(f.tensor(IRMNetwork.tensorName(k, kind)), into: dst)
-            }
-        }
+        for t in IRMNetwork.tensorTable(config) { try f.readFloats(f.tensor(t.name), into: params.ptr + t.offset) }
         for i in 0..<params.count where !params[i].isFinite {
             throw IRMError.badFile(f.path, "weights contain NaN or infinity")
         }

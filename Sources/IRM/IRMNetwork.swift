@@ -7,7 +7,8 @@ import Numerics
 
 public final class IRMNetwork: @unchecked Sendable {
     public let config: IRMConfig
-    /// All weights and biases: for Linear k, W_k [out, in] then b_k [out], in order.
+    /// All weights and biases: for Linear k, W_k [out, in] then b_k [out], in order. The constant kind: its
+    /// vector [h·L], in the output's layout.
     public let params: FloatBuffer
     /// d loss / d params, as params; empty for a network loaded for inference (IRMNetwork.load).
     public let grads: FloatBuffer
@@ -19,10 +20,16 @@ public final class IRMNetwork: @unchecked Sendable {
         var offs: [(Int, Int)] = []
         var n = 0
         for s in config.linearShapes { offs.append((n, n + s.out * s.in)); n += s.out * s.in + s.out }
+        if config.kind == .constant { n = config.outputDim }
         offsets = offs
         params = FloatBuffer(count: n)
         grads = FloatBuffer(count: withGradients ? n : 0)
         var rng = Rng(seed: seed)
+        if config.kind == .constant {
+            // As the bias of a Linear reading the h-wide residual (pytorch), or zero (zero-output).
+            let bound = 1 / Float(config.hidden).squareRoot()
+            for i in 0..<n { params[i] = config.initialization == .zeroOutput ? 0 : (rng.uniform() * 2 - 1) * bound }
+        }
         for (k, s) in config.linearShapes.enumerated() {
             let bound = 1 / Float(s.in).squareRoot()
             let zero = config.initialization == .zeroOutput && k == config.linearShapes.count - 1
@@ -33,6 +40,8 @@ public final class IRMNetwork: @unchecked Sendable {
     }
 
     public var linearCount: Int { offsets.count }
+    /// The constant kind's vector [h·L].
+    public var constant: UnsafeMutablePointer<Float> { params.ptr }
     public func weight(_ k: Int) -> UnsafeMutablePointer<Float> { params.ptr + offsets[k].w }
     public func bias(_ k: Int) -> UnsafeMutablePointer<Float> { params.ptr + offsets[k].b }
     func weightGrad(_ k: Int) -> UnsafeMutablePointer<Float> { grads.ptr + offsets[k].w }
@@ -59,7 +68,7 @@ public final class IRMActivations: @unchecked Sendable {
     static func table(_ c: IRMConfig, rows n: Int) -> RegionTable<View> {
         var t = RegionTable<View>()
         for (k, s) in c.linearShapes.enumerated() { t.add(\IRMActivations.inputs[k], n * s.in) }
-        let wide = c.linearShapes.map(\.in).max()!   // the widest dx (the last dz is dOut itself)
+        let wide = c.linearShapes.map(\.in).max() ?? 0   // the widest dx (the last dz is dOut itself)
         t.add(\.output, n * c.outputDim); t.add(\.dOut, n * c.outputDim)
         t.add(\.dA, n * wide); t.add(\.dB, n * wide)
         return t
@@ -81,6 +90,11 @@ public final class IRMActivations: @unchecked Sendable {
 extension IRMNetwork {
     /// out = net(u) for `n` ≤ acts.rows rows of u [n, h]; saves what backward needs in `acts`.
     public func forward(_ u: UnsafePointer<Float>, rows n: Int, _ acts: IRMActivations) {
+        if config.kind == .constant {
+            // out[r, :] = c for every row: the input is not read.
+            for r in 0..<n { (acts.output + r * config.outputDim).update(from: constant, count: config.outputDim) }
+            return
+        }
         let shapes = config.linearShapes
         acts.inputs[0].update(from: u, count: n * config.hidden)
         for k in 0..<shapes.count {
@@ -103,6 +117,11 @@ extension IRMNetwork {
     /// gradient: it comes from the frozen model below the tap, where nothing is trained.
     public func backward(_ dOut: UnsafePointer<Float>, rows n: Int, _ acts: IRMActivations) {
         requireGradients()
+        if config.kind == .constant {
+            // dc += Σ_rows dOut
+            for r in 0..<n { addInPlace(grads.ptr, dOut + r * config.outputDim, config.outputDim) }
+            return
+        }
         let shapes = config.linearShapes
         var dz = UnsafeMutablePointer(mutating: dOut)
         var spare = acts.dA

@@ -22,7 +22,7 @@ func configSection(_ r: ReportInputs) -> ReportSection {
     let irm = c.irm, a = c.adam
     let training = kv([
         row("injection layers", "\(layerSpecName(irm.layers)) (\(irm.layers.count) layers; tap after layer \(irm.tapLayer)'s attention)"),
-        row("IRM", "\(irm.depth) Linear layers, width \(irm.widthMultiplier)·\(irm.hidden) = \(irm.width), \(formatCount(irm.parameterCount)) parameters, init \(irm.initialization.rawValue)"),
+        row("IRM", "\(irm.summary), \(formatCount(irm.parameterCount)) parameters, init \(irm.initialization.rawValue)"),
         row("L1 on the output", irm.l1 > 0 ? "\(irm.l1)" : "off"),
         row("Adam", "lr \(a.lr), β \(a.beta1)/\(a.beta2), ε \(a.eps), StepLR γ \(a.gamma) per epoch\(a.clipNorm.map { ", clip \($0)" } ?? "")"),
         row("batches", "\(c.batchSize) × at most \(c.seqLen) tokens\(c.recompute ? ", recomputed backward" : "")"),

@@ -32,6 +32,8 @@ struct TrainCommand: Command {
             .string("label", "L", \.c.label, "for text;label files: the class to train on (e.g. anger)"),
             .int("limit", "N", \.c.limit, 1...Int.max, "use only the first N examples of the dataset"),
             .string("layers", "SPEC", \.layers, "injection layers: " + layerSpecSyntax),
+            .choice("irm-kind", \.c.irm.kind,
+                    "network (default): the paper's IRM; constant: one trainable vector per injection layer, the same at every token"),
             .int("width", "W", \.c.irm.widthMultiplier, 1...64, "IRM width multiplier: hidden layers W·h wide"),
             .int("depth", "D", \.c.irm.depth, 1...64, "IRM Linear layers"),
             .float("l1", "λ", \.c.irm.l1, 0...1e6, "L1 penalty: λ·mean |IRM output| over the real tokens"),
@@ -163,6 +165,9 @@ struct TrainCommand: Command {
 
     func newConfig() throws -> TrainConfig {
         guard let dataset else { throw CLIError("--dataset is required (or --resume RUN)") }
+        if c.irm.kind == .constant, let o = given.intersection(["width", "depth"]).sorted().first {
+            throw CLIError("--\(o) does not apply to --irm-kind constant (it has no network)")
+        }
         var c = self.c
         c.model = try model.path()
         c.tokenizer = model.tokenizer

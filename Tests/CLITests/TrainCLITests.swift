@@ -23,6 +23,30 @@ final class TrainCLITests: XCTestCase {
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: d), ["test-split.json"])
     }
 
+    /// `--irm-kind constant`: a vector per injection layer (576·30 parameters on SmolLM2), trained, saved as one
+    /// `constant` tensor, the same heatmap column at every token; resumed runs keep the kind.
+    func testConstantKindTrainsAndResumes() throws {
+        let runs = try tempDir("train-constant")
+        let args = ["train", "--dataset", "anger", "--limit", "20", "--seq-len", "64", "--batch-size", "4", "--no-heatmaps",
+                    "--threads", "2", "--irm-kind", "constant", "--init", "zero-output", "--lr", "1e-2", "--runs", runs, "--name", "c"]
+        let r = try runIRM(args + ["--max-steps", "6"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("IRM 17280 parameters"), r.stdout)
+        let losses = try metrics(runs + "/c").map { Double($0[2])! }
+        XCTAssertEqual(losses.count, 6)
+        let config = try String(contentsOfFile: runs + "/c/config.json", encoding: .utf8)
+        XCTAssertTrue(config.contains(#""kind" : "constant""#) || config.contains(#""kind":"constant""#), config)
+        let more = try runIRM(["train", "--resume", runs + "/c", "--max-steps", "8"])
+        XCTAssertEqual(more.status, 0, more.stderr)
+        XCTAssertEqual(try metrics(runs + "/c").count, 8)
+        let h = try runIRM(["heatmap", "--run", runs + "/c", "--max-tokens", "2"])
+        XCTAssertEqual(h.status, 0, h.stderr)
+        let csv = try String(contentsOfFile: runs + "/c/heatmap.csv", encoding: .utf8)
+        XCTAssertFalse(csv.isEmpty)
+        assertOneLineError(try runIRM(["train", "--dataset", "anger", "--irm-kind", "constant", "--depth", "3", "--runs", runs]),
+                           contains: ["--depth", "constant"])
+    }
+
     func testThirtyStepsLowerTheTrainingLoss() throws {
         let runs = try tempDir("train30")
         let r = try runIRM(["train"] + small + ["--max-steps", "30", "--lr", "1e-3", "--init", "zero-output",

@@ -110,21 +110,30 @@ final class IRMTests: XCTestCase {
         }
     }
 
+    /// The constant kind (one trainable vector per injection layer): every coordinate of d loss / d vector.
+    func testWholeModelPlusConstantIRMGradients() throws {
+        let mc = LlamaConfig(dim: 16, hiddenDim: 24, nLayers: 4, nHeads: 4, nKVHeads: 2, vocabSize: 23,
+                             normEps: 1e-5, ropeTheta: 10000, maxSeqLen: 8, tiedEmbeddings: true)
+        try checkIRMGradients(LlamaModel.random(mc, seed: 9), layers: [0, 2, 3], width: 1, kind: .constant, "constant")
+    }
+
     /// `l1`: the L1 penalty's kinks (outputs crossing 0) add noise to finite differences along directions
     /// of many parameters; the quantized models are checked without it.
-    func checkIRMGradients(_ model: LlamaModel, layers: [Int], width: Int, l1: Float = 0.01, _ what: String = "f32",
-                           file: StaticString = #filePath, line: UInt = #line) throws {
+    func checkIRMGradients(_ model: LlamaModel, layers: [Int], width: Int, l1: Float = 0.01, kind: IRMKind = .network,
+                           _ what: String = "f32", file: StaticString = #filePath, line: UInt = #line) throws {
         let mc = model.config
         rng = Rng(seed: 77)   // the same directions whatever ran before
-        let cfg = IRMConfig(hidden: mc.dim, layers: layers, widthMultiplier: width, depth: 3, l1: l1)
+        let cfg = IRMConfig(hidden: mc.dim, layers: layers, widthMultiplier: width, depth: 3, l1: l1, kind: kind)
         let net = IRMNetwork(config: cfg, seed: 4)
         // Keep every hidden pre-activation far from the ReLU kink (half the units clearly on, half clearly
         // off), so finite differences do not straddle a kink; the masking is still exercised.
-        for k in 0..<net.linearCount - 1 {
+        for k in 0..<max(0, net.linearCount - 1) {
             let s = cfg.linearShapes[k]
             for i in 0..<s.out * s.in { net.weight(k)[i] *= 0.05 }
             for i in 0..<s.out { net.bias(k)[i] = i % 2 == 0 ? 1 : -1 }
         }
+        // The constant's values away from L1's kink at 0 (farther than the one-by-one step below).
+        if kind == .constant { for i in 0..<cfg.outputDim { net.constant[i] = (i % 2 == 0 ? 1 : -1) * (0.05 + 0.01 * Float(i % 7)) } }
         let inj = IRMInjector(net: net)
         let B = 2, T = 4
         let tokens: [Int32] = [1, 2, 3, 4, 5, 6, 7, 0]
@@ -167,7 +176,7 @@ final class IRMTests: XCTestCase {
                                "\(what): direction \(trial), recompute \(recompute)", file: file, line: line)
             }
             // And parameters of the last Linear (no ReLU after it) one by one: every 5th, at most about 100.
-            let lastW = net.weight(net.linearCount - 1) - net.params.ptr
+            let lastW = kind == .constant ? 0 : net.weight(net.linearCount - 1) - net.params.ptr
             for i in stride(from: lastW, to: p0.count, by: max(5, (p0.count - lastW) / 100)) {
                 let eps: Float = 1e-2
                 net.params[i] = p0[i] + eps; let lp = loss()
@@ -296,6 +305,54 @@ final class IRMTests: XCTestCase {
         XCTAssertThrowsError(try IRMNetwork.load(path: path, config: IRMConfig(hidden: 8, layers: [1, 2]))) {
             XCTAssertTrue("\($0)".contains("basic_forward.8.weight"), "\($0)")
         }
+    }
+
+    /// The constant kind: the same output at every token whatever the input, one `constant` tensor in the file,
+    /// `kind` in irm_config only when it is not `network` (a network IRM's config is what it always was), and an
+    /// unknown kind refused.
+    func testConstantKind() throws {
+        let cfg = IRMConfig(hidden: 4, layers: [1, 3], initialization: .pytorch, kind: .constant)
+        XCTAssertEqual(cfg.parameterCount, 8)
+        XCTAssertEqual(cfg.checkedParameterCount, 8)
+        XCTAssertTrue(cfg.linearShapes.isEmpty)
+        let net = IRMNetwork(config: cfg, seed: 3)
+        XCTAssertEqual(net.params.count, 8)
+        XCTAssertTrue((0..<8).allSatisfy { net.constant[$0] != 0 && abs(net.constant[$0]) <= 0.5 })
+        XCTAssertTrue(IRMNetwork(config: IRMConfig(hidden: 4, layers: [1], initialization: .zeroOutput, kind: .constant),
+                                 seed: 3).params.array.allSatisfy { $0 == 0 })
+        let acts = IRMActivations(config: cfg, rows: 3)
+        let u = randoms(3 * 4)
+        net.forward(u, rows: 3, acts)
+        for r in 0..<3 { XCTAssertEqual(Array(UnsafeBufferPointer(start: acts.output + r * 8, count: 8)), net.params.array) }
+        // d vector = Σ_rows dOut
+        let dOut = (0..<24).map { Float($0) }
+        net.zeroGrad()
+        net.backward(dOut, rows: 3, acts)
+        XCTAssertEqual(net.grads.array, (0..<8).map { Float($0 + ($0 + 8) + ($0 + 16)) })
+
+        let path = NSTemporaryDirectory() + "irm-const-\(getpid()).safetensors"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try net.save(path: path)
+        let f = try SafetensorsFile(path: path)
+        XCTAssertEqual(Array(f.tensors.keys), ["constant"])
+        XCTAssertEqual(f.tensors["constant"]?.shape, [8])
+        let back = try IRMNetwork.load(path: path)
+        XCTAssertEqual(back.config, cfg)
+        XCTAssertEqual(back.params.array, net.params.array)
+        // A network config does not read a constant file, naming the missing tensor.
+        XCTAssertThrowsError(try IRMNetwork.load(path: path, config: IRMConfig(hidden: 4, layers: [1, 3]))) {
+            XCTAssertTrue("\($0)".contains("basic_forward.0.weight"), "\($0)")
+        }
+
+        let enc = sortedJSONEncoder()
+        let network = IRMConfig(hidden: 4, layers: [1, 3])
+        XCTAssertEqual(String(decoding: try enc.encode(network), as: UTF8.self),
+                       #"{"depth":5,"hidden":4,"initialization":"pytorch","l1":0,"layers":[1,3],"tapLayer":0,"widthMultiplier":3}"#)
+        XCTAssertTrue(String(decoding: try enc.encode(cfg), as: UTF8.self).contains(#""kind":"constant""#))
+        XCTAssertEqual(try JSONDecoder().decode(IRMConfig.self, from: try enc.encode(network)), network)
+        XCTAssertEqual(try JSONDecoder().decode(IRMConfig.self, from: try enc.encode(cfg)), cfg)
+        let unknown = Data(#"{"depth":5,"hidden":4,"initialization":"pytorch","l1":0,"layers":[1],"tapLayer":0,"widthMultiplier":3,"kind":"lora"}"#.utf8)
+        XCTAssertThrowsError(try JSONDecoder().decode(IRMConfig.self, from: unknown))
     }
 
     /// One Adam step against the formula as PyTorch computes it.
