@@ -5,7 +5,7 @@ MODEL      := $(MODEL_DIR)/SmolLM2-135M-Instruct.Q4_1.gguf
 MODEL_SHA  := b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53
 BIN        := .build/release/irm
 
-.PHONY: all build model test bench bench-llamacpp bench-pytorch demo sweep slurm-check report-check check-7b fuzz fixtures-llama3 fixtures-llama3-chat clean
+.PHONY: all build model test lint format bench bench-llamacpp bench-pytorch demo sweep slurm-check report-check check-7b fuzz fixtures-llama3 fixtures-llama3-chat clean
 
 all: build
 
@@ -62,6 +62,15 @@ report-check: model
 test: model
 	$(SWIFT) build -c release
 	$(SWIFT) test -c release -Xswiftc -enable-testing
+
+# The toolchain's formatter with the committed .swift-format (4 spaces, 120 columns, layout only: no rewriting
+# rules). `make lint` fails on any difference (CI runs it); `make format` rewrites the files in place.
+SWIFT_FILES := Sources Tests Fuzz Package.swift
+lint:
+	$(SWIFT) format lint --configuration .swift-format --strict --recursive $(SWIFT_FILES)
+
+format:
+	$(SWIFT) format format --configuration .swift-format --in-place --recursive $(SWIFT_FILES)
 
 # Tiny random Llama 3.1-style models and their logits from Hugging Face transformers (PyTorch CPU), the golden
 # values of Tests/LlamaTests/Llama3GoldenTests.swift (committed, so `make test` needs no PyTorch). ~1 min.

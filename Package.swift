@@ -30,8 +30,10 @@ func isaTarget(_ name: String) -> Target {
     return .target(name: name, dependencies: ["Kernels"], swiftSettings: flags + unchecked)
 }
 
-let libraries: [Target.Dependency] = ["Numerics", "ModelIO", "Llama", "IRM", "Figures", "Datasets", "Training",
-                                       "Evaluation", "Analysis", "Reports"]
+let libraries: [Target.Dependency] = [
+    "Numerics", "ModelIO", "Llama", "IRM", "Figures", "Datasets", "Training",
+    "Evaluation", "Analysis", "Reports"
+]
 
 let package = Package(
     name: "irm",
@@ -40,28 +42,37 @@ let package = Package(
     targets: [
         // Library targets, bottom to top (docs/ARCHITECTURE.md): each uses only targets listed above it.
         // The storage the kernels read and the kernels' bodies, generic over the vector width.
-        .target(name: "Kernels", swiftSettings: fast),
+        .target(name: "Kernels", swiftSettings: fast)
     ] + isaTargets.map(isaTarget) + [
-        .target(name: "Numerics", dependencies: [.target(name: "Kernels")] + isaTargets.map { .target(name: $0) },
-                swiftSettings: fast),
+        .target(
+            name: "Numerics", dependencies: [.target(name: "Kernels")] + isaTargets.map { .target(name: $0) },
+            swiftSettings: fast),
         .target(name: "ModelIO", dependencies: ["Numerics"], swiftSettings: cpu),
         .target(name: "Llama", dependencies: ["Numerics", "ModelIO"], swiftSettings: fast),
         .target(name: "IRM", dependencies: ["Numerics", "ModelIO", "Llama"], swiftSettings: fast),
         .target(name: "Figures", dependencies: ["ModelIO"], swiftSettings: fast),
         .target(name: "Datasets", dependencies: ["Numerics", "ModelIO"], swiftSettings: fast),
-        .target(name: "Training", dependencies: ["Numerics", "ModelIO", "Llama", "IRM", "Datasets"], swiftSettings: fast),
-        .target(name: "Evaluation", dependencies: ["Numerics", "ModelIO", "Llama", "IRM", "Datasets", "Training"],
-                swiftSettings: fast),
-        .target(name: "Analysis", dependencies: ["Numerics", "ModelIO", "Llama", "IRM", "Figures", "Datasets", "Training", "Evaluation"],
-                swiftSettings: fast),
-        .target(name: "Reports", dependencies: ["ModelIO", "Figures", "Training", "Evaluation", "Analysis"], swiftSettings: cpu),
+        .target(
+            name: "Training", dependencies: ["Numerics", "ModelIO", "Llama", "IRM", "Datasets"], swiftSettings: fast),
+        .target(
+            name: "Evaluation", dependencies: ["Numerics", "ModelIO", "Llama", "IRM", "Datasets", "Training"],
+            swiftSettings: fast),
+        .target(
+            name: "Analysis",
+            dependencies: ["Numerics", "ModelIO", "Llama", "IRM", "Figures", "Datasets", "Training", "Evaluation"],
+            swiftSettings: fast),
+        .target(
+            name: "Reports", dependencies: ["ModelIO", "Figures", "Training", "Evaluation", "Analysis"],
+            swiftSettings: cpu),
         .executableTarget(name: "irm", dependencies: libraries, swiftSettings: cpu),
         .executableTarget(name: "irm-bench", dependencies: libraries, swiftSettings: fast),
         // Random-weight model files at a real shape (`make check-7b`).
         .executableTarget(name: "irm-mkmodel", dependencies: ["Numerics", "ModelIO", "Llama"], swiftSettings: fast),
         // The bodies of the fuzz targets (their libFuzzer entry points live in Fuzz/, built by scripts/fuzz.sh).
-        .target(name: "FuzzTargets", dependencies: ["Numerics", "ModelIO", "Llama", "IRM", "Datasets", "Training", "Analysis"],
-                swiftSettings: cpu),
+        .target(
+            name: "FuzzTargets",
+            dependencies: ["Numerics", "ModelIO", "Llama", "IRM", "Datasets", "Training", "Analysis"],
+            swiftSettings: cpu),
 
         // What every test target shares: package paths, temp folders, a subprocess runner, a PNG reader, assertClose.
         .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: cpu),
@@ -70,20 +81,34 @@ let package = Package(
         .testTarget(name: "TokenizerTests", dependencies: ["ModelIO", "TestSupport"], swiftSettings: cpu),
         // Runs the built `irm` binary: user-facing errors, exit codes, command output.
         .testTarget(name: "CLITests", dependencies: ["TestSupport"], swiftSettings: cpu),
-        .testTarget(name: "LlamaTests", dependencies: ["Llama", "ModelIO", "Numerics", "TestSupport"], swiftSettings: cpu),
-        .testTarget(name: "IRMTests", dependencies: ["IRM", "Llama", "ModelIO", "Numerics", "TestSupport"], swiftSettings: cpu),
+        .testTarget(
+            name: "LlamaTests", dependencies: ["Llama", "ModelIO", "Numerics", "TestSupport"], swiftSettings: cpu),
+        .testTarget(
+            name: "IRMTests", dependencies: ["IRM", "Llama", "ModelIO", "Numerics", "TestSupport"], swiftSettings: cpu),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "ModelIO", "TestSupport"], swiftSettings: cpu),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "Datasets", "IRM", "Llama", "ModelIO", "Numerics", "TestSupport"],
-                    swiftSettings: cpu),
-        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Training", "Datasets", "Llama", "ModelIO", "TestSupport"],
-                    swiftSettings: cpu),
+        .testTarget(
+            name: "TrainingTests",
+            dependencies: ["Training", "Datasets", "IRM", "Llama", "ModelIO", "Numerics", "TestSupport"],
+            swiftSettings: cpu),
+        .testTarget(
+            name: "EvaluationTests",
+            dependencies: ["Evaluation", "Training", "Datasets", "Llama", "ModelIO", "TestSupport"],
+            swiftSettings: cpu),
         // Replays the fuzz corpus and every input that once crashed (Fuzz/corpus, Fuzz/regressions).
         .testTarget(name: "FuzzRegressionTests", dependencies: ["FuzzTargets", "TestSupport"], swiftSettings: cpu),
         .testTarget(name: "FiguresTests", dependencies: ["Figures", "TestSupport"], swiftSettings: cpu),
-        .testTarget(name: "ReportsTests", dependencies: ["Reports", "Figures", "Training", "Evaluation", "Analysis", "IRM", "Datasets",
-                                                 "ModelIO", "TestSupport"], swiftSettings: cpu),
-        .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "Figures", "IRM", "Llama", "ModelIO", "Numerics", "Datasets",
-                                                  "Training", "Evaluation", "TestSupport"],
-                    swiftSettings: cpu),
+        .testTarget(
+            name: "ReportsTests",
+            dependencies: [
+                "Reports", "Figures", "Training", "Evaluation", "Analysis", "IRM", "Datasets",
+                "ModelIO", "TestSupport"
+            ], swiftSettings: cpu),
+        .testTarget(
+            name: "AnalysisTests",
+            dependencies: [
+                "Analysis", "Figures", "IRM", "Llama", "ModelIO", "Numerics", "Datasets",
+                "Training", "Evaluation", "TestSupport"
+            ],
+            swiftSettings: cpu)
     ]
 )

@@ -30,10 +30,13 @@ public final class EditedIRM: Intervention {
     public init(_ injector: IRMInjector, zeroing zeroed: [Int]) {
         self.injector = injector; self.zeroed = zeroed
         let L = injector.net.config.layers.count, D = injector.net.config.outputDim
-        let offsets = zeroed.flatMap { i in (0..<L).map { i * L + $0 } }     // the layout i·L + j
-        edit = offsets.isEmpty ? nil : { p, n in
-            for r in 0..<n { let row = p + r * D; for o in offsets { row[o] = 0 } }
-        }
+        let offsets = zeroed.flatMap { i in (0..<L).map { i * L + $0 } }  // the layout i·L + j
+        edit =
+            offsets.isEmpty
+            ? nil
+            : { p, n in
+                for r in 0..<n { let row = p + r * D; for o in offsets { row[o] = 0 } }
+            }
     }
 
     /// Only the hidden indices `kept` left.
@@ -106,40 +109,59 @@ public let ablationRandomSeed: UInt64 = 7
 /// The table's conditions in report order, for an IRM `net` whose strongest indices are `top` (strongest
 /// first, at least 16 when the model has them), with its mean vectors per injection layer and the control
 /// vector's directions.
-public func ablationConditions(net: IRMNetwork, top: [Int], meanVectors: [Int: [Float]],
-                               controlVector: [Int: [Float]]) -> [AblationCondition] {
+public func ablationConditions(
+    net: IRMNetwork, top: [Int], meanVectors: [Int: [Float]],
+    controlVector: [Int: [Float]]
+) -> [AblationCondition] {
     let h = net.config.hidden, shared = IRMInjector(net: net)
     let ks = ablationKs.filter { $0 <= top.count }
-    let random = randomIndices(count: ablationKs.max()!, hidden: h, excluding: Array(top.prefix(ablationKs.max()!)),
-                               seed: ablationRandomSeed)
-    var c = [AblationCondition(name: "frozen", description: "the frozen model, no IRM", intervention: nil),
-             AblationCondition(name: "irm", description: "the IRM as trained", intervention: EditedIRM(shared, zeroing: []))]
+    let random = randomIndices(
+        count: ablationKs.max()!, hidden: h, excluding: Array(top.prefix(ablationKs.max()!)),
+        seed: ablationRandomSeed)
+    var c = [
+        AblationCondition(name: "frozen", description: "the frozen model, no IRM", intervention: nil),
+        AblationCondition(name: "irm", description: "the IRM as trained", intervention: EditedIRM(shared, zeroing: []))
+    ]
     for k in ks {
-        c.append(AblationCondition(name: "zero-top-\(k)", description: "the IRM with its \(k) strongest indices zeroed in every layer",
-                                   indices: Array(top.prefix(k)), intervention: EditedIRM(shared, zeroing: Array(top.prefix(k)))))
+        c.append(
+            AblationCondition(
+                name: "zero-top-\(k)", description: "the IRM with its \(k) strongest indices zeroed in every layer",
+                indices: Array(top.prefix(k)), intervention: EditedIRM(shared, zeroing: Array(top.prefix(k)))))
     }
     for k in ks {
-        c.append(AblationCondition(name: "keep-top-\(k)", description: "only the IRM's \(k) strongest indices kept",
-                                   indices: Array(top.prefix(k)), intervention: EditedIRM(shared, keeping: Array(top.prefix(k)))))
+        c.append(
+            AblationCondition(
+                name: "keep-top-\(k)", description: "only the IRM's \(k) strongest indices kept",
+                indices: Array(top.prefix(k)), intervention: EditedIRM(shared, keeping: Array(top.prefix(k)))))
     }
     for k in ablationKs where k <= random.count {
         let r = Array(random.prefix(k))
-        c.append(AblationCondition(name: "zero-random-\(k)", description: "the IRM with \(k) random indices (not in its top 16, seed \(ablationRandomSeed)) zeroed",
-                                   indices: r, intervention: EditedIRM(shared, zeroing: r)))
+        c.append(
+            AblationCondition(
+                name: "zero-random-\(k)",
+                description: "the IRM with \(k) random indices (not in its top 16, seed \(ablationRandomSeed)) zeroed",
+                indices: r, intervention: EditedIRM(shared, zeroing: r)))
     }
-    c.append(AblationCondition(name: "mean-vector", description: "the IRM's mean output per layer added at its sites (no network)",
-                               intervention: SteeringVectors(site: .afterAttention, vectors: meanVectors)))
-    c.append(AblationCondition(name: "control-vector", description: "the exported control vector added after each block, as llama.cpp does",
-                               intervention: SteeringVectors(site: .afterLayer, vectors: controlVector)))
+    c.append(
+        AblationCondition(
+            name: "mean-vector", description: "the IRM's mean output per layer added at its sites (no network)",
+            intervention: SteeringVectors(site: .afterAttention, vectors: meanVectors)))
+    c.append(
+        AblationCondition(
+            name: "control-vector",
+            description: "the exported control vector added after each block, as llama.cpp does",
+            intervention: SteeringVectors(site: .afterLayer, vectors: controlVector)))
     return c
 }
 
 // MARK: - Running them
 
 /// Validation loss and greedy probe answers of every condition. `target`: the emotion the alignment rate counts.
-public func runAblations(_ conditions: [AblationCondition], lm: LoadedModel, validation: [TokenizedExample], batchSize: Int,
-                         questions: [Example], system: String?, scorer: EmotionScorer, target: String?, maxTokens: Int,
-                         progress: ((String) -> Void)? = nil) throws -> AblationReport {
+public func runAblations(
+    _ conditions: [AblationCondition], lm: LoadedModel, validation: [TokenizedExample], batchSize: Int,
+    questions: [Example], system: String?, scorer: EmotionScorer, target: String?, maxTokens: Int,
+    progress: ((String) -> Void)? = nil
+) throws -> AblationReport {
     guard let maxT = validation.map({ $0.ids.count }).max() else {
         throw RunError("the run has no validation examples to measure the ablations' loss on")
     }
@@ -149,19 +171,24 @@ public func runAblations(_ conditions: [AblationCondition], lm: LoadedModel, val
     var losses: [LossResult] = []
     for (k, c) in conditions.enumerated() {
         progress?("validation loss \(k + 1)/\(conditions.count): \(c.name)")
-        losses.append(try responseLoss(model: lm.model, examples: validation, batchSize: B, padId: pad, arena: arena,
-                                       intervention: c.intervention))
+        losses.append(
+            try responseLoss(
+                model: lm.model, examples: validation, batchSize: B, padId: pad, arena: arena,
+                intervention: c.intervention))
     }
     var o = EvalOptions()
     o.maxTokens = maxTokens
-    let answered = try answerQuestions(questions, lm: lm, system: system,
-                                       conditions: conditions.map { AnswerCondition(name: $0.name, intervention: $0.intervention, sampled: false) },
-                                       scorer: scorer, options: o, progress: progress)
+    let answered = try answerQuestions(
+        questions, lm: lm, system: system,
+        conditions: conditions.map { AnswerCondition(name: $0.name, intervention: $0.intervention, sampled: false) },
+        scorer: scorer, options: o, progress: progress)
     let rows = zip(conditions, losses).map { c, l in
-        AblationRow(name: c.name, description: c.description, indices: c.indices, validationLoss: l.mean,
-                    validationPerplexity: exp(l.mean), greedy: answered.metrics(c.name, target: target, scorer: scorer),
-                    answers: answered.questions.map { q in q.answers.first { $0.condition == c.name }?.text ?? "" })
+        AblationRow(
+            name: c.name, description: c.description, indices: c.indices, validationLoss: l.mean,
+            validationPerplexity: exp(l.mean), greedy: answered.metrics(c.name, target: target, scorer: scorer),
+            answers: answered.questions.map { q in q.answers.first { $0.condition == c.name }?.text ?? "" })
     }
-    return AblationReport(validationExamples: validation.count, validationTokens: losses.first?.count ?? 0,
-                          randomSeed: ablationRandomSeed, rows: rows)
+    return AblationReport(
+        validationExamples: validation.count, validationTokens: losses.first?.count ?? 0,
+        randomSeed: ablationRandomSeed, rows: rows)
 }

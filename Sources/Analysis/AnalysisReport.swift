@@ -44,15 +44,19 @@ public struct AnalysisReport: Codable, Sendable {
     /// Files written beside analysis.json (paths relative to the run folder), e.g. "analysis_mean.csv".
     public var files: [String]
 
-    public init(programVersion: String, run: String, runName: String, model: String, weights: String, weightsStep: String?,
-                targetEmotion: String?, targetSource: String, hidden: Int, injectionLayers: [Int], probe: ProbeSet,
-                striation: StriationReport, training: [StriationPoint], trainingChart: String?, ablations: AblationReport,
-                explanation: IndexExplanation, controlVector: ControlVectorReport, files: [String]) {
+    public init(
+        programVersion: String, run: String, runName: String, model: String, weights: String, weightsStep: String?,
+        targetEmotion: String?, targetSource: String, hidden: Int, injectionLayers: [Int], probe: ProbeSet,
+        striation: StriationReport, training: [StriationPoint], trainingChart: String?, ablations: AblationReport,
+        explanation: IndexExplanation, controlVector: ControlVectorReport, files: [String]
+    ) {
         self.programVersion = programVersion; self.run = run; self.runName = runName; self.model = model
         self.weights = weights; self.weightsStep = weightsStep; self.targetEmotion = targetEmotion
-        self.targetSource = targetSource; self.hidden = hidden; self.injectionLayers = injectionLayers; self.probe = probe
+        self.targetSource = targetSource; self.hidden = hidden; self.injectionLayers = injectionLayers;
+        self.probe = probe
         self.striation = striation; self.training = training; self.trainingChart = trainingChart
-        self.ablations = ablations; self.explanation = explanation; self.controlVector = controlVector; self.files = files
+        self.ablations = ablations; self.explanation = explanation; self.controlVector = controlVector;
+        self.files = files
     }
 }
 
@@ -77,10 +81,13 @@ public struct ProbeSet: Codable, Sendable {
     public var inTrainingSplit: Int
     public var questions: [ProbeQuestion]
 
-    public init(seed: UInt64, requested: Int, selection: String, system: String?, maxTokens: Int, tokens: Int,
-                inTrainingSplit: Int, questions: [ProbeQuestion]) {
+    public init(
+        seed: UInt64, requested: Int, selection: String, system: String?, maxTokens: Int, tokens: Int,
+        inTrainingSplit: Int, questions: [ProbeQuestion]
+    ) {
         self.seed = seed; self.requested = requested; self.selection = selection; self.system = system
-        self.maxTokens = maxTokens; self.tokens = tokens; self.inTrainingSplit = inTrainingSplit; self.questions = questions
+        self.maxTokens = maxTokens; self.tokens = tokens; self.inTrainingSplit = inTrainingSplit;
+        self.questions = questions
     }
 }
 
@@ -99,8 +106,10 @@ public struct ProbeQuestion: Codable, Sendable {
     public var promptTokens: Int
     public var continuationTokens: Int
 
-    public init(row: Int, question: String, heldOutByDefault: Bool, inTrainingSplit: Bool, continuation: String,
-                promptTokens: Int, continuationTokens: Int) {
+    public init(
+        row: Int, question: String, heldOutByDefault: Bool, inTrainingSplit: Bool, continuation: String,
+        promptTokens: Int, continuationTokens: Int
+    ) {
         self.row = row; self.question = question; self.heldOutByDefault = heldOutByDefault
         self.inTrainingSplit = inTrainingSplit; self.continuation = continuation; self.promptTokens = promptTokens
         self.continuationTokens = continuationTokens
@@ -139,8 +148,10 @@ public struct TopIndex: Codable, Sendable, Equatable {
     /// In how many injection layers the index is among the top 1 % of indices by |M[j, ·]|.
     public var layersInTopPercent: Int
 
-    public init(index: Int, columnMean: Double, columnMeanAbs: Double, share: Double, energyShare: Double,
-                layersInTopPercent: Int) {
+    public init(
+        index: Int, columnMean: Double, columnMeanAbs: Double, share: Double, energyShare: Double,
+        layersInTopPercent: Int
+    ) {
         self.index = index; self.columnMean = columnMean; self.columnMeanAbs = columnMeanAbs; self.share = share
         self.energyShare = energyShare; self.layersInTopPercent = layersInTopPercent
     }
@@ -165,8 +176,10 @@ public struct StriationReport: Codable, Sendable {
     /// The mean matrix as CSV (rows = injection layers, columns = hidden index; relative to the run folder).
     public var meanMatrixCSV: String
 
-    public init(tokens: Int, signed: VarianceShares, magnitude: VarianceShares, dominantIndex: Int, dominantShare: Double,
-                topPercentCount: Int, topIndices: [TopIndex], dominantTokenShare: Double, meanMatrixCSV: String) {
+    public init(
+        tokens: Int, signed: VarianceShares, magnitude: VarianceShares, dominantIndex: Int, dominantShare: Double,
+        topPercentCount: Int, topIndices: [TopIndex], dominantTokenShare: Double, meanMatrixCSV: String
+    ) {
         self.tokens = tokens; self.signed = signed; self.magnitude = magnitude; self.dominantIndex = dominantIndex
         self.dominantShare = dominantShare; self.topPercentCount = topPercentCount; self.topIndices = topIndices
         self.dominantTokenShare = dominantTokenShare; self.meanMatrixCSV = meanMatrixCSV
@@ -188,8 +201,10 @@ public struct StriationPoint: Codable, Sendable, Equatable {
     public var dominantShare: Double
     public var tokens: Int
 
-    public init(step: Int, indexShare: Double, layerShare: Double, absIndexShare: Double, dominantIndex: Int,
-                dominantShare: Double, tokens: Int) {
+    public init(
+        step: Int, indexShare: Double, layerShare: Double, absIndexShare: Double, dominantIndex: Int,
+        dominantShare: Double, tokens: Int
+    ) {
         self.step = step; self.indexShare = indexShare; self.layerShare = layerShare; self.absIndexShare = absIndexShare
         self.dominantIndex = dominantIndex; self.dominantShare = dominantShare; self.tokens = tokens
     }
@@ -231,8 +246,10 @@ public struct AblationRow: Codable, Sendable {
     /// The answers, in probe order.
     public var answers: [String]
 
-    public init(name: String, description: String, indices: [Int]?, validationLoss: Double, validationPerplexity: Double,
-                greedy: ConditionMetrics, answers: [String]) {
+    public init(
+        name: String, description: String, indices: [Int]?, validationLoss: Double, validationPerplexity: Double,
+        greedy: ConditionMetrics, answers: [String]
+    ) {
         self.name = name; self.description = description; self.indices = indices; self.validationLoss = validationLoss
         self.validationPerplexity = validationPerplexity; self.greedy = greedy; self.answers = answers
     }
@@ -270,8 +287,10 @@ public struct ResidualSummary: Codable, Sendable {
     public var topRMS: [Int]
     public var topRMSNoFirst: [Int]
 
-    public init(model: String, modelSHA256: String, cacheFile: String, tokens: Int, firstTokens: Int, topRMS: [Int],
-                topRMSNoFirst: [Int]) {
+    public init(
+        model: String, modelSHA256: String, cacheFile: String, tokens: Int, firstTokens: Int, topRMS: [Int],
+        topRMSNoFirst: [Int]
+    ) {
         self.model = model; self.modelSHA256 = modelSHA256; self.cacheFile = cacheFile; self.tokens = tokens
         self.firstTokens = firstTokens; self.topRMS = topRMS; self.topRMSNoFirst = topRMSNoFirst
     }
@@ -307,8 +326,10 @@ public struct IndexProfile: Codable, Sendable {
     /// the LM head: the tokens that push promotes and suppresses.
     public var decoded: DecodedVector
 
-    public init(index: Int, rms: IndexRank, rmsNoFirst: IndexRank, signConsistency: IndexRank, meanNoFirst: Double,
-                attnNorm: IndexRank, ffnNorm: IndexRank, finalNorm: IndexRank, decoded: DecodedVector) {
+    public init(
+        index: Int, rms: IndexRank, rmsNoFirst: IndexRank, signConsistency: IndexRank, meanNoFirst: Double,
+        attnNorm: IndexRank, ffnNorm: IndexRank, finalNorm: IndexRank, decoded: DecodedVector
+    ) {
         self.index = index; self.rms = rms; self.rmsNoFirst = rmsNoFirst; self.signConsistency = signConsistency
         self.meanNoFirst = meanNoFirst; self.attnNorm = attnNorm; self.ffnNorm = ffnNorm; self.finalNorm = finalNorm
         self.decoded = decoded
@@ -320,7 +341,9 @@ public struct DecodedToken: Codable, Sendable, Equatable {
     public var text: String
     public var probability: Double
 
-    public init(id: Int, text: String, probability: Double) { self.id = id; self.text = text; self.probability = probability }
+    public init(id: Int, text: String, probability: Double) {
+        self.id = id; self.text = text; self.probability = probability
+    }
 }
 
 /// A residual-space vector read as tokens: softmax(W_U·(g ⊙ v)) (LMHeadDecoder.swift), most promoted first
@@ -358,8 +381,10 @@ public struct ControlVectorReport: Codable, Sendable {
     public var meanVectorAlignmentKept: Double?
     public var meanVectorLossKept: Double?
 
-    public init(mapping: String, layerCount: Int, length: Int, alignmentKept: Double?, lossKept: Double?,
-                meanVectorAlignmentKept: Double?, meanVectorLossKept: Double?) {
+    public init(
+        mapping: String, layerCount: Int, length: Int, alignmentKept: Double?, lossKept: Double?,
+        meanVectorAlignmentKept: Double?, meanVectorLossKept: Double?
+    ) {
         self.mapping = mapping; self.layerCount = layerCount; self.length = length; self.alignmentKept = alignmentKept
         self.lossKept = lossKept; self.meanVectorAlignmentKept = meanVectorAlignmentKept
         self.meanVectorLossKept = meanVectorLossKept

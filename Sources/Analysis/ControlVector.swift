@@ -20,14 +20,18 @@ import ModelIO
 import Llama
 import Training
 
-public let controlVectorMapping = "direction.N = the IRM's mean output for injection layer N (added after block N's MLP "
+public let controlVectorMapping =
+    "direction.N = the IRM's mean output for injection layer N (added after block N's MLP "
     + "instead of after its attention); layer 0's slice is folded into direction.1 (llama.cpp refuses direction.0); "
     + "layers without an injection get zeros"
 
 /// direction.N (N = 1 ..< nLayers) from the mean matrix `mean` [L, h] of an IRM injecting into `layers`.
-public func controlVectorDirections(mean: [Double], layers: [Int], nLayers: Int, hidden h: Int) throws -> [Int: [Float]] {
+public func controlVectorDirections(mean: [Double], layers: [Int], nLayers: Int, hidden h: Int) throws -> [Int: [Float]]
+{
     precondition(mean.count == layers.count * h)
-    guard nLayers >= 2 else { throw RunError("a llama.cpp control vector needs a model with at least 2 layers (direction.0 is not allowed)") }
+    guard nLayers >= 2 else {
+        throw RunError("a llama.cpp control vector needs a model with at least 2 layers (direction.0 is not allowed)")
+    }
     var d: [Int: [Double]] = [:]
     for n in 1..<nLayers { d[n] = [Double](repeating: 0, count: h) }
     for (j, l) in layers.enumerated() {
@@ -39,13 +43,17 @@ public func controlVectorDirections(mean: [Double], layers: [Int], nLayers: Int,
 }
 
 /// Writes `directions` (N = 1 ..< nLayers, each `dim` long) as a llama.cpp control-vector GGUF, atomically.
-public func writeControlVector(_ directions: [Int: [Float]], nLayers: Int, dim: Int, modelHint: String, path: String) throws {
+public func writeControlVector(_ directions: [Int: [Float]], nLayers: Int, dim: Int, modelHint: String, path: String)
+    throws
+{
     let w = try GGUFWriter(path: path)
     try w.set("general.architecture", .string("controlvector"))
     try w.set("controlvector.model_hint", .string(modelHint))
     try w.set("controlvector.layer_count", .int32(Int32(nLayers - 1)))
     for n in 1..<nLayers {
-        guard let v = directions[n], v.count == dim else { throw RunError("\(path): direction.\(n) is missing or not \(dim) long") }
+        guard let v = directions[n], v.count == dim else {
+            throw RunError("\(path): direction.\(n) is missing or not \(dim) long")
+        }
         try w.addTensor(name: "direction.\(n)", floats: v, shape: [dim])
     }
     try w.write()
@@ -63,21 +71,26 @@ public struct ControlVectorExport: Sendable {
 
 /// `irm export --run R --control-vector FILE`: the IRM's mean output over the probe pass (the same questions and
 /// continuations `irm analyze` uses, so the file holds the vectors its "control-vector" row measured).
-public func exportControlVector(_ run: RunFolder, to path: String, options o: AnalysisOptions,
-                                progress: ((String) -> Void)? = nil) throws -> ControlVectorExport {
+public func exportControlVector(
+    _ run: RunFolder, to path: String, options o: AnalysisOptions,
+    progress: ((String) -> Void)? = nil
+) throws -> ControlVectorExport {
     let config = try run.readConfig()
     let sel = try selectProbeQuestions(datasetsDir: o.datasetsDir, count: o.questions)
     let lm = try config.loadModel()
     let net = try loadIRM(o.weightsPath(run), for: lm.model.config)
     let mc = lm.model.config, h = net.config.hidden
     let questions = fittingQuestions(sel, lm: lm, system: config.system).map { sel.questions[$0] }
-    let rec = try recordProbe(lm: lm, net: net, questions: questions, system: config.system, maxTokens: o.maxTokens,
-                              progress: progress)
-    let d = try controlVectorDirections(mean: rec.recorder.mean, layers: net.config.layers, nLayers: mc.nLayers, hidden: h)
+    let rec = try recordProbe(
+        lm: lm, net: net, questions: questions, system: config.system, maxTokens: o.maxTokens,
+        progress: progress)
+    let d = try controlVectorDirections(
+        mean: rec.recorder.mean, layers: net.config.layers, nLayers: mc.nLayers, hidden: h)
     let hint = lm.model.ggufMetadata["general.architecture"]?.string ?? "llama"
     try writeControlVector(d, nLayers: mc.nLayers, dim: h, modelHint: hint, path: path)
     let norms = d.mapValues { $0.reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot() }
     let best = norms.max { $0.value != $1.value ? $0.value < $1.value : $0.key > $1.key }!
-    return ControlVectorExport(path: path, layerCount: mc.nLayers - 1, length: h, probeTokens: rec.recorder.tokens,
-                               strongestLayer: best.key, strongestNorm: best.value)
+    return ControlVectorExport(
+        path: path, layerCount: mc.nLayers - 1, length: h, probeTokens: rec.recorder.tokens,
+        strongestLayer: best.key, strongestNorm: best.value)
 }

@@ -29,9 +29,10 @@ public func striationStats(_ m: [Float], layers L: Int, hidden h: Int) -> Striat
     let order = (0..<h).sorted { abs(colMean[$0]) > abs(colMean[$1]) }
     let absSum = colMean.reduce(0) { $0 + abs($1) }
     let top = Array(order.prefix(10))
-    return StriationStats(stripeScore: energy > 0 ? explained / energy : 0, dominantIndex: order[0],
-                          dominantMean: colMean[order[0]], dominantShare: absSum > 0 ? abs(colMean[order[0]]) / absSum : 0,
-                          topIndices: top, topMeans: top.map { colMean[$0] })
+    return StriationStats(
+        stripeScore: energy > 0 ? explained / energy : 0, dominantIndex: order[0],
+        dominantMean: colMean[order[0]], dominantShare: absSum > 0 ? abs(colMean[order[0]]) / absSum : 0,
+        topIndices: top, topMeans: top.map { colMean[$0] })
 }
 
 /// The IRM's output row [h·L] rearranged to [L, h]: row j (injection slot j), column i = out[i·L + j].
@@ -42,9 +43,9 @@ public func injectionMatrix(_ row: UnsafePointer<Float>, hidden h: Int, slots L:
 }
 
 public struct HeatmapRun: Sendable {
-    public var tokens: [String]          // the token of each recorded position
-    public var generated: String         // the continuation's text
-    public var mean: [Float]             // [L, h] averaged over tokens
+    public var tokens: [String]  // the token of each recorded position
+    public var generated: String  // the continuation's text
+    public var mean: [Float]  // [L, h] averaged over tokens
     public var stats: StriationStats
     public var files: [String]
 }
@@ -52,17 +53,20 @@ public struct HeatmapRun: Sendable {
 /// Runs `prompt` (chat-formatted when `chat`) through the model with the IRM injecting, generating up to
 /// `maxTokens` greedily, records the IRM output at every position, and writes into `outDir`:
 /// token_NNN.png per position (when `perToken`), mean.png, and `csvPath` with the averaged matrix.
-public func drawIRMHeatmaps(lm: LoadedModel, net: IRMNetwork, prompt: String, chat: Bool = true, system: String? = nil,
-                            maxTokens: Int = 24, outDir: String, csvPath: String, title: String,
-                            perToken: Bool = true) throws -> HeatmapRun {
+public func drawIRMHeatmaps(
+    lm: LoadedModel, net: IRMNetwork, prompt: String, chat: Bool = true, system: String? = nil,
+    maxTokens: Int = 24, outDir: String, csvPath: String, title: String,
+    perToken: Bool = true
+) throws -> HeatmapRun {
     let c = net.config, h = c.hidden, L = c.layers.count
     let inj = IRMInjector(net: net)
     var rows: [[Float]] = []
     inj.onOutput = { p, n in for r in 0..<n { rows.append(injectionMatrix(p + r * c.outputDim, hidden: h, slots: L)) } }
     let ids = lm.promptTokens(prompt, chat: chat, system: system)
     var sampler = Sampler(SamplingParams())
-    let out = try lm.model.generate(prompt: ids, maxTokens: maxTokens, sampler: &sampler, intervention: inj,
-                                    isStop: { lm.tokenizer.isEndOfGeneration($0) })
+    let out = try lm.model.generate(
+        prompt: ids, maxTokens: maxTokens, sampler: &sampler, intervention: inj,
+        isStop: { lm.tokenizer.isEndOfGeneration($0) })
     let fed = Array((ids + out).prefix(rows.count))
     let tokens = fed.map { printable(String(decoding: lm.tokenizer.tokenBytes($0), as: UTF8.self)) }
     try FileManager.default.createDirectory(atPath: outDir, withIntermediateDirectories: true)

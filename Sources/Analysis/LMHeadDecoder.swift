@@ -29,7 +29,8 @@ public struct DecodedTokens: Sendable {
     public init(count: Int, k: Int, bottomK: Int) {
         self.count = count; self.k = k; self.bottomK = bottomK
         topIds = [Int32](repeating: -1, count: count * k); topProbs = [Float](repeating: 0, count: count * k)
-        bottomIds = [Int32](repeating: -1, count: count * bottomK); bottomProbs = [Float](repeating: 0, count: count * bottomK)
+        bottomIds = [Int32](repeating: -1, count: count * bottomK);
+        bottomProbs = [Float](repeating: 0, count: count * bottomK)
     }
 
     public func top(_ i: Int) -> [(id: Int32, prob: Float)] {
@@ -41,8 +42,8 @@ public struct DecodedTokens: Sendable {
 }
 
 public final class LMHeadDecoder: @unchecked Sendable {
-    public let head: Weight          // W_U [vocab, dim]
-    public let gain: [Float]?        // g [dim], nil for --norm none
+    public let head: Weight  // W_U [vocab, dim]
+    public let gain: [Float]?  // g [dim], nil for --norm none
     public var vocab: Int { head.rows }
     public var dim: Int { head.cols }
     /// Vectors per GEMM block. 256 amortises the packing of W_U (done once per block) to a few per cent
@@ -63,9 +64,11 @@ public final class LMHeadDecoder: @unchecked Sendable {
 
     /// Decodes `count` vectors that `fill(start, n, dst)` writes as rows [n, dim] (called in order, n ≤ blockRows).
     /// `progress(done)` is called after each block.
-    public func decode(count: Int, topK: Int, bottomK: Int,
-                       fill: (_ start: Int, _ n: Int, _ dst: UnsafeMutablePointer<Float>) -> Void,
-                       progress: ((Int) -> Void)? = nil) -> DecodedTokens {
+    public func decode(
+        count: Int, topK: Int, bottomK: Int,
+        fill: (_ start: Int, _ n: Int, _ dst: UnsafeMutablePointer<Float>) -> Void,
+        progress: ((Int) -> Void)? = nil
+    ) -> DecodedTokens {
         precondition(topK >= 1 && topK <= vocab && bottomK >= 0 && bottomK <= vocab)
         var out = DecodedTokens(count: count, k: topK, bottomK: bottomK)
         if count == 0 { return out }
@@ -74,36 +77,42 @@ public final class LMHeadDecoder: @unchecked Sendable {
         let logits = FloatBuffer(count: B * V)
         let g = gain
         // Stand-ins when there is no bottom list (an empty array has no base address); never written.
-        let noIds = UnsafeMutablePointer<Int32>.allocate(capacity: 1), noProbs = UnsafeMutablePointer<Float>.allocate(capacity: 1)
+        let noIds = UnsafeMutablePointer<Int32>.allocate(capacity: 1),
+            noProbs = UnsafeMutablePointer<Float>.allocate(capacity: 1)
         defer { noIds.deallocate(); noProbs.deallocate() }
         out.topIds.withUnsafeMutableBufferPointer { ti in
-        out.topProbs.withUnsafeMutableBufferPointer { tp in
-        out.bottomIds.withUnsafeMutableBufferPointer { bi in
-        out.bottomProbs.withUnsafeMutableBufferPointer { bp in
-            let ti = SendablePointer(ti.baseAddress!), tp = SendablePointer(tp.baseAddress!)
-            let bi = SendablePointer(bi.baseAddress ?? noIds), bp = SendablePointer(bp.baseAddress ?? noProbs)
-            let ls = SendableConstPointer(UnsafePointer(logits.ptr))
-            var start = 0
-            while start < count {
-                let n = min(B, count - start)
-                fill(start, n, x.ptr)
-                if let g {
-                    g.withUnsafeBufferPointer { gp in
-                        for r in 0..<n { let row = x.ptr + r * D; for c in 0..<D { row[c] *= gp[c] } }
+            out.topProbs.withUnsafeMutableBufferPointer { tp in
+                out.bottomIds.withUnsafeMutableBufferPointer { bi in
+                    out.bottomProbs.withUnsafeMutableBufferPointer { bp in
+                        let ti = SendablePointer(ti.baseAddress!), tp = SendablePointer(tp.baseAddress!)
+                        let bi = SendablePointer(bi.baseAddress ?? noIds),
+                            bp = SendablePointer(bp.baseAddress ?? noProbs)
+                        let ls = SendableConstPointer(UnsafePointer(logits.ptr))
+                        var start = 0
+                        while start < count {
+                            let n = min(B, count - start)
+                            fill(start, n, x.ptr)
+                            if let g {
+                                g.withUnsafeBufferPointer { gp in
+                                    for r in 0..<n { let row = x.ptr + r * D; for c in 0..<D { row[c] *= gp[c] } }
+                                }
+                            }
+                            matmul(x.ptr, n, head, logits.ptr)
+                            let s0 = start
+                            parallelFor(n) { r in
+                                let i = s0 + r
+                                selectSoftmax(
+                                    ls.p + r * V, V, k: topK, kb: bottomK,
+                                    topIds: ti.p + i * topK, topProbs: tp.p + i * topK,
+                                    botIds: bi.p + i * bottomK, botProbs: bp.p + i * bottomK)
+                            }
+                            start += n
+                            progress?(start)
+                        }
                     }
                 }
-                matmul(x.ptr, n, head, logits.ptr)
-                let s0 = start
-                parallelFor(n) { r in
-                    let i = s0 + r
-                    selectSoftmax(ls.p + r * V, V, k: topK, kb: bottomK,
-                                  topIds: ti.p + i * topK, topProbs: tp.p + i * topK,
-                                  botIds: bi.p + i * bottomK, botProbs: bp.p + i * bottomK)
-                }
-                start += n
-                progress?(start)
             }
-        }}}}
+        }
         return out
     }
 
@@ -116,7 +125,9 @@ public final class LMHeadDecoder: @unchecked Sendable {
     }
 
     /// Decodes one vector.
-    public func decode(_ v: [Float], topK: Int, bottomK: Int = 0) -> (top: [(id: Int32, prob: Float)], bottom: [(id: Int32, prob: Float)]) {
+    public func decode(_ v: [Float], topK: Int, bottomK: Int = 0) -> (
+        top: [(id: Int32, prob: Float)], bottom: [(id: Int32, prob: Float)]
+    ) {
         precondition(v.count == dim)
         let r = v.withUnsafeBufferPointer { decode(vectors: $0.baseAddress!, count: 1, topK: topK, bottomK: bottomK) }
         return (r.top(0), r.bottom(0))
@@ -127,7 +138,8 @@ public final class LMHeadDecoder: @unchecked Sendable {
     /// is scale-dependent, so `scale` (the value sitting at that index) sets how peaked the probabilities are;
     /// the ranking does not depend on it.
     public func decodeResidualIndex(_ index: Int, scale: Float = 1, topK: Int, bottomK: Int = 0)
-        -> (top: [(id: Int32, prob: Float)], bottom: [(id: Int32, prob: Float)]) {
+        -> (top: [(id: Int32, prob: Float)], bottom: [(id: Int32, prob: Float)])
+    {
         precondition(index >= 0 && index < dim)
         var v = [Float](repeating: 0, count: dim)
         v[index] = scale
@@ -137,19 +149,23 @@ public final class LMHeadDecoder: @unchecked Sendable {
 
 /// Softmax of one logits row restricted to its top-K and bottom-K entries, written to the four outputs.
 /// The selection always keeps at least one bottom value: the row's minimum decides whether the fast exp applies.
-func selectSoftmax(_ l: UnsafePointer<Float>, _ n: Int, k: Int, kb: Int,
-                   topIds: UnsafeMutablePointer<Int32>, topProbs: UnsafeMutablePointer<Float>,
-                   botIds: UnsafeMutablePointer<Int32>, botProbs: UnsafeMutablePointer<Float>) {
+func selectSoftmax(
+    _ l: UnsafePointer<Float>, _ n: Int, k: Int, kb: Int,
+    topIds: UnsafeMutablePointer<Int32>, topProbs: UnsafeMutablePointer<Float>,
+    botIds: UnsafeMutablePointer<Int32>, botProbs: UnsafeMutablePointer<Float>
+) {
     let kb1 = max(kb, 1)
     withUnsafeTemporaryAllocation(of: Float.self, capacity: k + kb1) { vals in
-    withUnsafeTemporaryAllocation(of: Int32.self, capacity: kb1) { bids in
-        let sel = RowSelection(k: k, kb: kb1, topV: vals.baseAddress!, topI: topIds,
-                               botV: vals.baseAddress! + k, botI: bids.baseAddress!)
-        sel.scan(l, n)
-        let m = sel.topV[0], lo = sel.botV[0]
-        let sum = lo >= m - 87 ? sumExpShifted(l, n, m) : sumExpShiftedWide(l, n, m)
-        let lse = m + logf(sum)
-        for j in 0..<k { topProbs[j] = expf(sel.topV[j] - lse) }
-        for j in 0..<kb { botIds[j] = sel.botI[j]; botProbs[j] = expf(sel.botV[j] - lse) }
-    }}
+        withUnsafeTemporaryAllocation(of: Int32.self, capacity: kb1) { bids in
+            let sel = RowSelection(
+                k: k, kb: kb1, topV: vals.baseAddress!, topI: topIds,
+                botV: vals.baseAddress! + k, botI: bids.baseAddress!)
+            sel.scan(l, n)
+            let m = sel.topV[0], lo = sel.botV[0]
+            let sum = lo >= m - 87 ? sumExpShifted(l, n, m) : sumExpShiftedWide(l, n, m)
+            let lse = m + logf(sum)
+            for j in 0..<k { topProbs[j] = expf(sel.topV[j] - lse) }
+            for j in 0..<kb { botIds[j] = sel.botI[j]; botProbs[j] = expf(sel.botV[j] - lse) }
+        }
+    }
 }

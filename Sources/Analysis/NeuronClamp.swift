@@ -15,7 +15,8 @@ public final class NeuronClamp: Intervention {
         self.layer = layer; self.index = index; self.value = value; self.hiddenDim = hiddenDim
     }
 
-    public func mlpActivation(layer l: Int, activation h: UnsafeMutablePointer<Float>, T: Int, pos0: Int, replay: Bool) {
+    public func mlpActivation(layer l: Int, activation h: UnsafeMutablePointer<Float>, T: Int, pos0: Int, replay: Bool)
+    {
         guard l == layer else { return }
         for t in 0..<T { h[t * hiddenDim + index] = value }
     }
@@ -37,8 +38,10 @@ public func softmaxProb(_ logits: [Float], _ id: Int32) -> Float {
 
 /// Greedy generation of up to `maxTokens` after `prompt`, recording at every step the probability of
 /// `watch` (the concept token). Stops after a token for which `isStop` is true (that step is included).
-public func greedyProbe(model: LlamaModel, prompt: [Int32], maxTokens: Int, watch: Int32,
-                        intervention: Intervention? = nil, isStop: (Int32) -> Bool = { _ in false }) throws -> [ProbeStep] {
+public func greedyProbe(
+    model: LlamaModel, prompt: [Int32], maxTokens: Int, watch: Int32,
+    intervention: Intervention? = nil, isStop: (Int32) -> Bool = { _ in false }
+) throws -> [ProbeStep] {
     let state = model.makeState(capacity: prompt.count + maxTokens)
     var logits = try model.forward(prompt, state: state, intervention: intervention)
     var steps: [ProbeStep] = []
@@ -53,8 +56,10 @@ public func greedyProbe(model: LlamaModel, prompt: [Int32], maxTokens: Int, watc
 
 /// Probability of `watch` right after the prompt (the first generated position) with the neuron clamped at each
 /// value, and its mean over `steps` greedy steps of the clamped continuation.
-public func clampSweep(model: LlamaModel, prompt: [Int32], layer: Int, index: Int, values: [Float], watch: Int32,
-                       steps: Int) throws -> [(value: Float, first: Float, mean: Float)] {
+public func clampSweep(
+    model: LlamaModel, prompt: [Int32], layer: Int, index: Int, values: [Float], watch: Int32,
+    steps: Int
+) throws -> [(value: Float, first: Float, mean: Float)] {
     try values.map { v in
         let clamp = NeuronClamp(layer: layer, index: index, value: v, hiddenDim: model.config.hiddenDim)
         let r = try greedyProbe(model: model, prompt: prompt, maxTokens: steps, watch: watch, intervention: clamp)
@@ -67,14 +72,17 @@ public func clampSweep(model: LlamaModel, prompt: [Int32], layer: Int, index: In
 /// `samples` sampled answers to `prompt`, answer i drawn with seed `params.seed + i` (so a clamped and an unclamped
 /// call with the same parameters are paired sample by sample), each up to `maxTokens` or the end of generation,
 /// decoded without special tokens.
-public func sampledAnswers(model: LlamaModel, tokenizer tok: Tokenizer, prompt: [Int32], samples: Int, maxTokens: Int,
-                           params: SamplingParams, intervention: Intervention? = nil) throws -> [String] {
+public func sampledAnswers(
+    model: LlamaModel, tokenizer tok: Tokenizer, prompt: [Int32], samples: Int, maxTokens: Int,
+    params: SamplingParams, intervention: Intervention? = nil
+) throws -> [String] {
     try (0..<samples).map { i in
         var p = params
         p.seed = params.seed &+ UInt64(i)
         var sampler = Sampler(p)
-        let ids = try model.generate(prompt: prompt, maxTokens: maxTokens, sampler: &sampler, intervention: intervention,
-                                     isStop: { tok.isEndOfGeneration($0) })
+        let ids = try model.generate(
+            prompt: prompt, maxTokens: maxTokens, sampler: &sampler, intervention: intervention,
+            isStop: { tok.isEndOfGeneration($0) })
         return tok.decode(ids.filter { !tok.isEndOfGeneration($0) }, skipSpecial: true)
     }
 }
@@ -99,7 +107,7 @@ public func mentions(_ text: String, word: String) -> Bool {
 public func mcNemarExactP(b: Int, c: Int) -> Double {
     let n = b + c
     guard n > 0 else { return 1 }
-    var term = pow(0.5, Double(n)), tail = 0.0      // C(n, 0)/2ⁿ, then C(n, k)/2ⁿ by the ratio (n−k+1)/k
+    var term = pow(0.5, Double(n)), tail = 0.0  // C(n, 0)/2ⁿ, then C(n, k)/2ⁿ by the ratio (n−k+1)/k
     for k in 0...min(b, c) {
         if k > 0 { term *= Double(n - k + 1) / Double(k) }
         tail += term

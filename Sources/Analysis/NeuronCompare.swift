@@ -8,7 +8,9 @@ public struct NeuronAgreement: Sendable {
     public var agree: Int { perLayer.reduce(0) { $0 + $1.agree } }
     public var total: Int { perLayer.reduce(0) { $0 + $1.total } }
     public var share: Double { total == 0 ? 0 : Double(agree) / Double(total) }
-    public func share(slot s: Int) -> Double { perLayer[s].total == 0 ? 0 : Double(perLayer[s].agree) / Double(perLayer[s].total) }
+    public func share(slot s: Int) -> Double {
+        perLayer[s].total == 0 ? 0 : Double(perLayer[s].agree) / Double(perLayer[s].total)
+    }
 }
 
 public struct NeuronCompareError: Error, CustomStringConvertible {
@@ -18,11 +20,15 @@ public struct NeuronCompareError: Error, CustomStringConvertible {
 /// Agreement of top-1 tokens between two maps of the same kind, shape and layers.
 public func compareTop1(_ a: NeuronMap, _ b: NeuronMap) throws -> NeuronAgreement {
     guard a.hiddenDim == b.hiddenDim, a.dim == b.dim, a.vocab == b.vocab else {
-        throw NeuronCompareError(description: "the two models differ in shape (dim \(a.dim)/\(b.dim), MLP \(a.hiddenDim)/\(b.hiddenDim), vocab \(a.vocab)/\(b.vocab))")
+        throw NeuronCompareError(
+            description:
+                "the two models differ in shape (dim \(a.dim)/\(b.dim), MLP \(a.hiddenDim)/\(b.hiddenDim), vocab \(a.vocab)/\(b.vocab))"
+        )
     }
     guard a.layers == b.layers else { throw NeuronCompareError(description: "the two maps cover different layers") }
     guard a.kind == b.kind else {
-        throw NeuronCompareError(description: "the two maps decode different kinds (\(a.kind.rawValue) vs \(b.kind.rawValue))")
+        throw NeuronCompareError(
+            description: "the two maps decode different kinds (\(a.kind.rawValue) vs \(b.kind.rawValue))")
     }
     let H = a.hiddenDim
     var per: [(Int, Int)] = []

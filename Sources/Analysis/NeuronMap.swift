@@ -26,10 +26,13 @@ public struct NeuronMap: Sendable {
     public var k: Int { decoded.k }
     public var bottomK: Int { decoded.bottomK }
 
-    public init(kind: NeuronKind, norm: DecodeNorm, dim: Int, hiddenDim: Int, modelLayers: Int, vocab: Int,
-                layers: [Int], modelName: String, tokens: [String], decoded: DecodedTokens) {
+    public init(
+        kind: NeuronKind, norm: DecodeNorm, dim: Int, hiddenDim: Int, modelLayers: Int, vocab: Int,
+        layers: [Int], modelName: String, tokens: [String], decoded: DecodedTokens
+    ) {
         self.kind = kind; self.norm = norm; self.dim = dim; self.hiddenDim = hiddenDim; self.modelLayers = modelLayers
-        self.vocab = vocab; self.layers = layers; self.modelName = modelName; self.tokens = tokens; self.decoded = decoded
+        self.vocab = vocab; self.layers = layers; self.modelName = modelName; self.tokens = tokens;
+        self.decoded = decoded
     }
 
     /// Entry number of (layer, index), or nil when the layer is not in the map or the index is out of range.
@@ -43,19 +46,24 @@ public struct NeuronMap: Sendable {
 
     /// Builds the map of `kind` over `layers` of `model`. `tokens[id]` is each token's text (may be shorter
     /// than the model's vocabulary; missing ones render as <id>).
-    public static func build(model: LlamaModel, tokens: [String], kind: NeuronKind = .up, norm: DecodeNorm = .final,
-                             layers: [Int]? = nil, topK: Int = 10, bottomK: Int? = nil, modelName: String? = nil,
-                             progress: ((Int, Int) -> Void)? = nil) -> NeuronMap {
+    public static func build(
+        model: LlamaModel, tokens: [String], kind: NeuronKind = .up, norm: DecodeNorm = .final,
+        layers: [Int]? = nil, topK: Int = 10, bottomK: Int? = nil, modelName: String? = nil,
+        progress: ((Int, Int) -> Void)? = nil
+    ) -> NeuronMap {
         let c = model.config
         let ls = layers ?? Array(0..<c.nLayers)
         let decoder = LMHeadDecoder(model: model, norm: norm)
         let total = ls.count * c.hiddenDim
         let source = NeuronVectors(model: model, kind: kind)
-        let decoded = decoder.decode(count: total, topK: topK, bottomK: bottomK ?? topK, fill: { start, n, dst in
-            source.fill(layers: ls, start: start, count: n, dst)
-        }, progress: progress.map { p in { p($0, total) } })
-        return NeuronMap(kind: kind, norm: norm, dim: c.dim, hiddenDim: c.hiddenDim, modelLayers: c.nLayers,
-                         vocab: c.vocabSize, layers: ls, modelName: modelName ?? model.path, tokens: tokens, decoded: decoded)
+        let decoded = decoder.decode(
+            count: total, topK: topK, bottomK: bottomK ?? topK,
+            fill: { start, n, dst in
+                source.fill(layers: ls, start: start, count: n, dst)
+            }, progress: progress.map { p in { p($0, total) } })
+        return NeuronMap(
+            kind: kind, norm: norm, dim: c.dim, hiddenDim: c.hiddenDim, modelLayers: c.nLayers,
+            vocab: c.vocabSize, layers: ls, modelName: modelName ?? model.path, tokens: tokens, decoded: decoded)
     }
 }
 
@@ -64,7 +72,7 @@ public final class NeuronVectors {
     let model: LlamaModel
     let kind: NeuronKind
     private var downLayer = -1
-    private var downT = FloatBuffer(count: 0)   // W_downᵀ of `downLayer`, [hidden, dim]
+    private var downT = FloatBuffer(count: 0)  // W_downᵀ of `downLayer`, [hidden, dim]
 
     public init(model: LlamaModel, kind: NeuronKind) { self.model = model; self.kind = kind }
 
@@ -121,8 +129,14 @@ public func displayText(_ b: [UInt8]) -> String {
     var out = "", i = 0
     while i < b.count {
         let lead = b[i]
-        let n = lead < 0x80 ? 1 : (0xC2...0xDF).contains(lead) ? 2 : (0xE0...0xEF).contains(lead) ? 3
-              : (0xF0...0xF4).contains(lead) ? 4 : 0
+        let n =
+            lead < 0x80
+            ? 1
+            : (0xC2...0xDF).contains(lead)
+                ? 2
+                : (0xE0...0xEF).contains(lead)
+                    ? 3
+                    : (0xF0...0xF4).contains(lead) ? 4 : 0
         if n > 0, i + n <= b.count, let s = String(bytes: b[i..<i + n], encoding: .utf8) {
             out += s; i += n
         } else {
@@ -131,7 +145,6 @@ public func displayText(_ b: [UInt8]) -> String {
     }
     return out
 }
-
 
 // MARK: - Progress
 
@@ -156,8 +169,9 @@ public final class NeuronProgress: @unchecked Sendable {
         let frac = total > 0 ? Double(done) / Double(total) : 1
         let width = 24, filled = Int(frac * Double(width))
         let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
-        let line = String(format: "%@ [%@] %5.1f%% %d/%d rows, %.0f rows/s, %@ %.0fs",
-                          label, bar, frac * 100, done, total, rate, finished ? "took" : "ETA", finished ? secs : eta)
+        let line = String(
+            format: "%@ [%@] %5.1f%% %d/%d rows, %.0f rows/s, %@ %.0fs",
+            label, bar, frac * 100, done, total, rate, finished ? "took" : "ETA", finished ? secs : eta)
         let text = tty ? "\r" + line + (finished ? "\n" : "") : line + "\n"
         FileHandle.standardError.write(Data(text.utf8))
     }

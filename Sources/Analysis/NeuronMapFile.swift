@@ -92,7 +92,9 @@ extension NeuronMap {
         guard Array(raw[0..<8]) == magic else { throw bad("not an irm neuron map (bad magic)") }
         off = 8
         let version = try u32("the version")
-        guard version == Int(formatVersion) else { throw bad("neuron map version \(version) is not supported (expected \(formatVersion))") }
+        guard version == Int(formatVersion) else {
+            throw bad("neuron map version \(version) is not supported (expected \(formatVersion))")
+        }
         let kindRaw = try u32("the kind"), normRaw = try u32("the norm")
         guard kindRaw < NeuronKind.allCases.count else { throw bad("unknown neuron kind \(kindRaw)") }
         guard normRaw < DecodeNorm.allCases.count else { throw bad("unknown norm \(normRaw)") }
@@ -100,12 +102,17 @@ extension NeuronMap {
         let modelLayers = try u32("model layers"), vocab = try u32("vocab")
         let nl = try u32("the layer count"), nameBytes = try u32("the name length"), nt = try u32("the token count")
         guard k >= 1, k <= vocab, kb <= vocab, hidden >= 1, dim >= 1, nl <= modelLayers, nt <= vocab else {
-            throw bad("inconsistent header (k \(k), bottomK \(kb), vocab \(vocab), hidden \(hidden), layers \(nl)/\(modelLayers), tokens \(nt))")
+            throw bad(
+                "inconsistent header (k \(k), bottomK \(kb), vocab \(vocab), hidden \(hidden), layers \(nl)/\(modelLayers), tokens \(nt))"
+            )
         }
         // A model's sizes at most (LlamaConfig's limits): they size the query tables and keep the sums below exact.
         guard vocab <= LlamaConfig.maxVocabSize, dim <= LlamaConfig.maxDim, hidden <= LlamaConfig.maxHiddenDim,
-              modelLayers <= LlamaConfig.maxLayers else {
-            throw bad("implausible header (vocab \(vocab), dim \(dim), hidden \(hidden), \(modelLayers) layers): not a map of a Llama-family model")
+            modelLayers <= LlamaConfig.maxLayers
+        else {
+            throw bad(
+                "implausible header (vocab \(vocab), dim \(dim), hidden \(hidden), \(modelLayers) layers): not a map of a Llama-family model"
+            )
         }
         try need(4 * nl, "the layer list")
         var layers: [Int] = []
@@ -133,8 +140,10 @@ extension NeuronMap {
         let N = nl * hidden
         let expected = off + N * (k + kb) * 8
         guard raw.count == expected else {
-            throw bad(raw.count < expected ? "truncated neuron map (\(raw.count) bytes, expected \(expected))"
-                                            : "neuron map has \(raw.count - expected) trailing bytes (expected \(expected))")
+            throw bad(
+                raw.count < expected
+                    ? "truncated neuron map (\(raw.count) bytes, expected \(expected))"
+                    : "neuron map has \(raw.count - expected) trailing bytes (expected \(expected))")
         }
         var dec = DecodedTokens(count: N, k: k, bottomK: kb)
         func copy<T>(_ a: inout [T], _ n: Int) {
@@ -143,11 +152,16 @@ extension NeuronMap {
         }
         copy(&dec.topIds, N * k); copy(&dec.topProbs, N * k)
         copy(&dec.bottomIds, N * kb); copy(&dec.bottomProbs, N * kb)
-        for id in dec.topIds where id < 0 || id >= vocab { throw bad("token id \(id) is outside the vocabulary of \(vocab)") }
-        for id in dec.bottomIds where id < 0 || id >= vocab { throw bad("token id \(id) is outside the vocabulary of \(vocab)") }
-        return NeuronMap(kind: NeuronKind.allCases[kindRaw], norm: DecodeNorm.allCases[normRaw], dim: dim,
-                         hiddenDim: hidden, modelLayers: modelLayers, vocab: vocab, layers: layers, modelName: name,
-                         tokens: tokens, decoded: dec)
+        for id in dec.topIds where id < 0 || id >= vocab {
+            throw bad("token id \(id) is outside the vocabulary of \(vocab)")
+        }
+        for id in dec.bottomIds where id < 0 || id >= vocab {
+            throw bad("token id \(id) is outside the vocabulary of \(vocab)")
+        }
+        return NeuronMap(
+            kind: NeuronKind.allCases[kindRaw], norm: DecodeNorm.allCases[normRaw], dim: dim,
+            hiddenDim: hidden, modelLayers: modelLayers, vocab: vocab, layers: layers, modelName: name,
+            tokens: tokens, decoded: dec)
     }
 
     // MARK: TSV
@@ -161,9 +175,13 @@ extension NeuronMap {
         for e in 0..<neuronCount {
             let (l, i) = neuron(ofEntry: e)
             s += "\(l)\t\(i)"
-            for j in 0..<k { s += "\t" + tsvEscape(token(decoded.topIds[e * k + j])) + "\t" + probText(decoded.topProbs[e * k + j]) }
+            for j in 0..<k {
+                s += "\t" + tsvEscape(token(decoded.topIds[e * k + j])) + "\t" + probText(decoded.topProbs[e * k + j])
+            }
             for j in 0..<bottomK {
-                s += "\t" + tsvEscape(token(decoded.bottomIds[e * bottomK + j])) + "\t" + probText(decoded.bottomProbs[e * bottomK + j])
+                s +=
+                    "\t" + tsvEscape(token(decoded.bottomIds[e * bottomK + j])) + "\t"
+                    + probText(decoded.bottomProbs[e * bottomK + j])
             }
             s += "\n"
         }
@@ -180,4 +198,3 @@ func probText(_ p: Float) -> String { String(format: "%.4g", p) }
 private let tsvEscapes: [Unicode.Scalar: String] = ["\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"]
 
 public func tsvEscape(_ s: String) -> String { escapingScalars(s, tsvEscapes) }
-

@@ -31,13 +31,18 @@ public struct ProbeSelection: Sendable {
 }
 
 /// Picks `count` questions (see the file comment) from the five files in `datasetsDir`.
-public func selectProbeQuestions(datasetsDir: String = "Datasets", count: Int = 32, seed: UInt64 = probeSeed) throws -> ProbeSelection {
+public func selectProbeQuestions(datasetsDir: String = "Datasets", count: Int = 32, seed: UInt64 = probeSeed) throws
+    -> ProbeSelection
+{
     guard count >= 1 else { throw RunError("the probe set needs at least one question") }
     var files: [[Example]] = []
     for name in probeDatasetNames {
         let path = (datasetsDir as NSString).appendingPathComponent(name + ".csv")
         guard FileManager.default.fileExists(atPath: path) else {
-            throw DatasetError(path, "no such file (the probe set is drawn from the questions of Datasets/{\(probeDatasetNames.joined(separator: ","))}.csv)")
+            throw DatasetError(
+                path,
+                "no such file (the probe set is drawn from the questions of Datasets/{\(probeDatasetNames.joined(separator: ","))}.csv)"
+            )
         }
         files.append(try loadExamples(path: path, format: .qaCSV))
     }
@@ -45,7 +50,9 @@ public func selectProbeQuestions(datasetsDir: String = "Datasets", count: Int = 
     let reference = files[0]
     let rowCount = files.map(\.count).min()!
     let shared = (0..<rowCount).filter { r in files.allSatisfy { $0[r].prompt == reference[r].prompt } }
-    guard !shared.isEmpty else { throw DatasetError(datasetsDir, "the five probe files share no question at the same row") }
+    guard !shared.isEmpty else {
+        throw DatasetError(datasetsDir, "the five probe files share no question at the same row")
+    }
     let test = Set(DatasetSplit.make(count: reference.count, seed: 0).testIndices)
     var rng = Rng(seed: seed)
     func shuffled(_ a: [Int]) -> [Int] {
@@ -56,11 +63,14 @@ public func selectProbeQuestions(datasetsDir: String = "Datasets", count: Int = 
     let held = shuffled(shared.filter { test.contains($0) }), rest = shuffled(shared.filter { !test.contains($0) })
     let rows = Array((held + rest).prefix(count)).sorted()
     let fromHeld = min(count, held.count)
-    var text = "\(rows.count) of the \(shared.count) questions shared by Datasets/{\(probeDatasetNames.joined(separator: ","))}.csv, "
-    text += "ordered by seed \(seed): first the \(held.count) of the default split's test part (seed 0 over all \(reference.count) rows), "
+    var text =
+        "\(rows.count) of the \(shared.count) questions shared by Datasets/{\(probeDatasetNames.joined(separator: ","))}.csv, "
+    text +=
+        "ordered by seed \(seed): first the \(held.count) of the default split's test part (seed 0 over all \(reference.count) rows), "
     text += "which every run trained with the default seed on a full file held out (\(fromHeld) taken)"
     text += rows.count > fromHeld ? ", then \(rows.count - fromHeld) others, which such runs trained on" : ""
     text += ". Runs with another seed, a --limit or another file may have trained on some: see inTrainingSplit."
-    return ProbeSelection(seed: seed, requested: count, rows: rows, questions: rows.map { reference[$0].prompt },
-                          heldOutByDefault: rows.map { test.contains($0) }, selection: text)
+    return ProbeSelection(
+        seed: seed, requested: count, rows: rows, questions: rows.map { reference[$0].prompt },
+        heldOutByDefault: rows.map { test.contains($0) }, selection: text)
 }

@@ -51,17 +51,21 @@ final class ResidualRecorder: Intervention {
             for i in 0..<d {
                 let v = Double(row[i])
                 sumSq[base + i] += v * v
-                if !first { sumSqNoFirst[base + i] += v * v; sumNoFirst[base + i] += v; sumSign[base + i] += v > 0 ? 1 : (v < 0 ? -1 : 0) }
+                if !first {
+                    sumSqNoFirst[base + i] += v * v; sumNoFirst[base + i] += v;
+                    sumSign[base + i] += v > 0 ? 1 : (v < 0 ? -1 : 0)
+                }
             }
         }
     }
 
     func stats(key: String) -> ResidualStats {
         let n = Double(max(tokens, 1)), m = Double(max(tokens - firstTokens, 1))
-        return ResidualStats(key: key, nLayers: nLayers, dim: dim, tokens: tokens, firstTokens: firstTokens,
-                             rms: sumSq.map { Float(($0 / n).squareRoot()) },
-                             rmsNoFirst: sumSqNoFirst.map { Float(($0 / m).squareRoot()) },
-                             signConsistency: sumSign.map { Float(abs($0) / m) }, meanNoFirst: sumNoFirst.map { Float($0 / m) })
+        return ResidualStats(
+            key: key, nLayers: nLayers, dim: dim, tokens: tokens, firstTokens: firstTokens,
+            rms: sumSq.map { Float(($0 / n).squareRoot()) },
+            rmsNoFirst: sumSqNoFirst.map { Float(($0 / m).squareRoot()) },
+            signConsistency: sumSign.map { Float(abs($0) / m) }, meanNoFirst: sumNoFirst.map { Float($0 / m) })
     }
 }
 
@@ -79,18 +83,24 @@ public func measureResidualStats(model: LlamaModel, prompts: [[Int32]], key: Str
 
 /// The residual statistics of `lm` on the probe questions (chat-formatted with `system`), read from
 /// `cacheDir` when a file for the same model, probe and system prompt is there, else measured and cached.
-public func cachedResidualStats(lm: LoadedModel, modelSHA256: String, probe: ProbeSelection, system: String?,
-                                cacheDir: String) throws -> (stats: ResidualStats, path: String, fromCache: Bool) {
+public func cachedResidualStats(
+    lm: LoadedModel, modelSHA256: String, probe: ProbeSelection, system: String?,
+    cacheDir: String
+) throws -> (stats: ResidualStats, path: String, fromCache: Bool) {
     let sys = system.map { String(format: "%016llx", fnv1a64($0)) } ?? "default"
-    let key = "residual-v1|model=\(modelSHA256)|probe=\(probe.seed):\(probe.rows.map(String.init).joined(separator: ","))|system=\(sys)"
+    let key =
+        "residual-v1|model=\(modelSHA256)|probe=\(probe.seed):\(probe.rows.map(String.init).joined(separator: ","))|system=\(sys)"
     let path = (cacheDir as NSString).appendingPathComponent(String(format: "residual-%016llx.json", fnv1a64(key)))
     let c = lm.model.config
     if let data = FileManager.default.contents(atPath: path),
-       let s = try? JSONDecoder().decode(ResidualStats.self, from: data),
-       s.key == key, s.nLayers == c.nLayers, s.dim == c.dim, s.isComplete {
+        let s = try? JSONDecoder().decode(ResidualStats.self, from: data),
+        s.key == key, s.nLayers == c.nLayers, s.dim == c.dim, s.isComplete
+    {
         return (s, path, true)
     }
-    let prompts = probe.questions.map { lm.promptTokens($0, chat: true, system: system) }.filter { $0.count <= c.maxSeqLen }
+    let prompts = probe.questions.map { lm.promptTokens($0, chat: true, system: system) }.filter {
+        $0.count <= c.maxSeqLen
+    }
     let s = try measureResidualStats(model: lm.model, prompts: prompts, key: key)
     do { try FileManager.default.createDirectory(atPath: cacheDir, withIntermediateDirectories: true) } catch {
         throw RunError("\(cacheDir): cannot create the folder (\(error.localizedDescription))")
@@ -121,6 +131,8 @@ public func topDimensions(_ m: [Float], rows: Int, dim: Int, count: Int) -> [Int
 
 /// The RMSNorm gains as [nLayers, dim] matrices (attn_norm, ffn_norm) and the final norm [dim].
 public func normGains(_ model: LlamaModel) -> (attn: [Float], ffn: [Float], final: [Float]) {
-    (model.weights.layers.flatMap { $0.attnNorm.array }, model.weights.layers.flatMap { $0.ffnNorm.array },
-     model.weights.outputNorm.array)
+    (
+        model.weights.layers.flatMap { $0.attnNorm.array }, model.weights.layers.flatMap { $0.ffnNorm.array },
+        model.weights.outputNorm.array
+    )
 }

@@ -46,20 +46,26 @@ public struct TrainingStriationProbe {
 
     /// Measures `net` and appends the row for `step` to the run's striation.csv.
     public func record(_ net: IRMNetwork, step: Int, run: RunFolder) throws {
-        try run.appendCSVRow(run.striationPath, header: striationCSVHeader, striationCSVRow(try measure(net).point(step: step)))
+        try run.appendCSVRow(
+            run.striationPath, header: striationCSVHeader, striationCSVRow(try measure(net).point(step: step)))
     }
 }
 
 func striationCSVRow(_ p: StriationPoint) -> String {
-    String(format: "%d,%.6f,%.6f,%.6f,%d,%.6f,%d", p.step, p.indexShare, p.layerShare, p.absIndexShare, p.dominantIndex,
-           p.dominantShare, p.tokens)
+    String(
+        format: "%d,%.6f,%.6f,%.6f,%d,%.6f,%d", p.step, p.indexShare, p.layerShare, p.absIndexShare, p.dominantIndex,
+        p.dominantShare, p.tokens)
 }
 
 /// The rows of a striation.csv (empty when there is none); a malformed row is an error naming its line.
 public func readStriationCSV(_ path: String) throws -> [StriationPoint] {
     guard FileManager.default.fileExists(atPath: path) else { return [] }
-    guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw RunError("\(path): not readable as UTF-8 text") }
-    var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+    guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+        throw RunError("\(path): not readable as UTF-8 text")
+    }
+    var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map {
+        $0.trimmingCharacters(in: .whitespaces)
+    }
     while lines.last == "" { lines.removeLast() }
     guard let header = lines.first, header == striationCSVHeader else {
         throw RunError("\(path):1: expected the header '\(striationCSVHeader)'")
@@ -73,9 +79,13 @@ public func readStriationCSV(_ path: String) throws -> [StriationPoint] {
             throw bad("step, dominant_index and tokens must be non-negative integers")
         }
         let d = [f[1], f[2], f[3], f[5]].compactMap(Double.init)
-        guard d.count == 4, d.allSatisfy({ $0.isFinite && $0 >= 0 && $0 <= 1 }) else { throw bad("shares must be numbers in 0...1") }
-        points.append(StriationPoint(step: step, indexShare: d[0], layerShare: d[1], absIndexShare: d[2], dominantIndex: dom,
-                                     dominantShare: d[3], tokens: tokens))
+        guard d.count == 4, d.allSatisfy({ $0.isFinite && $0 >= 0 && $0 <= 1 }) else {
+            throw bad("shares must be numbers in 0...1")
+        }
+        points.append(
+            StriationPoint(
+                step: step, indexShare: d[0], layerShare: d[1], absIndexShare: d[2], dominantIndex: dom,
+                dominantShare: d[3], tokens: tokens))
     }
     return points
 }
@@ -85,7 +95,7 @@ public func striationSeries(_ points: [StriationPoint]) -> [ChartSeries] {
     [
         ("index share of variance", points.map { (Double($0.step), $0.indexShare) }),
         ("layer share of variance", points.map { (Double($0.step), $0.layerShare) }),
-        ("dominant index's share of sum|column means|", points.map { (Double($0.step), $0.dominantShare) }),
+        ("dominant index's share of sum|column means|", points.map { (Double($0.step), $0.dominantShare) })
     ]
 }
 

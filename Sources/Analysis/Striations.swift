@@ -26,7 +26,8 @@ public func varianceShares(_ m: [Double], layers L: Int, hidden h: Int) -> Varia
     }
     guard total > 0 else { return VarianceShares(index: 0, layer: 0, residual: 0, total: 0, grandMean: mu) }
     let index = Double(L) * col.reduce(0) { $0 + $1 * $1 }, layer = Double(h) * row.reduce(0) { $0 + $1 * $1 }
-    return VarianceShares(index: index / total, layer: layer / total, residual: residual / total, total: total, grandMean: mu)
+    return VarianceShares(
+        index: index / total, layer: layer / total, residual: residual / total, total: total, grandMean: mu)
 }
 
 /// Mean over the rows of m [L, h] row-major, per column (per hidden index: the stripe a vertical band makes).
@@ -44,7 +45,9 @@ public func topPercentCount(hidden h: Int) -> Int { max(1, (h + 99) / 100) }
 
 /// The `count` indices with the largest |column mean| of `mean` [L, h] (ties: lower index first), with the
 /// measures of TopIndex; `magnitude` [L, h] gives their mean |value|.
-public func strongestIndices(mean m: [Double], magnitude: [Double], layers L: Int, hidden h: Int, count: Int) -> [TopIndex] {
+public func strongestIndices(mean m: [Double], magnitude: [Double], layers L: Int, hidden h: Int, count: Int)
+    -> [TopIndex]
+{
     precondition(m.count == L * h && magnitude.count == L * h)
     let col = columnMeans(m, layers: L, hidden: h), colAbs = columnMeans(magnitude, layers: L, hidden: h)
     let absSum = col.reduce(0) { $0 + abs($1) }, energy = m.reduce(0) { $0 + $1 * $1 }
@@ -53,12 +56,15 @@ public func strongestIndices(mean m: [Double], magnitude: [Double], layers L: In
     let p = topPercentCount(hidden: h)
     var leads = [Int](repeating: 0, count: h)
     for j in 0..<L {
-        let rowTop = (0..<h).sorted { abs(m[j * h + $0]) != abs(m[j * h + $1]) ? abs(m[j * h + $0]) > abs(m[j * h + $1]) : $0 < $1 }
+        let rowTop = (0..<h).sorted {
+            abs(m[j * h + $0]) != abs(m[j * h + $1]) ? abs(m[j * h + $0]) > abs(m[j * h + $1]) : $0 < $1
+        }
         for i in rowTop.prefix(p) { leads[i] += 1 }
     }
     return order.prefix(count).map { i in
-        TopIndex(index: i, columnMean: col[i], columnMeanAbs: colAbs[i], share: absSum > 0 ? abs(col[i]) / absSum : 0,
-                 energyShare: energy > 0 ? Double(L) * col[i] * col[i] / energy : 0, layersInTopPercent: leads[i])
+        TopIndex(
+            index: i, columnMean: col[i], columnMeanAbs: colAbs[i], share: absSum > 0 ? abs(col[i]) / absSum : 0,
+            energyShare: energy > 0 ? Double(L) * col[i] * col[i] / energy : 0, layersInTopPercent: leads[i])
     }
 }
 
@@ -111,18 +117,20 @@ public final class StriationRecorder {
         let topIdx = strongestIndices(mean: m, magnitude: a, layers: L, hidden: h, count: min(top, h))
         let dominant = topIdx[0].index
         let onDominant = strongest.filter { $0 == dominant }.count
-        return StriationReport(tokens: tokens, signed: varianceShares(m, layers: L, hidden: h),
-                               magnitude: varianceShares(a, layers: L, hidden: h), dominantIndex: dominant,
-                               dominantShare: topIdx[0].share, topPercentCount: topPercentCount(hidden: h), topIndices: topIdx,
-                               dominantTokenShare: tokens > 0 ? Double(onDominant) / Double(tokens) : 0,
-                               meanMatrixCSV: meanMatrixCSV)
+        return StriationReport(
+            tokens: tokens, signed: varianceShares(m, layers: L, hidden: h),
+            magnitude: varianceShares(a, layers: L, hidden: h), dominantIndex: dominant,
+            dominantShare: topIdx[0].share, topPercentCount: topPercentCount(hidden: h), topIndices: topIdx,
+            dominantTokenShare: tokens > 0 ? Double(onDominant) / Double(tokens) : 0,
+            meanMatrixCSV: meanMatrixCSV)
     }
 }
 
 extension StriationReport {
     /// The row of striation.csv these statistics make at training step `step`.
     public func point(step: Int) -> StriationPoint {
-        StriationPoint(step: step, indexShare: signed.index, layerShare: signed.layer, absIndexShare: magnitude.index,
-                       dominantIndex: dominantIndex, dominantShare: dominantShare, tokens: tokens)
+        StriationPoint(
+            step: step, indexShare: signed.index, layerShare: signed.layer, absIndexShare: magnitude.index,
+            dominantIndex: dominantIndex, dominantShare: dominantShare, tokens: tokens)
     }
 }

@@ -76,11 +76,15 @@ struct RowSelection {
             let v1 = raw.loadUnaligned(fromByteOffset: i * 4 + 32, as: SIMD8<Float>.self)
             let v2 = raw.loadUnaligned(fromByteOffset: i * 4 + 64, as: SIMD8<Float>.self)
             let v3 = raw.loadUnaligned(fromByteOffset: i * 4 + 96, as: SIMD8<Float>.self)
-            let h = thresholdHits(v0, top, bot) | thresholdHits(v1, top, bot) | thresholdHits(v2, top, bot) | thresholdHits(v3, top, bot)
+            let h =
+                thresholdHits(v0, top, bot) | thresholdHits(v1, top, bot) | thresholdHits(v2, top, bot)
+                | thresholdHits(v3, top, bot)
             if h.wrappedSum() != 0 {
                 for q in 0..<4 {
                     let v = raw.loadUnaligned(fromByteOffset: (i + 8 * q) * 4, as: SIMD8<Float>.self)
-                    if thresholdHits(v, SIMD8(repeating: tT), SIMD8(repeating: tB)).wrappedSum() != 0 { scalar(i + 8 * q, i + 8 * q + 8) }
+                    if thresholdHits(v, SIMD8(repeating: tT), SIMD8(repeating: tB)).wrappedSum() != 0 {
+                        scalar(i + 8 * q, i + 8 * q + 8)
+                    }
                 }
             }
             i += 32
@@ -91,20 +95,26 @@ struct RowSelection {
 
 /// Top-K / bottom-K softmax selection over `rows` rows of logits [rows, vocab], in parallel over rows
 /// (the second half of a decoder block; public for the benchmark).
-public func selectSoftmaxRows(_ logits: UnsafePointer<Float>, rows: Int, vocab: Int, k: Int, bottomK: Int) -> DecodedTokens {
+public func selectSoftmaxRows(_ logits: UnsafePointer<Float>, rows: Int, vocab: Int, k: Int, bottomK: Int)
+    -> DecodedTokens
+{
     var out = DecodedTokens(count: rows, k: k, bottomK: max(bottomK, 1))
     let ls = SendableConstPointer(logits)
     out.topIds.withUnsafeMutableBufferPointer { ti in
-    out.topProbs.withUnsafeMutableBufferPointer { tp in
-    out.bottomIds.withUnsafeMutableBufferPointer { bi in
-    out.bottomProbs.withUnsafeMutableBufferPointer { bp in
-        let ti = SendablePointer(ti.baseAddress!), tp = SendablePointer(tp.baseAddress!)
-        let bi = SendablePointer(bi.baseAddress!), bp = SendablePointer(bp.baseAddress!)
-        let kb = max(bottomK, 1)
-        parallelFor(rows) { r in
-            selectSoftmax(ls.p + r * vocab, vocab, k: k, kb: bottomK, topIds: ti.p + r * k, topProbs: tp.p + r * k,
-                          botIds: bi.p + r * kb, botProbs: bp.p + r * kb)
+        out.topProbs.withUnsafeMutableBufferPointer { tp in
+            out.bottomIds.withUnsafeMutableBufferPointer { bi in
+                out.bottomProbs.withUnsafeMutableBufferPointer { bp in
+                    let ti = SendablePointer(ti.baseAddress!), tp = SendablePointer(tp.baseAddress!)
+                    let bi = SendablePointer(bi.baseAddress!), bp = SendablePointer(bp.baseAddress!)
+                    let kb = max(bottomK, 1)
+                    parallelFor(rows) { r in
+                        selectSoftmax(
+                            ls.p + r * vocab, vocab, k: k, kb: bottomK, topIds: ti.p + r * k, topProbs: tp.p + r * k,
+                            botIds: bi.p + r * kb, botProbs: bp.p + r * kb)
+                    }
+                }
+            }
         }
-    }}}}
+    }
     return out
 }

@@ -11,9 +11,9 @@ import Numerics
 
 public struct Batch: Sendable {
     public var B: Int, T: Int
-    public var tokens: [Int32]     // [B·T]
-    public var targets: [Int32]    // [B·T], −1 = no loss
-    public var rowMask: [Bool]     // [B·T], true for real (non-padding) tokens
+    public var tokens: [Int32]  // [B·T]
+    public var targets: [Int32]  // [B·T], −1 = no loss
+    public var rowMask: [Bool]  // [B·T], true for real (non-padding) tokens
     public var realTokens: Int
     public var lossTokens: Int
 }
@@ -27,8 +27,9 @@ public func makeBatch(_ examples: [TokenizedExample], padId: Int32, objective: O
 
 func responseBatch(_ examples: [TokenizedExample], padId: Int32) -> Batch {
     let B = examples.count, T = examples.map { $0.ids.count }.max() ?? 1
-    var b = Batch(B: B, T: T, tokens: .init(repeating: padId, count: B * T), targets: .init(repeating: -1, count: B * T),
-                  rowMask: .init(repeating: false, count: B * T), realTokens: 0, lossTokens: 0)
+    var b = Batch(
+        B: B, T: T, tokens: .init(repeating: padId, count: B * T), targets: .init(repeating: -1, count: B * T),
+        rowMask: .init(repeating: false, count: B * T), realTokens: 0, lossTokens: 0)
     for (s, e) in examples.enumerated() {
         let n = e.ids.count
         for t in 0..<n {
@@ -48,8 +49,9 @@ func responseBatch(_ examples: [TokenizedExample], padId: Int32) -> Batch {
 /// target of position t is ids[t+2] (none at the last position).
 func referenceBatch(_ examples: [TokenizedExample], padId: Int32) -> Batch {
     let B = examples.count, n = max(3, examples.map { $0.ids.count }.max() ?? 3), T = n - 1
-    var b = Batch(B: B, T: T, tokens: .init(repeating: padId, count: B * T), targets: .init(repeating: -1, count: B * T),
-                  rowMask: .init(repeating: true, count: B * T), realTokens: B * T, lossTokens: B * (T - 1))
+    var b = Batch(
+        B: B, T: T, tokens: .init(repeating: padId, count: B * T), targets: .init(repeating: -1, count: B * T),
+        rowMask: .init(repeating: true, count: B * T), realTokens: B * T, lossTokens: B * (T - 1))
     for (s, e) in examples.enumerated() {
         let row = e.ids + [Int32](repeating: padId, count: n - e.ids.count)
         for t in 0..<T { b.tokens[s * T + t] = row[t] }

@@ -52,15 +52,20 @@ public struct DatasetError: Error, CustomStringConvertible, Equatable {
 /// Loads `path` as `format` (or the format its extension implies). `label` selects one class of a labelled
 /// text file (`--label anger`); it is an error for the other formats. `questionsOnly`: the caller needs only the
 /// prompts (evaluation), so SQuAD questions without an answer are kept, with an empty response.
-public func loadExamples(path: String, format: DatasetFormat? = nil, label: String? = nil,
-                         questionsOnly: Bool = false) throws -> [Example] {
+public func loadExamples(
+    path: String, format: DatasetFormat? = nil, label: String? = nil,
+    questionsOnly: Bool = false
+) throws -> [Example] {
     guard let fmt = format ?? DatasetFormat.fromExtension(path) else {
         let ext = (path as NSString).pathExtension
-        throw DatasetError(path, "cannot tell the dataset format from the extension \(ext.isEmpty ? "(none)" : "'.\(ext)'")"
-                           + "; use --format with one of: " + DatasetFormat.allCases.map(\.rawValue).joined(separator: ", "))
+        throw DatasetError(
+            path,
+            "cannot tell the dataset format from the extension \(ext.isEmpty ? "(none)" : "'.\(ext)'")"
+                + "; use --format with one of: " + DatasetFormat.allCases.map(\.rawValue).joined(separator: ", "))
     }
     if label != nil && fmt != .labelled {
-        throw DatasetError(path, "--label applies only to labelled text (text;label) files, not to format '\(fmt.rawValue)'")
+        throw DatasetError(
+            path, "--label applies only to labelled text (text;label) files, not to format '\(fmt.rawValue)'")
     }
     switch fmt {
     case .qaCSV: return try loadQACSV(path: path)
@@ -76,17 +81,26 @@ public func loadExamples(path: String, format: DatasetFormat? = nil, label: Stri
 /// the first bad byte; an empty file (or one holding only whitespace) is an error.
 func readDatasetText(_ path: String) throws -> [UInt8] {
     var isDir: ObjCBool = false
-    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else { throw DatasetError(path, "no such file") }
+    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
+        throw DatasetError(path, "no such file")
+    }
     guard !isDir.boolValue else { throw DatasetError(path, "is a directory, not a dataset file") }
-    guard let data = FileManager.default.contents(atPath: path) else { throw DatasetError(path, "cannot read the file") }
+    guard let data = FileManager.default.contents(atPath: path) else {
+        throw DatasetError(path, "cannot read the file")
+    }
     var bytes = [UInt8](data)
     if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes.removeFirst(3) }
     if let bad = firstInvalidUTF8(bytes) {
         let line = 1 + bytes[..<bad].reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
         let lineStart = (bytes[..<bad].lastIndex(of: 0x0A) ?? -1) + 1
-        throw DatasetError(path, line: line, "invalid UTF-8: byte 0x\(String(bytes[bad], radix: 16, uppercase: true)) is byte \(bad - lineStart + 1) of the line")
+        throw DatasetError(
+            path, line: line,
+            "invalid UTF-8: byte 0x\(String(bytes[bad], radix: 16, uppercase: true)) is byte \(bad - lineStart + 1) of the line"
+        )
     }
-    if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D }) { throw DatasetError(path, "empty file") }
+    if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D }) {
+        throw DatasetError(path, "empty file")
+    }
     return bytes
 }
 
@@ -99,7 +113,7 @@ func firstInvalidUTF8(_ b: [UInt8]) -> Int? {
         let c = b[i]
         if c < 0x80 { i += 1; continue }
         var need = 0
-        var lo: UInt8 = 0x80, hi: UInt8 = 0xBF   // allowed range of the second byte
+        var lo: UInt8 = 0x80, hi: UInt8 = 0xBF  // allowed range of the second byte
         switch c {
         case 0xC2...0xDF: need = 1
         case 0xE0: need = 2; lo = 0xA0
@@ -167,7 +181,7 @@ public let defaultPrompts: [String] = [
     "What would you like to talk about?",
     "Tell me what you did yesterday.",
     "How do you feel about the way things are going?",
-    "Describe a moment from your week.",
+    "Describe a moment from your week."
 ]
 
 /// The prompt `defaultPrompts` assigns to a response-only `text`.

@@ -17,7 +17,8 @@ public func loadJSONL(path: String) throws -> [Example] {
             throw DatasetError(path, line: number, "invalid JSON (\(jsonErrorSummary(error)))")
         }
         guard let dict = obj as? [String: Any] else {
-            throw DatasetError(path, line: number, "expected a JSON object like {\"prompt\": …, \"response\": …} or {\"text\": …}")
+            throw DatasetError(
+                path, line: number, "expected a JSON object like {\"prompt\": …, \"response\": …} or {\"text\": …}")
         }
         func string(_ key: String) throws -> String? {
             guard let v = dict[key] else { return nil }
@@ -38,7 +39,9 @@ public func loadJSONL(path: String) throws -> [Example] {
             throw DatasetError(path, line: number, "has a \"response\" but no \"prompt\"")
         } else {
             let keys = dict.keys.sorted().map { "\"\($0)\"" }.joined(separator: ", ")
-            throw DatasetError(path, line: number, "missing \"prompt\"/\"response\" or \"text\" (keys: \(keys.isEmpty ? "none" : keys))")
+            throw DatasetError(
+                path, line: number,
+                "missing \"prompt\"/\"response\" or \"text\" (keys: \(keys.isEmpty ? "none" : keys))")
         }
     }
     guard !out.isEmpty else { throw DatasetError(path, "empty file") }

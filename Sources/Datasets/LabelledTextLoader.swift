@@ -46,5 +46,7 @@ public func loadLabelledExamples(path: String, label: String?) throws -> [Exampl
         }
     }
     let name = (path as NSString).lastPathComponent
-    return selected.map { Example(prompt: defaultPrompt(for: $0.text), response: $0.text, source: "\(name):\($0.line)") }
+    return selected.map {
+        Example(prompt: defaultPrompt(for: $0.text), response: $0.text, source: "\(name):\($0.line)")
+    }
 }

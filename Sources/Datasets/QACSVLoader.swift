@@ -64,7 +64,7 @@ public func parseCSV(_ bytes: [UInt8], file: String) throws -> [CSVRecord] {
         let c = bytes[i]
         if c == comma {
             i += 1
-            if i >= n { fields.append("") }   // "a,b," at end of input: a final empty field
+            if i >= n { fields.append("") }  // "a,b," at end of input: a final empty field
             continue
         }
         if c == lf { i += 1; line += 1; endRecord(); atRecordStart = true; continue }
@@ -72,7 +72,9 @@ public func parseCSV(_ bytes: [UInt8], file: String) throws -> [CSVRecord] {
         // Only reachable after a quoted field.
         precondition(wasQuoted)
         let shown = c < 0x20 || c > 0x7E ? "byte 0x\(String(c, radix: 16))" : "'\(Character(Unicode.Scalar(c)))'"
-        throw DatasetError(file, line: line, "unexpected \(shown) after a closing quote (a quote inside a quoted field is written \"\")")
+        throw DatasetError(
+            file, line: line,
+            "unexpected \(shown) after a closing quote (a quote inside a quoted field is written \"\")")
     }
     if !fields.isEmpty { endRecord() }
     return records
@@ -88,7 +90,9 @@ public func loadQACSV(path: String) throws -> [Example] {
     let names = header.fields.map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
     func column(_ name: String) throws -> Int {
         guard let c = names.firstIndex(of: name) else {
-            throw DatasetError(path, line: header.line, "header has no '\(name)' column (found: \(header.fields.map { "'\($0)'" }.joined(separator: ", ")))")
+            throw DatasetError(
+                path, line: header.line,
+                "header has no '\(name)' column (found: \(header.fields.map { "'\($0)'" }.joined(separator: ", ")))")
         }
         return c
     }
@@ -99,7 +103,8 @@ public func loadQACSV(path: String) throws -> [Example] {
     let name = (path as NSString).lastPathComponent
     for r in records.dropFirst() {
         guard r.fields.count == header.fields.count else {
-            throw DatasetError(path, line: r.line, "expected \(header.fields.count) fields as in the header, found \(r.fields.count)")
+            throw DatasetError(
+                path, line: r.line, "expected \(header.fields.count) fields as in the header, found \(r.fields.count)")
         }
         let question = r.fields[q].trimmingCharacters(in: .whitespacesAndNewlines)
         let answer = r.fields[a].trimmingCharacters(in: .whitespacesAndNewlines)

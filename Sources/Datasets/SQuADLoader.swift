@@ -31,7 +31,8 @@ public func loadSQuAD(path: String, includeUnanswerable: Bool = false) throws ->
     } catch let DecodingError.keyNotFound(key, ctx) {
         throw DatasetError(path, "not SQuAD JSON: missing \"\(key.stringValue)\" at \(codingPathText(ctx.codingPath))")
     } catch let DecodingError.typeMismatch(_, ctx) {
-        throw DatasetError(path, "not SQuAD JSON: wrong type at \(codingPathText(ctx.codingPath)) (\(ctx.debugDescription))")
+        throw DatasetError(
+            path, "not SQuAD JSON: wrong type at \(codingPathText(ctx.codingPath)) (\(ctx.debugDescription))")
     } catch let DecodingError.valueNotFound(_, ctx) {
         throw DatasetError(path, "not SQuAD JSON: null at \(codingPathText(ctx.codingPath))")
     } catch let DecodingError.dataCorrupted(ctx) {
@@ -55,8 +56,10 @@ public func loadSQuAD(path: String, includeUnanswerable: Bool = false) throws ->
     }
     guard !out.isEmpty else {
         if n > 0 && !includeUnanswerable {
-            throw DatasetError(path, "none of its \(n) questions has an answer: training needs answers "
-                               + "(irm eval --questions takes such a file for its questions)")
+            throw DatasetError(
+                path,
+                "none of its \(n) questions has an answer: training needs answers "
+                    + "(irm eval --questions takes such a file for its questions)")
         }
         throw DatasetError(path, "no questions found in \"data\"")
     }

@@ -16,8 +16,10 @@ public struct DatasetSplit: Codable, Sendable, Equatable {
     /// get at least one example each and train keeps at least one; smaller datasets are all train.
     /// Our five CSVs list the same questions in the same order, so one seed holds out the same questions
     /// in each of them.
-    public static func make(count: Int, seed: UInt64,
-                            fractions: (train: Double, val: Double, test: Double) = (0.90, 0.05, 0.05)) -> DatasetSplit {
+    public static func make(
+        count: Int, seed: UInt64,
+        fractions: (train: Double, val: Double, test: Double) = (0.90, 0.05, 0.05)
+    ) -> DatasetSplit {
         precondition(count >= 0 && fractions.val >= 0 && fractions.test >= 0)
         var perm = Array(0..<count)
         var rng = Rng(seed: seed)
@@ -33,10 +35,11 @@ public struct DatasetSplit: Codable, Sendable, Equatable {
         } else {
             nVal = 0; nTest = 0
         }
-        return DatasetSplit(seed: seed, count: count,
-                            trainIndices: perm[(nVal + nTest)...].sorted(),
-                            valIndices: perm[..<nVal].sorted(),
-                            testIndices: perm[nVal..<(nVal + nTest)].sorted())
+        return DatasetSplit(
+            seed: seed, count: count,
+            trainIndices: perm[(nVal + nTest)...].sorted(),
+            valIndices: perm[..<nVal].sorted(),
+            testIndices: perm[nVal..<(nVal + nTest)].sorted())
     }
 
     /// The three parts of `items` (which must have `count` elements).

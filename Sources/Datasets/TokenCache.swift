@@ -47,10 +47,13 @@ public func datasetContentHash(_ examples: [Example]) -> String {
 /// The cache key for a model (`modelIdentity`, e.g. `tokenizerFingerprint(tokenizer)`), a dataset, a length,
 /// a system prompt and an objective. Includes a version of the tokenisation rules in this file and
 /// TokenizedExample.swift. (Keys of our default objective are those from before the objective existed.)
-public func tokenCacheKey(modelIdentity: String, examples: [Example], template: ChatTemplate, system: String?,
-                          maxLength: Int, objective: Objective = .response) -> String {
+public func tokenCacheKey(
+    modelIdentity: String, examples: [Example], template: ChatTemplate, system: String?,
+    maxLength: Int, objective: Objective = .response
+) -> String {
     let sys = system.map { "'\(hex64(fnv1a64($0)))'" } ?? "default"
-    return "v1|model=\(modelIdentity)|template=\(template)|data=\(datasetContentHash(examples))|max=\(maxLength)|system=\(sys)"
+    return
+        "v1|model=\(modelIdentity)|template=\(template)|data=\(datasetContentHash(examples))|max=\(maxLength)|system=\(sys)"
         + (objective == .response ? "" : "|objective=\(objective.rawValue)")
 }
 
@@ -61,15 +64,18 @@ func hex64(_ h: UInt64) -> String {
 
 /// Tokenises `examples` (see `tokenizeDataset`) or reads the result from `cacheDir` when a file for `key` exists.
 /// Throws only when the cache file cannot be written.
-public func cachedTokenize(examples: [Example], tokenizer: Tokenizer, template: ChatTemplate, system: String?,
-                           maxLength: Int, objective: Objective = .response, cacheDir: String, key: String) throws -> TokenizedDataset {
+public func cachedTokenize(
+    examples: [Example], tokenizer: Tokenizer, template: ChatTemplate, system: String?,
+    maxLength: Int, objective: Objective = .response, cacheDir: String, key: String
+) throws -> TokenizedDataset {
     let path = (cacheDir as NSString).appendingPathComponent("tok-\(hex64(fnv1a64(key))).bin")
     if let data = FileManager.default.contents(atPath: path), var cached = decodeTokenCache([UInt8](data), key: key) {
         cached.fromCache = true
         return cached
     }
-    let ds = tokenizeDataset(examples, tokenizer: tokenizer, template: template, system: system, maxLength: maxLength,
-                             objective: objective)
+    let ds = tokenizeDataset(
+        examples, tokenizer: tokenizer, template: template, system: system, maxLength: maxLength,
+        objective: objective)
     do { try FileManager.default.createDirectory(atPath: cacheDir, withIntermediateDirectories: true) } catch {
         throw DatasetError(cacheDir, "cannot create the folder (\(error.localizedDescription))")
     }
@@ -109,10 +115,14 @@ func decodeTokenCache(_ b: [UInt8], key: String) -> TokenizedDataset? {
     guard let count = u32(), let nDropped = u32(), let truncated = u32() else { return nil }
     var ds = TokenizedDataset(examples: [], sourceIndices: [], dropped: [], truncated: truncated)
     for _ in 0..<count {
-        guard let src = u32(), let start = u32(), let n = u32(), start >= 1, start < n, pos + 4 * n <= b.count else { return nil }
+        guard let src = u32(), let start = u32(), let n = u32(), start >= 1, start < n, pos + 4 * n <= b.count else {
+            return nil
+        }
         var ids = [Int32](repeating: 0, count: n)
         for j in 0..<n {
-            ids[j] = Int32(bitPattern: UInt32(b[pos]) | UInt32(b[pos + 1]) << 8 | UInt32(b[pos + 2]) << 16 | UInt32(b[pos + 3]) << 24)
+            ids[j] = Int32(
+                bitPattern: UInt32(b[pos]) | UInt32(b[pos + 1]) << 8 | UInt32(b[pos + 2]) << 16 | UInt32(b[pos + 3])
+                    << 24)
             pos += 4
         }
         ds.examples.append(TokenizedExample(ids: ids, responseStart: start))

@@ -54,7 +54,7 @@ public func responseIds(_ response: String, tokenizer: Tokenizer, template: Chat
         let dummyPrefix = (tokenizer as? SentencePieceBPETokenizer)?.addSpacePrefix ?? false
         text = (dummyPrefix ? "" : " ") + response + " "
     case .llama3:
-        text = response.trimmingCharacters(in: .whitespacesAndNewlines)   // the template trims every message
+        text = response.trimmingCharacters(in: .whitespacesAndNewlines)  // the template trims every message
     case .chatml:
         break
     }
@@ -65,13 +65,17 @@ public func responseIds(_ response: String, tokenizer: Tokenizer, template: Chat
 
 /// Prompt ids followed by response ids, truncated to `maxLength` tokens (the response is cut, the prompt
 /// kept). Nil when the prompt alone leaves no room for a response token (prompt count > maxLength - 1).
-public func tokenize(_ e: Example, tokenizer: Tokenizer, template: ChatTemplate, system: String?,
-                     maxLength: Int) -> TokenizedExample? {
+public func tokenize(
+    _ e: Example, tokenizer: Tokenizer, template: ChatTemplate, system: String?,
+    maxLength: Int
+) -> TokenizedExample? {
     tokenizeCounting(e, tokenizer: tokenizer, template: template, system: system, maxLength: maxLength)?.0
 }
 
-func tokenizeCounting(_ e: Example, tokenizer: Tokenizer, template: ChatTemplate, system: String?,
-                      maxLength: Int) -> (TokenizedExample, truncated: Bool)? {
+func tokenizeCounting(
+    _ e: Example, tokenizer: Tokenizer, template: ChatTemplate, system: String?,
+    maxLength: Int
+) -> (TokenizedExample, truncated: Bool)? {
     let p = promptIds(e.prompt, tokenizer: tokenizer, template: template, system: system)
     guard p.count >= 1, p.count <= maxLength - 1 else { return nil }
     var ids = p + responseIds(e.response, tokenizer: tokenizer, template: template)
@@ -85,7 +89,9 @@ func tokenizeCounting(_ e: Example, tokenizer: Tokenizer, template: ChatTemplate
 /// plain text with the tokenizer's own BOS rule (as Hugging Face's `add_special_tokens`), cut to `maxLength`
 /// and padded to exactly `maxLength` with the end-of-sequence token. Nil only when maxLength < 3 (the double
 /// shift needs three tokens).
-public func referenceTokenize(_ e: Example, tokenizer: Tokenizer, maxLength: Int) -> (TokenizedExample, truncated: Bool)? {
+public func referenceTokenize(_ e: Example, tokenizer: Tokenizer, maxLength: Int) -> (
+    TokenizedExample, truncated: Bool
+)? {
     guard maxLength >= 3 else { return nil }
     var ids = tokenizer.encode(e.prompt + "   " + e.response, addSpecial: true, parseSpecial: false)
     let cut = ids.count > maxLength
@@ -96,15 +102,19 @@ public func referenceTokenize(_ e: Example, tokenizer: Tokenizer, maxLength: Int
 
 /// Every example under `objective`: the kept examples, the source index of each, the indices of the dropped
 /// ones (prompt longer than maxLength) and how many were cut.
-public func tokenizeDataset(_ examples: [Example], tokenizer: Tokenizer, template: ChatTemplate, system: String?,
-                            maxLength: Int, objective: Objective = .response) -> TokenizedDataset {
+public func tokenizeDataset(
+    _ examples: [Example], tokenizer: Tokenizer, template: ChatTemplate, system: String?,
+    maxLength: Int, objective: Objective = .response
+) -> TokenizedDataset {
     var ds = TokenizedDataset(examples: [], sourceIndices: [], dropped: [], truncated: 0)
     ds.examples.reserveCapacity(examples.count)
     for (i, e) in examples.enumerated() {
-        let r = switch objective {
-        case .response: tokenizeCounting(e, tokenizer: tokenizer, template: template, system: system, maxLength: maxLength)
-        case .reference: referenceTokenize(e, tokenizer: tokenizer, maxLength: maxLength)
-        }
+        let r =
+            switch objective {
+            case .response:
+                tokenizeCounting(e, tokenizer: tokenizer, template: template, system: system, maxLength: maxLength)
+            case .reference: referenceTokenize(e, tokenizer: tokenizer, maxLength: maxLength)
+            }
         guard let (t, cut) = r else { ds.dropped.append(i); continue }
         ds.examples.append(t); ds.sourceIndices.append(i)
         if cut { ds.truncated += 1 }
@@ -114,8 +124,10 @@ public func tokenizeDataset(_ examples: [Example], tokenizer: Tokenizer, templat
 
 /// Tokenizes every example; `dropped` lists the indices of the examples whose prompt did not fit, and
 /// `truncated` counts those whose response was cut.
-public func tokenizeAll(_ examples: [Example], tokenizer: Tokenizer, template: ChatTemplate, system: String?,
-                        maxLength: Int) -> (examples: [TokenizedExample], dropped: [Int], truncated: Int) {
+public func tokenizeAll(
+    _ examples: [Example], tokenizer: Tokenizer, template: ChatTemplate, system: String?,
+    maxLength: Int
+) -> (examples: [TokenizedExample], dropped: [Int], truncated: Int) {
     let ds = tokenizeDataset(examples, tokenizer: tokenizer, template: template, system: system, maxLength: maxLength)
     return (ds.examples, ds.dropped, ds.truncated)
 }

@@ -51,7 +51,8 @@ public struct EmotionLexicon: Sendable {
     /// The emotion with the highest score, nil when every score is 0 (ties: alphabetical first).
     public func dominant(_ text: String) -> String? {
         let s = scores(text)
-        guard let best = s.max(by: { $0.value < $1.value || ($0.value == $1.value && $0.key > $1.key) }), best.value > 0 else { return nil }
+        guard let best = s.max(by: { $0.value < $1.value || ($0.value == $1.value && $0.key > $1.key) }), best.value > 0
+        else { return nil }
         return best.key
     }
 }

@@ -41,9 +41,9 @@ public struct EvalOptions: Sendable {
 }
 
 public struct EvalSettings: Codable, Sendable, Equatable {
-    public var questions: String          // "test split of <file>" or the file
+    public var questions: String  // "test split of <file>" or the file
     public var questionCount: Int
-    public var skippedQuestions: Int      // prompts too long for the model's context
+    public var skippedQuestions: Int  // prompts too long for the model's context
     public var maxQuestions: Int
     public var maxTokens: Int
     public var temperature: Float
@@ -77,7 +77,7 @@ public struct EvalAnswer: Codable, Sendable, Equatable {
 public struct EvalQuestion: Codable, Sendable, Equatable {
     public var prompt: String
     public var source: String
-    public var answers: [EvalAnswer]    // dataset answer (when the file has one) first, then the four conditions
+    public var answers: [EvalAnswer]  // dataset answer (when the file has one) first, then the four conditions
 }
 
 public struct EvalReport: Codable, Sendable {
@@ -98,27 +98,37 @@ public struct EvalReport: Codable, Sendable {
 
 /// The generation conditions in report order: (name, IRM on, sampled).
 public let evalConditions: [(name: String, irm: Bool, sampled: Bool)] = [
-    ("irm-greedy", true, false), ("base-greedy", false, false), ("irm-sampled", true, true), ("base-sampled", false, true),
+    ("irm-greedy", true, false), ("base-greedy", false, false), ("irm-sampled", true, true),
+    ("base-sampled", false, true)
 ]
 
 /// Runs the evaluation of `run` (see the file comment) in four phases: the cheap checks, the answers, their
 /// metrics, the perplexities. `progress` receives one line per question.
-public func evaluateRun(_ run: RunFolder, options o: EvalOptions, progress: ((String) -> Void)? = nil) throws -> EvalReport {
+public func evaluateRun(_ run: RunFolder, options o: EvalOptions, progress: ((String) -> Void)? = nil) throws
+    -> EvalReport
+{
     let inputs = try EvalInputs(run: run, options: o)
     let config = inputs.config
     let lm = try config.loadModel()
     let net = try loadIRM(run.path, for: lm.model.config)
     let data = try prepareRunData(config, lm: lm, cacheDir: o.cacheDir, objective: .response)
     let questions = Array((inputs.fileQuestions ?? data.test).prefix(o.maxQuestions))
-    guard !questions.isEmpty else { throw RunError("\(run.path): the run's test split is empty (pass --questions FILE)") }
+    guard !questions.isEmpty else {
+        throw RunError("\(run.path): the run's test split is empty (pass --questions FILE)")
+    }
 
     let injector = IRMInjector(net: net)
     injector.strength = o.strength
-    let conditions = evalConditions.map { AnswerCondition(name: $0.name, intervention: $0.irm ? injector : nil, sampled: $0.sampled) }
-    let answered = try answerQuestions(questions, lm: lm, system: config.system, conditions: conditions, scorer: inputs.scorer,
-                                       options: o, progress: progress)
+    let conditions = evalConditions.map {
+        AnswerCondition(name: $0.name, intervention: $0.irm ? injector : nil, sampled: $0.sampled)
+    }
+    let answered = try answerQuestions(
+        questions, lm: lm, system: config.system, conditions: conditions, scorer: inputs.scorer,
+        options: o, progress: progress)
     var metrics = conditions.map { answered.metrics($0.name, target: inputs.target, scorer: inputs.scorer) }
-    if answered.hasReference { metrics.append(answered.metrics("dataset", target: inputs.target, scorer: inputs.scorer)) }
+    if answered.hasReference {
+        metrics.append(answered.metrics("dataset", target: inputs.target, scorer: inputs.scorer))
+    }
 
     // Perplexity with and without the IRM (our training loss, on the response tokens, whatever objective the run
     // trained on): on the validation split as asked, and on the test split, which unlike the validation split
@@ -126,18 +136,23 @@ public func evaluateRun(_ run: RunFolder, options o: EvalOptions, progress: ((St
     var ppl: PerplexityReport? = nil, testPpl: PerplexityReport? = nil
     if o.perplexity {
         progress?("perplexity over \(data.val.count) validation and \(data.testTokens.count) test examples")
-        ppl = try perplexityReport(lm: lm, net: net, examples: data.val, batchSize: config.batchSize, strength: o.strength)
-        testPpl = try perplexityReport(lm: lm, net: net, examples: data.testTokens, batchSize: config.batchSize, strength: o.strength)
+        ppl = try perplexityReport(
+            lm: lm, net: net, examples: data.val, batchSize: config.batchSize, strength: o.strength)
+        testPpl = try perplexityReport(
+            lm: lm, net: net, examples: data.testTokens, batchSize: config.batchSize, strength: o.strength)
     }
 
     let settings = EvalSettings(
         questions: o.questionsPath ?? "test split of \(config.datasetPath)", questionCount: answered.questions.count,
-        skippedQuestions: answered.skipped, maxQuestions: o.maxQuestions, maxTokens: o.maxTokens, temperature: o.temperature,
+        skippedQuestions: answered.skipped, maxQuestions: o.maxQuestions, maxTokens: o.maxTokens,
+        temperature: o.temperature,
         topP: o.topP, seed: o.seed, sampledSeeds: "seed + question index (the same for with and without the IRM)",
-        strength: o.strength, system: config.system, classifier: o.classifierPath, lexicon: o.lexiconPath, model: config.model,
+        strength: o.strength, system: config.system, classifier: o.classifierPath, lexicon: o.lexiconPath,
+        model: config.model,
         weights: inputs.weightsPath, weightsStep: try? safetensorsMetadata(path: inputs.weightsPath)["step"])
-    return EvalReport(run: run.path, runName: config.runName, targetEmotion: inputs.target, targetSource: inputs.targetSource,
-                      settings: settings, conditions: metrics, validation: ppl, test: testPpl, questions: answered.questions)
+    return EvalReport(
+        run: run.path, runName: config.runName, targetEmotion: inputs.target, targetSource: inputs.targetSource,
+        settings: settings, conditions: metrics, validation: ppl, test: testPpl, questions: answered.questions)
 }
 
 // MARK: phase 1: what can be checked before the model is loaded
@@ -152,9 +167,11 @@ struct EvalInputs {
 
     init(run: RunFolder, options o: EvalOptions) throws {
         config = try run.readConfig()
-        scorer = EmotionScorer(classifier: try NaiveBayesClassifier.load(path: o.classifierPath),
-                               lexicon: try EmotionLexicon.load(path: o.lexiconPath))
-        (target, targetSource) = try resolveTargetEmotion(config: config, override: o.emotion, labels: scorer.classifier.labels)
+        scorer = EmotionScorer(
+            classifier: try NaiveBayesClassifier.load(path: o.classifierPath),
+            lexicon: try EmotionLexicon.load(path: o.lexiconPath))
+        (target, targetSource) = try resolveTargetEmotion(
+            config: config, override: o.emotion, labels: scorer.classifier.labels)
         if let q = o.questionsPath {
             let examples = try loadExamples(path: q, format: o.questionsFormat, questionsOnly: true)
             guard !examples.isEmpty else { throw DatasetError(q, "no questions in the file") }
@@ -191,15 +208,18 @@ public struct AnsweredQuestions {
     public var hasReference = false
 
     public func metrics(_ name: String, target: String?, scorer: EmotionScorer) -> ConditionMetrics {
-        summarize(name: name, scores: scores[name] ?? [], target: target, labels: scorer.classifier.labels,
-                  emotions: scorer.lexicon.emotions)
+        summarize(
+            name: name, scores: scores[name] ?? [], target: target, labels: scorer.classifier.labels,
+            emotions: scorer.lexicon.emotions)
     }
 }
 
 /// Answers each question (chat-formatted with `system`) once per condition. Sampled conditions use seed
 /// options.seed + question index, the same for every condition, so they differ only by the intervention.
-public func answerQuestions(_ questions: [Example], lm: LoadedModel, system: String?, conditions: [AnswerCondition],
-                            scorer: EmotionScorer, options o: EvalOptions, progress: ((String) -> Void)? = nil) throws -> AnsweredQuestions {
+public func answerQuestions(
+    _ questions: [Example], lm: LoadedModel, system: String?, conditions: [AnswerCondition],
+    scorer: EmotionScorer, options o: EvalOptions, progress: ((String) -> Void)? = nil
+) throws -> AnsweredQuestions {
     let tok = lm.tokenizer
     let isEnd: (Int32) -> Bool = { tok.isEndOfGeneration($0) }
     let maxSeq = lm.model.config.maxSeqLen
@@ -217,17 +237,21 @@ public func answerQuestions(_ questions: [Example], lm: LoadedModel, system: Str
         var eq = EvalQuestion(prompt: q.prompt, source: q.source, answers: [])
         if r.hasReference {
             let ref = q.response
-            let s = scorer.score(ref, tokens: tok.encode(ref, addSpecial: false, parseSpecial: false).count, endedTurn: true)
+            let s = scorer.score(
+                ref, tokens: tok.encode(ref, addSpecial: false, parseSpecial: false).count, endedTurn: true)
             eq.answers.append(EvalAnswer(condition: "dataset", text: ref, score: s))
             r.scores["dataset", default: []].append(s)
         }
         for c in conditions {
-            let params = c.sampled ? SamplingParams(temperature: o.temperature, topP: o.topP, seed: o.seed &+ UInt64(i))
-                                   : SamplingParams()
+            let params =
+                c.sampled
+                ? SamplingParams(temperature: o.temperature, topP: o.topP, seed: o.seed &+ UInt64(i))
+                : SamplingParams()
             var sampler = Sampler(params)
             state.reset()
-            let gen = try lm.model.generate(prompt: ids, maxTokens: budget, sampler: &sampler, state: state,
-                                            intervention: c.intervention, isStop: isEnd)
+            let gen = try lm.model.generate(
+                prompt: ids, maxTokens: budget, sampler: &sampler, state: state,
+                intervention: c.intervention, isStop: isEnd)
             let body = gen.filter { !isEnd($0) }
             let text = tok.decode(body, skipSpecial: true).trimmingCharacters(in: .whitespacesAndNewlines)
             let s = scorer.score(text, tokens: body.count, endedTurn: gen.last.map(isEnd) ?? false)
@@ -236,17 +260,23 @@ public func answerQuestions(_ questions: [Example], lm: LoadedModel, system: Str
         }
         r.questions.append(eq)
         let el = Date().timeIntervalSince(start)
-        progress?("question \(i + 1)/\(questions.count)  \(formatDuration(el)) elapsed, ETA \(formatDuration(el / Double(i + 1) * Double(questions.count - i - 1)))")
+        progress?(
+            "question \(i + 1)/\(questions.count)  \(formatDuration(el)) elapsed, ETA \(formatDuration(el / Double(i + 1) * Double(questions.count - i - 1)))"
+        )
     }
-    guard !r.questions.isEmpty else { throw RunError("every question's prompt is longer than the model's context (\(maxSeq) tokens)") }
+    guard !r.questions.isEmpty else {
+        throw RunError("every question's prompt is longer than the model's context (\(maxSeq) tokens)")
+    }
     return r
 }
 
 // MARK: phase 3: perplexity
 
 /// Mean response-token loss with the IRM (at `strength`) and without, as perplexities; nil for no examples.
-public func perplexityReport(lm: LoadedModel, net: IRMNetwork, examples ex: [TokenizedExample], batchSize: Int,
-                             strength: Float = 1) throws -> PerplexityReport? {
+public func perplexityReport(
+    lm: LoadedModel, net: IRMNetwork, examples ex: [TokenizedExample], batchSize: Int,
+    strength: Float = 1
+) throws -> PerplexityReport? {
     guard let maxT = ex.map({ $0.ids.count }).max() else { return nil }
     let B = min(batchSize, ex.count)
     let pad = lm.tokenizer.eosId ?? 0
@@ -255,12 +285,12 @@ public func perplexityReport(lm: LoadedModel, net: IRMNetwork, examples ex: [Tok
     inj.strength = strength
     let on = try responseLoss(model: lm.model, examples: ex, batchSize: B, padId: pad, arena: arena, intervention: inj)
     let off = try responseLoss(model: lm.model, examples: ex, batchSize: B, padId: pad, arena: arena, intervention: nil)
-    return PerplexityReport(examples: ex.count, tokens: on.count, lossWithIRM: on.mean, lossWithout: off.mean,
-                            perplexityWithIRM: exp(on.mean), perplexityWithout: exp(off.mean))
+    return PerplexityReport(
+        examples: ex.count, tokens: on.count, lossWithIRM: on.mean, lossWithout: off.mean,
+        perplexityWithIRM: exp(on.mean), perplexityWithout: exp(off.mean))
 }
 
 /// The `__metadata__` strings of a safetensors file (empty if it has none).
 func safetensorsMetadata(path: String) throws -> [String: String] {
     try SafetensorsFile(path: path).metadata
 }
-

@@ -41,7 +41,10 @@ public struct NaiveBayesClassifier: Codable, Sendable {
         buildIndex()
     }
 
-    init(labels: [String], alpha: Double, minCount: Int, logPriors: [Double], vocabulary: [String], logLikelihoods: [[Double]]) {
+    init(
+        labels: [String], alpha: Double, minCount: Int, logPriors: [Double], vocabulary: [String],
+        logLikelihoods: [[Double]]
+    ) {
         self.labels = labels; self.alpha = alpha; self.minCount = minCount; self.logPriors = logPriors
         self.vocabulary = vocabulary; self.logLikelihoods = logLikelihoods
         buildIndex()
@@ -53,7 +56,9 @@ public struct NaiveBayesClassifier: Codable, Sendable {
 
     /// Trains on `texts` with their `labels`. `alpha`: additive (Lidstone) smoothing; `minCount`: words seen
     /// fewer times than this in the whole training set are left out of the vocabulary.
-    public static func train(texts: [String], labels: [String], alpha: Double = 0.5, minCount: Int = 2) -> NaiveBayesClassifier {
+    public static func train(texts: [String], labels: [String], alpha: Double = 0.5, minCount: Int = 2)
+        -> NaiveBayesClassifier
+    {
         precondition(texts.count == labels.count && !texts.isEmpty && alpha > 0)
         let labelSet = Array(Set(labels)).sorted()
         let labelIndex = Dictionary(uniqueKeysWithValues: labelSet.enumerated().map { ($1, $0) })
@@ -75,8 +80,9 @@ public struct NaiveBayesClassifier: Codable, Sendable {
             for (j, w) in vocab.enumerated() { ll[c][j] = log((Double(counts[w]![c]) + alpha) / denom) }
         }
         let priors = docs.map { log(Double($0) / Double(texts.count)) }
-        return NaiveBayesClassifier(labels: labelSet, alpha: alpha, minCount: minCount, logPriors: priors,
-                                    vocabulary: vocab, logLikelihoods: ll)
+        return NaiveBayesClassifier(
+            labels: labelSet, alpha: alpha, minCount: minCount, logPriors: priors,
+            vocabulary: vocab, logLikelihoods: ll)
     }
 
     /// Unnormalised log-posteriors, one per label.
@@ -137,11 +143,16 @@ public struct NaiveBayesClassifier: Codable, Sendable {
         do { m = try JSONDecoder().decode(NaiveBayesClassifier.self, from: data) } catch {
             throw DatasetError(path, "not a naive Bayes model (\(jsonErrorSummary(error)))")
         }
-        guard m.format == formatName else { throw DatasetError(path, "unknown model format '\(m.format)' (expected \(formatName))") }
+        guard m.format == formatName else {
+            throw DatasetError(path, "unknown model format '\(m.format)' (expected \(formatName))")
+        }
         guard !m.labels.isEmpty, m.logPriors.count == m.labels.count, m.logLikelihoods.count == m.labels.count,
-              m.logLikelihoods.allSatisfy({ $0.count == m.vocabulary.count }) else {
-            throw DatasetError(path, "inconsistent sizes: \(m.labels.count) labels, \(m.logPriors.count) priors, "
-                               + "\(m.logLikelihoods.count) likelihood rows, \(m.vocabulary.count) words")
+            m.logLikelihoods.allSatisfy({ $0.count == m.vocabulary.count })
+        else {
+            throw DatasetError(
+                path,
+                "inconsistent sizes: \(m.labels.count) labels, \(m.logPriors.count) priors, "
+                    + "\(m.logLikelihoods.count) likelihood rows, \(m.vocabulary.count) words")
         }
         return m
     }
@@ -150,12 +161,16 @@ public struct NaiveBayesClassifier: Codable, Sendable {
     /// saves to `outputPath` (nil: don't save). What `Datasets/emotion-nb.json` was made with; the CLI can call it.
     /// The accuracy is that of the saved (rounded) model as it loads back.
     @discardableResult
-    public static func buildEmotionModel(trainPath: String, valPath: String, outputPath: String?,
-                                         alpha: Double = defaultAlpha, minCount: Int = 2) throws
-        -> (model: NaiveBayesClassifier, valAccuracy: Double) {
+    public static func buildEmotionModel(
+        trainPath: String, valPath: String, outputPath: String?,
+        alpha: Double = defaultAlpha, minCount: Int = 2
+    ) throws
+        -> (model: NaiveBayesClassifier, valAccuracy: Double)
+    {
         let trainRows = try loadLabelledText(path: trainPath)
         let val = try loadLabelledText(path: valPath)
-        let trained = train(texts: trainRows.map(\.text), labels: trainRows.map(\.label), alpha: alpha, minCount: minCount)
+        let trained = train(
+            texts: trainRows.map(\.text), labels: trainRows.map(\.label), alpha: alpha, minCount: minCount)
         // Round-trip through the JSON text so the accuracy is that of what is saved.
         let model = try JSONDecoder().decode(NaiveBayesClassifier.self, from: Data(trained.jsonText().utf8))
         if let out = outputPath { try model.save(path: out) }

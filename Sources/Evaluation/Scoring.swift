@@ -18,8 +18,10 @@ public struct AnswerScore: Codable, Sendable, Equatable {
     /// Whether the answer ended with the end-of-turn token (false: cut at --max-tokens).
     public var endedTurn: Bool
 
-    public init(label: String, probabilities: [String: Double], lexicon: [String: Double], lexiconTop: String?,
-                words: Int, tokens: Int, endedTurn: Bool) {
+    public init(
+        label: String, probabilities: [String: Double], lexicon: [String: Double], lexiconTop: String?,
+        words: Int, tokens: Int, endedTurn: Bool
+    ) {
         self.label = label; self.probabilities = probabilities; self.lexicon = lexicon; self.lexiconTop = lexiconTop
         self.words = words; self.tokens = tokens; self.endedTurn = endedTurn
     }
@@ -29,19 +31,24 @@ public struct AnswerScore: Codable, Sendable, Equatable {
 public struct EmotionScorer: Sendable {
     public let classifier: NaiveBayesClassifier
     public let lexicon: EmotionLexicon
-    public init(classifier: NaiveBayesClassifier, lexicon: EmotionLexicon) { self.classifier = classifier; self.lexicon = lexicon }
+    public init(classifier: NaiveBayesClassifier, lexicon: EmotionLexicon) {
+        self.classifier = classifier; self.lexicon = lexicon
+    }
 
     public func score(_ text: String, tokens: Int, endedTurn: Bool) -> AnswerScore {
         scoreAnswer(text, tokens: tokens, endedTurn: endedTurn, classifier: classifier, lexicon: lexicon)
     }
 }
 
-public func scoreAnswer(_ text: String, tokens: Int, endedTurn: Bool, classifier: NaiveBayesClassifier,
-                        lexicon: EmotionLexicon) -> AnswerScore {
+public func scoreAnswer(
+    _ text: String, tokens: Int, endedTurn: Bool, classifier: NaiveBayesClassifier,
+    lexicon: EmotionLexicon
+) -> AnswerScore {
     let p = classifier.predict(text)
-    return AnswerScore(label: p.label, probabilities: p.probabilities, lexicon: lexicon.scores(text),
-                       lexiconTop: lexicon.dominant(text), words: WordTokenizer.words(text).count, tokens: tokens,
-                       endedTurn: endedTurn)
+    return AnswerScore(
+        label: p.label, probabilities: p.probabilities, lexicon: lexicon.scores(text),
+        lexiconTop: lexicon.dominant(text), words: WordTokenizer.words(text).count, tokens: tokens,
+        endedTurn: endedTurn)
 }
 
 // MARK: - Metrics of one condition
@@ -69,16 +76,19 @@ public struct ConditionMetrics: Codable, Sendable, Equatable {
 }
 
 /// The metrics of `scores` (one condition). `labels`: the classifier's labels; `emotions`: the lexicon's.
-public func summarize(name: String, scores: [AnswerScore], target: String?, labels: [String], emotions: [String]) -> ConditionMetrics {
-    let n = Double(max(scores.count, 1))   // empty conditions report zeros, never NaN (JSON has no NaN)
+public func summarize(name: String, scores: [AnswerScore], target: String?, labels: [String], emotions: [String])
+    -> ConditionMetrics
+{
+    let n = Double(max(scores.count, 1))  // empty conditions report zeros, never NaN (JSON has no NaN)
     func mean(_ f: (AnswerScore) -> Double) -> Double { scores.reduce(0) { $0 + f($1) } / n }
     var shares: [String: Double] = [:]
     for l in labels { shares[l] = mean { $0.label == l ? 1 : 0 } }
     var lex: [String: Double] = [:]
     for e in emotions { lex[e] = mean { $0.lexicon[e] ?? 0 } }
-    var m = ConditionMetrics(name: name, count: scores.count, meanWords: mean { Double($0.words) },
-                             meanTokens: mean { Double($0.tokens) }, endedTurnRate: mean { $0.endedTurn ? 1 : 0 },
-                             labelShares: shares, meanLexicon: lex)
+    var m = ConditionMetrics(
+        name: name, count: scores.count, meanWords: mean { Double($0.words) },
+        meanTokens: mean { Double($0.tokens) }, endedTurnRate: mean { $0.endedTurn ? 1 : 0 },
+        labelShares: shares, meanLexicon: lex)
     if let t = target {
         m.alignmentRate = mean { $0.label == t ? 1 : 0 }
         m.meanTargetProbability = mean { $0.probabilities[t] ?? 0 }
@@ -93,7 +103,9 @@ public func summarize(name: String, scores: [AnswerScore], target: String?, labe
 /// The emotion an evaluation measures alignment with, and where it came from: `override` (--emotion, which
 /// must be one of `labels`), else the run's `label`, else the dataset file's base name, when either is one of
 /// `labels`; nil (with the reason) otherwise.
-public func resolveTargetEmotion(config: TrainConfig, override: String?, labels: [String]) throws -> (emotion: String?, source: String) {
+public func resolveTargetEmotion(config: TrainConfig, override: String?, labels: [String]) throws -> (
+    emotion: String?, source: String
+) {
     if let e = override {
         guard labels.contains(e) else {
             throw RunError("--emotion '\(e)' is not one of the classifier's labels (\(labels.joined(separator: ", ")))")

@@ -12,7 +12,8 @@ public enum WordTokenizer {
         for s in text.lowercased().unicodeScalars {
             let p = s.properties
             if p.isAlphabetic || p.numericType != nil
-                || p.generalCategory == .nonspacingMark || p.generalCategory == .spacingMark {
+                || p.generalCategory == .nonspacingMark || p.generalCategory == .spacingMark
+            {
                 word.append(s)
             } else if s == "'" || s == "\u{2019}" || s == "\u{02BC}" {
                 // Dropped without ending the word; at a word's edge (a quote) this changes nothing.

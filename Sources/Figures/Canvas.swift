@@ -65,7 +65,9 @@ public struct Canvas {
         let lo = (thickness - 1) / 2
         // Points off the canvas are clipped one by one (a line far outside still walks every point).
         while true {
-            if thickness <= 1 { setPixel(x: x, y: y, c) } else {
+            if thickness <= 1 {
+                setPixel(x: x, y: y, c)
+            } else {
                 fillRect(x: x - lo, y: y - lo, width: thickness, height: thickness, c)
             }
             if x == x1 && y == y1 { break }

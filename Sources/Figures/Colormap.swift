@@ -9,15 +9,15 @@ public struct DivergingColormap: Sendable {
     public let stops: [RGB]
 
     public static let blueWhiteRed = DivergingColormap(stops: [
-        RGB(10, 40, 110),    // −1.00 deep blue
-        RGB(30, 90, 170),    // −0.75
-        RGB(70, 140, 205),   // −0.50
+        RGB(10, 40, 110),  // −1.00 deep blue
+        RGB(30, 90, 170),  // −0.75
+        RGB(70, 140, 205),  // −0.50
         RGB(160, 200, 232),  // −0.25
         RGB(255, 255, 255),  //  0    white
         RGB(250, 195, 170),  // +0.25
-        RGB(235, 120, 90),   // +0.50
-        RGB(195, 35, 40),    // +0.75
-        RGB(110, 5, 20),     // +1.00 deep red
+        RGB(235, 120, 90),  // +0.50
+        RGB(195, 35, 40),  // +0.75
+        RGB(110, 5, 20)  // +1.00 deep red
     ])
 
     public init(stops: [RGB]) {
@@ -55,14 +55,14 @@ public func symmetricLimit(_ values: [Float]) -> Float {
 
 /// Distinct colours for line series (our own picks, readable on white, distinguishable in greyscale order).
 public let seriesPalette: [RGB] = [
-    RGB(31, 100, 180),   // blue
-    RGB(230, 110, 20),   // orange
-    RGB(40, 150, 60),    // green
-    RGB(200, 30, 40),    // red
-    RGB(130, 80, 180),   // purple
-    RGB(130, 85, 60),    // brown
+    RGB(31, 100, 180),  // blue
+    RGB(230, 110, 20),  // orange
+    RGB(40, 150, 60),  // green
+    RGB(200, 30, 40),  // red
+    RGB(130, 80, 180),  // purple
+    RGB(130, 85, 60),  // brown
     RGB(220, 100, 180),  // pink
-    RGB(90, 90, 90),     // grey
-    RGB(170, 170, 20),   // olive
-    RGB(20, 175, 200),   // cyan
+    RGB(90, 90, 90),  // grey
+    RGB(170, 170, 20),  // olive
+    RGB(20, 175, 200)  // cyan
 ]

@@ -22,8 +22,10 @@ public struct DeflateEffort: Sendable {
 public enum DeflateBlockMode: Sendable { case automatic, stored, fixed, dynamic }
 
 /// A zlib stream (RFC 1950): CMF/FLG header, raw DEFLATE data, big-endian Adler-32 of `data`.
-public func zlibCompress(_ data: [UInt8], effort: DeflateEffort = .default,
-                         mode: DeflateBlockMode = .automatic) -> [UInt8] {
+public func zlibCompress(
+    _ data: [UInt8], effort: DeflateEffort = .default,
+    mode: DeflateBlockMode = .automatic
+) -> [UInt8] {
     // CMF = 0x78: method 8 (deflate), CINFO 7 (32 KiB window). FLG: FLEVEL 2 (default), no dictionary,
     // FCHECK making CMF·256 + FLG a multiple of 31 (§2.2): 0x7880 % 31 = 4, so FCHECK = 27 → 0x9C.
     var out: [UInt8] = [0x78, 0x9C]
@@ -36,14 +38,22 @@ public func zlibCompress(_ data: [UInt8], effort: DeflateEffort = .default,
 // ----------------------------------------------------------------------------
 // Tables (RFC 1951 §3.2.5).
 
-private let lengthBase: [Int] = [3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19, 23, 27, 31, 35, 43, 51, 59,
-                                 67, 83, 99, 115, 131, 163, 195, 227, 258]
-private let lengthExtra: [Int] = [0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4,
-                                  5, 5, 5, 5, 0]
-private let distBase: [Int] = [1, 2, 3, 4, 5, 7, 9, 13, 17, 25, 33, 49, 65, 97, 129, 193, 257, 385, 513,
-                               769, 1025, 1537, 2049, 3073, 4097, 6145, 8193, 12289, 16385, 24577]
-private let distExtra: [Int] = [0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9, 10, 10,
-                                11, 11, 12, 12, 13, 13]
+private let lengthBase: [Int] = [
+    3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19, 23, 27, 31, 35, 43, 51, 59,
+    67, 83, 99, 115, 131, 163, 195, 227, 258
+]
+private let lengthExtra: [Int] = [
+    0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4,
+    5, 5, 5, 5, 0
+]
+private let distBase: [Int] = [
+    1, 2, 3, 4, 5, 7, 9, 13, 17, 25, 33, 49, 65, 97, 129, 193, 257, 385, 513,
+    769, 1025, 1537, 2049, 3073, 4097, 6145, 8193, 12289, 16385, 24577
+]
+private let distExtra: [Int] = [
+    0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9, 10, 10,
+    11, 11, 12, 12, 13, 13
+]
 /// Order in which the code-length code lengths are sent (§3.2.7).
 private let clOrder: [Int] = [16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15]
 
@@ -232,7 +242,9 @@ private func lz77(_ data: [UInt8], _ effort: DeflateEffort) -> [Token] {
                     let next = longest(i + 1)
                     if next.len > m.len {
                         tokens.append(Token(value: UInt16(d[i]), dist: 0)); i += 1; m = next
-                    } else { break }
+                    } else {
+                        break
+                    }
                 }
             }
             tokens.append(Token(value: UInt16(m.len), dist: UInt16(m.dist)))
@@ -246,8 +258,10 @@ private func lz77(_ data: [UInt8], _ effort: DeflateEffort) -> [Token] {
 // Block encoding.
 
 /// Raw DEFLATE data for `data` (no zlib wrapper).
-public func deflate(_ data: [UInt8], effort: DeflateEffort = .default,
-                    mode: DeflateBlockMode = .automatic) -> [UInt8] {
+public func deflate(
+    _ data: [UInt8], effort: DeflateEffort = .default,
+    mode: DeflateBlockMode = .automatic
+) -> [UInt8] {
     var w = BitWriter()
     w.bytes.reserveCapacity(data.count / 2 + 64)
     let tokens = mode == .stored ? [] : lz77(data, effort)
@@ -281,8 +295,10 @@ private func writeStored(_ w: inout BitWriter, _ data: [UInt8], _ start: Int, _ 
     } while s < end
 }
 
-private func writeBlock(_ w: inout BitWriter, _ tokens: ArraySlice<Token>, _ data: [UInt8],
-                        _ start: Int, _ end: Int, final: Bool, mode: DeflateBlockMode) {
+private func writeBlock(
+    _ w: inout BitWriter, _ tokens: ArraySlice<Token>, _ data: [UInt8],
+    _ start: Int, _ end: Int, final: Bool, mode: DeflateBlockMode
+) {
     var litFreq = [Int](repeating: 0, count: 286), distFreq = [Int](repeating: 0, count: 30)
     var extraBits = 0
     for t in tokens {
@@ -388,6 +404,7 @@ private func dynamicHeader(_ ll: [Int], _ dl: [Int]) -> DynamicHeader {
     var hclen = 19; while hclen > 4 && clLengths[clOrder[hclen - 1]] == 0 { hclen -= 1 }
     var bits = 5 + 5 + 4 + 3 * hclen
     for it in items { bits += clLengths[it.sym] + it.extraLen }
-    return DynamicHeader(hlit: hlit, hdist: hdist, hclen: hclen, clLengths: clLengths,
-                         clCodes: canonicalCodes(clLengths), items: items, bits: bits)
+    return DynamicHeader(
+        hlit: hlit, hdist: hdist, hclen: hclen, clLengths: clLengths,
+        clCodes: canonicalCodes(clLengths), items: items, bits: bits)
 }

@@ -32,8 +32,10 @@ public struct HeatmapSpec {
     public var textScale: Int = 2
     public var colormap: DivergingColormap = .blueWhiteRed
 
-    public init(title: String, rowLabels: [String] = [], xLabel: String = "hidden index", yLabel: String = "layer",
-                colorbarLabel: String = "IRM output", limit: Float? = nil, highlightColumns: [Int] = []) {
+    public init(
+        title: String, rowLabels: [String] = [], xLabel: String = "hidden index", yLabel: String = "layer",
+        colorbarLabel: String = "IRM output", limit: Float? = nil, highlightColumns: [Int] = []
+    ) {
         self.title = title; self.rowLabels = rowLabels; self.xLabel = xLabel; self.yLabel = yLabel
         self.colorbarLabel = colorbarLabel; self.limit = limit; self.highlightColumns = highlightColumns
     }
@@ -55,8 +57,12 @@ public struct HeatmapLayout {
     public func rowRange(pixel py: Int) -> Range<Int> { span(py, plotHeight, rows) }
 
     /// Canvas x of the pixel column nearest the centre of column `c`; canvas y of the centre of row `r`.
-    public func xCenter(column c: Int) -> Int { plotX + min(plotWidth - 1, Int((Double(c) + 0.5) * Double(plotWidth) / Double(cols))) }
-    public func yCenter(row r: Int) -> Int { plotY + min(plotHeight - 1, Int((Double(r) + 0.5) * Double(plotHeight) / Double(rows))) }
+    public func xCenter(column c: Int) -> Int {
+        plotX + min(plotWidth - 1, Int((Double(c) + 0.5) * Double(plotWidth) / Double(cols)))
+    }
+    public func yCenter(row r: Int) -> Int {
+        plotY + min(plotHeight - 1, Int((Double(r) + 0.5) * Double(plotHeight) / Double(rows)))
+    }
 }
 
 /// Items [p·n/P, (p+1)·n/P) covered by pixel p of P, at least one (when P ≥ n, exactly item ⌊p·n/P⌋).
@@ -100,11 +106,12 @@ public func heatmapLayout(values: [Float], rows: Int, cols: Int, spec: HeatmapSp
     let right = cbX + cbW + 6 + 3 + cbLabelW + 10 + lineH + margin
     let bottom = max(plotY + plotH, plotY + cbH) + 6 + 3 + lineH + 10 + lineH + margin
     let titleW = BitmapFont.textWidth(spec.title, scale: titleScale) + 2 * margin
-    return HeatmapLayout(rows: rows, cols: cols, canvasWidth: max(right, titleW), canvasHeight: bottom,
-                         plotX: plotX, plotY: plotY, plotWidth: plotW, plotHeight: plotH,
-                         colorbarX: cbX, colorbarY: plotY, colorbarWidth: cbW, colorbarHeight: cbH, limit: limit,
-                         titleScale: titleScale, titleY: titleY,
-                         highlightLabelY: plotY - highlightH)
+    return HeatmapLayout(
+        rows: rows, cols: cols, canvasWidth: max(right, titleW), canvasHeight: bottom,
+        plotX: plotX, plotY: plotY, plotWidth: plotW, plotHeight: plotH,
+        colorbarX: cbX, colorbarY: plotY, colorbarWidth: cbW, colorbarHeight: cbH, limit: limit,
+        titleScale: titleScale, titleY: titleY,
+        highlightLabelY: plotY - highlightH)
 }
 
 private func rowLabelsFor(_ rows: Int, _ spec: HeatmapSpec) -> [String] {
@@ -150,7 +157,9 @@ public func renderHeatmap(values: [Float], rows: Int, cols: Int, spec: HeatmapSp
 
 /// Cells: first the largest-|v| value per (row, pixel column), then per (pixel row, pixel column), so a single
 /// strong column or row stays visible when there are more of them than pixels.
-func drawHeatmapCells(_ cv: inout Canvas, _ lay: HeatmapLayout, values: [Float], rows: Int, cols: Int, spec: HeatmapSpec) {
+func drawHeatmapCells(
+    _ cv: inout Canvas, _ lay: HeatmapLayout, values: [Float], rows: Int, cols: Int, spec: HeatmapSpec
+) {
     let W = lay.plotWidth, H = lay.plotHeight
     var colAgg = [Float](repeating: .nan, count: rows * W)
     values.withUnsafeBufferPointer { v in
@@ -171,7 +180,9 @@ func drawHeatmapCells(_ cv: inout Canvas, _ lay: HeatmapLayout, values: [Float],
             for r in rr { m = largerMagnitude(m, colAgg[r * W + px]) }
             line[px] = m
         }
-        for px in 0..<W { cv.setPixel(x: lay.plotX + px, y: lay.plotY + py, spec.colormap.color(line[px], limit: lay.limit)) }
+        for px in 0..<W {
+            cv.setPixel(x: lay.plotX + px, y: lay.plotY + py, spec.colormap.color(line[px], limit: lay.limit))
+        }
     }
     cv.strokeRect(x: lay.plotX - 1, y: lay.plotY - 1, width: W + 2, height: H + 2, .black)
 }
@@ -288,7 +299,9 @@ public struct LabelledMatrix: Sendable {
 /// Parses `matrixCSV`'s output: header `layer,0,1,…`, then one line per row (its label, possibly quoted,
 /// then one finite number per column). At most `maxValues` values; every problem names the line.
 public func parseMatrixCSV(_ text: String, path: String, maxValues: Int = 1 << 26) throws -> LabelledMatrix {
-    var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { $0.hasSuffix("\r") ? $0.dropLast() : $0 }
+    var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map {
+        $0.hasSuffix("\r") ? $0.dropLast() : $0
+    }
     if lines.last?.isEmpty == true { lines.removeLast() }
     guard let header = lines.first, header.hasPrefix("layer,") else {
         throw ModelIOError(path, "line 1: expected the header 'layer,0,1,…'")
@@ -323,7 +336,9 @@ public func parseMatrixCSV(_ text: String, path: String, maxValues: Int = 1 << 2
             throw ModelIOError(path, "line \(k + 1): expected \(cols) values after the label")
         }
         for f in fields {
-            guard let v = Float(f), v.isFinite else { throw ModelIOError(path, "line \(k + 1): '\(f)' is not a finite number") }
+            guard let v = Float(f), v.isFinite else {
+                throw ModelIOError(path, "line \(k + 1): '\(f)' is not a finite number")
+            }
             m.values.append(v)
         }
         m.rowLabels.append(label)

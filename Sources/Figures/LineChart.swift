@@ -57,16 +57,20 @@ public struct LineChartFrame {
         let s = max(1, spec.textScale), lineH = BitmapFont.textHeight(scale: s)
         textScale = s; lineHeight = lineH
         var xmin = Double.infinity, xmax = -Double.infinity, ymin = Double.infinity, ymax = -Double.infinity
-        for se in series { for p in se.points where LineChartFrame.usable(p, spec) {
-            let y = LineChartFrame.ty(p.1, spec)
-            xmin = min(xmin, p.0); xmax = max(xmax, p.0); ymin = min(ymin, y); ymax = max(ymax, y)
-        } }
+        for se in series {
+            for p in se.points where LineChartFrame.usable(p, spec) {
+                let y = LineChartFrame.ty(p.1, spec)
+                xmin = min(xmin, p.0); xmax = max(xmax, p.0); ymin = min(ymin, y); ymax = max(ymax, y)
+            }
+        }
         if !xmin.isFinite { xmin = 0; xmax = 1; ymin = 0; ymax = 1 }
         xTicks = niceTicks(xmin, xmax, target: 8)
         // y: pad by 5 % so lines do not run along the frame, then round.
         let pad = (ymax - ymin) * 0.05
-        let yt = spec.logY ? (lo: floor(ymin), hi: max(ceil(ymax), floor(ymin) + 1), step: 1.0)
-                           : niceTicks(ymin - pad, ymax + pad, target: 6)
+        let yt =
+            spec.logY
+            ? (lo: floor(ymin), hi: max(ceil(ymax), floor(ymin) + 1), step: 1.0)
+            : niceTicks(ymin - pad, ymax + pad, target: 6)
         yTicks = yt
         var values: [Double] = []
         var v = yt.lo
@@ -75,7 +79,8 @@ public struct LineChartFrame {
         let yLabelW = values.map { BitmapFont.textWidth(LineChartFrame.yLabel($0, spec, yt.step), scale: s) }.max() ?? 0
         plotX = margin + lineH + 10 + yLabelW + 4 + 6
         plotY = margin + BitmapFont.textHeight(scale: s + 1) + 14
-        canvasWidth = max(plotX + spec.plotWidth + 30 + margin, BitmapFont.textWidth(spec.title, scale: s + 1) + 2 * margin)
+        canvasWidth = max(
+            plotX + spec.plotWidth + 30 + margin, BitmapFont.textWidth(spec.title, scale: s + 1) + 2 * margin)
         canvasHeight = plotY + spec.plotHeight + 6 + 3 + lineH + 10 + lineH + margin
     }
 
@@ -99,7 +104,8 @@ public struct LineChartFrame {
         plotX + Int(((x - xTicks.lo) / (xTicks.hi - xTicks.lo) * Double(spec.plotWidth - 1)).rounded())
     }
     public func py(_ y: Double) -> Int {
-        plotY + spec.plotHeight - 1 - Int(((y - yTicks.lo) / (yTicks.hi - yTicks.lo) * Double(spec.plotHeight - 1)).rounded())
+        plotY + spec.plotHeight - 1
+            - Int(((y - yTicks.lo) / (yTicks.hi - yTicks.lo) * Double(spec.plotHeight - 1)).rounded())
     }
     /// Canvas pixel of a data point (y transformed as the axis is).
     public func point(_ p: (Double, Double)) -> (Int, Int) { (px(p.0), py(LineChartFrame.ty(p.1, spec))) }
@@ -187,13 +193,16 @@ extension LineChartFrame {
     public func legendBox(_ names: [String]) -> ChartLegendBox {
         let nameW = names.map { BitmapFont.textWidth($0, scale: textScale) }.max() ?? 0
         let rowH = lineHeight + 6, boxW = 8 + 24 + 6 + nameW + 8
-        return ChartLegendBox(x: plotX + spec.plotWidth - boxW - 8, y: plotY + 8, width: boxW, height: 6 + rowH * names.count,
-                              rowHeight: rowH)
+        return ChartLegendBox(
+            x: plotX + spec.plotWidth - boxW - 8, y: plotY + 8, width: boxW, height: 6 + rowH * names.count,
+            rowHeight: rowH)
     }
 }
 
 /// Title and axis labels, defaults for the rest.
-public func renderLineChart(series: [ChartSeries], title: String,
-                            xLabel: String, yLabel: String) -> Canvas {
+public func renderLineChart(
+    series: [ChartSeries], title: String,
+    xLabel: String, yLabel: String
+) -> Canvas {
     renderLineChart(series: series, spec: LineChartSpec(title: title, xLabel: xLabel, yLabel: yLabel))
 }

@@ -21,7 +21,8 @@ public let svgMarkerLimit = 40
 /// its width). Each series is a `<g class="series">` holding one `<polyline>` per unbroken run of points.
 public func renderLineChartSVG(series: [ChartSeries], spec: LineChartSpec) -> HTML {
     let f = LineChartFrame(series: series, spec: spec)
-    var s = "<svg class=\"chart\" viewBox=\"0 0 \(f.canvasWidth) \(f.canvasHeight)\" width=\"\(f.canvasWidth)\" height=\"\(f.canvasHeight)\""
+    var s =
+        "<svg class=\"chart\" viewBox=\"0 0 \(f.canvasWidth) \(f.canvasHeight)\" width=\"\(f.canvasWidth)\" height=\"\(f.canvasHeight)\""
     s += " role=\"img\" aria-label=\"\(htmlEscape(spec.title))\" font-family=\"sans-serif\">"
     s += "<rect x=\"0\" y=\"0\" width=\"\(f.canvasWidth)\" height=\"\(f.canvasHeight)\" fill=\"white\"/>"
     s += svgChartAxes(f)
@@ -34,25 +35,34 @@ public func renderLineChartSVG(series: [ChartSeries], spec: LineChartSpec) -> HT
 func svgChartAxes(_ f: LineChartFrame) -> String {
     let sc = f.textScale, W = f.spec.plotWidth, H = f.spec.plotHeight, X = f.plotX, Y = f.plotY
     let grid = svgColor(.lightGray)
-    var s = svgText(f.spec.title, x: X + W / 2, y: baseline(f.margin, sc + 1), scale: sc + 1, anchor: "middle",
-                    extra: " font-weight=\"bold\"")
+    var s = svgText(
+        f.spec.title, x: X + W / 2, y: baseline(f.margin, sc + 1), scale: sc + 1, anchor: "middle",
+        extra: " font-weight=\"bold\"")
     s += "<g stroke=\"\(grid)\" stroke-width=\"1\">"
     for x in f.xTickValues { let px = f.px(x); s += "<line x1=\"\(px)\" y1=\"\(Y)\" x2=\"\(px)\" y2=\"\(Y + H)\"/>" }
     for v in f.yTickValues { let py = f.py(v); s += "<line x1=\"\(X)\" y1=\"\(py)\" x2=\"\(X + W)\" y2=\"\(py)\"/>" }
     s += "</g><g stroke=\"black\" stroke-width=\"1\">"
-    for x in f.xTickValues { let px = f.px(x); s += "<line x1=\"\(px)\" y1=\"\(Y + H)\" x2=\"\(px)\" y2=\"\(Y + H + 6)\"/>" }
-    for v in f.yTickValues { let py = f.py(v); s += "<line x1=\"\(X - 7)\" y1=\"\(py)\" x2=\"\(X - 1)\" y2=\"\(py)\"/>" }
+    for x in f.xTickValues {
+        let px = f.px(x); s += "<line x1=\"\(px)\" y1=\"\(Y + H)\" x2=\"\(px)\" y2=\"\(Y + H + 6)\"/>"
+    }
+    for v in f.yTickValues {
+        let py = f.py(v); s += "<line x1=\"\(X - 7)\" y1=\"\(py)\" x2=\"\(X - 1)\" y2=\"\(py)\"/>"
+    }
     s += "</g>"
     for x in f.xTickValues {
-        s += svgText(formatTick(x, step: f.xTicks.step), x: f.px(x), y: baseline(Y + H + 9, sc), scale: sc, anchor: "middle")
+        s += svgText(
+            formatTick(x, step: f.xTicks.step), x: f.px(x), y: baseline(Y + H + 9, sc), scale: sc, anchor: "middle")
     }
     for v in f.yTickValues {
         s += svgText(f.yLabel(v), x: X - 11, y: f.py(v) + fontSize(sc) * 7 / 20, scale: sc, anchor: "end")
     }
-    s += "<rect x=\"\(X)\" y=\"\(Y)\" width=\"\(W)\" height=\"\(H)\" fill=\"none\" stroke=\"black\" stroke-width=\"1\"/>"
-    s += svgText(f.spec.xLabel, x: X + W / 2, y: baseline(Y + H + 9 + f.lineHeight + 10, sc), scale: sc, anchor: "middle")
+    s +=
+        "<rect x=\"\(X)\" y=\"\(Y)\" width=\"\(W)\" height=\"\(H)\" fill=\"none\" stroke=\"black\" stroke-width=\"1\"/>"
+    s += svgText(
+        f.spec.xLabel, x: X + W / 2, y: baseline(Y + H + 9 + f.lineHeight + 10, sc), scale: sc, anchor: "middle")
     let cy = Y + H / 2, bx = baseline(f.margin, sc)
-    s += svgText(f.spec.yLabel, x: bx, y: cy, scale: sc, anchor: "middle", extra: " transform=\"rotate(-90 \(bx) \(cy))\"")
+    s += svgText(
+        f.spec.yLabel, x: bx, y: cy, scale: sc, anchor: "middle", extra: " transform=\"rotate(-90 \(bx) \(cy))\"")
     return s
 }
 
@@ -61,16 +71,23 @@ func svgChartAxes(_ f: LineChartFrame) -> String {
 func svgSeries(_ f: LineChartFrame, _ se: ChartSeries, _ color: String) -> String {
     var runs: [[(Int, Int)]] = [[]]
     for p in se.points {
-        if f.usable(p) { runs[runs.count - 1].append(f.point(p)) } else if !runs[runs.count - 1].isEmpty { runs.append([]) }
+        if f.usable(p) {
+            runs[runs.count - 1].append(f.point(p))
+        } else if !runs[runs.count - 1].isEmpty {
+            runs.append([])
+        }
     }
     runs = runs.filter { !$0.isEmpty }
     var s = "<g class=\"series\" data-name=\"\(htmlEscape(se.name))\">"
     for r in runs {
-        s += "<polyline fill=\"none\" stroke=\"\(color)\" stroke-width=\"\(f.spec.lineWidth)\" stroke-linejoin=\"round\" points=\""
+        s +=
+            "<polyline fill=\"none\" stroke=\"\(color)\" stroke-width=\"\(f.spec.lineWidth)\" stroke-linejoin=\"round\" points=\""
         s += r.map { "\($0.0),\($0.1)" }.joined(separator: " ") + "\"/>"
     }
     if runs.reduce(0, { $0 + $1.count }) <= svgMarkerLimit {
-        for r in runs { for p in r { s += "<circle cx=\"\(p.0)\" cy=\"\(p.1)\" r=\"\(f.spec.lineWidth + 2)\" fill=\"\(color)\"/>" } }
+        for r in runs {
+            for p in r { s += "<circle cx=\"\(p.0)\" cy=\"\(p.1)\" r=\"\(f.spec.lineWidth + 2)\" fill=\"\(color)\"/>" }
+        }
     }
     return s + "</g>"
 }
@@ -79,10 +96,12 @@ func svgSeries(_ f: LineChartFrame, _ se: ChartSeries, _ color: String) -> Strin
 func svgChartLegend(_ f: LineChartFrame, _ names: [String]) -> String {
     guard !names.isEmpty else { return "" }
     let b = f.legendBox(names), lineH = f.lineHeight
-    var s = "<rect x=\"\(b.x)\" y=\"\(b.y)\" width=\"\(b.width)\" height=\"\(b.height)\" fill=\"white\" stroke=\"\(svgColor(.gray))\"/>"
+    var s =
+        "<rect x=\"\(b.x)\" y=\"\(b.y)\" width=\"\(b.width)\" height=\"\(b.height)\" fill=\"white\" stroke=\"\(svgColor(.gray))\"/>"
     for (k, n) in names.enumerated() {
         let ry = b.rowTop(k)
-        s += "<rect x=\"\(b.x + 8)\" y=\"\(ry + lineH / 2 - 1)\" width=\"24\" height=\"3\" fill=\"\(svgColor(seriesPalette[k % seriesPalette.count]))\"/>"
+        s +=
+            "<rect x=\"\(b.x + 8)\" y=\"\(ry + lineH / 2 - 1)\" width=\"24\" height=\"3\" fill=\"\(svgColor(seriesPalette[k % seriesPalette.count]))\"/>"
         s += svgText(n, x: b.textX, y: baseline(ry, f.textScale), scale: f.textScale)
     }
     return s

@@ -44,12 +44,17 @@ public func writeFuzzSeeds(to dir: String) throws {
     try tiny.writeHuggingFace(folder: work + "/hf")
     try moved(.safetensors, "model.safetensors", from: work + "/hf/model.safetensors")
     try moved(.hfConfig, "written.json", from: work + "/hf/config.json")
-    try writeSafetensors(path: work + "/mixed.safetensors", tensors: [
-        ("half", .f16, [2, 3], [UInt8](repeating: 0x3C, count: 12)), ("brain", .bf16, [4], [UInt8](repeating: 0x3F, count: 8)),
-        ("empty", .f32, [0, 5], []),
-    ], metadata: ["format": "pt", "note": "a \"quoted\"\nline"])
+    try writeSafetensors(
+        path: work + "/mixed.safetensors",
+        tensors: [
+            ("half", .f16, [2, 3], [UInt8](repeating: 0x3C, count: 12)),
+            ("brain", .bf16, [4], [UInt8](repeating: 0x3F, count: 8)),
+            ("empty", .f32, [0, 5], [])
+        ], metadata: ["format": "pt", "note": "a \"quoted\"\nline"])
     try moved(.safetensors, "mixed.safetensors", from: work + "/mixed.safetensors")
-    try put(.hfConfig, "smollm2.json", """
+    try put(
+        .hfConfig, "smollm2.json",
+        """
         {"architectures": ["LlamaForCausalLM"], "hidden_size": 576, "intermediate_size": 1536, "max_position_embeddings": 8192,
          "model_type": "llama", "num_attention_heads": 9, "num_hidden_layers": 30, "num_key_value_heads": 3,
          "rms_norm_eps": 1e-05, "rope_scaling": null, "rope_theta": 100000, "tie_word_embeddings": true, "vocab_size": 49152}
@@ -66,9 +71,10 @@ public func writeFuzzSeeds(to dir: String) throws {
     // A run folder: config.json and a checkpoint (step 5) as training writes them.
     let run = RunFolder(work + "/run")
     try run.create()
-    var config = TrainConfig(model: "Models/tiny.gguf", modelSHA256: String(repeating: "0", count: 64), dataset: "anger",
-                             datasetPath: "Datasets/anger.csv", split: DatasetSplit.make(count: 10, seed: 0),
-                             irm: fuzzIRMConfig, adam: AdamConfig(), runName: "tiny")
+    var config = TrainConfig(
+        model: "Models/tiny.gguf", modelSHA256: String(repeating: "0", count: 64), dataset: "anger",
+        datasetPath: "Datasets/anger.csv", split: DatasetSplit.make(count: 10, seed: 0),
+        irm: fuzzIRMConfig, adam: AdamConfig(), runName: "tiny")
     config.maxSteps = 20; config.evalEvery = 5; config.samplePrompts = ["What is rain?"]
     try run.writeConfig(config)
     try moved(.runConfig, "config.json", from: run.configPath)
@@ -83,8 +89,9 @@ public func writeFuzzSeeds(to dir: String) throws {
     try moved(.optimizer, "optimizer.safetensors", from: run.path + "/" + optimizer)
 
     // A neuron map of a random model shaped like fuzzModel.
-    let map = NeuronMap.build(model: LlamaModel.random(fuzzModel, seed: 6), tokens: (0..<fuzzModel.vocabSize).map { "t\($0)" },
-                              topK: 3, bottomK: 2, modelName: "random")
+    let map = NeuronMap.build(
+        model: LlamaModel.random(fuzzModel, seed: 6), tokens: (0..<fuzzModel.vocabSize).map { "t\($0)" },
+        topK: 3, bottomK: 2, modelName: "random")
     try put(.neuronMap, "random.nmap", [UInt8](map.binaryData()))
 
     // llama2.c: a shared-classifier and an own-classifier checkpoint, and a 512-piece tokenizer.bin.
@@ -100,13 +107,17 @@ public func writeFuzzSeeds(to dir: String) throws {
     // Datasets.
     try put(.qaCSV, "quoted.csv", "question,answer\r\n\"What is 2+2?\",4\r\n\"Say \"\"hi\"\"\",\"Hi,\nthere\"\r\n")
     try put(.qaCSV, "index-column.csv", "\u{FEFF},Question,Answer\n0,Why?,Because.\n1,  Where? ,Here\n\n")
-    try put(.jsonl, "mixed.jsonl", """
+    try put(
+        .jsonl, "mixed.jsonl",
+        """
         {"prompt": "What is rain?", "response": "Water."}
         {"question": "Why?", "answer": "Because.", "id": 3}
 
         {"text": "i feel great today"}
         """)
-    try put(.squad, "dev.json", """
+    try put(
+        .squad, "dev.json",
+        """
         {"version": "v2.0", "data": [{"title": "T", "paragraphs": [{"context": "Paris is in France.", "qas": [
           {"question": "Where is Paris?", "id": "a1", "answers": [{"text": "France", "answer_start": 12}], "is_impossible": false},
           {"question": "Where is Atlantis?", "id": "a2", "answers": [], "is_impossible": true}]}]}]}
@@ -120,43 +131,54 @@ public func writeFuzzSeeds(to dir: String) throws {
 // MARK: - Tokenizer metadata for the GGUF seeds
 
 /// A SentencePiece vocabulary of 16 pieces (the tiny model's vocabulary size) with byte fallback.
-let spmPieces = ["<unk>", "<s>", "</s>", "<0x0A>", "<0x41>", "\u{2581}", "a", "b", "\u{2581}a", "ab", "\u{2581}ab",
-                 "c", "\u{2581}c", "[INST]", "d", "\u{2581}d"]
+let spmPieces = [
+    "<unk>", "<s>", "</s>", "<0x0A>", "<0x41>", "\u{2581}", "a", "b", "\u{2581}a", "ab", "\u{2581}ab",
+    "c", "\u{2581}c", "[INST]", "d", "\u{2581}d"
+]
 
 var spmMetadata: [(String, GGUFValue)] {
     let kinds: [Int32] = [2, 3, 3, 6, 6, 1, 1, 1, 1, 1, 1, 1, 1, 4, 1, 1]
-    return [("tokenizer.ggml.model", .string("llama")),
-            ("tokenizer.ggml.tokens", .array(spmPieces.map { .string($0) })),
-            ("tokenizer.ggml.scores", .array(spmPieces.indices.map { .float32(-Float($0)) })),
-            ("tokenizer.ggml.token_type", .array(kinds.map { .int32($0) })),
-            ("tokenizer.ggml.bos_token_id", .uint32(1)), ("tokenizer.ggml.eos_token_id", .uint32(2)),
-            ("tokenizer.ggml.unknown_token_id", .uint32(0)), ("tokenizer.ggml.add_bos_token", .bool(true)),
-            ("tokenizer.chat_template", .string("{% for m in messages %}[INST] {{ m['content'] }} [/INST]{% endfor %}"))]
+    return [
+        ("tokenizer.ggml.model", .string("llama")),
+        ("tokenizer.ggml.tokens", .array(spmPieces.map { .string($0) })),
+        ("tokenizer.ggml.scores", .array(spmPieces.indices.map { .float32(-Float($0)) })),
+        ("tokenizer.ggml.token_type", .array(kinds.map { .int32($0) })),
+        ("tokenizer.ggml.bos_token_id", .uint32(1)), ("tokenizer.ggml.eos_token_id", .uint32(2)),
+        ("tokenizer.ggml.unknown_token_id", .uint32(0)), ("tokenizer.ggml.add_bos_token", .bool(true)),
+        ("tokenizer.chat_template", .string("{% for m in messages %}[INST] {{ m['content'] }} [/INST]{% endfor %}"))
+    ]
 }
 
 /// A byte-level BPE vocabulary of 16 pieces with merges and ChatML specials.
 var bpeMetadata: [(String, GGUFValue)] {
-    let pieces = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "\u{120}", "a", "b", "\u{120}a", "ab", "\u{120}ab",
-                  "1", "2", "'", "s", "'s", "\u{10A}", "c"]
+    let pieces = [
+        "<|endoftext|>", "<|im_start|>", "<|im_end|>", "\u{120}", "a", "b", "\u{120}a", "ab", "\u{120}ab",
+        "1", "2", "'", "s", "'s", "\u{10A}", "c"
+    ]
     let kinds: [Int32] = [3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1]
-    return [("tokenizer.ggml.model", .string("gpt2")), ("tokenizer.ggml.pre", .string("smollm")),
-            ("tokenizer.ggml.tokens", .array(pieces.map { .string($0) })),
-            ("tokenizer.ggml.token_type", .array(kinds.map { .int32($0) })),
-            ("tokenizer.ggml.merges", .array(["\u{120} a", "a b", "\u{120}a b", "' s"].map { .string($0) })),
-            ("tokenizer.ggml.bos_token_id", .uint32(1)), ("tokenizer.ggml.eos_token_id", .uint32(2)),
-            ("tokenizer.chat_template", .string("<|im_start|>system\nYou are a tiny model<|im_end|>\n"))]
+    return [
+        ("tokenizer.ggml.model", .string("gpt2")), ("tokenizer.ggml.pre", .string("smollm")),
+        ("tokenizer.ggml.tokens", .array(pieces.map { .string($0) })),
+        ("tokenizer.ggml.token_type", .array(kinds.map { .int32($0) })),
+        ("tokenizer.ggml.merges", .array(["\u{120} a", "a b", "\u{120}a b", "' s"].map { .string($0) })),
+        ("tokenizer.ggml.bos_token_id", .uint32(1)), ("tokenizer.ggml.eos_token_id", .uint32(2)),
+        ("tokenizer.chat_template", .string("<|im_start|>system\nYou are a tiny model<|im_end|>\n"))
+    ]
 }
 
 /// A model (with the byte-level tokenizer) whose matrices are stored in the 32-value block formats (its hidden size is 32
 /// so rows split into blocks); block bytes are pseudo-random, scales included.
 func writeQuantizedGGUF(_ path: String) throws {
-    let c = LlamaConfig(dim: 32, hiddenDim: 32, nLayers: 1, nHeads: 2, nKVHeads: 1, vocabSize: 16, maxSeqLen: 32,
-                        tiedEmbeddings: true)
+    let c = LlamaConfig(
+        dim: 32, hiddenDim: 32, nLayers: 1, nHeads: 2, nKVHeads: 1, vocabSize: 16, maxSeqLen: 32,
+        tiedEmbeddings: true)
     let g = try GGUFWriter(path: path)
     try g.set("general.architecture", .string("llama"))
     for (k, v) in bpeMetadata { try g.set(k, v) }
-    for (k, v) in [("embedding_length", c.dim), ("feed_forward_length", c.hiddenDim), ("block_count", c.nLayers),
-                   ("attention.head_count", c.nHeads), ("attention.head_count_kv", c.nKVHeads), ("context_length", c.maxSeqLen)] {
+    for (k, v) in [
+        ("embedding_length", c.dim), ("feed_forward_length", c.hiddenDim), ("block_count", c.nLayers),
+        ("attention.head_count", c.nHeads), ("attention.head_count_kv", c.nKVHeads), ("context_length", c.maxSeqLen)
+    ] {
         try g.set("llama." + k, .uint32(UInt32(v)))
     }
     var rng = Rng(seed: 9)
@@ -172,8 +194,10 @@ func writeQuantizedGGUF(_ path: String) throws {
     try add("token_embd.weight", .q8_0, [c.vocabSize, c.dim])
     try add("output_norm.weight", .f32, [c.dim])
     let types: [TensorType] = [.q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .f16, .bf16]
-    for (i, (name, rows)) in [("attn_q", c.qDim), ("attn_k", c.kvDim), ("attn_v", c.kvDim), ("attn_output", c.dim),
-                              ("ffn_gate", c.hiddenDim), ("ffn_up", c.hiddenDim), ("ffn_down", c.dim)].enumerated() {
+    for (i, (name, rows)) in [
+        ("attn_q", c.qDim), ("attn_k", c.kvDim), ("attn_v", c.kvDim), ("attn_output", c.dim),
+        ("ffn_gate", c.hiddenDim), ("ffn_up", c.hiddenDim), ("ffn_down", c.dim)
+    ].enumerated() {
         try add("blk.0.\(name).weight", types[i], [rows, name == "attn_output" ? c.qDim : c.dim])
     }
     try add("blk.0.attn_norm.weight", .f32, [c.dim])
@@ -261,10 +285,13 @@ func sentencePieceModel() -> [UInt8] {
     let kinds: [UInt64] = [2, 3, 3, 6, 6, 1, 1, 1, 1, 1, 1, 1, 1, 4, 1, 1]
     var out: [UInt8] = []
     for (i, p) in spmPieces.enumerated() {
-        out += message(1, message(1, Array(p.utf8)) + varint(2 << 3 | 5) + le(Float(-i).bitPattern) + field(3, kinds[i]))
+        out += message(
+            1, message(1, Array(p.utf8)) + varint(2 << 3 | 5) + le(Float(-i).bitPattern) + field(3, kinds[i]))
     }
-    out += message(2, field(3, 2) + field(4, UInt64(spmPieces.count)) + field(35, 1) + field(40, 0) + field(41, 1)
-                   + field(42, 2) + field(43, UInt64(bitPattern: -1)))
+    out += message(
+        2,
+        field(3, 2) + field(4, UInt64(spmPieces.count)) + field(35, 1) + field(40, 0) + field(41, 1)
+            + field(42, 2) + field(43, UInt64(bitPattern: -1)))
     out += message(3, message(1, Array("identity".utf8)) + field(3, 1) + field(4, 0) + field(5, 1))
     return out
 }

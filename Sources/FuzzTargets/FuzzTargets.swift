@@ -15,22 +15,22 @@ import Training
 import Analysis
 
 public enum FuzzTarget: String, CaseIterable, Sendable {
-    case gguf                                   // GGUF header, metadata, tensor infos → model + tokenizer
-    case safetensors                            // safetensors header → tensors (→ a Hugging Face model)
-    case irm                                    // an IRM file (irm_config + basic_forward.* tensors)
-    case hfConfig = "hf-config"                 // Hugging Face config.json
-    case tokenizerJSON = "tokenizer-json"       // Hugging Face tokenizer.json
-    case tokenizerModel = "tokenizer-model"     // sentencepiece tokenizer.model (protobuf)
-    case llama2c                                // llama2.c checkpoint .bin
-    case tokenizerBin = "tokenizer-bin"         // llama2.c tokenizer.bin
-    case qaCSV = "qa-csv"                       // question/answer CSV
-    case jsonl                                  // JSON Lines dataset
-    case squad                                  // SQuAD 2.0 JSON
-    case labelled                               // text;label lines
-    case runConfig = "run-config"               // a run folder's config.json
-    case optimizer                              // a run folder's optimizer.safetensors
-    case neuronMap = "nmap"                     // a neuron map (.nmap)
-    case tokenize                               // encode/decode of arbitrary bytes by real tokenizers
+    case gguf  // GGUF header, metadata, tensor infos → model + tokenizer
+    case safetensors  // safetensors header → tensors (→ a Hugging Face model)
+    case irm  // an IRM file (irm_config + basic_forward.* tensors)
+    case hfConfig = "hf-config"  // Hugging Face config.json
+    case tokenizerJSON = "tokenizer-json"  // Hugging Face tokenizer.json
+    case tokenizerModel = "tokenizer-model"  // sentencepiece tokenizer.model (protobuf)
+    case llama2c  // llama2.c checkpoint .bin
+    case tokenizerBin = "tokenizer-bin"  // llama2.c tokenizer.bin
+    case qaCSV = "qa-csv"  // question/answer CSV
+    case jsonl  // JSON Lines dataset
+    case squad  // SQuAD 2.0 JSON
+    case labelled  // text;label lines
+    case runConfig = "run-config"  // a run folder's config.json
+    case optimizer  // a run folder's optimizer.safetensors
+    case neuronMap = "nmap"  // a neuron map (.nmap)
+    case tokenize  // encode/decode of arbitrary bytes by real tokenizers
 
     /// Feeds `bytes` to the target's parsers and to what uses their result.
     public func run(_ bytes: UnsafeRawBufferPointer) -> FuzzOutcome {
@@ -42,8 +42,12 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         case .irm: fuzzIRM(bytes, &o)
         case .hfConfig: o.attempt { _ = try LlamaConfig(hfConfigJSON: Data(bytes), file: file).parameterCount }
         case .tokenizerJSON: o.attempt { exercise(try loadTokenizerJSON(file: MappedFile(bytes: bytes, path: file))) }
-        case .tokenizerModel: o.attempt { exercise(try loadSentencePieceModel(file: MappedFile(bytes: bytes, path: file))) }
-        case .llama2c: o.attempt { try exercise(LlamaModel.load(llama2c: Llama2cCheckpoint(file: MappedFile(bytes: bytes, path: file)))) }
+        case .tokenizerModel:
+            o.attempt { exercise(try loadSentencePieceModel(file: MappedFile(bytes: bytes, path: file))) }
+        case .llama2c:
+            o.attempt {
+                try exercise(LlamaModel.load(llama2c: Llama2cCheckpoint(file: MappedFile(bytes: bytes, path: file))))
+            }
         case .tokenizerBin:
             // tok512.bin (the seed) holds 512 pieces; the vocabulary size comes from the model's header.
             o.attempt { exercise(try loadLlama2cTokenizer(file: MappedFile(bytes: bytes, path: file), vocabSize: 512)) }
@@ -98,14 +102,17 @@ public struct FuzzOutcome: Sendable {
 public func fuzzEntry(_ target: FuzzTarget, _ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
     numThreads = 1
     let o = target.run(UnsafeRawBufferPointer(start: data, count: size))
-    if let m = o.badMessages.first { fatalError("\(target.rawValue): error message is not one line naming \(o.file): \(m)") }
+    if let m = o.badMessages.first {
+        fatalError("\(target.rawValue): error message is not one line naming \(o.file): \(m)")
+    }
     return 0
 }
 
 // MARK: - Fixed shapes the file-level targets check their inputs against
 
 /// The model IRM files, optimizer states and run configs are checked against (the seeds are made for it).
-public let fuzzModel = LlamaConfig(dim: 8, hiddenDim: 16, nLayers: 2, nHeads: 2, nKVHeads: 1, vocabSize: 32, maxSeqLen: 64)
+public let fuzzModel = LlamaConfig(
+    dim: 8, hiddenDim: 16, nLayers: 2, nHeads: 2, nKVHeads: 1, vocabSize: 32, maxSeqLen: 64)
 /// The IRM of the seed IRM file and optimizer state.
 public let fuzzIRMConfig = IRMConfig(hidden: 8, layers: [0, 1], widthMultiplier: 1, depth: 2)
 
@@ -137,19 +144,23 @@ func fuzzGGUF(_ bytes: UnsafeRawBufferPointer, _ o: inout FuzzOutcome) {
     o.attempt {
         let t = try loadTokenizer(gguf: g.metadata, file: g.path)
         exercise(t)
-        _ = ChatTemplate.detect(metadata: g.metadata, tokenizer: t).render(system: nil, turns: [("user", "hi")], addGenerationPrompt: true)
+        _ = ChatTemplate.detect(metadata: g.metadata, tokenizer: t).render(
+            system: nil, turns: [("user", "hi")], addGenerationPrompt: true)
     }
 }
 
 /// The tiny Hugging Face model the safetensors seed holds (Fuzz/corpus/safetensors).
-public let fuzzHFModel = LlamaConfig(dim: 8, hiddenDim: 16, nLayers: 1, nHeads: 2, nKVHeads: 1, vocabSize: 16, maxSeqLen: 32)
+public let fuzzHFModel = LlamaConfig(
+    dim: 8, hiddenDim: 16, nLayers: 1, nHeads: 2, nKVHeads: 1, vocabSize: 16, maxSeqLen: 32)
 
 func fuzzSafetensors(_ bytes: UnsafeRawBufferPointer, _ o: inout FuzzOutcome) {
     let file = o.file
     guard let st = o.attempt({ try SafetensorsFile(file: MappedFile(bytes: bytes, path: file)) }) else { return }
     o.attempt { for name in st.tensorNames { _ = try dequantize(st.tensor(name)) } }
     guard st.tensors["model.embed_tokens.weight"] != nil else { return }
-    o.attempt { try exercise(LlamaModel.load(config: fuzzHFModel, tensors: st.tensors, format: .huggingFace, path: st.path)) }
+    o.attempt {
+        try exercise(LlamaModel.load(config: fuzzHFModel, tensors: st.tensors, format: .huggingFace, path: st.path))
+    }
 }
 
 /// One greedy step: the loaded weights are usable, whatever values they hold.
@@ -167,7 +178,9 @@ func fuzzIRM(_ bytes: UnsafeRawBufferPointer, _ o: inout FuzzOutcome) {
         let inj = IRMInjector(net: net)
         var x = [Float](repeating: 0.5, count: 2 * fuzzModel.dim)
         x.withUnsafeMutableBufferPointer { p in
-            for l in 0..<fuzzModel.nLayers { inj.afterAttention(layer: l, residual: p.baseAddress!, T: 2, pos0: 0, replay: false) }
+            for l in 0..<fuzzModel.nLayers {
+                inj.afterAttention(layer: l, residual: p.baseAddress!, T: 2, pos0: 0, replay: false)
+            }
         }
     }
 }
@@ -176,13 +189,17 @@ func fuzzIRM(_ bytes: UnsafeRawBufferPointer, _ o: inout FuzzOutcome) {
 
 /// Text that touches every path of the encoders: spaces and their runs, contractions, digits, specials
 /// spelt as text, multi-byte characters, control bytes.
-let probeTexts = ["Hello world, it's 1234!", "  a\tb\r\n\nc  ", "<s>[INST] hi [/INST]</s>", "<|im_start|>user\nx<|im_end|>",
-                  "naïve café ½ ☃ 😀 漢字", "\u{0}\u{1}\u{7F}", ""]
+let probeTexts = [
+    "Hello world, it's 1234!", "  a\tb\r\n\nc  ", "<s>[INST] hi [/INST]</s>", "<|im_start|>user\nx<|im_end|>",
+    "naïve café ½ ☃ 😀 漢字", "\u{0}\u{1}\u{7F}", ""
+]
 
 func exercise(_ t: Tokenizer) {
     for text in probeTexts { roundTrip(t, text) }
     let n = Int32(truncatingIfNeeded: t.vocabSize)
-    for id in [-1, 0, 1, n - 1, n, Int32.max] { _ = (t.tokenString(id), t.tokenKind(id), t.tokenBytes(id), t.isEndOfGeneration(id)) }
+    for id in [-1, 0, 1, n - 1, n, Int32.max] {
+        _ = (t.tokenString(id), t.tokenKind(id), t.tokenBytes(id), t.isEndOfGeneration(id))
+    }
 }
 
 /// Encode (every flag combination), decode and stream-decode.
@@ -210,10 +227,20 @@ public let fuzzTokenizers: [Tokenizer] = {
     let r = fuzzAssetRoot
     var out: [Tokenizer] = []
     if let g = try? GGUFFile(path: r + "/Models/SmolLM2-135M-Instruct.Q4_1.gguf"),
-       let t = try? loadTokenizer(gguf: g.metadata, file: g.path) { out.append(t) }
-    if let t = try? loadSentencePieceModel(path: r + "/../shared/models/llama2-tokenizer/tokenizer.model") { out.append(t) }
-    if let t = try? loadLlama2cTokenizer(path: r + "/../shared/models/llama2-tokenizer/tokenizer.bin", vocabSize: 32000) { out.append(t) }
-    if let t = try? loadLlama2cTokenizer(path: r + "/../shared/models/stories260K/tok512.bin", vocabSize: 512) { out.append(t) }
+        let t = try? loadTokenizer(gguf: g.metadata, file: g.path)
+    {
+        out.append(t)
+    }
+    if let t = try? loadSentencePieceModel(path: r + "/../shared/models/llama2-tokenizer/tokenizer.model") {
+        out.append(t)
+    }
+    if let t = try? loadLlama2cTokenizer(path: r + "/../shared/models/llama2-tokenizer/tokenizer.bin", vocabSize: 32000)
+    {
+        out.append(t)
+    }
+    if let t = try? loadLlama2cTokenizer(path: r + "/../shared/models/stories260K/tok512.bin", vocabSize: 512) {
+        out.append(t)
+    }
     return out
 }()
 
@@ -221,7 +248,9 @@ public let fuzzTokenizers: [Tokenizer] = {
 /// each, so out-of-range and negative ids occur).
 func fuzzTokenize(_ bytes: UnsafeRawBufferPointer) {
     let text = String(decoding: bytes, as: UTF8.self)
-    let ids = stride(from: 0, to: bytes.count - 3, by: 4).map { Int32(bitPattern: bytes.loadUnaligned(fromByteOffset: $0, as: UInt32.self)) }
+    let ids = stride(from: 0, to: bytes.count - 3, by: 4).map {
+        Int32(bitPattern: bytes.loadUnaligned(fromByteOffset: $0, as: UInt32.self))
+    }
     for t in fuzzTokenizers {
         roundTrip(t, text)
         _ = t.decode(ids)
@@ -253,14 +282,17 @@ func fuzzRunConfig(_ bytes: UnsafeRawBufferPointer, _ o: inout FuzzOutcome) {
     writeScratch(bytes, run.configPath)
     o.attempt {
         let c = try run.readConfig()
-        do { try c.irm.validate(nLayers: fuzzModel.nLayers, hidden: fuzzModel.dim) }
-        catch { throw RunError("\(run.configPath): \(error)") }
-        let plan = MemoryPlan.make(model: fuzzModel, weightBytes: 4096, irm: c.irm, B: c.batchSize, T: c.seqLen,
-                                   recompute: c.recompute, available: 1 << 20)
+        do { try c.irm.validate(nLayers: fuzzModel.nLayers, hidden: fuzzModel.dim) } catch {
+            throw RunError("\(run.configPath): \(error)")
+        }
+        let plan = MemoryPlan.make(
+            model: fuzzModel, weightBytes: 4096, irm: c.irm, B: c.batchSize, T: c.seqLen,
+            recompute: c.recompute, available: 1 << 20)
         _ = plan.report()
         if !plan.fits {
-            _ = memorySuggestions(model: fuzzModel, weightBytes: 4096, irm: c.irm, B: c.batchSize, T: c.seqLen,
-                                  recompute: c.recompute, available: 1 << 20)
+            _ = memorySuggestions(
+                model: fuzzModel, weightBytes: 4096, irm: c.irm, B: c.batchSize, T: c.seqLen,
+                recompute: c.recompute, available: 1 << 20)
         }
         _ = layerSpecName(c.irm.layers)
     }
@@ -269,7 +301,8 @@ func fuzzRunConfig(_ bytes: UnsafeRawBufferPointer, _ o: inout FuzzOutcome) {
 /// The IRM weights an optimizer state is resumed next to (step 5, as the seed's state), as the pair of a run
 /// folder without checkpoint.json (the layout before checkpoint generations, still resumed: the same readers).
 let fuzzCheckpointWeights: Void = {
-    try? IRMNetwork(config: fuzzIRMConfig, seed: 1).save(path: scratchPath("opt/irm.safetensors"), extraMetadata: ["step": "5"])
+    try? IRMNetwork(config: fuzzIRMConfig, seed: 1).save(
+        path: scratchPath("opt/irm.safetensors"), extraMetadata: ["step": "5"])
 }()
 
 func fuzzOptimizer(_ bytes: UnsafeRawBufferPointer, _ o: inout FuzzOutcome) {

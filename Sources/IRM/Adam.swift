@@ -8,8 +8,8 @@ public struct AdamConfig: Codable, Equatable, Sendable {
     public var beta1: Float = 0.9
     public var beta2: Float = 0.999
     public var eps: Float = 1e-8
-    public var gamma: Float = 0.85       // StepLR factor per epoch
-    public var clipNorm: Float? = nil    // global gradient-norm clipping
+    public var gamma: Float = 0.85  // StepLR factor per epoch
+    public var clipNorm: Float? = nil  // global gradient-norm clipping
     public init() {}
 
     /// StepLR: lr · γ^epoch.

@@ -8,17 +8,19 @@ import Foundation
 import ModelIO
 
 public struct IRMConfig: Codable, Hashable, Sendable {
-    public var hidden: Int                 // h, the model's residual width
-    public var widthMultiplier: Int = 3    // w (reference: 3)
-    public var depth: Int = 5              // Linear layers (reference: 5)
-    public var layers: [Int]               // injection layers, ascending
-    public var tapLayer: Int = 0           // reference: layer 0 (after its attention add)
-    public var l1: Float = 0               // L1 penalty on the output (reference runs: 0 or on)
+    public var hidden: Int  // h, the model's residual width
+    public var widthMultiplier: Int = 3  // w (reference: 3)
+    public var depth: Int = 5  // Linear layers (reference: 5)
+    public var layers: [Int]  // injection layers, ascending
+    public var tapLayer: Int = 0  // reference: layer 0 (after its attention add)
+    public var l1: Float = 0  // L1 penalty on the output (reference runs: 0 or on)
     public var initialization: IRMInit = .pytorch
-    public var kind: IRMKind = .network    // constant: no network, width and depth unused
+    public var kind: IRMKind = .network  // constant: no network, width and depth unused
 
-    public init(hidden: Int, layers: [Int], widthMultiplier: Int = 3, depth: Int = 5, tapLayer: Int = 0,
-                l1: Float = 0, initialization: IRMInit = .pytorch, kind: IRMKind = .network) {
+    public init(
+        hidden: Int, layers: [Int], widthMultiplier: Int = 3, depth: Int = 5, tapLayer: Int = 0,
+        l1: Float = 0, initialization: IRMInit = .pytorch, kind: IRMKind = .network
+    ) {
         self.hidden = hidden; self.layers = layers; self.widthMultiplier = widthMultiplier; self.depth = depth
         self.tapLayer = tapLayer; self.l1 = l1; self.initialization = initialization; self.kind = kind
     }
@@ -48,13 +50,15 @@ public struct IRMConfig: Codable, Hashable, Sendable {
     /// fit in Int or a size is not positive): what a config read from a file is checked with.
     public var checkedParameterCount: Int? {
         guard hidden >= 1, widthMultiplier >= 1, depth >= 1, !layers.isEmpty,
-              let w = checkedProduct([hidden, widthMultiplier]), let out = checkedProduct([hidden, layers.count]) else { return nil }
+            let w = checkedProduct([hidden, widthMultiplier]), let out = checkedProduct([hidden, layers.count])
+        else { return nil }
         // Linear(in, out) has out·in weights and out biases.
         func linear(_ i: Int, _ o: Int) -> Int? { checkedSum([i, 1]).flatMap { checkedProduct([o, $0]) } }
         if kind == .constant { return out }
         if depth == 1 { return linear(hidden, out) }
         guard let first = linear(hidden, w), let last = linear(w, out),
-              let middles = depth == 2 ? 0 : linear(w, w).flatMap({ checkedProduct([$0, depth - 2]) }) else { return nil }
+            let middles = depth == 2 ? 0 : linear(w, w).flatMap({ checkedProduct([$0, depth - 2]) })
+        else { return nil }
         return checkedSum([first, middles, last])
     }
 
@@ -69,13 +73,19 @@ public struct IRMConfig: Codable, Hashable, Sendable {
     public func checkShape() throws {
         guard hidden >= 1 else { throw IRMError.invalid("hidden size \(hidden) must be at least 1") }
         guard depth >= 1 else { throw IRMError.invalid("depth \(depth) must be at least 1") }
-        guard depth <= IRMConfig.maxDepth else { throw IRMError.invalid("depth \(depth) is above the supported \(IRMConfig.maxDepth)") }
-        guard widthMultiplier >= 1 else { throw IRMError.invalid("width multiplier \(widthMultiplier) must be at least 1") }
+        guard depth <= IRMConfig.maxDepth else {
+            throw IRMError.invalid("depth \(depth) is above the supported \(IRMConfig.maxDepth)")
+        }
+        guard widthMultiplier >= 1 else {
+            throw IRMError.invalid("width multiplier \(widthMultiplier) must be at least 1")
+        }
         guard !layers.isEmpty else { throw IRMError.invalid("no injection layers") }
         for (what, a, b) in [("width", hidden, widthMultiplier), ("output width", hidden, layers.count)] {
             let w = checkedProduct([a, b])
             guard let w, w <= IRMConfig.maxWidth else {
-                throw IRMError.invalid("\(what) \(a) × \(b) = \(w.map(String.init) ?? "more than Int holds") is above the supported \(IRMConfig.maxWidth)")
+                throw IRMError.invalid(
+                    "\(what) \(a) × \(b) = \(w.map(String.init) ?? "more than Int holds") is above the supported \(IRMConfig.maxWidth)"
+                )
             }
         }
         var seen = Set<Int>()
@@ -86,7 +96,9 @@ public struct IRMConfig: Codable, Hashable, Sendable {
         guard tapLayer >= 0 else { throw IRMError.invalid("tap layer \(tapLayer) is negative") }
         guard l1.isFinite, l1 >= 0 else { throw IRMError.invalid("L1 weight \(l1) must be a finite number >= 0") }
         guard checkedParameterCount != nil else {
-            throw IRMError.invalid("hidden \(hidden) × width \(widthMultiplier) × depth \(depth) × \(layers.count) layers: the parameter count overflows")
+            throw IRMError.invalid(
+                "hidden \(hidden) × width \(widthMultiplier) × depth \(depth) × \(layers.count) layers: the parameter count overflows"
+            )
         }
     }
 

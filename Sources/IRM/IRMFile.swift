@@ -26,44 +26,58 @@ extension IRMNetwork {
     public func save(path: String, extraMetadata: [String: String] = [:]) throws {
         var tensors: [(name: String, type: TensorType, shape: [Int], data: UnsafeRawBufferPointer)] = []
         for t in IRMNetwork.tensorTable(config) {
-            tensors.append((t.name, .f32, t.shape, UnsafeRawBufferPointer(start: params.ptr + t.offset, count: 4 * t.count)))
+            tensors.append(
+                (t.name, .f32, t.shape, UnsafeRawBufferPointer(start: params.ptr + t.offset, count: 4 * t.count)))
         }
         var meta = extraMetadata
         meta["irm_config"] = String(decoding: try sortedJSONEncoder().encode(config), as: UTF8.self)
-        meta["output_layout"] = "out[token, i*L + j] = hidden index i of injection layer slot j (reference .view(B, T, h, L))"
+        meta["output_layout"] =
+            "out[token, i*L + j] = hidden index i of injection layer slot j (reference .view(B, T, h, L))"
         try withExtendedLifetime(params) { try writeSafetensors(path: path, rawTensors: tensors, metadata: meta) }
     }
 
     /// Loads weights saved by `save` (or by the reference with a matching config). The config (the file's
     /// `irm_config` unless `expected` is given) is checked alone, against `model` when given and against the
     /// memory `available`, and every tensor against the config, before anything is allocated.
-    public static func load(path: String, config expected: IRMConfig? = nil,
-                            model: (hidden: Int, nLayers: Int)? = nil) throws -> IRMNetwork {
+    public static func load(
+        path: String, config expected: IRMConfig? = nil,
+        model: (hidden: Int, nLayers: Int)? = nil
+    ) throws -> IRMNetwork {
         try load(file: SafetensorsFile(path: path), config: expected, model: model)
     }
 
-    public static func load(file f: SafetensorsFile, config expected: IRMConfig? = nil,
-                            model: (hidden: Int, nLayers: Int)? = nil, available: Int = availableMemory()) throws -> IRMNetwork {
+    public static func load(
+        file f: SafetensorsFile, config expected: IRMConfig? = nil,
+        model: (hidden: Int, nLayers: Int)? = nil, available: Int = availableMemory()
+    ) throws -> IRMNetwork {
         let path = f.path
         func bad(_ m: String) -> IRMError { .badFile(path, m) }
         let config: IRMConfig
         if let e = expected {
             config = e
         } else {
-            guard let js = f.metadata["irm_config"] else { throw bad("no IRM configuration (irm_config) in the file's metadata") }
-            do { config = try JSONDecoder().decode(IRMConfig.self, from: Data(js.utf8)) }
-            catch { throw bad("irm_config is not a valid IRM configuration (\(oneLineDescription(error)))") }
+            guard let js = f.metadata["irm_config"] else {
+                throw bad("no IRM configuration (irm_config) in the file's metadata")
+            }
+            do { config = try JSONDecoder().decode(IRMConfig.self, from: Data(js.utf8)) } catch {
+                throw bad("irm_config is not a valid IRM configuration (\(oneLineDescription(error)))")
+            }
         }
         do {
-            if let m = model { try config.validate(nLayers: m.nLayers, hidden: m.hidden) } else { try config.checkShape() }
+            if let m = model {
+                try config.validate(nLayers: m.nLayers, hidden: m.hidden)
+            } else {
+                try config.checkShape()
+            }
         } catch IRMError.invalid(let m) {
             throw bad("irm_config: \(m)")
         }
         // The weights, fp32 (checkShape has made sure the count fits in Int); a loaded IRM has no gradients.
         let count = config.checkedParameterCount ?? Int.max, bytes = checkedProduct([count, 4]) ?? Int.max
         guard bytes <= available else {
-            throw bad("irm_config describes an IRM of \(count) parameters, \(formatBytes(bytes)) for its weights; "
-                      + "\(formatBytes(available)) of memory is available")
+            throw bad(
+                "irm_config describes an IRM of \(count) parameters, \(formatBytes(bytes)) for its weights; "
+                    + "\(formatBytes(available)) of memory is available")
         }
         try checkTensors(f, config: config)
         let net = IRMNetwork(config: config, seed: 0, withGradients: false)
@@ -82,12 +96,14 @@ extension IRMNetwork {
                 throw IRMError.badFile(f.path, "missing tensor '\(want.name)' (irm_config has \(described))")
             }
             guard t.shape == want.shape else {
-                throw IRMError.badFile(f.path, "tensor '\(want.name)' has shape \(t.shape), the IRM config needs \(want.shape)")
+                throw IRMError.badFile(
+                    f.path, "tensor '\(want.name)' has shape \(t.shape), the IRM config needs \(want.shape)")
             }
         }
         let ours = { (n: String) in n.hasPrefix("basic_forward.") || n == constantTensorName }
         if let extra = f.tensors.keys.filter({ ours($0) && !names.contains($0) }).sorted().first {
-            throw IRMError.badFile(f.path, "tensor '\(extra)' is not part of the IRM that irm_config describes (\(described))")
+            throw IRMError.badFile(
+                f.path, "tensor '\(extra)' is not part of the IRM that irm_config describes (\(described))")
         }
     }
 

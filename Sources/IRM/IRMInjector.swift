@@ -11,7 +11,7 @@ import Llama
 public final class IRMInjector: Intervention, GradientReceiver, @unchecked Sendable {
     public let net: IRMNetwork
     public private(set) var acts: IRMActivations
-    let slot: [Int: Int]            // injection layer → slot j
+    let slot: [Int: Int]  // injection layer → slot j
     /// Scales the injection (1 = as trained, 0 = off); the network still runs.
     public var strength: Float = 1
     /// Changes each output block [rows, h·L] in place right after it is computed, before it is recorded or

@@ -57,18 +57,18 @@ public final class IRMNetwork: @unchecked Sendable {
 public final class IRMActivations: @unchecked Sendable {
     public let rows: Int
     let storage: FloatBuffer
-    var inputs: [UnsafeMutablePointer<Float>]            // inputs[k] = input of Linear k, [rows, in_k]
-    public private(set) var output: UnsafeMutablePointer<Float>   // [rows, h·L]
+    var inputs: [UnsafeMutablePointer<Float>]  // inputs[k] = input of Linear k, [rows, in_k]
+    public private(set) var output: UnsafeMutablePointer<Float>  // [rows, h·L]
     /// [rows, h·L] d loss / d output, filled from the hook sites by the injector.
     public private(set) var dOut: UnsafeMutablePointer<Float>
-    var dA, dB: UnsafeMutablePointer<Float>               // backward scratch for dx = dz·W_k, [rows, max input width]
+    var dA, dB: UnsafeMutablePointer<Float>  // backward scratch for dx = dz·W_k, [rows, max input width]
 
     typealias View = ReferenceWritableKeyPath<IRMActivations, UnsafeMutablePointer<Float>>
 
     static func table(_ c: IRMConfig, rows n: Int) -> RegionTable<View> {
         var t = RegionTable<View>()
         for (k, s) in c.linearShapes.enumerated() { t.add(\IRMActivations.inputs[k], n * s.in) }
-        let wide = c.linearShapes.map(\.in).max() ?? 0   // the widest dx (the last dz is dOut itself)
+        let wide = c.linearShapes.map(\.in).max() ?? 0  // the widest dx (the last dz is dOut itself)
         t.add(\.output, n * c.outputDim); t.add(\.dOut, n * c.outputDim)
         t.add(\.dA, n * wide); t.add(\.dB, n * wide)
         return t
@@ -81,7 +81,7 @@ public final class IRMActivations: @unchecked Sendable {
         self.rows = rows
         let t = IRMActivations.table(config, rows: rows)
         storage = FloatBuffer(count: t.floats)
-        let p = storage.ptr   // every view is pointed at its own region just below
+        let p = storage.ptr  // every view is pointed at its own region just below
         inputs = Array(repeating: p, count: config.linearShapes.count); output = p; dOut = p; dA = p; dB = p
         t.carve(storage.ptr) { self[keyPath: $0] = $1 }
     }
@@ -145,7 +145,9 @@ extension IRMNetwork {
     /// A fatal error, not a precondition: IRM builds with -Ounchecked, and a gradient written to an empty
     /// buffer would overrun it.
     private func requireGradients() {
-        if grads.count != params.count { fatalError("IRMNetwork: this network was loaded for inference and has no gradients") }
+        if grads.count != params.count {
+            fatalError("IRMNetwork: this network was loaded for inference and has no gradients")
+        }
     }
 }
 

@@ -26,9 +26,11 @@ public protocol KernelISA {
 /// or 2 rows of a packed A panel (stride 6 per k). The last row panel of M = 128 has 2 rows, and full-height
 /// arithmetic there would waste 3 %. Rows past R are neither computed nor stored.
 @inlinable @inline(__always)
-public func gemmKernel<I: KernelISA>(_ isa: I.Type, rows R: Int, _ kc: Int, _ a: UnsafePointer<Float>,
-                                        _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>, _ ldc: Int,
-                                        add: Bool) {
+public func gemmKernel<I: KernelISA>(
+    _ isa: I.Type, rows R: Int, _ kc: Int, _ a: UnsafePointer<Float>,
+    _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>, _ ldc: Int,
+    add: Bool
+) {
     // R is a constant at every call site after inlining, so the untaken rows fold away.
     typealias V = I.V
     var c00 = V(), c01 = V(), c10 = V(), c11 = V(), c20 = V(), c21 = V()
@@ -66,8 +68,10 @@ public func gemmKernel<I: KernelISA>(_ isa: I.Type, rows R: Int, _ kc: Int, _ a:
 }
 
 @inlinable @inline(__always)
-func storeTile<I: KernelISA>(_ isa: I.Type, _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ add: Bool, _ row: Int,
-                              _ v0: I.V, _ v1: I.V) {
+func storeTile<I: KernelISA>(
+    _ isa: I.Type, _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ add: Bool, _ row: Int,
+    _ v0: I.V, _ v1: I.V
+) {
     typealias V = I.V
     let p = UnsafeMutableRawPointer(c + row &* ldc), w = V.scalarCount * 4
     if add {
@@ -83,8 +87,10 @@ func storeTile<I: KernelISA>(_ isa: I.Type, _ c: UnsafeMutablePointer<Float>, _ 
 /// through the smallest kernel that covers its rows, into a scratch tile whose valid part is then
 /// copied or added — the same arithmetic per element as a full tile.
 @inlinable @inline(__always)
-public func gemmTile<I: KernelISA>(_ isa: I.Type, _ kc: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
-                                      _ c: UnsafeMutablePointer<Float>, _ ldc: Int, add: Bool, mr: Int, nr: Int) {
+public func gemmTile<I: KernelISA>(
+    _ isa: I.Type, _ kc: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
+    _ c: UnsafeMutablePointer<Float>, _ ldc: Int, add: Bool, mr: Int, nr: Int
+) {
     if nr == 2 * I.V.scalarCount {
         if mr == 6 { gemmKernel(I.self, rows: 6, kc, a, b, c, ldc, add: add); return }
         if mr == 4 { gemmKernel(I.self, rows: 4, kc, a, b, c, ldc, add: add); return }
@@ -94,14 +100,20 @@ public func gemmTile<I: KernelISA>(_ isa: I.Type, _ kc: Int, _ a: UnsafePointer<
 }
 
 @inlinable @inline(never)
-func gemmKernelEdge<I: KernelISA>(_ isa: I.Type, _ kc: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
-                                     _ c: UnsafeMutablePointer<Float>, _ ldc: Int, add: Bool, mr: Int, nr: Int) {
+func gemmKernelEdge<I: KernelISA>(
+    _ isa: I.Type, _ kc: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
+    _ c: UnsafeMutablePointer<Float>, _ ldc: Int, add: Bool, mr: Int, nr: Int
+) {
     let NR = 2 * I.V.scalarCount
     withUnsafeTemporaryAllocation(of: Float.self, capacity: gemmMR * NR) { t in
         let tp = t.baseAddress!
-        if mr <= 2 { gemmKernel(I.self, rows: 2, kc, a, b, tp, NR, add: false) }
-        else if mr <= 4 { gemmKernel(I.self, rows: 4, kc, a, b, tp, NR, add: false) }
-        else { gemmKernel(I.self, rows: 6, kc, a, b, tp, NR, add: false) }
+        if mr <= 2 {
+            gemmKernel(I.self, rows: 2, kc, a, b, tp, NR, add: false)
+        } else if mr <= 4 {
+            gemmKernel(I.self, rows: 4, kc, a, b, tp, NR, add: false)
+        } else {
+            gemmKernel(I.self, rows: 6, kc, a, b, tp, NR, add: false)
+        }
         for i in 0..<mr {
             let src = tp + i * NR, dst = c + i * ldc
             if add { for j in 0..<nr { dst[j] = dst[j] + src[j] } } else { for j in 0..<nr { dst[j] = src[j] } }

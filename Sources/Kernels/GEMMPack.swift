@@ -35,8 +35,9 @@ public enum SrcF16: WidenSource {
         // Element-wise so that it always inlines to one vcvtph2ps; the stdlib's generic SIMD8 conversion
         // was sometimes left as an out-of-line call (with a vzeroupper) inside the transposing pack.
         let h = p.loadUnaligned(fromByteOffset: i &* 2, as: SIMD8<Float16>.self)
-        return SIMD8<Float>(Float(h[0]), Float(h[1]), Float(h[2]), Float(h[3]),
-                            Float(h[4]), Float(h[5]), Float(h[6]), Float(h[7]))
+        return SIMD8<Float>(
+            Float(h[0]), Float(h[1]), Float(h[2]), Float(h[3]),
+            Float(h[4]), Float(h[5]), Float(h[6]), Float(h[7]))
     }
     @inlinable @inline(__always) public static func load1(_ p: UnsafeRawPointer, _ i: Int) -> Float {
         Float(p.loadUnaligned(fromByteOffset: i &* 2, as: Float16.self))
@@ -47,8 +48,9 @@ public enum SrcBF16: WidenSource {
     @inlinable @inline(__always) public static func load8(_ p: UnsafeRawPointer, _ i: Int) -> SIMD8<Float> {
         let h = p.loadUnaligned(fromByteOffset: i &* 2, as: SIMD8<UInt16>.self)
         // Element-wise widening (vpmovzxwd): the stdlib's generic SIMD8 conversion can stay out of line.
-        let u = SIMD8<UInt32>(UInt32(h[0]), UInt32(h[1]), UInt32(h[2]), UInt32(h[3]),
-                              UInt32(h[4]), UInt32(h[5]), UInt32(h[6]), UInt32(h[7]))
+        let u = SIMD8<UInt32>(
+            UInt32(h[0]), UInt32(h[1]), UInt32(h[2]), UInt32(h[3]),
+            UInt32(h[4]), UInt32(h[5]), UInt32(h[6]), UInt32(h[7]))
         return unsafeBitCast(u &<< 16, to: SIMD8<Float>.self)
     }
     @inlinable @inline(__always) public static func load1(_ p: UnsafeRawPointer, _ i: Int) -> Float {
@@ -78,7 +80,9 @@ extension WeightType {
 public struct QuantSource<V: SourceVisitor>: QuantVisitor {
     @usableFromInline let v: V
     @inlinable init(v: V) { self.v = v }
-    @inlinable @inline(__always) public func visit<F: QuantFormat>(_ f: F.Type) -> V.Result { v.visit(SrcQuant<F>.self) }
+    @inlinable @inline(__always) public func visit<F: QuantFormat>(_ f: F.Type) -> V.Result {
+        v.visit(SrcQuant<F>.self)
+    }
 }
 
 // MARK: 8×8 transpose
@@ -86,8 +90,13 @@ public struct QuantSource<V: SourceVisitor>: QuantVisitor {
 /// The classic AVX 8×8 transpose: unpack pairs of rows, shuffle pairs of pairs, swap 128-bit halves
 /// (24 shuffles for 64 elements).
 @inlinable @inline(__always)
-public func transpose8x8(_ v: inout (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>,
-                              SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>)) {
+public func transpose8x8(
+    _ v:
+        inout (
+            SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>,
+            SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>
+        )
+) {
     @inline(__always) func lo(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD8<Float> {  // vunpcklps
         SIMD8(a[0], b[0], a[1], b[1], a[4], b[4], a[5], b[5])
     }
@@ -104,10 +113,12 @@ public func transpose8x8(_ v: inout (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, S
     let t4 = lo(v.4, v.5), t5 = hi(v.4, v.5), t6 = lo(v.6, v.7), t7 = hi(v.6, v.7)
     let s0 = sl(t0, t2), s1 = sh(t0, t2), s2 = sl(t1, t3), s3 = sh(t1, t3)
     let s4 = sl(t4, t6), s5 = sh(t4, t6), s6 = sl(t5, t7), s7 = sh(t5, t7)
-    v = (SIMD8(lowHalf: s0.lowHalf, highHalf: s4.lowHalf), SIMD8(lowHalf: s1.lowHalf, highHalf: s5.lowHalf),
-         SIMD8(lowHalf: s2.lowHalf, highHalf: s6.lowHalf), SIMD8(lowHalf: s3.lowHalf, highHalf: s7.lowHalf),
-         SIMD8(lowHalf: s0.highHalf, highHalf: s4.highHalf), SIMD8(lowHalf: s1.highHalf, highHalf: s5.highHalf),
-         SIMD8(lowHalf: s2.highHalf, highHalf: s6.highHalf), SIMD8(lowHalf: s3.highHalf, highHalf: s7.highHalf))
+    v = (
+        SIMD8(lowHalf: s0.lowHalf, highHalf: s4.lowHalf), SIMD8(lowHalf: s1.lowHalf, highHalf: s5.lowHalf),
+        SIMD8(lowHalf: s2.lowHalf, highHalf: s6.lowHalf), SIMD8(lowHalf: s3.lowHalf, highHalf: s7.lowHalf),
+        SIMD8(lowHalf: s0.highHalf, highHalf: s4.highHalf), SIMD8(lowHalf: s1.highHalf, highHalf: s5.highHalf),
+        SIMD8(lowHalf: s2.highHalf, highHalf: s6.highHalf), SIMD8(lowHalf: s3.highHalf, highHalf: s7.highHalf)
+    )
 }
 
 // MARK: B packing
@@ -115,8 +126,10 @@ public func transpose8x8(_ v: inout (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, S
 /// B[k, j] = W[j, k] (forward, W is [N, K]): panels of NR columns for columns n0..<n0+nc, k in k0..<k0+kc,
 /// each panel as NR/8 groups of 8 columns transposed 8×8 in registers.
 @inlinable @inline(__always)
-public func packBTransposed<I: KernelISA, S: WidenSource>(_ isa: I.Type, _ s: S.Type, nr: Int, _ w: UnsafeRawPointer, ldw: Int, rows N: Int,
-                                            n0: Int, nc: Int, k0: Int, kc: Int, _ out: UnsafeMutablePointer<Float>) {
+public func packBTransposed<I: KernelISA, S: WidenSource>(
+    _ isa: I.Type, _ s: S.Type, nr: Int, _ w: UnsafeRawPointer, ldw: Int, rows N: Int,
+    n0: Int, nc: Int, k0: Int, kc: Int, _ out: UnsafeMutablePointer<Float>
+) {
     let panels = (nc + nr - 1) / nr
     let kc8 = kc & ~7
     let raw = UnsafeMutableRawPointer(out)
@@ -132,9 +145,11 @@ public func packBTransposed<I: KernelISA, S: WidenSource>(_ isa: I.Type, _ s: S.
                 var k = 0
                 while k < kc8 {
                     let e = b + k
-                    var v = (S.load8(w, e), S.load8(w, e + ldw), S.load8(w, e + 2 * ldw), S.load8(w, e + 3 * ldw),
-                             S.load8(w, e + 4 * ldw), S.load8(w, e + 5 * ldw), S.load8(w, e + 6 * ldw),
-                             S.load8(w, e + 7 * ldw))
+                    var v = (
+                        S.load8(w, e), S.load8(w, e + ldw), S.load8(w, e + 2 * ldw), S.load8(w, e + 3 * ldw),
+                        S.load8(w, e + 4 * ldw), S.load8(w, e + 5 * ldw), S.load8(w, e + 6 * ldw),
+                        S.load8(w, e + 7 * ldw)
+                    )
                     transpose8x8(&v)
                     let d = dst + k * nr * 4 + hoff, row = nr * 4
                     d.storeBytes(of: v.0, toByteOffset: 0, as: SIMD8<Float>.self)
@@ -166,23 +181,28 @@ public func packBTransposed<I: KernelISA, S: WidenSource>(_ isa: I.Type, _ s: S.
 /// into a row-major fp32 tile, which the 8×8-transposing pack then packs. (Dequantizing inside
 /// `packBTransposed` itself, through `SrcQuant.load8`, decodes a group's scale once per 8 weights.)
 @inlinable @inline(__always)
-public func packBTransposedQuant<I: KernelISA, F: QuantFormat>(_ isa: I.Type, _ f: F.Type, nr: Int, _ w: UnsafeRawPointer, rowBytes: Int, rows N: Int,
-                                                 n0: Int, nc: Int, k0: Int, kc: Int, _ out: UnsafeMutablePointer<Float>) {
+public func packBTransposedQuant<I: KernelISA, F: QuantFormat>(
+    _ isa: I.Type, _ f: F.Type, nr: Int, _ w: UnsafeRawPointer, rowBytes: Int, rows N: Int,
+    n0: Int, nc: Int, k0: Int, kc: Int, _ out: UnsafeMutablePointer<Float>
+) {
     withUnsafeTemporaryAllocation(of: Float.self, capacity: nr * kc) { t in
         let tile = t.baseAddress!
         for pnl in 0..<(nc + nr - 1) / nr {
             let j0 = n0 + pnl * nr, valid = min(nr, N - j0)
             for r in 0..<valid { dequantizeRange(F.self, w + (j0 + r) * rowBytes, k0, kc, tile + r * kc) }
-            packBTransposed(I.self, SrcF32.self, nr: nr, UnsafeRawPointer(tile), ldw: kc, rows: valid, n0: 0, nc: nr, k0: 0, kc: kc,
-                            out + pnl * kc * nr)
+            packBTransposed(
+                I.self, SrcF32.self, nr: nr, UnsafeRawPointer(tile), ldw: kc, rows: valid, n0: 0, nc: nr, k0: 0, kc: kc,
+                out + pnl * kc * nr)
         }
     }
 }
 
 /// B[k, j] = src[k, j] (backward: W [N,K] is already [inner, out]; weight grad: x [M,K]).
 @inlinable @inline(__always)
-public func packBDirect<I: KernelISA, S: WidenSource>(_ isa: I.Type, _ s: S.Type, nr: Int, _ w: UnsafeRawPointer, ldw: Int, cols: Int,
-                                        n0: Int, nc: Int, k0: Int, kc: Int, _ out: UnsafeMutablePointer<Float>) {
+public func packBDirect<I: KernelISA, S: WidenSource>(
+    _ isa: I.Type, _ s: S.Type, nr: Int, _ w: UnsafeRawPointer, ldw: Int, cols: Int,
+    n0: Int, nc: Int, k0: Int, kc: Int, _ out: UnsafeMutablePointer<Float>
+) {
     let panels = (nc + nr - 1) / nr
     let raw = UnsafeMutableRawPointer(out)
     for pnl in 0..<panels {
@@ -213,8 +233,10 @@ public func packBDirect<I: KernelISA, S: WidenSource>(_ isa: I.Type, _ s: S.Type
 
 /// A[i, p] = a[i*lda + p] (row-major activations): panels for rows m0..<m0+mc, p in k0..<k0+kc.
 @inlinable @inline(__always)
-public func packARowMajor<I: KernelISA>(_ isa: I.Type, _ a: UnsafePointer<Float>, lda: Int, rows M: Int, m0: Int, mc: Int, k0: Int, kc: Int,
-                   _ out: UnsafeMutablePointer<Float>) {
+public func packARowMajor<I: KernelISA>(
+    _ isa: I.Type, _ a: UnsafePointer<Float>, lda: Int, rows M: Int, m0: Int, mc: Int, k0: Int, kc: Int,
+    _ out: UnsafeMutablePointer<Float>
+) {
     let panels = (mc + gemmMR - 1) / gemmMR
     for pnl in 0..<panels {
         let i0 = m0 + pnl * gemmMR
@@ -236,8 +258,10 @@ public func packARowMajor<I: KernelISA>(_ isa: I.Type, _ a: UnsafePointer<Float>
 
 /// A[i, p] = a[p*lda + i] (the dyᵀ of the weight gradient): 6 contiguous values per p.
 @inlinable @inline(__always)
-public func packATransposed<I: KernelISA>(_ isa: I.Type, _ a: UnsafePointer<Float>, lda: Int, rows M: Int, m0: Int, mc: Int, k0: Int, kc: Int,
-                     _ out: UnsafeMutablePointer<Float>) {
+public func packATransposed<I: KernelISA>(
+    _ isa: I.Type, _ a: UnsafePointer<Float>, lda: Int, rows M: Int, m0: Int, mc: Int, k0: Int, kc: Int,
+    _ out: UnsafeMutablePointer<Float>
+) {
     let panels = (mc + gemmMR - 1) / gemmMR
     for pnl in 0..<panels {
         let i0 = m0 + pnl * gemmMR

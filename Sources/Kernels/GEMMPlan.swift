@@ -43,7 +43,8 @@ struct PackRight<I: KernelISA>: SourceVisitor {
     @inlinable @inline(__always) func visit<S: WidenSource>(_ s: S.Type) {
         switch b {
         case .transposed(let w):
-            packBTransposed(I.self, S.self, nr: nr, w.base, ldw: w.cols, rows: w.rows, n0: n0, nc: nc, k0: k0, kc: kc, out)
+            packBTransposed(
+                I.self, S.self, nr: nr, w.base, ldw: w.cols, rows: w.rows, n0: n0, nc: nc, k0: k0, kc: kc, out)
         case .direct(let w):
             packBDirect(I.self, S.self, nr: nr, w.base, ldw: w.cols, cols: w.cols, n0: n0, nc: nc, k0: k0, kc: kc, out)
         }
@@ -58,13 +59,16 @@ struct PackRightQuant<I: KernelISA>: QuantVisitor {
         self.w = w; self.nr = nr; self.n0 = n0; self.nc = nc; self.k0 = k0; self.kc = kc; self.out = out
     }
     @inlinable @inline(__always) func visit<F: QuantFormat>(_ f: F.Type) {
-        packBTransposedQuant(I.self, F.self, nr: nr, w.base, rowBytes: w.rowBytes, rows: w.rows, n0: n0, nc: nc, k0: k0,
-                             kc: kc, out)
+        packBTransposedQuant(
+            I.self, F.self, nr: nr, w.base, rowBytes: w.rowBytes, rows: w.rows, n0: n0, nc: nc, k0: k0,
+            kc: kc, out)
     }
 }
 
 @inlinable @inline(__always)
-func packRight<I: KernelISA>(_ isa: I.Type, _ b: GEMMRight, nr: Int, n0: Int, nc: Int, k0: Int, kc: Int, _ out: UnsafeMutablePointer<Float>) {
+func packRight<I: KernelISA>(
+    _ isa: I.Type, _ b: GEMMRight, nr: Int, n0: Int, nc: Int, k0: Int, kc: Int, _ out: UnsafeMutablePointer<Float>
+) {
     switch b {
     case .transposed(let w):
         if let f = w.type.blockFormat {
@@ -77,10 +81,13 @@ func packRight<I: KernelISA>(_ isa: I.Type, _ b: GEMMRight, nr: Int, n0: Int, nc
 }
 
 @inlinable @inline(__always)
-func packLeft<I: KernelISA>(_ isa: I.Type, _ a: GEMMLeft, rows: Int, m0: Int, mc: Int, k0: Int, kc: Int, _ out: UnsafeMutablePointer<Float>) {
+func packLeft<I: KernelISA>(
+    _ isa: I.Type, _ a: GEMMLeft, rows: Int, m0: Int, mc: Int, k0: Int, kc: Int, _ out: UnsafeMutablePointer<Float>
+) {
     switch a {
     case .rowMajor(let p, let ld): packARowMajor(I.self, p, lda: ld, rows: rows, m0: m0, mc: mc, k0: k0, kc: kc, out)
-    case .transposed(let p, let ld): packATransposed(I.self, p, lda: ld, rows: rows, m0: m0, mc: mc, k0: k0, kc: kc, out)
+    case .transposed(let p, let ld):
+        packATransposed(I.self, p, lda: ld, rows: rows, m0: m0, mc: mc, k0: k0, kc: kc, out)
     }
 }
 
@@ -94,8 +101,10 @@ public struct GEMMPlan: @unchecked Sendable {
     /// Too little work to be worth a second thread.
     public let serial: Bool
 
-    public init(M: Int, N: Int, K: Int, a: GEMMLeft, b: GEMMRight, c: UnsafeMutablePointer<Float>, ldc: Int,
-                accumulate: Bool, blocking: GEMMBlocking, threads: Int) {
+    public init(
+        M: Int, N: Int, K: Int, a: GEMMLeft, b: GEMMRight, c: UnsafeMutablePointer<Float>, ldc: Int,
+        accumulate: Bool, blocking: GEMMBlocking, threads: Int
+    ) {
         self.M = M; self.N = N; self.K = K; self.a = a; self.b = b; self.c = c; self.ldc = ldc
         self.accumulate = accumulate
         let nr = blocking.nr
@@ -133,7 +142,7 @@ public struct GEMMPlan: @unchecked Sendable {
     /// The rows and columns of C that task t writes.
     public func block(_ t: Int) -> (rows: Range<Int>, cols: Range<Int>) {
         let n0 = (t % nChunks) * nc, m0 = (t / nChunks) * mChunk
-        return (m0 ..< min(M, m0 + mChunk), n0 ..< min(N, n0 + nc))
+        return (m0..<min(M, m0 + mChunk), n0..<min(N, n0 + nc))
     }
 
     /// Task t, computed on path I (whose vectors must be NR / 2 wide).
@@ -159,8 +168,9 @@ public struct GEMMPlan: @unchecked Sendable {
                         packRight(I.self, b, nr: nr, n0: j, nc: nrj, k0: k0, kc: kc, bp)
                         for ip in 0..<mPanels {
                             let i = m0 + ip * gemmMR
-                            gemmTile(I.self, kc, ap + ip * kc * gemmMR, bp, c + i * ldc + j, ldc, add: add,
-                                     mr: min(gemmMR, m1 - i), nr: nrj)
+                            gemmTile(
+                                I.self, kc, ap + ip * kc * gemmMR, bp, c + i * ldc + j, ldc, add: add,
+                                mr: min(gemmMR, m1 - i), nr: nrj)
                         }
                     }
                     continue
@@ -176,8 +186,9 @@ public struct GEMMPlan: @unchecked Sendable {
                         let bpp = bp + jp * kc * nr
                         for ip in 0..<mPanels {
                             let i = ic + ip * gemmMR
-                            gemmTile(I.self, kc, ap + ip * kc * gemmMR, bpp, c + i * ldc + j, ldc, add: add,
-                                     mr: min(gemmMR, ic + mc - i), nr: nrj)
+                            gemmTile(
+                                I.self, kc, ap + ip * kc * gemmMR, bpp, c + i * ldc + j, ldc, add: add,
+                                mr: min(gemmMR, ic + mc - i), nr: nrj)
                         }
                     }
                     ic += mc

@@ -28,8 +28,14 @@ public enum BlockFormat: String, Sendable, CaseIterable {
     /// (weights, bytes) per block.
     public var layout: (elements: Int, bytes: Int) {
         switch self {
-        case .q4_0: (32, 18); case .q4_1: (32, 20); case .q5_0: (32, 22); case .q5_1: (32, 24)
-        case .q8_0: (32, 34); case .q4_K: (256, 144); case .q5_K: (256, 176); case .q6_K: (256, 210)
+        case .q4_0: (32, 18);
+        case .q4_1: (32, 20);
+        case .q5_0: (32, 22);
+        case .q5_1: (32, 24)
+        case .q8_0: (32, 34);
+        case .q4_K: (256, 144);
+        case .q5_K: (256, 176);
+        case .q6_K: (256, 210)
         }
     }
 
@@ -37,10 +43,14 @@ public enum BlockFormat: String, Sendable, CaseIterable {
     @inlinable @inline(__always)
     public func visit<V: QuantVisitor>(_ v: V) -> V.Result {
         switch self {
-        case .q4_0: v.visit(Q4_0.self); case .q4_1: v.visit(Q4_1.self)
-        case .q5_0: v.visit(Q5_0.self); case .q5_1: v.visit(Q5_1.self)
-        case .q8_0: v.visit(Q8_0.self); case .q4_K: v.visit(Q4_K.self)
-        case .q5_K: v.visit(Q5_K.self); case .q6_K: v.visit(Q6_K.self)
+        case .q4_0: v.visit(Q4_0.self);
+        case .q4_1: v.visit(Q4_1.self)
+        case .q5_0: v.visit(Q5_0.self);
+        case .q5_1: v.visit(Q5_1.self)
+        case .q8_0: v.visit(Q8_0.self);
+        case .q4_K: v.visit(Q4_K.self)
+        case .q5_K: v.visit(Q5_K.self);
+        case .q6_K: v.visit(Q6_K.self)
         }
     }
 }
@@ -67,13 +77,17 @@ public protocol QuantFormat {
 }
 
 extension QuantFormat {
-    @inlinable @inline(__always) public static func groupScales(_ b: UnsafeRawPointer) -> (d: SIMD16<Float>, m: SIMD16<Float>) {
+    @inlinable @inline(__always) public static func groupScales(_ b: UnsafeRawPointer) -> (
+        d: SIMD16<Float>, m: SIMD16<Float>
+    ) {
         var d = SIMD16<Float>(), m = SIMD16<Float>()
         for g in 0..<blockElements / groupSize { (d[g], m[g]) = scale(b, g) }
         return (d, m)
     }
     /// Part j with its group's scale and min.
-    @inlinable @inline(__always) public static func part(_ b: UnsafeRawPointer, _ j: Int) -> (q: SIMD8<Float>, d: Float, m: Float) {
+    @inlinable @inline(__always) public static func part(_ b: UnsafeRawPointer, _ j: Int) -> (
+        q: SIMD8<Float>, d: Float, m: Float
+    ) {
         let (d, m) = scale(b, j &* 8 / groupSize)
         return (quants(b, j), d, m)
     }
@@ -92,14 +106,17 @@ public func halfAt(_ p: UnsafeRawPointer, _ offset: Int) -> Float {
     Float(Float16(bitPattern: p.loadUnaligned(fromByteOffset: offset, as: UInt16.self)))
 }
 @inlinable @inline(__always)
-public func byteAt(_ p: UnsafeRawPointer, _ offset: Int) -> UInt32 { UInt32(p.load(fromByteOffset: offset, as: UInt8.self)) }
+public func byteAt(_ p: UnsafeRawPointer, _ offset: Int) -> UInt32 {
+    UInt32(p.load(fromByteOffset: offset, as: UInt8.self))
+}
 
 /// 8 bytes widened to 32-bit lanes (vpmovzxbd). Element-wise, so it always inlines to one instruction.
 @inlinable @inline(__always)
 public func bytes8(_ p: UnsafeRawPointer, _ offset: Int) -> SIMD8<UInt32> {
     let v = p.loadUnaligned(fromByteOffset: offset, as: SIMD8<UInt8>.self)
-    return SIMD8(UInt32(v[0]), UInt32(v[1]), UInt32(v[2]), UInt32(v[3]),
-                 UInt32(v[4]), UInt32(v[5]), UInt32(v[6]), UInt32(v[7]))
+    return SIMD8(
+        UInt32(v[0]), UInt32(v[1]), UInt32(v[2]), UInt32(v[3]),
+        UInt32(v[4]), UInt32(v[5]), UInt32(v[6]), UInt32(v[7]))
 }
 /// Small non-negative integers to floats (vcvtdq2ps), exact.
 @inlinable @inline(__always)
@@ -122,8 +139,10 @@ public func fifthBits(_ qh: UInt32, _ j: Int) -> SIMD8<UInt32> {
 @inlinable @inline(__always)
 public func scaleMinK4(_ j: Int, _ q: UnsafeRawPointer) -> (scale: UInt32, min: UInt32) {
     if j < 4 { return (byteAt(q, j) & 63, byteAt(q, j + 4) & 63) }
-    return ((byteAt(q, j + 4) & 0x0F) | ((byteAt(q, j - 4) >> 6) << 4),
-            (byteAt(q, j + 4) >> 4) | ((byteAt(q, j) >> 6) << 4))
+    return (
+        (byteAt(q, j + 4) & 0x0F) | ((byteAt(q, j - 4) >> 6) << 4),
+        (byteAt(q, j + 4) >> 4) | ((byteAt(q, j) >> 6) << 4)
+    )
 }
 
 // MARK: 32-weight blocks
@@ -139,16 +158,24 @@ public func nibbles8(_ b: UnsafeRawPointer, _ qs: Int, _ j: Int) -> SIMD8<UInt32
 public enum Q4_0: QuantFormat {
     public static var blockElements: Int { 32 }; public static var blockBytes: Int { 18 }
     public static var groupSize: Int { 32 }; public static var hasMin: Bool { false }
-    @inlinable @inline(__always) public static func quants(_ b: UnsafeRawPointer, _ j: Int) -> SIMD8<Float> { floats8(nibbles8(b, 2, j)) - 8 }
-    @inlinable @inline(__always) public static func scale(_ b: UnsafeRawPointer, _ g: Int) -> (d: Float, m: Float) { (halfAt(b, 0), 0) }
+    @inlinable @inline(__always) public static func quants(_ b: UnsafeRawPointer, _ j: Int) -> SIMD8<Float> {
+        floats8(nibbles8(b, 2, j)) - 8
+    }
+    @inlinable @inline(__always) public static func scale(_ b: UnsafeRawPointer, _ g: Int) -> (d: Float, m: Float) {
+        (halfAt(b, 0), 0)
+    }
 }
 
 /// dequantize_row_q4_1: y = x * d + m
 public enum Q4_1: QuantFormat {
     public static var blockElements: Int { 32 }; public static var blockBytes: Int { 20 }
     public static var groupSize: Int { 32 }; public static var hasMin: Bool { true }
-    @inlinable @inline(__always) public static func quants(_ b: UnsafeRawPointer, _ j: Int) -> SIMD8<Float> { floats8(nibbles8(b, 4, j)) }
-    @inlinable @inline(__always) public static func scale(_ b: UnsafeRawPointer, _ g: Int) -> (d: Float, m: Float) { (halfAt(b, 0), halfAt(b, 2)) }
+    @inlinable @inline(__always) public static func quants(_ b: UnsafeRawPointer, _ j: Int) -> SIMD8<Float> {
+        floats8(nibbles8(b, 4, j))
+    }
+    @inlinable @inline(__always) public static func scale(_ b: UnsafeRawPointer, _ g: Int) -> (d: Float, m: Float) {
+        (halfAt(b, 0), halfAt(b, 2))
+    }
 }
 
 /// dequantize_row_q5_0: the 5th bit of weight i is bit i of qh; y = (x - 16) * d
@@ -158,7 +185,9 @@ public enum Q5_0: QuantFormat {
     @inlinable @inline(__always) public static func quants(_ b: UnsafeRawPointer, _ j: Int) -> SIMD8<Float> {
         floats8(nibbles8(b, 6, j) | fifthBits(b.loadUnaligned(fromByteOffset: 2, as: UInt32.self), j)) - 16
     }
-    @inlinable @inline(__always) public static func scale(_ b: UnsafeRawPointer, _ g: Int) -> (d: Float, m: Float) { (halfAt(b, 0), 0) }
+    @inlinable @inline(__always) public static func scale(_ b: UnsafeRawPointer, _ g: Int) -> (d: Float, m: Float) {
+        (halfAt(b, 0), 0)
+    }
 }
 
 /// dequantize_row_q5_1: y = x * d + m
@@ -168,7 +197,9 @@ public enum Q5_1: QuantFormat {
     @inlinable @inline(__always) public static func quants(_ b: UnsafeRawPointer, _ j: Int) -> SIMD8<Float> {
         floats8(nibbles8(b, 8, j) | fifthBits(b.loadUnaligned(fromByteOffset: 4, as: UInt32.self), j))
     }
-    @inlinable @inline(__always) public static func scale(_ b: UnsafeRawPointer, _ g: Int) -> (d: Float, m: Float) { (halfAt(b, 0), halfAt(b, 2)) }
+    @inlinable @inline(__always) public static func scale(_ b: UnsafeRawPointer, _ g: Int) -> (d: Float, m: Float) {
+        (halfAt(b, 0), halfAt(b, 2))
+    }
 }
 
 /// dequantize_row_q8_0: y = x * d
@@ -176,11 +207,14 @@ public enum Q8_0: QuantFormat {
     public static var blockElements: Int { 32 }; public static var blockBytes: Int { 34 }
     public static var groupSize: Int { 32 }; public static var hasMin: Bool { false }
     @inlinable @inline(__always) public static func quants(_ b: UnsafeRawPointer, _ j: Int) -> SIMD8<Float> {
-        let v = b.loadUnaligned(fromByteOffset: 2 + 8 * j, as: SIMD8<Int8>.self)   // vpmovsxbd, vcvtdq2ps
-        return SIMD8<Float>(Float(v[0]), Float(v[1]), Float(v[2]), Float(v[3]),
-                            Float(v[4]), Float(v[5]), Float(v[6]), Float(v[7]))
+        let v = b.loadUnaligned(fromByteOffset: 2 + 8 * j, as: SIMD8<Int8>.self)  // vpmovsxbd, vcvtdq2ps
+        return SIMD8<Float>(
+            Float(v[0]), Float(v[1]), Float(v[2]), Float(v[3]),
+            Float(v[4]), Float(v[5]), Float(v[6]), Float(v[7]))
     }
-    @inlinable @inline(__always) public static func scale(_ b: UnsafeRawPointer, _ g: Int) -> (d: Float, m: Float) { (halfAt(b, 0), 0) }
+    @inlinable @inline(__always) public static func scale(_ b: UnsafeRawPointer, _ g: Int) -> (d: Float, m: Float) {
+        (halfAt(b, 0), 0)
+    }
 }
 
 // MARK: K-quants: 256-weight super-blocks of 8 (Q4_K, Q5_K) or 16 (Q6_K) sub-blocks, each with its own scale.
@@ -198,8 +232,8 @@ public func scaleK4(_ b: UnsafeRawPointer, _ s: Int) -> (d: Float, m: Float) {
 @inlinable @inline(__always)
 public func scalesK4x8(_ b: UnsafeRawPointer) -> (d: SIMD16<Float>, m: SIMD16<Float>) {
     let A = bytes8(b, 4), B = bytes8(b, 8)
-    let A03 = SIMD8(lowHalf: A.lowHalf, highHalf: A.lowHalf)          // lanes 4–7: bytes j − 4
-    let low = SIMD8<UInt32>(0, 0, 0, 0, ~0, ~0, ~0, ~0)                 // lanes 4–7 take the second case
+    let A03 = SIMD8(lowHalf: A.lowHalf, highHalf: A.lowHalf)  // lanes 4–7: bytes j − 4
+    let low = SIMD8<UInt32>(0, 0, 0, 0, ~0, ~0, ~0, ~0)  // lanes 4–7 take the second case
     let sc = ((A & 63) & ~low) | (((B & 0x0F) | ((A03 &>> 6) &<< 4)) & low)
     let mn = ((B & 63) & ~low) | (((B &>> 4) | ((A &>> 6) &<< 4)) & low)
     let d = SIMD8(repeating: halfAt(b, 0)) * floats8(sc), m = SIMD8(repeating: -halfAt(b, 2)) * floats8(mn)
@@ -212,11 +246,15 @@ public enum Q4_K: QuantFormat {
     public static var blockElements: Int { 256 }; public static var blockBytes: Int { 144 }
     public static var groupSize: Int { 32 }; public static var hasMin: Bool { true }
     @inlinable @inline(__always) public static func quants(_ b: UnsafeRawPointer, _ j: Int) -> SIMD8<Float> {
-        let s = j >> 2, p = j & 3        // sub-block, part within it
+        let s = j >> 2, p = j & 3  // sub-block, part within it
         return floats8((bytes8(b, 16 + 32 * (s >> 1) + 8 * p) &>> UInt32(4 * (s & 1))) & 0x0F)
     }
-    @inlinable @inline(__always) public static func scale(_ b: UnsafeRawPointer, _ g: Int) -> (d: Float, m: Float) { scaleK4(b, g) }
-    @inlinable @inline(__always) public static func groupScales(_ b: UnsafeRawPointer) -> (d: SIMD16<Float>, m: SIMD16<Float>) { scalesK4x8(b) }
+    @inlinable @inline(__always) public static func scale(_ b: UnsafeRawPointer, _ g: Int) -> (d: Float, m: Float) {
+        scaleK4(b, g)
+    }
+    @inlinable @inline(__always) public static func groupScales(_ b: UnsafeRawPointer) -> (
+        d: SIMD16<Float>, m: SIMD16<Float>
+    ) { scalesK4x8(b) }
 }
 
 /// dequantize_row_q5_K: as Q4_K plus a 5th bit per weight from qh[32]: sub-block s uses bit s of each byte.
@@ -229,8 +267,12 @@ public enum Q5_K: QuantFormat {
         let hi = ((bytes8(b, 16 + 8 * p) &>> UInt32(s)) & 1) &<< 4
         return floats8(lo | hi)
     }
-    @inlinable @inline(__always) public static func scale(_ b: UnsafeRawPointer, _ g: Int) -> (d: Float, m: Float) { scaleK4(b, g) }
-    @inlinable @inline(__always) public static func groupScales(_ b: UnsafeRawPointer) -> (d: SIMD16<Float>, m: SIMD16<Float>) { scalesK4x8(b) }
+    @inlinable @inline(__always) public static func scale(_ b: UnsafeRawPointer, _ g: Int) -> (d: Float, m: Float) {
+        scaleK4(b, g)
+    }
+    @inlinable @inline(__always) public static func groupScales(_ b: UnsafeRawPointer) -> (
+        d: SIMD16<Float>, m: SIMD16<Float>
+    ) { scalesK4x8(b) }
 }
 
 /// dequantize_row_q6_K: two halves of 128 weights; in each, ql[64] holds low nibbles and qh[32] the
@@ -240,7 +282,7 @@ public enum Q6_K: QuantFormat {
     public static var blockElements: Int { 256 }; public static var blockBytes: Int { 210 }
     public static var groupSize: Int { 16 }; public static var hasMin: Bool { false }
     @inlinable @inline(__always) public static func quants(_ b: UnsafeRawPointer, _ j: Int) -> SIMD8<Float> {
-        let h = j >> 4, r = (j >> 2) & 3, p = j & 3     // half, run, part within the run
+        let h = j >> 4, r = (j >> 2) & 3, p = j & 3  // half, run, part within the run
         let lo = (bytes8(b, 64 * h + 32 * (r & 1) + 8 * p) &>> UInt32(4 * (r >> 1))) & 0x0F
         let hi = ((bytes8(b, 128 + 32 * h + 8 * p) &>> UInt32(2 * r)) & 3) &<< 4
         return floats8(lo | hi) - 32
@@ -269,8 +311,10 @@ public func dequantizeBlocks(_ f: BlockFormat, _ src: UnsafeRawPointer, _ dst: U
 /// Weights k0..<k0+count (multiples of 8) of the row of blocks at `row`, into dst[0..<count]: each group's
 /// scale decoded once.
 @inlinable @inline(__always)
-public func dequantizeRange<F: QuantFormat>(_ f: F.Type, _ row: UnsafeRawPointer, _ k0: Int, _ count: Int,
-                                     _ dst: UnsafeMutablePointer<Float>) {
+public func dequantizeRange<F: QuantFormat>(
+    _ f: F.Type, _ row: UnsafeRawPointer, _ k0: Int, _ count: Int,
+    _ dst: UnsafeMutablePointer<Float>
+) {
     let out = UnsafeMutableRawPointer(dst), end = k0 + count
     var k = k0
     while k < end {
@@ -291,5 +335,7 @@ public enum SrcQuant<F: QuantFormat>: WidenSource {
     @inlinable @inline(__always) public static func load8(_ p: UnsafeRawPointer, _ i: Int) -> SIMD8<Float> {
         F.weights(p + (i / F.blockElements) &* F.blockBytes, (i % F.blockElements) / 8)
     }
-    @inlinable @inline(__always) public static func load1(_ p: UnsafeRawPointer, _ i: Int) -> Float { load8(p, i & ~7)[i & 7] }
+    @inlinable @inline(__always) public static func load1(_ p: UnsafeRawPointer, _ i: Int) -> Float {
+        load8(p, i & ~7)[i & 7]
+    }
 }

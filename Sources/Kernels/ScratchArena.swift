@@ -26,7 +26,9 @@ final class ScratchPool: @unchecked Sendable {
     @usableFromInline func acquire(bytes: Int) -> ScratchBuffer {
         lock.lock()
         var best: Int? = nil
-        for (i, b) in free.enumerated() where b.bytes >= bytes && (best == nil || b.bytes < free[best!].bytes) { best = i }
+        for (i, b) in free.enumerated() where b.bytes >= bytes && (best == nil || b.bytes < free[best!].bytes) {
+            best = i
+        }
         let b = best.map { free.remove(at: $0) }
         lock.unlock()
         // None large enough: a new one, rounded up so sizes settle quickly.

@@ -10,8 +10,12 @@ public enum WeightType: String, Sendable, CaseIterable {
     public var blockFormat: BlockFormat? {
         switch self {
         case .f32, .f16, .bf16: nil
-        case .q8_0: .q8_0; case .q4_0: .q4_0; case .q4_1: .q4_1
-        case .q4_K: .q4_K; case .q5_K: .q5_K; case .q6_K: .q6_K
+        case .q8_0: .q8_0;
+        case .q4_0: .q4_0;
+        case .q4_1: .q4_1
+        case .q4_K: .q4_K;
+        case .q5_K: .q5_K;
+        case .q6_K: .q6_K
         }
     }
     public var isQuantized: Bool { blockFormat != nil }

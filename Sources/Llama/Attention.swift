@@ -8,15 +8,18 @@ import Numerics
 ///   k, v [pos0+T, nKVHeads·hd]   (the KV cache of this sequence, rotated keys)
 ///   out  [T, nHeads·hd]
 ///   probs, when given: the softmax weights [nHeads, T, pos0+T] (zero above the diagonal), for the backward.
-public func attentionForward(_ out: UnsafeMutablePointer<Float>, _ q: UnsafePointer<Float>,
-                             _ k: UnsafePointer<Float>, _ v: UnsafePointer<Float>,
-                             T: Int, pos0: Int, nHeads: Int, nKVHeads: Int, headDim hd: Int,
-                             probs: UnsafeMutablePointer<Float>? = nil) {
+public func attentionForward(
+    _ out: UnsafeMutablePointer<Float>, _ q: UnsafePointer<Float>,
+    _ k: UnsafePointer<Float>, _ v: UnsafePointer<Float>,
+    T: Int, pos0: Int, nHeads: Int, nKVHeads: Int, headDim hd: Int,
+    probs: UnsafeMutablePointer<Float>? = nil
+) {
     let kvLen = pos0 + T
     let group = nHeads / nKVHeads
     let qDim = nHeads * hd, kvDim = nKVHeads * hd
     let scale = 1 / Float(hd).squareRoot()
-    let os = SendablePointer(out), qs = SendableConstPointer(q), ks = SendableConstPointer(k), vs = SendableConstPointer(v)
+    let os = SendablePointer(out), qs = SendableConstPointer(q), ks = SendableConstPointer(k),
+        vs = SendableConstPointer(v)
     let ps = probs.map { SendablePointer($0) }
     parallelRanges(nHeads * T) { range in
         let scratch = ps == nil ? UnsafeMutablePointer<Float>.allocate(capacity: kvLen) : nil
@@ -24,7 +27,7 @@ public func attentionForward(_ out: UnsafeMutablePointer<Float>, _ q: UnsafePoin
         for row in range {
             let h = row / T, t = row % T
             let kvh = h / group
-            let n = pos0 + t + 1                                   // keys 0 ..< n are visible
+            let n = pos0 + t + 1  // keys 0 ..< n are visible
             let p = ps.map { $0.p + (h * T + t) * kvLen } ?? scratch!
             let qv = qs.p + t * qDim + h * hd
             var mx = -Float.infinity
@@ -51,10 +54,12 @@ public func attentionForward(_ out: UnsafeMutablePointer<Float>, _ q: UnsafePoin
 ///   dp[t,j] = dout[t]·v[j];  ds[t,j] = p[t,j]·(dp[t,j] − Σ_j' p[t,j']·dp[t,j'])
 ///   dq[t] = scale·Σ_j ds[t,j]·k[j];  dk[j] = scale·Σ_t ds[t,j]·q[t];  dv[j] = Σ_t p[t,j]·dout[t]
 /// (dk and dv also sum over the query heads sharing a KV head.)
-public func attentionBackward(dq: UnsafeMutablePointer<Float>, dk: UnsafeMutablePointer<Float>, dv: UnsafeMutablePointer<Float>,
-                              dout: UnsafePointer<Float>, q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
-                              probs: UnsafePointer<Float>, ds: UnsafeMutablePointer<Float>,
-                              T: Int, nHeads: Int, nKVHeads: Int, headDim hd: Int) {
+public func attentionBackward(
+    dq: UnsafeMutablePointer<Float>, dk: UnsafeMutablePointer<Float>, dv: UnsafeMutablePointer<Float>,
+    dout: UnsafePointer<Float>, q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
+    probs: UnsafePointer<Float>, ds: UnsafeMutablePointer<Float>,
+    T: Int, nHeads: Int, nKVHeads: Int, headDim hd: Int
+) {
     let group = nHeads / nKVHeads
     let qDim = nHeads * hd, kvDim = nKVHeads * hd
     let scale = 1 / Float(hd).squareRoot()
@@ -89,7 +94,7 @@ public func attentionBackward(dq: UnsafeMutablePointer<Float>, dk: UnsafeMutable
             let dkj = dks.p + j * kvDim + kvh * hd, dvj = dvs.p + j * kvDim + kvh * hd
             dkj.update(repeating: 0, count: hd)
             dvj.update(repeating: 0, count: hd)
-            for h in kvh * group ..< (kvh + 1) * group {
+            for h in kvh * group..<(kvh + 1) * group {
                 for t in j..<T {
                     let i = (h * T + t) * T + j
                     axpy(dss.p[i] * scale, qs.p + t * qDim + h * hd, dkj, hd)

@@ -5,8 +5,8 @@ import Numerics
 
 public struct LossResult: Sendable {
     public init() {}
-    public var sum: Double = 0      // Σ −log p(target)
-    public var count: Int = 0       // positions with a target
+    public var sum: Double = 0  // Σ −log p(target)
+    public var count: Int = 0  // positions with a target
     public var mean: Double { count > 0 ? sum / Double(count) : 0 }
 }
 
@@ -24,16 +24,21 @@ public struct CrossEntropyBuffers {
 /// targets [N]: the next token for each row, or −1 where no loss is taken (prompt, padding).
 /// With `dxn` given (zeroed [N, dim]), also writes d(mean loss)/d(xnF) for the target rows.
 /// `buffers` (the training arena's) are used when given; otherwise chunks of `chunk` rows are allocated here.
-func crossEntropy(xn: UnsafePointer<Float>, targets: [Int32], head: Weight, dim: Int,
-                  dxn: UnsafeMutablePointer<Float>?, chunk: Int = 64, buffers: CrossEntropyBuffers? = nil) -> LossResult {
+func crossEntropy(
+    xn: UnsafePointer<Float>, targets: [Int32], head: Weight, dim: Int,
+    dxn: UnsafeMutablePointer<Float>?, chunk: Int = 64, buffers: CrossEntropyBuffers? = nil
+) -> LossResult {
     let rows = targets.indices.filter { targets[$0] >= 0 }
     var result = LossResult()
     result.count = rows.count
     if rows.isEmpty { return result }
     let V = head.rows
     let chunk = buffers?.chunk ?? chunk
-    let owned = buffers == nil ? (FloatBuffer(count: chunk * dim), FloatBuffer(count: chunk * V), FloatBuffer(count: chunk * dim)) : nil
-    let xr = buffers?.input ?? owned!.0.ptr, logits = buffers?.logits ?? owned!.1.ptr, dr = buffers?.inputGrad ?? owned!.2.ptr
+    let owned =
+        buffers == nil
+        ? (FloatBuffer(count: chunk * dim), FloatBuffer(count: chunk * V), FloatBuffer(count: chunk * dim)) : nil
+    let xr = buffers?.input ?? owned!.0.ptr, logits = buffers?.logits ?? owned!.1.ptr,
+        dr = buffers?.inputGrad ?? owned!.2.ptr
     let invCount = 1 / Float(rows.count)
     var start = 0
     while start < rows.count {
@@ -76,8 +81,9 @@ private func rowMax(_ row: UnsafePointer<Float>, _ n: Int) -> Float {
     var j = 0
     while j + 8 <= n {
         let v = raw.loadUnaligned(fromByteOffset: 4 * j, as: SIMD8<Float>.self)
-        m = SIMD8(max(m[0], v[0]), max(m[1], v[1]), max(m[2], v[2]), max(m[3], v[3]),
-                  max(m[4], v[4]), max(m[5], v[5]), max(m[6], v[6]), max(m[7], v[7]))
+        m = SIMD8(
+            max(m[0], v[0]), max(m[1], v[1]), max(m[2], v[2]), max(m[3], v[3]),
+            max(m[4], v[4]), max(m[5], v[5]), max(m[6], v[6]), max(m[7], v[7]))
         j += 8
     }
     var mx = m.max()
@@ -96,7 +102,8 @@ private func expShiftedSum(_ row: UnsafeMutablePointer<Float>, _ n: Int, _ m: Fl
         var acc = SIMD8<Float>()
         let end = min(n & ~7, j + 1024)
         while j < end {
-            let e = expNonPositive8(clamp8(raw.loadUnaligned(fromByteOffset: 4 * j, as: SIMD8<Float>.self) - mv, -87, 0))
+            let e = expNonPositive8(
+                clamp8(raw.loadUnaligned(fromByteOffset: 4 * j, as: SIMD8<Float>.self) - mv, -87, 0))
             raw.storeBytes(of: e, toByteOffset: 4 * j, as: SIMD8<Float>.self)
             acc += e
             j += 8
@@ -113,8 +120,9 @@ private func scale(_ row: UnsafeMutablePointer<Float>, _ n: Int, _ s: Float) {
     let raw = UnsafeMutableRawPointer(row), sv = SIMD8<Float>(repeating: s)
     var j = 0
     while j + 8 <= n {
-        raw.storeBytes(of: raw.loadUnaligned(fromByteOffset: 4 * j, as: SIMD8<Float>.self) * sv, toByteOffset: 4 * j,
-                       as: SIMD8<Float>.self)
+        raw.storeBytes(
+            of: raw.loadUnaligned(fromByteOffset: 4 * j, as: SIMD8<Float>.self) * sv, toByteOffset: 4 * j,
+            as: SIMD8<Float>.self)
         j += 8
     }
     while j < n { row[j] *= s; j += 1 }

@@ -34,8 +34,10 @@ extension LlamaModel {
     /// Runs `tokens` at positions state.length ..< state.length+T, appending their keys/values to the
     /// cache. Returns the logits of the last position [vocab], or of every position [T, vocab].
     @discardableResult
-    public func forward(_ tokens: [Int32], state s: InferenceState, intervention: Intervention? = nil,
-                        allLogits: Bool = false) throws -> [Float] {
+    public func forward(
+        _ tokens: [Int32], state s: InferenceState, intervention: Intervention? = nil,
+        allLogits: Bool = false
+    ) throws -> [Float] {
         let c = config, w = weights
         let T = tokens.count, pos0 = s.length
         guard T > 0 else { throw LlamaError.emptyInput }
@@ -49,8 +51,9 @@ extension LlamaModel {
         let rope = RopeTable(positions: pos0, count: T, config: c)
         for l in 0..<c.nLayers {
             // k, v go straight into the cache; SwiGLU overwrites gate (nothing is kept for a backward).
-            let views = LayerViews(x: x, xb: xb, q: q, k: s.keys[l].ptr, v: s.values[l].ptr, att: att,
-                                   gate: gate, up: up, h: gate)
+            let views = LayerViews(
+                x: x, xb: xb, q: q, k: s.keys[l].ptr, v: s.values[l].ptr, att: att,
+                gate: gate, up: up, h: gate)
             layerForward(l, views, B: 1, T: T, pos0: pos0, rope: rope, intervention: intervention)
         }
         s.advance(T)

@@ -4,9 +4,11 @@ extension LlamaModel {
     /// Generates up to `maxTokens` tokens after `prompt`. `isStop(id)` ends generation (the stop id is
     /// included in the result, as llama.cpp reports it); `onToken` sees each new id and may return false to stop.
     /// `state` defaults to a fresh one sized for prompt + maxTokens.
-    public func generate(prompt: [Int32], maxTokens: Int, sampler: inout Sampler, state: InferenceState? = nil,
-                         intervention: Intervention? = nil, isStop: (Int32) -> Bool = { _ in false },
-                         onToken: (Int32) -> Bool = { _ in true }) throws -> [Int32] {
+    public func generate(
+        prompt: [Int32], maxTokens: Int, sampler: inout Sampler, state: InferenceState? = nil,
+        intervention: Intervention? = nil, isStop: (Int32) -> Bool = { _ in false },
+        onToken: (Int32) -> Bool = { _ in true }
+    ) throws -> [Int32] {
         let s = state ?? makeState(capacity: prompt.count + maxTokens)
         var logits = try forward(prompt, state: s, intervention: intervention)
         var out: [Int32] = []

@@ -3,9 +3,9 @@ import Numerics
 
 public final class InferenceState: @unchecked Sendable {
     public let config: LlamaConfig
-    public let capacity: Int             // positions the KV cache holds
-    public private(set) var length = 0   // positions filled
-    let keys: [FloatBuffer]              // per layer [capacity, kvDim]
+    public let capacity: Int  // positions the KV cache holds
+    public private(set) var length = 0  // positions filled
+    let keys: [FloatBuffer]  // per layer [capacity, kvDim]
     let values: [FloatBuffer]
 
     // Scratch for up to `scratchT` tokens per call; grown on demand.

@@ -16,21 +16,21 @@ import Numerics
 /// Where one layer's forward reads and writes: plain pointers, so making one per layer and token costs
 /// nothing (decode runs at N = 1 and is bandwidth-bound).
 struct LayerViews {
-    var x: UnsafeMutablePointer<Float>          // [N, dim]    the residual: read, then updated in place
-    var xb: UnsafeMutablePointer<Float>         // [N, dim]    scratch: each block's normalised input
-    var q: UnsafeMutablePointer<Float>          // [N, qDim]   rotated queries
+    var x: UnsafeMutablePointer<Float>  // [N, dim]    the residual: read, then updated in place
+    var xb: UnsafeMutablePointer<Float>  // [N, dim]    scratch: each block's normalised input
+    var q: UnsafeMutablePointer<Float>  // [N, qDim]   rotated queries
     /// Keys and values [B, pos0+T, kvDim]: positions 0 ..< pos0 are already there, this call writes
     /// pos0 ..< pos0+T. Decoding: the layer's KV cache (B = 1). Training: the arena's k, v (pos0 = 0).
     var k, v: UnsafeMutablePointer<Float>
-    var att: UnsafeMutablePointer<Float>        // [N, qDim]   scratch: attention output
-    var gate, up: UnsafeMutablePointer<Float>   // [N, hidden] MLP pre-activations
+    var att: UnsafeMutablePointer<Float>  // [N, qDim]   scratch: attention output
+    var gate, up: UnsafeMutablePointer<Float>  // [N, hidden] MLP pre-activations
     /// [N, hidden] silu(gate) ⊙ up: gate itself when gate is not kept (decoding), its own buffer otherwise.
     var h: UnsafeMutablePointer<Float>
     // Save slots for the backward; nil where nothing is kept (decoding, or a recomputation's xIn).
-    var xIn: UnsafeMutablePointer<Float>? = nil    // [N, dim] copy of the entering residual
+    var xIn: UnsafeMutablePointer<Float>? = nil  // [N, dim] copy of the entering residual
     var rstd1: UnsafeMutablePointer<Float>? = nil  // [N]
     var probs: UnsafeMutablePointer<Float>? = nil  // [B, nHeads, T, pos0+T] softmax weights
-    var xMid: UnsafeMutablePointer<Float>? = nil   // [N, dim] residual after attention and injection
+    var xMid: UnsafeMutablePointer<Float>? = nil  // [N, dim] residual after attention and injection
     var rstd2: UnsafeMutablePointer<Float>? = nil  // [N]
 }
 
@@ -39,8 +39,10 @@ extension LlamaModel {
     /// Either one sequence (B = 1, any pos0) or several from position 0: then the new k, v rows of all
     /// sequences are contiguous and every projection is one GEMM over N rows. `replay` tells the hooks
     /// that the backward pass is recomputing this layer.
-    func layerForward(_ l: Int, _ o: LayerViews, B: Int, T: Int, pos0: Int, rope: RopeTable,
-                      intervention: Intervention?, replay: Bool = false) {
+    func layerForward(
+        _ l: Int, _ o: LayerViews, B: Int, T: Int, pos0: Int, rope: RopeTable,
+        intervention: Intervention?, replay: Bool = false
+    ) {
         precondition(B == 1 || pos0 == 0, "several sequences run from position 0 only")
         let c = config, lw = weights.layers[l], N = B * T, kvLen = pos0 + T
         o.xIn?.update(from: o.x, count: N * c.dim)
@@ -53,8 +55,9 @@ extension LlamaModel {
             let q = o.q + b * T * c.qDim, k = o.k + b * kvLen * c.kvDim, v = o.v + b * kvLen * c.kvDim
             ropeForward(q, T: T, nHeads: c.nHeads, headDim: c.headDim, rope)
             ropeForward(k + pos0 * c.kvDim, T: T, nHeads: c.nKVHeads, headDim: c.headDim, rope)
-            attentionForward(o.att + b * T * c.qDim, q, k, v, T: T, pos0: pos0, nHeads: c.nHeads, nKVHeads: c.nKVHeads,
-                             headDim: c.headDim, probs: o.probs.map { $0 + b * c.nHeads * T * kvLen })
+            attentionForward(
+                o.att + b * T * c.qDim, q, k, v, T: T, pos0: pos0, nHeads: c.nHeads, nKVHeads: c.nKVHeads,
+                headDim: c.headDim, probs: o.probs.map { $0 + b * c.nHeads * T * kvLen })
         }
         matmul(o.att, N, lw.wo, o.x, accumulate: true)
         intervention?.afterAttention(layer: l, residual: o.x, T: N, pos0: pos0, replay: replay)
@@ -73,7 +76,9 @@ extension LlamaModel {
     /// Backward of layerForward for training (pos0 = 0), from the views layer `l` saved in the arena:
     /// d loss / d x_out in a.dX becomes d loss / d xMid, handed to `receiver` at the afterAttention site,
     /// then (when `throughAttention`) d loss / d xIn, also in a.dX. Weights get no gradient (frozen).
-    func layerBackward(_ l: Int, _ a: TrainingArena, rope: RopeTable, receiver: GradientReceiver?, throughAttention: Bool) {
+    func layerBackward(
+        _ l: Int, _ a: TrainingArena, rope: RopeTable, receiver: GradientReceiver?, throughAttention: Bool
+    ) {
         let c = config, lw = weights.layers[l], S = a.layers[l], N = a.N, T = a.T
         // MLP block: dH = dX·W_down, through SwiGLU, back through W_gate/W_up, then the RMSNorm (the
         // residual's own gradient already sits in dX, so the norm's adds to it).
@@ -89,9 +94,10 @@ extension LlamaModel {
         matmulBackward(a.dX, N, lw.wo, a.att)
         for b in 0..<a.B {
             let qo = b * T * c.qDim, ko = b * T * c.kvDim
-            attentionBackward(dq: a.dq + qo, dk: a.dk + ko, dv: a.dv + ko, dout: a.att + qo,
-                              q: S.q + qo, k: S.k + ko, v: S.v + ko, probs: S.probs + b * c.nHeads * T * T,
-                              ds: a.ds, T: T, nHeads: c.nHeads, nKVHeads: c.nKVHeads, headDim: c.headDim)
+            attentionBackward(
+                dq: a.dq + qo, dk: a.dk + ko, dv: a.dv + ko, dout: a.att + qo,
+                q: S.q + qo, k: S.k + ko, v: S.v + ko, probs: S.probs + b * c.nHeads * T * T,
+                ds: a.ds, T: T, nHeads: c.nHeads, nKVHeads: c.nKVHeads, headDim: c.headDim)
             ropeBackward(a.dq + qo, T: T, nHeads: c.nHeads, headDim: c.headDim, rope)
             ropeBackward(a.dk + ko, T: T, nHeads: c.nKVHeads, headDim: c.headDim, rope)
         }

@@ -3,11 +3,11 @@ import Foundation
 import ModelIO
 
 public struct LlamaConfig: Sendable, Equatable, Codable {
-    public var dim: Int            // hidden size (residual stream width)
-    public var hiddenDim: Int      // MLP intermediate size
+    public var dim: Int  // hidden size (residual stream width)
+    public var hiddenDim: Int  // MLP intermediate size
     public var nLayers: Int
     public var nHeads: Int
-    public var nKVHeads: Int       // < nHeads for grouped-query attention
+    public var nKVHeads: Int  // < nHeads for grouped-query attention
     public var headDim: Int
     public var vocabSize: Int
     public var normEps: Float
@@ -17,9 +17,11 @@ public struct LlamaConfig: Sendable, Equatable, Codable {
     /// RoPE's wavelength scaling (RoPE.swift); nil is plain RoPE. Optional, so configs saved before it decode.
     public var ropeScaling: RopeScaling?
 
-    public init(dim: Int, hiddenDim: Int, nLayers: Int, nHeads: Int, nKVHeads: Int, headDim: Int? = nil,
-                vocabSize: Int, normEps: Float = 1e-5, ropeTheta: Float = 10000, maxSeqLen: Int = 2048,
-                tiedEmbeddings: Bool = false, ropeScaling: RopeScaling? = nil) {
+    public init(
+        dim: Int, hiddenDim: Int, nLayers: Int, nHeads: Int, nKVHeads: Int, headDim: Int? = nil,
+        vocabSize: Int, normEps: Float = 1e-5, ropeTheta: Float = 10000, maxSeqLen: Int = 2048,
+        tiedEmbeddings: Bool = false, ropeScaling: RopeScaling? = nil
+    ) {
         self.ropeScaling = ropeScaling
         self.dim = dim; self.hiddenDim = hiddenDim; self.nLayers = nLayers; self.nHeads = nHeads
         self.nKVHeads = nKVHeads; self.headDim = headDim ?? (nHeads > 0 ? dim / nHeads : 0); self.vocabSize = vocabSize
@@ -37,12 +39,14 @@ public struct LlamaConfig: Sendable, Equatable, Codable {
     }
 
     /// Llama-2-7b(-chat): MHA, 32000 vocab, untied head, RoPE θ 1e4.
-    public static let llama2_7b = LlamaConfig(dim: 4096, hiddenDim: 11008, nLayers: 32, nHeads: 32, nKVHeads: 32,
-                                              vocabSize: 32000, normEps: 1e-5, ropeTheta: 10000, maxSeqLen: 4096)
+    public static let llama2_7b = LlamaConfig(
+        dim: 4096, hiddenDim: 11008, nLayers: 32, nHeads: 32, nKVHeads: 32,
+        vocabSize: 32000, normEps: 1e-5, ropeTheta: 10000, maxSeqLen: 4096)
     /// SmolLM2-135M: GQA 9/3, tied embeddings, θ 1e5.
-    public static let smolLM2_135M = LlamaConfig(dim: 576, hiddenDim: 1536, nLayers: 30, nHeads: 9, nKVHeads: 3,
-                                                 vocabSize: 49152, normEps: 1e-5, ropeTheta: 100000, maxSeqLen: 8192,
-                                                 tiedEmbeddings: true)
+    public static let smolLM2_135M = LlamaConfig(
+        dim: 576, hiddenDim: 1536, nLayers: 30, nHeads: 9, nKVHeads: 3,
+        vocabSize: 49152, normEps: 1e-5, ropeTheta: 100000, maxSeqLen: 8192,
+        tiedEmbeddings: true)
 
     /// Upper bounds on each dimension, far above any Llama-family model (Llama-3-405B: hidden 16384, MLP 53248,
     /// 126 layers, 128 heads; Gemma: vocab 256k). They keep every size derived from a config (parameter
@@ -51,9 +55,13 @@ public struct LlamaConfig: Sendable, Equatable, Codable {
     public static let maxHeadDim = 1 << 12, maxVocabSize = 1 << 22, maxContext = 1 << 24
 
     var limits: [(name: String, value: Int, max: Int)] {
-        [("hidden size", dim, Self.maxDim), ("MLP size", hiddenDim, Self.maxHiddenDim), ("layer count", nLayers, Self.maxLayers),
-         ("attention heads", nHeads, Self.maxHeads), ("KV heads", nKVHeads, Self.maxHeads), ("head dimension", headDim, Self.maxHeadDim),
-         ("vocabulary size", vocabSize, Self.maxVocabSize), ("context length", maxSeqLen, Self.maxContext)]
+        [
+            ("hidden size", dim, Self.maxDim), ("MLP size", hiddenDim, Self.maxHiddenDim),
+            ("layer count", nLayers, Self.maxLayers),
+            ("attention heads", nHeads, Self.maxHeads), ("KV heads", nKVHeads, Self.maxHeads),
+            ("head dimension", headDim, Self.maxHeadDim),
+            ("vocabulary size", vocabSize, Self.maxVocabSize), ("context length", maxSeqLen, Self.maxContext)
+        ]
     }
 
     public func validate(file: String) throws {
@@ -63,9 +71,13 @@ public struct LlamaConfig: Sendable, Equatable, Codable {
             guard v > 0 else { throw bad("\(l.name) \(v) must be positive") }
             guard v <= l.max else { throw bad("\(l.name) \(v) is implausibly large (at most \(l.max) supported)") }
         }
-        guard nHeads % nKVHeads == 0 else { throw bad("\(nHeads) attention heads is not a multiple of \(nKVHeads) KV heads") }
+        guard nHeads % nKVHeads == 0 else {
+            throw bad("\(nHeads) attention heads is not a multiple of \(nKVHeads) KV heads")
+        }
         guard headDim % 2 == 0 else { throw bad("head dimension \(headDim) must be even for RoPE") }
-        guard normEps.isFinite, normEps >= 0 else { throw bad("RMS norm epsilon \(normEps) must be a finite number >= 0") }
+        guard normEps.isFinite, normEps >= 0 else {
+            throw bad("RMS norm epsilon \(normEps) must be a finite number >= 0")
+        }
         guard ropeTheta.isFinite, ropeTheta > 0 else { throw bad("RoPE base \(ropeTheta) must be a finite number > 0") }
         switch ropeScaling {
         case nil: break
@@ -76,12 +88,16 @@ public struct LlamaConfig: Sendable, Equatable, Codable {
             guard lo.isFinite, hi.isFinite, lo > 0, hi > lo else {
                 throw bad("llama3 RoPE scaling needs 0 < low_freq_factor < high_freq_factor (got \(lo), \(hi))")
             }
-            guard L > 0, L <= Self.maxContext else { throw bad("original_max_position_embeddings \(L) must be positive") }
+            guard L > 0, L <= Self.maxContext else {
+                throw bad("original_max_position_embeddings \(L) must be positive")
+            }
         case .divisors(let d):
             guard d.count == headDim / 2 else {
                 throw bad("rope_freqs has \(d.count) values for \(headDim / 2) rotary pairs")
             }
-            guard d.allSatisfy({ $0.isFinite && $0 > 0 }) else { throw bad("rope_freqs holds a value that is not a finite number > 0") }
+            guard d.allSatisfy({ $0.isFinite && $0 > 0 }) else {
+                throw bad("rope_freqs holds a value that is not a finite number > 0")
+            }
         }
     }
 }
@@ -95,27 +111,33 @@ extension LlamaConfig {
             throw ModelIOError(g.path, "architecture '\(arch)' is not a Llama-family model")
         }
         func int(_ k: String) throws -> Int {
-            guard let v = g.metadata["\(arch).\(k)"]?.int else { throw ModelIOError(g.path, "missing metadata '\(arch).\(k)'") }
+            guard let v = g.metadata["\(arch).\(k)"]?.int else {
+                throw ModelIOError(g.path, "missing metadata '\(arch).\(k)'")
+            }
             return v
         }
         let dim = try int("embedding_length"), heads = try int("attention.head_count")
         let emb = try g.tensor("token_embd.weight")
         try Self.refuseUnsupportedGGUF(g, arch: arch)
         let vocab = g.metadata["\(arch).vocab_size"]?.int ?? emb.shape[0]
-        self.init(dim: dim, hiddenDim: try int("feed_forward_length"), nLayers: try int("block_count"),
-                  nHeads: heads, nKVHeads: g.metadata["\(arch).attention.head_count_kv"]?.int ?? heads,
-                  headDim: g.metadata["\(arch).attention.key_length"]?.int ?? g.metadata["\(arch).rope.dimension_count"]?.int,
-                  vocabSize: vocab,
-                  normEps: Float(g.metadata["\(arch).attention.layer_norm_rms_epsilon"]?.double ?? 1e-5),
-                  ropeTheta: Float(g.metadata["\(arch).rope.freq_base"]?.double ?? 10000),
-                  maxSeqLen: g.metadata["\(arch).context_length"]?.int ?? 2048,
-                  tiedEmbeddings: g.tensors["output.weight"] == nil)
+        self.init(
+            dim: dim, hiddenDim: try int("feed_forward_length"), nLayers: try int("block_count"),
+            nHeads: heads, nKVHeads: g.metadata["\(arch).attention.head_count_kv"]?.int ?? heads,
+            headDim: g.metadata["\(arch).attention.key_length"]?.int ?? g.metadata["\(arch).rope.dimension_count"]?.int,
+            vocabSize: vocab,
+            normEps: Float(g.metadata["\(arch).attention.layer_norm_rms_epsilon"]?.double ?? 1e-5),
+            ropeTheta: Float(g.metadata["\(arch).rope.freq_base"]?.double ?? 10000),
+            maxSeqLen: g.metadata["\(arch).context_length"]?.int ?? 2048,
+            tiedEmbeddings: g.tensors["output.weight"] == nil)
         ropeScaling = try Self.ggufRopeScaling(g, arch: arch)
         // Without key_length the head dimension is read from rope.dimension_count (above); a file with both that
         // rotates only part of each head (Phi-style partial rotary) is refused. A file with neither whose rope
         // dimension is partial fails the tensor-shape check at load.
         if let rd = g.metadata["\(arch).rope.dimension_count"]?.int, rd != headDim {
-            throw ModelIOError(g.path, "\(arch).rope.dimension_count \(rd) differs from the head dimension \(headDim): partial rotary embeddings are not supported")
+            throw ModelIOError(
+                g.path,
+                "\(arch).rope.dimension_count \(rd) differs from the head dimension \(headDim): partial rotary embeddings are not supported"
+            )
         }
         try validate(file: g.path)
     }
@@ -135,11 +157,16 @@ extension LlamaConfig {
             let p = t.data.assumingMemoryBound(to: Float.self)
             return .divisors((0..<t.elementCount).map { p[$0] })
         case "linear":
-            guard freqs == nil else { throw ModelIOError(g.path, "rope_freqs.weight together with linear RoPE scaling is not supported") }
-            guard let f = factor else { throw ModelIOError(g.path, "linear RoPE scaling without \(arch).rope.scaling.factor") }
+            guard freqs == nil else {
+                throw ModelIOError(g.path, "rope_freqs.weight together with linear RoPE scaling is not supported")
+            }
+            guard let f = factor else {
+                throw ModelIOError(g.path, "linear RoPE scaling without \(arch).rope.scaling.factor")
+            }
             return f == 1 ? nil : .linear(factor: f)
         default:
-            throw ModelIOError(g.path, "RoPE scaling type '\(type)' is not supported (only llama3 via rope_freqs, and linear)")
+            throw ModelIOError(
+                g.path, "RoPE scaling type '\(type)' is not supported (only llama3 via rope_freqs, and linear)")
         }
     }
 
@@ -148,8 +175,10 @@ extension LlamaConfig {
         if let n = g.metadata["\(arch).expert_count"]?.int, n > 0 {
             throw ModelIOError(g.path, "\(arch).expert_count \(n): mixture-of-experts models are not supported")
         }
-        for key in ["attention.sliding_window", "logit_scale", "embedding_scale", "residual_scale", "attention.scale",
-                    "attention.clamp_kqv", "attn_logit_softcapping", "final_logit_softcapping", "rope.scaling.attn_factor"] {
+        for key in [
+            "attention.sliding_window", "logit_scale", "embedding_scale", "residual_scale", "attention.scale",
+            "attention.clamp_kqv", "attn_logit_softcapping", "final_logit_softcapping", "rope.scaling.attn_factor"
+        ] {
             if g.metadata["\(arch).\(key)"] != nil {
                 throw ModelIOError(g.path, "metadata '\(arch).\(key)' changes the computation and is not supported")
             }
@@ -162,9 +191,10 @@ extension LlamaConfig {
 extension LlamaConfig {
     /// llama2.c's run.c fixes ε = 1e-5 and RoPE θ = 10000; the header gives the rest.
     public init(llama2c ck: Llama2cCheckpoint) throws {
-        self.init(dim: ck.dim, hiddenDim: ck.hiddenDim, nLayers: ck.nLayers, nHeads: ck.nHeads, nKVHeads: ck.nKVHeads,
-                  vocabSize: ck.vocabSize, normEps: 1e-5, ropeTheta: 10000, maxSeqLen: ck.seqLen,
-                  tiedEmbeddings: ck.sharedClassifier)
+        self.init(
+            dim: ck.dim, hiddenDim: ck.hiddenDim, nLayers: ck.nLayers, nHeads: ck.nHeads, nKVHeads: ck.nKVHeads,
+            vocabSize: ck.vocabSize, normEps: 1e-5, ropeTheta: 10000, maxSeqLen: ck.seqLen,
+            tiedEmbeddings: ck.sharedClassifier)
         try validate(file: ck.path)
     }
 }
@@ -200,14 +230,15 @@ extension LlamaConfig {
         try Self.refuseUnsupportedHF(obj, file: path)
         let rope = try Self.hfRope(obj, file: path)
         let heads = try int("num_attention_heads")
-        self.init(dim: try int("hidden_size"), hiddenDim: try int("intermediate_size"),
-                  nLayers: try int("num_hidden_layers"), nHeads: heads,
-                  nKVHeads: try int("num_key_value_heads", heads),
-                  headDim: obj["head_dim"] == nil ? nil : try int("head_dim"),
-                  vocabSize: try int("vocab_size"), normEps: Float(num("rms_norm_eps", 1e-6)),
-                  ropeTheta: Float(rope.theta),
-                  maxSeqLen: try int("max_position_embeddings", 2048),
-                  tiedEmbeddings: (obj["tie_word_embeddings"] as? Bool) ?? false, ropeScaling: rope.scaling)
+        self.init(
+            dim: try int("hidden_size"), hiddenDim: try int("intermediate_size"),
+            nLayers: try int("num_hidden_layers"), nHeads: heads,
+            nKVHeads: try int("num_key_value_heads", heads),
+            headDim: obj["head_dim"] == nil ? nil : try int("head_dim"),
+            vocabSize: try int("vocab_size"), normEps: Float(num("rms_norm_eps", 1e-6)),
+            ropeTheta: Float(rope.theta),
+            maxSeqLen: try int("max_position_embeddings", 2048),
+            tiedEmbeddings: (obj["tie_word_embeddings"] as? Bool) ?? false, ropeScaling: rope.scaling)
         // Mistral's sliding window: attention reaches back at most `sliding_window` positions. Up to that many
         // positions it is full causal attention, which is what irm computes, so the context is capped there.
         if let w = obj["sliding_window"], !(w is NSNull) {
@@ -238,7 +269,10 @@ extension LlamaConfig {
             guard let d = rp as? [String: Any] else { throw ModelIOError(path, "'rope_parameters' must be an object") }
             // Per-layer-type parameters ({"full_attention": {...}, "sliding_attention": {...}}) are other models'.
             guard d["rope_type"] != nil || d["rope_theta"] != nil else {
-                throw ModelIOError(path, "'rope_parameters' per attention type (\(d.keys.sorted().joined(separator: ", "))) is not supported")
+                throw ModelIOError(
+                    path,
+                    "'rope_parameters' per attention type (\(d.keys.sorted().joined(separator: ", "))) is not supported"
+                )
             }
             if d["rope_theta"] != nil {
                 let t = try number(d, "rope_theta", "rope_parameters")
@@ -253,7 +287,10 @@ extension LlamaConfig {
             guard let d = rs as? [String: Any] else { throw ModelIOError(path, "'rope_scaling' must be an object") }
             if let p = params {
                 // Both spellings: they must name the same scaling.
-                guard NSDictionary(dictionary: p.filter { $0.key != "rope_theta" }).isEqual(to: d.filter { $0.key != "rope_theta" }) else {
+                guard
+                    NSDictionary(dictionary: p.filter { $0.key != "rope_theta" }).isEqual(
+                        to: d.filter { $0.key != "rope_theta" })
+                else {
                     throw ModelIOError(path, "'rope_scaling' and 'rope_parameters' disagree")
                 }
             } else {
@@ -261,7 +298,9 @@ extension LlamaConfig {
             }
         }
         let base = theta ?? 10000
-        guard base.isFinite, base > 0 else { throw ModelIOError(path, "rope_theta \(base) must be a finite number > 0") }
+        guard base.isFinite, base > 0 else {
+            throw ModelIOError(path, "rope_theta \(base) must be a finite number > 0")
+        }
         guard let p = params else { return (base, nil) }
         guard let type = (p["rope_type"] ?? p["type"]) as? String else {
             if where_ == "rope_parameters" { return (base, nil) }
@@ -284,8 +323,12 @@ extension LlamaConfig {
             if let af = p["attention_factor"] as? NSNumber, af.doubleValue != 1 {
                 throw ModelIOError(path, "\(where_).attention_factor \(af) is not supported")
             }
-            return (base, .llama3(factor: try number(p, "factor", where_), lowFreqFactor: try number(p, "low_freq_factor", where_),
-                                  highFreqFactor: try number(p, "high_freq_factor", where_), originalContext: l))
+            return (
+                base,
+                .llama3(
+                    factor: try number(p, "factor", where_), lowFreqFactor: try number(p, "low_freq_factor", where_),
+                    highFreqFactor: try number(p, "high_freq_factor", where_), originalContext: l)
+            )
         default:
             throw ModelIOError(path, "rope_type '\(type)' is not supported (default, linear and llama3 are)")
         }
@@ -302,8 +345,10 @@ extension LlamaConfig {
         if let n = obj["num_local_experts"] as? NSNumber, n.intValue > 0 {
             throw ModelIOError(path, "num_local_experts \(n): mixture-of-experts models are not supported")
         }
-        for key in ["attention_multiplier", "embedding_multiplier", "residual_multiplier", "logits_scaling",
-                    "attn_logit_softcapping", "final_logit_softcapping", "query_pre_attn_scalar", "partial_rotary_factor"]
+        for key in [
+            "attention_multiplier", "embedding_multiplier", "residual_multiplier", "logits_scaling",
+            "attn_logit_softcapping", "final_logit_softcapping", "query_pre_attn_scalar", "partial_rotary_factor"
+        ]
         where obj[key] != nil && !(obj[key] is NSNull) {
             if key == "partial_rotary_factor", (obj[key] as? NSNumber)?.doubleValue == 1 { continue }
             throw ModelIOError(path, "'\(key)' changes the computation and is not supported")

@@ -4,22 +4,22 @@ import Numerics
 import ModelIO
 
 public struct LayerWeights: @unchecked Sendable {
-    public var attnNorm: FloatBuffer   // [dim]   input_layernorm
-    public var wq: Weight              // [qDim, dim]
-    public var wk: Weight              // [kvDim, dim]
-    public var wv: Weight              // [kvDim, dim]
-    public var wo: Weight              // [dim, qDim]
-    public var ffnNorm: FloatBuffer    // [dim]   post_attention_layernorm
-    public var wGate: Weight           // [hidden, dim]  w1
-    public var wUp: Weight             // [hidden, dim]  w3
-    public var wDown: Weight           // [dim, hidden]  w2
+    public var attnNorm: FloatBuffer  // [dim]   input_layernorm
+    public var wq: Weight  // [qDim, dim]
+    public var wk: Weight  // [kvDim, dim]
+    public var wv: Weight  // [kvDim, dim]
+    public var wo: Weight  // [dim, qDim]
+    public var ffnNorm: FloatBuffer  // [dim]   post_attention_layernorm
+    public var wGate: Weight  // [hidden, dim]  w1
+    public var wUp: Weight  // [hidden, dim]  w3
+    public var wDown: Weight  // [dim, hidden]  w2
 }
 
 public final class LlamaWeights: @unchecked Sendable {
     public let tokenEmbedding: Weight  // [vocab, dim]
     public let layers: [LayerWeights]
-    public let outputNorm: FloatBuffer // [dim]
-    public let output: Weight          // [vocab, dim]; the embedding itself when tied
+    public let outputNorm: FloatBuffer  // [dim]
+    public let output: Weight  // [vocab, dim]; the embedding itself when tied
 
     public init(tokenEmbedding: Weight, layers: [LayerWeights], outputNorm: FloatBuffer, output: Weight) {
         self.tokenEmbedding = tokenEmbedding; self.layers = layers; self.outputNorm = outputNorm; self.output = output

@@ -11,12 +11,14 @@ extension LlamaModel {
         let c = config, w = weights
         func mat(_ m: Weight) -> [Float] {
             var out = [Float](repeating: 0, count: m.rows * m.cols)
-            out.withUnsafeMutableBufferPointer { b in for r in 0..<m.rows { m.copyRow(r, into: b.baseAddress! + r * m.cols) } }
+            out.withUnsafeMutableBufferPointer { b in
+                for r in 0..<m.rows { m.copyRow(r, into: b.baseAddress! + r * m.cols) }
+            }
             return out
         }
         var ts: [(String, [Int], [Float])] = [
             (names.embedding, [c.vocabSize, c.dim], mat(w.tokenEmbedding)),
-            (names.outputNorm, [c.dim], w.outputNorm.array),
+            (names.outputNorm, [c.dim], w.outputNorm.array)
         ]
         if !c.tiedEmbeddings { ts.append((names.output, [c.vocabSize, c.dim], mat(w.output))) }
         for (i, L) in w.layers.enumerated() {
@@ -31,7 +33,7 @@ extension LlamaModel {
                 (names.layer(i, .ffnNorm), [c.dim], L.ffnNorm.array),
                 (names.layer(i, .gate), [c.hiddenDim, c.dim], mat(L.wGate)),
                 (names.layer(i, .up), [c.hiddenDim, c.dim], mat(L.wUp)),
-                (names.layer(i, .down), [c.dim, c.hiddenDim], mat(L.wDown)),
+                (names.layer(i, .down), [c.dim, c.hiddenDim], mat(L.wDown))
             ]
         }
         return ts
@@ -56,7 +58,9 @@ extension LlamaModel {
             try g.set("llama.rope.scaling.factor", .float32(Float(f)))
         }
         for (k, v) in extraMetadata { try g.set(k, v) }
-        for t in namedTensors(ggufNames, hfPermute: false) { try g.addTensor(name: t.name, floats: t.values, shape: t.shape) }
+        for t in namedTensors(ggufNames, hfPermute: false) {
+            try g.addTensor(name: t.name, floats: t.values, shape: t.shape)
+        }
         if let d = ropeDivisors(c) { try g.addTensor(name: "rope_freqs.weight", floats: d, shape: [d.count]) }
         try g.write()
     }
@@ -69,8 +73,10 @@ extension LlamaModel {
         case nil: break
         case .linear(let f): scaling = ["rope_type": "linear", "factor": f]
         case .llama3(let f, let lo, let hi, let l):
-            scaling = ["rope_type": "llama3", "factor": f, "low_freq_factor": lo, "high_freq_factor": hi,
-                       "original_max_position_embeddings": l]
+            scaling = [
+                "rope_type": "llama3", "factor": f, "low_freq_factor": lo, "high_freq_factor": hi,
+                "original_max_position_embeddings": l
+            ]
         case .divisors:
             throw ModelIOError(folder, "per-pair RoPE divisors (a GGUF rope_freqs tensor) have no config.json spelling")
         }
@@ -82,12 +88,13 @@ extension LlamaModel {
             "num_attention_heads": c.nHeads, "num_key_value_heads": c.nKVHeads, "head_dim": c.headDim,
             "vocab_size": c.vocabSize, "rms_norm_eps": Double(c.normEps), "rope_theta": Double(c.ropeTheta),
             "max_position_embeddings": c.maxSeqLen, "tie_word_embeddings": c.tiedEmbeddings,
-            "torch_dtype": "float32", "hidden_act": "silu",
+            "torch_dtype": "float32", "hidden_act": "silu"
         ]
         let json = try JSONSerialization.data(withJSONObject: cfg, options: [.prettyPrinted, .sortedKeys])
         try json.write(to: URL(fileURLWithPath: folder + "/config.json"), options: .atomic)
-        try writeSafetensors(path: folder + "/model.safetensors", floatTensors: namedTensors(hfNames, hfPermute: true),
-                             metadata: ["format": "pt"])
+        try writeSafetensors(
+            path: folder + "/model.safetensors", floatTensors: namedTensors(hfNames, hfPermute: true),
+            metadata: ["format": "pt"])
     }
 }
 

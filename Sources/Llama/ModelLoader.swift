@@ -24,8 +24,10 @@ public final class LlamaModel: @unchecked Sendable {
     /// GGUF metadata (empty for other formats); the tokenizer and chat template are read from it.
     public let ggufMetadata: [String: GGUFValue]
 
-    public init(config: LlamaConfig, weights: LlamaWeights, path: String = "", format: ModelFormat = .gguf,
-                sourceTypes: [String: Int] = [:], ggufMetadata: [String: GGUFValue] = [:]) {
+    public init(
+        config: LlamaConfig, weights: LlamaWeights, path: String = "", format: ModelFormat = .gguf,
+        sourceTypes: [String: Int] = [:], ggufMetadata: [String: GGUFValue] = [:]
+    ) {
         self.config = config; self.weights = weights; self.path = path; self.format = format
         self.sourceTypes = sourceTypes; self.ggufMetadata = ggufMetadata
     }
@@ -48,31 +50,38 @@ public final class LlamaModel: @unchecked Sendable {
         switch try detectFormat(path) {
         case .gguf: return try load(gguf: GGUFFile(path: path), storage: storage)
         case .huggingFace:
-            return try load(config: LlamaConfig(hfConfigAt: path + "/config.json"), tensors: loadSafetensorsFolder(path),
-                            format: .huggingFace, path: path, storage: storage)
+            return try load(
+                config: LlamaConfig(hfConfigAt: path + "/config.json"), tensors: loadSafetensorsFolder(path),
+                format: .huggingFace, path: path, storage: storage)
         case .llama2c: return try load(llama2c: Llama2cCheckpoint(path: path), storage: storage)
         }
     }
 
     public static func load(gguf g: GGUFFile, storage: WeightStorage = .auto) throws -> LlamaModel {
-        try load(config: LlamaConfig(gguf: g), tensors: g.tensors, format: .gguf, path: g.path, storage: storage,
-                 ggufMetadata: g.metadata)
+        try load(
+            config: LlamaConfig(gguf: g), tensors: g.tensors, format: .gguf, path: g.path, storage: storage,
+            ggufMetadata: g.metadata)
     }
 
     public static func load(llama2c ck: Llama2cCheckpoint, storage: WeightStorage = .auto) throws -> LlamaModel {
-        try load(config: LlamaConfig(llama2c: ck), tensors: ck.tensors, format: .llama2c, path: ck.path, storage: storage)
+        try load(
+            config: LlamaConfig(llama2c: ck), tensors: ck.tensors, format: .llama2c, path: ck.path, storage: storage)
     }
 
     /// The weights `config` names, taken from `tensors` (each checked against the shape the config implies);
     /// Hugging Face's q/k rows are un-permuted.
-    public static func load(config cfg: LlamaConfig, tensors: [String: TensorInfo], format: ModelFormat, path: String,
-                            storage: WeightStorage = .auto, ggufMetadata: [String: GGUFValue] = [:]) throws -> LlamaModel {
+    public static func load(
+        config cfg: LlamaConfig, tensors: [String: TensorInfo], format: ModelFormat, path: String,
+        storage: WeightStorage = .auto, ggufMetadata: [String: GGUFValue] = [:]
+    ) throws -> LlamaModel {
         try cfg.validate(file: path)
         let hf = format == .huggingFace
-        let w = try buildWeights(cfg, file: path, storage: storage, tensors: tensors, names: hf ? hfNames : ggufNames,
-                                 unpermute: hf)
-        return LlamaModel(config: cfg, weights: w, path: path, format: format, sourceTypes: typeCounts(tensors),
-                          ggufMetadata: ggufMetadata)
+        let w = try buildWeights(
+            cfg, file: path, storage: storage, tensors: tensors, names: hf ? hfNames : ggufNames,
+            unpermute: hf)
+        return LlamaModel(
+            config: cfg, weights: w, path: path, format: format, sourceTypes: typeCounts(tensors),
+            ggufMetadata: ggufMetadata)
     }
 
     static func typeCounts(_ ts: [String: TensorInfo]) -> [String: Int] {
@@ -90,22 +99,37 @@ struct TensorNames: Sendable {
 }
 enum LayerTensor { case attnNorm, q, k, v, o, ffnNorm, gate, up, down }
 
-let ggufNames = TensorNames(embedding: "token_embd.weight", outputNorm: "output_norm.weight", output: "output.weight") { i, t in
+let ggufNames = TensorNames(embedding: "token_embd.weight", outputNorm: "output_norm.weight", output: "output.weight") {
+    i, t in
     let s: String
     switch t {
-    case .attnNorm: s = "attn_norm"; case .q: s = "attn_q"; case .k: s = "attn_k"; case .v: s = "attn_v"
-    case .o: s = "attn_output"; case .ffnNorm: s = "ffn_norm"; case .gate: s = "ffn_gate"; case .up: s = "ffn_up"
+    case .attnNorm: s = "attn_norm";
+    case .q: s = "attn_q";
+    case .k: s = "attn_k";
+    case .v: s = "attn_v"
+    case .o: s = "attn_output";
+    case .ffnNorm: s = "ffn_norm";
+    case .gate: s = "ffn_gate";
+    case .up: s = "ffn_up"
     case .down: s = "ffn_down"
     }
     return "blk.\(i).\(s).weight"
 }
 
-let hfNames = TensorNames(embedding: "model.embed_tokens.weight", outputNorm: "model.norm.weight", output: "lm_head.weight") { i, t in
+let hfNames = TensorNames(
+    embedding: "model.embed_tokens.weight", outputNorm: "model.norm.weight", output: "lm_head.weight"
+) { i, t in
     let s: String
     switch t {
-    case .attnNorm: s = "input_layernorm"; case .q: s = "self_attn.q_proj"; case .k: s = "self_attn.k_proj"
-    case .v: s = "self_attn.v_proj"; case .o: s = "self_attn.o_proj"; case .ffnNorm: s = "post_attention_layernorm"
-    case .gate: s = "mlp.gate_proj"; case .up: s = "mlp.up_proj"; case .down: s = "mlp.down_proj"
+    case .attnNorm: s = "input_layernorm";
+    case .q: s = "self_attn.q_proj";
+    case .k: s = "self_attn.k_proj"
+    case .v: s = "self_attn.v_proj";
+    case .o: s = "self_attn.o_proj";
+    case .ffnNorm: s = "post_attention_layernorm"
+    case .gate: s = "mlp.gate_proj";
+    case .up: s = "mlp.up_proj";
+    case .down: s = "mlp.down_proj"
     }
     return "model.layers.\(i).\(s).weight"
 }
@@ -121,8 +145,10 @@ func resolveStorage(_ s: WeightStorage, _ t: TensorInfo) -> WeightType {
     }
 }
 
-func buildWeights(_ c: LlamaConfig, file: String, storage: WeightStorage, tensors: [String: TensorInfo],
-                  names: TensorNames, unpermute: Bool) throws -> LlamaWeights {
+func buildWeights(
+    _ c: LlamaConfig, file: String, storage: WeightStorage, tensors: [String: TensorInfo],
+    names: TensorNames, unpermute: Bool
+) throws -> LlamaWeights {
     func get(_ name: String, _ shape: [Int]) throws -> TensorInfo {
         guard let t = tensors[name] else { throw ModelIOError(file, "missing tensor '\(name)'") }
         guard t.shape == shape else {
@@ -144,20 +170,22 @@ func buildWeights(_ c: LlamaConfig, file: String, storage: WeightStorage, tensor
     }
     var layers: [LayerWeights] = []
     for i in 0..<c.nLayers {
-        layers.append(LayerWeights(
-            attnNorm: try vector(names.layer(i, .attnNorm), c.dim),
-            wq: try matrix(names.layer(i, .q), c.qDim, c.dim, heads: unpermute ? c.nHeads : 0),
-            wk: try matrix(names.layer(i, .k), c.kvDim, c.dim, heads: unpermute ? c.nKVHeads : 0),
-            wv: try matrix(names.layer(i, .v), c.kvDim, c.dim),
-            wo: try matrix(names.layer(i, .o), c.dim, c.qDim),
-            ffnNorm: try vector(names.layer(i, .ffnNorm), c.dim),
-            wGate: try matrix(names.layer(i, .gate), c.hiddenDim, c.dim),
-            wUp: try matrix(names.layer(i, .up), c.hiddenDim, c.dim),
-            wDown: try matrix(names.layer(i, .down), c.dim, c.hiddenDim)))
+        layers.append(
+            LayerWeights(
+                attnNorm: try vector(names.layer(i, .attnNorm), c.dim),
+                wq: try matrix(names.layer(i, .q), c.qDim, c.dim, heads: unpermute ? c.nHeads : 0),
+                wk: try matrix(names.layer(i, .k), c.kvDim, c.dim, heads: unpermute ? c.nKVHeads : 0),
+                wv: try matrix(names.layer(i, .v), c.kvDim, c.dim),
+                wo: try matrix(names.layer(i, .o), c.dim, c.qDim),
+                ffnNorm: try vector(names.layer(i, .ffnNorm), c.dim),
+                wGate: try matrix(names.layer(i, .gate), c.hiddenDim, c.dim),
+                wUp: try matrix(names.layer(i, .up), c.hiddenDim, c.dim),
+                wDown: try matrix(names.layer(i, .down), c.dim, c.hiddenDim)))
     }
     let emb = try matrix(names.embedding, c.vocabSize, c.dim)
     let out = c.tiedEmbeddings ? emb : try matrix(names.output, c.vocabSize, c.dim)
-    return LlamaWeights(tokenEmbedding: emb, layers: layers, outputNorm: try vector(names.outputNorm, c.dim), output: out)
+    return LlamaWeights(
+        tokenEmbedding: emb, layers: layers, outputNorm: try vector(names.outputNorm, c.dim), output: out)
 }
 
 /// Hugging Face's conversion permutes each head's rows of q_proj/k_proj so that RoPE can rotate
@@ -187,7 +215,9 @@ func reorderHeadRows(_ w: Weight, heads: Int, toMeta: Bool) -> Weight {
 extension LlamaModel {
     /// The config and the bytes the weights will take in memory with `storage`, from the file headers only
     /// (nothing is dequantized), for the memory plan.
-    public static func plan(path: String, storage: WeightStorage = .auto) throws -> (config: LlamaConfig, weightBytes: Int) {
+    public static func plan(path: String, storage: WeightStorage = .auto) throws -> (
+        config: LlamaConfig, weightBytes: Int
+    ) {
         let cfg: LlamaConfig, tensors: [String: TensorInfo]
         switch try detectFormat(path) {
         case .gguf:

@@ -2,8 +2,10 @@
 import Numerics
 
 /// out[T,C] = x[T,C] · rstd[t] · w[C];  saves rstd[T] (1/rms per row) when given, for the backward.
-public func rmsnormForward(_ out: UnsafeMutablePointer<Float>, _ rstd: UnsafeMutablePointer<Float>?,
-                           _ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, T: Int, C: Int, eps: Float) {
+public func rmsnormForward(
+    _ out: UnsafeMutablePointer<Float>, _ rstd: UnsafeMutablePointer<Float>?,
+    _ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, T: Int, C: Int, eps: Float
+) {
     let os = SendablePointer(out), xs = SendableConstPointer(x), ws = SendableConstPointer(w)
     let rs = rstd.map { SendablePointer($0) }
     let body = { (range: Range<Int>) in
@@ -20,8 +22,10 @@ public func rmsnormForward(_ out: UnsafeMutablePointer<Float>, _ rstd: UnsafeMut
 /// Backward of rmsnormForward w.r.t. x only (the gain is frozen):
 ///   dx = r·(g⊙dy) − x · r³/C · Σ(g⊙dy⊙x),   r = rstd[t].
 /// Accumulates into dx when `accumulate` (the residual stream's gradient already sits there).
-public func rmsnormBackward(_ dx: UnsafeMutablePointer<Float>, _ dy: UnsafePointer<Float>, _ x: UnsafePointer<Float>,
-                            _ w: UnsafePointer<Float>, _ rstd: UnsafePointer<Float>, T: Int, C: Int, accumulate: Bool) {
+public func rmsnormBackward(
+    _ dx: UnsafeMutablePointer<Float>, _ dy: UnsafePointer<Float>, _ x: UnsafePointer<Float>,
+    _ w: UnsafePointer<Float>, _ rstd: UnsafePointer<Float>, T: Int, C: Int, accumulate: Bool
+) {
     let dxs = SendablePointer(dx), dys = SendableConstPointer(dy), xs = SendableConstPointer(x)
     let ws = SendableConstPointer(w), rs = SendableConstPointer(rstd)
     parallelRanges(T) { range in

@@ -41,20 +41,22 @@ extension LlamaModel {
         }
         var layers: [LayerWeights] = []
         for _ in 0..<c.nLayers {
-            layers.append(LayerWeights(
-                attnNorm: gain(c.dim),
-                wq: randomWeight(rows: c.qDim, cols: c.dim, type: type, rng: &rng),
-                wk: randomWeight(rows: c.kvDim, cols: c.dim, type: type, rng: &rng),
-                wv: randomWeight(rows: c.kvDim, cols: c.dim, type: type, rng: &rng),
-                wo: randomWeight(rows: c.dim, cols: c.qDim, type: type, rng: &rng),
-                ffnNorm: gain(c.dim),
-                wGate: randomWeight(rows: c.hiddenDim, cols: c.dim, type: type, rng: &rng),
-                wUp: randomWeight(rows: c.hiddenDim, cols: c.dim, type: type, rng: &rng),
-                wDown: randomWeight(rows: c.dim, cols: c.hiddenDim, type: type, rng: &rng)))
+            layers.append(
+                LayerWeights(
+                    attnNorm: gain(c.dim),
+                    wq: randomWeight(rows: c.qDim, cols: c.dim, type: type, rng: &rng),
+                    wk: randomWeight(rows: c.kvDim, cols: c.dim, type: type, rng: &rng),
+                    wv: randomWeight(rows: c.kvDim, cols: c.dim, type: type, rng: &rng),
+                    wo: randomWeight(rows: c.dim, cols: c.qDim, type: type, rng: &rng),
+                    ffnNorm: gain(c.dim),
+                    wGate: randomWeight(rows: c.hiddenDim, cols: c.dim, type: type, rng: &rng),
+                    wUp: randomWeight(rows: c.hiddenDim, cols: c.dim, type: type, rng: &rng),
+                    wDown: randomWeight(rows: c.dim, cols: c.hiddenDim, type: type, rng: &rng)))
         }
         let emb = randomWeight(rows: c.vocabSize, cols: c.dim, type: type, rng: &rng, scale: 1)
         let out = c.tiedEmbeddings ? emb : randomWeight(rows: c.vocabSize, cols: c.dim, type: type, rng: &rng)
-        return LlamaModel(config: c, weights: LlamaWeights(tokenEmbedding: emb, layers: layers, outputNorm: gain(c.dim), output: out),
-                          path: "<random seed \(seed)>", format: .gguf)
+        return LlamaModel(
+            config: c, weights: LlamaWeights(tokenEmbedding: emb, layers: layers, outputNorm: gain(c.dim), output: out),
+            path: "<random seed \(seed)>", format: .gguf)
     }
 }

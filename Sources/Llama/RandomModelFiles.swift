@@ -35,13 +35,19 @@ private struct RandomTensor {
                 var v = [Float](repeating: 0, count: cols)
                 v.withUnsafeMutableBufferPointer { vb in
                     let v = vb.baseAddress!
-                    for i in task * n / tasks ..< (task + 1) * n / tasks {
+                    for i in task * n / tasks..<(task + 1) * n / tasks {
                         values(row: start + i, into: v)
                         let dst = buf.ptr + i * rowBytes
                         switch type {
                         case .f32: dst.copyMemory(from: v, byteCount: cols * 4)
-                        case .f16: for c in 0..<cols { dst.storeBytes(of: Float16(v[c]).bitPattern, toByteOffset: 2 * c, as: UInt16.self) }
-                        case .bf16: for c in 0..<cols { dst.storeBytes(of: floatToBF16(v[c]), toByteOffset: 2 * c, as: UInt16.self) }
+                        case .f16:
+                            for c in 0..<cols {
+                                dst.storeBytes(of: Float16(v[c]).bitPattern, toByteOffset: 2 * c, as: UInt16.self)
+                            }
+                        case .bf16:
+                            for c in 0..<cols {
+                                dst.storeBytes(of: floatToBF16(v[c]), toByteOffset: 2 * c, as: UInt16.self)
+                            }
                         default: quantizeBlocks(type.blockFormat!, v, dst, cols)
                         }
                     }
@@ -74,31 +80,52 @@ public enum RandomGGUFScheme: Sendable {
         switch self {
         case .q4_K_M: 15
         case .uniform(let w):
-            switch w { case .f32: 0; case .f16: 1; case .q4_0: 2; case .q4_1: 3; case .q8_0: 7; case .q4_K: 14
-            case .q5_K: 16; case .q6_K: 18; case .bf16: 32 }
+            switch w {
+            case .f32: 0;
+            case .f16: 1;
+            case .q4_0: 2;
+            case .q4_1: 3;
+            case .q8_0: 7;
+            case .q4_K: 14
+            case .q5_K: 16;
+            case .q6_K: 18;
+            case .bf16: 32
+            }
         }
     }
 }
 
 extension LlamaConfig {
     /// The model's tensors in Hugging Face's state-dict order (what `save_pretrained` shards in).
-    fileprivate func randomTensors(_ names: TensorNames, seed: UInt64, hfLayout: Bool) -> [(RandomTensor, LayerTensor?, Int)] {
-        func seedOf(_ kind: Int, _ layer: Int) -> UInt64 { seed &* 1_000_003 &+ UInt64(kind * 4096 + layer) &* 0xD1B5_4A32_D192_ED03 }
+    fileprivate func randomTensors(_ names: TensorNames, seed: UInt64, hfLayout: Bool) -> [(
+        RandomTensor, LayerTensor?, Int
+    )] {
+        func seedOf(_ kind: Int, _ layer: Int) -> UInt64 {
+            seed &* 1_000_003 &+ UInt64(kind * 4096 + layer) &* 0xD1B5_4A32_D192_ED03
+        }
         let identity: @Sendable (Int) -> Int = { $0 }
         func headOrder(_ heads: Int, _ rows: Int) -> @Sendable (Int) -> Int {
             guard hfLayout else { return identity }
             let hd = rows / heads, half = hd / 2
-            return { r in let h = r / hd, q = r % hd; return h * hd + 2 * (q % half) + q / half }
+            return { r in
+                let h = r / hd, q = r % hd; return h * hd + 2 * (q % half) + q / half
+            }
         }
-        func matrix(_ name: String, _ rows: Int, _ cols: Int, _ kind: Int, _ layer: Int, scale: Float? = nil,
-                    order: @escaping @Sendable (Int) -> Int = { $0 }) -> RandomTensor {
-            RandomTensor(name: name, rows: rows, cols: cols, seed: seedOf(kind, layer),
-                         scale: scale ?? 1 / Float(cols).squareRoot(), isNorm: false, sourceRow: order)
+        func matrix(
+            _ name: String, _ rows: Int, _ cols: Int, _ kind: Int, _ layer: Int, scale: Float? = nil,
+            order: @escaping @Sendable (Int) -> Int = { $0 }
+        ) -> RandomTensor {
+            RandomTensor(
+                name: name, rows: rows, cols: cols, seed: seedOf(kind, layer),
+                scale: scale ?? 1 / Float(cols).squareRoot(), isNorm: false, sourceRow: order)
         }
         func norm(_ name: String, _ kind: Int, _ layer: Int) -> RandomTensor {
-            RandomTensor(name: name, rows: 1, cols: dim, seed: seedOf(kind, layer), scale: 0, isNorm: true, sourceRow: identity)
+            RandomTensor(
+                name: name, rows: 1, cols: dim, seed: seedOf(kind, layer), scale: 0, isNorm: true, sourceRow: identity)
         }
-        var ts: [(RandomTensor, LayerTensor?, Int)] = [(matrix(names.embedding, vocabSize, dim, 0, 0, scale: 1), nil, -1)]
+        var ts: [(RandomTensor, LayerTensor?, Int)] = [
+            (matrix(names.embedding, vocabSize, dim, 0, 0, scale: 1), nil, -1)
+        ]
         for l in 0..<nLayers {
             ts += [
                 (matrix(names.layer(l, .q), qDim, dim, 1, l, order: headOrder(nHeads, qDim)), .q, l),
@@ -109,7 +136,7 @@ extension LlamaConfig {
                 (matrix(names.layer(l, .up), hiddenDim, dim, 6, l), .up, l),
                 (matrix(names.layer(l, .down), dim, hiddenDim, 7, l), .down, l),
                 (norm(names.layer(l, .attnNorm), 8, l), .attnNorm, l),
-                (norm(names.layer(l, .ffnNorm), 9, l), .ffnNorm, l),
+                (norm(names.layer(l, .ffnNorm), 9, l), .ffnNorm, l)
             ]
         }
         ts.append((norm(names.outputNorm, 10, 0), nil, -1))
@@ -125,7 +152,7 @@ extension LlamaConfig {
             "max_position_embeddings": maxSeqLen, "num_attention_heads": nHeads, "num_hidden_layers": nLayers,
             "num_key_value_heads": nKVHeads, "pretraining_tp": 1, "rms_norm_eps": Double(normEps),
             "rope_scaling": NSNull(), "rope_theta": Double(ropeTheta), "attention_bias": false,
-            "tie_word_embeddings": tiedEmbeddings, "torch_dtype": "float16", "use_cache": true, "vocab_size": vocabSize,
+            "tie_word_embeddings": tiedEmbeddings, "torch_dtype": "float16", "use_cache": true, "vocab_size": vocabSize
         ]
         for (k, v) in hfExtra { cfg[k] = v }
         return try JSONSerialization.data(withJSONObject: cfg, options: [.prettyPrinted, .sortedKeys])
@@ -137,9 +164,11 @@ extension LlamaConfig {
 /// is transformers' 10 GB), model.safetensors.index.json, and `tokenizerModel` copied in when given.
 /// Returns the shard files with their byte sizes.
 @discardableResult
-public func writeRandomHuggingFace(_ c: LlamaConfig, folder: String, seed: UInt64, maxShardBytes: Int = 10_000_000_000,
-                                   tokenizerModel: String? = nil, hfExtra: [String: Any] = [:],
-                                   progress: (String) -> Void = { _ in }) throws -> [(file: String, bytes: Int)] {
+public func writeRandomHuggingFace(
+    _ c: LlamaConfig, folder: String, seed: UInt64, maxShardBytes: Int = 10_000_000_000,
+    tokenizerModel: String? = nil, hfExtra: [String: Any] = [:],
+    progress: (String) -> Void = { _ in }
+) throws -> [(file: String, bytes: Int)] {
     let fm = FileManager.default
     try fm.createDirectory(atPath: folder, withIntermediateDirectories: true)
     var shards: [[RandomTensor]] = [[]], size = 0
@@ -148,23 +177,30 @@ public func writeRandomHuggingFace(_ c: LlamaConfig, folder: String, seed: UInt6
         if size > 0 && size + bytes > maxShardBytes { shards.append([]); size = 0 }
         shards[shards.count - 1].append(t); size += bytes
     }
-    let files = shards.count == 1 ? ["model.safetensors"]
+    let files =
+        shards.count == 1
+        ? ["model.safetensors"]
         : (1...shards.count).map { String(format: "model-%05d-of-%05d.safetensors", $0, shards.count) }
     var weightMap: [String: String] = [:], total = 0, written: [(String, Int)] = []
     for (file, tensors) in zip(files, shards) {
         progress("writing \(file) (\(tensors.count) tensors)")
         let path = folder + "/" + file
-        try writeSafetensors(path: path, streamed: tensors.map { t in
-            StreamedTensor(name: t.name, type: .f16, shape: t.isNorm ? [t.cols] : [t.rows, t.cols],
-                           byteCount: t.rows * t.cols * 2) { write in try t.produce(.f16, write) }
-        }, metadata: ["format": "pt"])
+        try writeSafetensors(
+            path: path,
+            streamed: tensors.map { t in
+                StreamedTensor(
+                    name: t.name, type: .f16, shape: t.isNorm ? [t.cols] : [t.rows, t.cols],
+                    byteCount: t.rows * t.cols * 2
+                ) { write in try t.produce(.f16, write) }
+            }, metadata: ["format": "pt"])
         for t in tensors { weightMap[t.name] = file; total += t.rows * t.cols * 2 }
         written.append((file, (try fm.attributesOfItem(atPath: path)[.size] as? Int) ?? 0))
     }
     if shards.count > 1 {
         let index: [String: Any] = ["metadata": ["total_size": total], "weight_map": weightMap]
-        try writeFileAtomically(try JSONSerialization.data(withJSONObject: index, options: [.prettyPrinted, .sortedKeys]),
-                                to: folder + "/model.safetensors.index.json")
+        try writeFileAtomically(
+            try JSONSerialization.data(withJSONObject: index, options: [.prettyPrinted, .sortedKeys]),
+            to: folder + "/model.safetensors.index.json")
     }
     try writeFileAtomically(try c.huggingFaceConfigJSON(hfExtra: hfExtra), to: folder + "/config.json")
     if let tok = tokenizerModel {
@@ -175,8 +211,10 @@ public func writeRandomHuggingFace(_ c: LlamaConfig, folder: String, seed: UInt6
 
 /// A GGUF of random weights with llama.* metadata (Meta's q/k order), `scheme`'s types for the matrices, fp32
 /// norms, and `extraMetadata` (the tokenizer: `ggufTokenizerMetadata`). Same values as writeRandomHuggingFace.
-public func writeRandomGGUF(_ c: LlamaConfig, path: String, seed: UInt64, scheme: RandomGGUFScheme,
-                            name: String = "random", extraMetadata: [(String, GGUFValue)] = []) throws {
+public func writeRandomGGUF(
+    _ c: LlamaConfig, path: String, seed: UInt64, scheme: RandomGGUFScheme,
+    name: String = "random", extraMetadata: [(String, GGUFValue)] = []
+) throws {
     let g = try GGUFWriter(path: path)
     try g.set("general.architecture", .string("llama"))
     try g.set("general.name", .string(name))
@@ -192,13 +230,17 @@ public func writeRandomGGUF(_ c: LlamaConfig, path: String, seed: UInt64, scheme
     try g.set("llama.rope.freq_base", .float32(c.ropeTheta))
     for (k, v) in extraMetadata { try g.set(k, v) }
     for (t, kind, layer) in c.randomTensors(ggufNames, seed: seed, hfLayout: false) {
-        let type: WeightType = t.isNorm ? .f32
+        let type: WeightType =
+            t.isNorm
+            ? .f32
             : scheme.type(kind, layer: layer, nLayers: c.nLayers, isOutput: t.name == ggufNames.output)
         guard t.cols % type.blockLayout.elements == 0 else {
             throw ModelIOError(path, "tensor '\(t.name)': rows of \(t.cols) are not whole \(type) blocks")
         }
-        try g.addTensor(name: t.name, type: TensorType(type), shape: t.isNorm ? [t.cols] : [t.rows, t.cols],
-                        byteCount: t.rows * type.rowBytes(t.cols)) { write in try t.produce(type, write) }
+        try g.addTensor(
+            name: t.name, type: TensorType(type), shape: t.isNorm ? [t.cols] : [t.rows, t.cols],
+            byteCount: t.rows * type.rowBytes(t.cols)
+        ) { write in try t.produce(type, write) }
     }
     try g.write()
 }

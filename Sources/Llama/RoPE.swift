@@ -74,8 +74,9 @@ public struct RopeTable {
 
     /// The table of `config`'s rotary settings (base and scaling).
     public init(positions pos0: Int, count T: Int, config c: LlamaConfig) {
-        self.init(positions: pos0, count: T,
-                  frequencies: ropeFrequencies(headDim: c.headDim, theta: c.ropeTheta, scaling: c.ropeScaling))
+        self.init(
+            positions: pos0, count: T,
+            frequencies: ropeFrequencies(headDim: c.headDim, theta: c.ropeTheta, scaling: c.ropeScaling))
     }
 }
 

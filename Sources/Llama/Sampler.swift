@@ -4,9 +4,9 @@ import Foundation
 import Numerics
 
 public struct SamplingParams: Sendable, Codable, Equatable {
-    public var temperature: Float = 0   // 0 = greedy
-    public var topK: Int = 0            // 0 = no limit
-    public var topP: Float = 1          // 1 = no limit
+    public var temperature: Float = 0  // 0 = greedy
+    public var topK: Int = 0  // 0 = no limit
+    public var topP: Float = 1  // 1 = no limit
     public var seed: UInt64 = 0
     public init(temperature: Float = 0, topK: Int = 0, topP: Float = 1, seed: UInt64 = 0) {
         self.temperature = temperature; self.topK = topK; self.topP = topP; self.seed = seed

@@ -8,7 +8,9 @@ import Numerics
 func sigmoid8(_ g: SIMD8<Float>) -> SIMD8<Float> { 1 / (1 + exp8(-g)) }
 
 /// h[n] = silu(gate[n]) · up[n]   (h may alias gate)
-public func swigluForward(_ h: UnsafeMutablePointer<Float>, _ gate: UnsafePointer<Float>, _ up: UnsafePointer<Float>, _ n: Int) {
+public func swigluForward(
+    _ h: UnsafeMutablePointer<Float>, _ gate: UnsafePointer<Float>, _ up: UnsafePointer<Float>, _ n: Int
+) {
     let hs = SendablePointer(h), gs = SendableConstPointer(gate), us = SendableConstPointer(up)
     let body = { (range: Range<Int>) in
         let hr = UnsafeMutableRawPointer(hs.p), gr = UnsafeRawPointer(gs.p), ur = UnsafeRawPointer(us.p)
@@ -31,11 +33,15 @@ public func swigluForward(_ h: UnsafeMutablePointer<Float>, _ gate: UnsafePointe
 /// From dh, with the saved pre-activations gate and up:
 ///   dgate = dh · up · σ(g)(1 + g(1 − σ(g))),   dup = dh · silu(g).
 /// dgate and dup may not alias gate/up.
-public func swigluBackward(_ dgate: UnsafeMutablePointer<Float>, _ dup: UnsafeMutablePointer<Float>, _ dh: UnsafePointer<Float>,
-                           _ gate: UnsafePointer<Float>, _ up: UnsafePointer<Float>, _ n: Int) {
+public func swigluBackward(
+    _ dgate: UnsafeMutablePointer<Float>, _ dup: UnsafeMutablePointer<Float>, _ dh: UnsafePointer<Float>,
+    _ gate: UnsafePointer<Float>, _ up: UnsafePointer<Float>, _ n: Int
+) {
     let dgs = SendablePointer(dgate), dus = SendablePointer(dup), dhs = SendableConstPointer(dh)
     let gs = SendableConstPointer(gate), us = SendableConstPointer(up)
-    @inline(__always) func grads(_ g: SIMD8<Float>, _ u: SIMD8<Float>, _ d: SIMD8<Float>) -> (SIMD8<Float>, SIMD8<Float>) {
+    @inline(__always) func grads(_ g: SIMD8<Float>, _ u: SIMD8<Float>, _ d: SIMD8<Float>) -> (
+        SIMD8<Float>, SIMD8<Float>
+    ) {
         let s = sigmoid8(g)
         return (d * u * s * (1 + g * (1 - s)), d * g * s)
     }
@@ -44,9 +50,10 @@ public func swigluBackward(_ dgate: UnsafeMutablePointer<Float>, _ dup: UnsafeMu
         let dgr = UnsafeMutableRawPointer(dgs.p), dur = UnsafeMutableRawPointer(dus.p)
         var i = range.lowerBound
         while i + 8 <= range.upperBound {
-            let (a, b) = grads(gr.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self),
-                               ur.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self),
-                               dr.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self))
+            let (a, b) = grads(
+                gr.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self),
+                ur.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self),
+                dr.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self))
             dgr.storeBytes(of: a, toByteOffset: 4 * i, as: SIMD8<Float>.self)
             dur.storeBytes(of: b, toByteOffset: 4 * i, as: SIMD8<Float>.self)
             i += 8

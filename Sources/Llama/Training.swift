@@ -19,14 +19,18 @@ public protocol GradientReceiver: AnyObject {
 extension LlamaModel {
     /// Runs tokens [B·T] (row b·T + t is token t of sequence b) through the model, saving activations.
     /// `embeddings` [N, dim], when given, replaces the token-embedding lookup (for gradient checks).
-    public func trainingForward(_ tokens: [Int32], arena a: TrainingArena, intervention: Intervention? = nil,
-                                embeddings: UnsafePointer<Float>? = nil) throws {
+    public func trainingForward(
+        _ tokens: [Int32], arena a: TrainingArena, intervention: Intervention? = nil,
+        embeddings: UnsafePointer<Float>? = nil
+    ) throws {
         let c = config, w = weights, N = a.N
         guard tokens.count == N else { throw LlamaError.tokenCount(tokens.count, expected: N) }
         if let e = embeddings {
             a.x.update(from: e, count: N * c.dim)
         } else {
-            for t in tokens where t < 0 || Int(t) >= c.vocabSize { throw LlamaError.tokenOutOfRange(t, vocab: c.vocabSize) }
+            for t in tokens where t < 0 || Int(t) >= c.vocabSize {
+                throw LlamaError.tokenOutOfRange(t, vocab: c.vocabSize)
+            }
             for (i, id) in tokens.enumerated() { w.tokenEmbedding.copyRow(Int(id), into: a.x + i * c.dim) }
         }
         let rope = RopeTable(positions: 0, count: a.T, config: c)
@@ -39,7 +43,8 @@ extension LlamaModel {
 
     /// Mean cross-entropy over rows with a target ≥ 0, without a backward pass (validation).
     public func trainingLoss(targets: [Int32], arena a: TrainingArena) -> LossResult {
-        crossEntropy(xn: a.xnF, targets: targets, head: weights.output, dim: config.dim, dxn: nil, buffers: a.headBuffers)
+        crossEntropy(
+            xn: a.xnF, targets: targets, head: weights.output, dim: config.dim, dxn: nil, buffers: a.headBuffers)
     }
 
     /// Loss and backward pass after `trainingForward`. Goes down to layer `stopLayer`'s afterAttention
@@ -47,13 +52,16 @@ extension LlamaModel {
     /// way to the embeddings, returning d loss / d embeddings [N, dim] in a.dX. `intervention` is the one
     /// the forward ran with: a recomputed layer (--recompute) calls its hooks again, as a replay.
     @discardableResult
-    public func trainingBackward(targets: [Int32], arena a: TrainingArena, receiver: GradientReceiver?,
-                                 stopLayer: Int = 0, inputGradient: Bool = false,
-                                 intervention: Intervention? = nil) -> LossResult {
+    public func trainingBackward(
+        targets: [Int32], arena a: TrainingArena, receiver: GradientReceiver?,
+        stopLayer: Int = 0, inputGradient: Bool = false,
+        intervention: Intervention? = nil
+    ) -> LossResult {
         let c = config, w = weights, N = a.N
         // LM head and cross-entropy: d loss / d xnF in a.dXb (zero on rows without a target).
         a.dXb.update(repeating: 0, count: N * c.dim)
-        let loss = crossEntropy(xn: a.xnF, targets: targets, head: w.output, dim: c.dim, dxn: a.dXb, buffers: a.headBuffers)
+        let loss = crossEntropy(
+            xn: a.xnF, targets: targets, head: w.output, dim: c.dim, dxn: a.dXb, buffers: a.headBuffers)
         rmsnormBackward(a.dX, a.dXb, a.xFinal, w.outputNorm.ptr, a.rstdF, T: N, C: c.dim, accumulate: false)
 
         let rope = RopeTable(positions: 0, count: a.T, config: c)
@@ -62,8 +70,9 @@ extension LlamaModel {
             if a.recompute {
                 // Only xIn was kept: run the layer again into the shared views (its xIn is already saved).
                 a.x.update(from: a.layers[l].xIn, count: N * c.dim)
-                layerForward(l, a.views(l, saveInput: false), B: a.B, T: a.T, pos0: 0, rope: rope,
-                             intervention: intervention, replay: true)
+                layerForward(
+                    l, a.views(l, saveInput: false), B: a.B, T: a.T, pos0: 0, rope: rope,
+                    intervention: intervention, replay: true)
             }
             layerBackward(l, a, rope: rope, receiver: receiver, throughAttention: l > stopLayer || inputGradient)
         }

@@ -49,7 +49,8 @@ public final class TrainingArena: @unchecked Sendable {
         // What a layer's backward reads besides its input, with each one's float count.
         let saved: [(WritableKeyPath<SavedLayer, UnsafeMutablePointer<Float>?>, Int)] = [
             (\.rstd1, N), (\.q, N * c.qDim), (\.k, N * c.kvDim), (\.v, N * c.kvDim), (\.probs, B * c.nHeads * T * T),
-            (\.xMid, N * c.dim), (\.rstd2, N), (\.gate, N * c.hiddenDim), (\.up, N * c.hiddenDim)]
+            (\.xMid, N * c.dim), (\.rstd2, N), (\.gate, N * c.hiddenDim), (\.up, N * c.hiddenDim)
+        ]
         if recompute {
             for l in 0..<nL { t.add(layer(l, \.xIn), N * c.dim) }
             for (v, n) in saved { t.add(shared: (0..<nL).map { layer($0, v) }, n) }
@@ -96,21 +97,27 @@ public final class TrainingArena: @unchecked Sendable {
     }
 
     private func carve() {
-        extent = TrainingArena.table(config, B: B, T: T, recompute: recompute).carve(storage.ptr) { self[keyPath: $0] = $1 }
-        guard extent <= storage.count else { fatalError("TrainingArena: carving \(extent) floats past \(storage.count)") }
+        extent = TrainingArena.table(config, B: B, T: T, recompute: recompute).carve(storage.ptr) {
+            self[keyPath: $0] = $1
+        }
+        guard extent <= storage.count else {
+            fatalError("TrainingArena: carving \(extent) floats past \(storage.count)")
+        }
     }
 
     /// The LM head's chunk buffers for the current shape.
     var headBuffers: CrossEntropyBuffers {
-        CrossEntropyBuffers(logits: headLogits, input: headIn, inputGrad: headInGrad,
-                            chunk: crossEntropyChunkRows(vocab: config.vocabSize, rows: N))
+        CrossEntropyBuffers(
+            logits: headLogits, input: headIn, inputGrad: headInGrad,
+            chunk: crossEntropyChunkRows(vocab: config.vocabSize, rows: N))
     }
 
     /// Where layer l's forward writes in this arena: its saved views and the shared scratch. Without
     /// `saveInput` (a recomputation) xIn is left alone: it is what the layer is being recomputed from.
     func views(_ l: Int, saveInput: Bool = true) -> LayerViews {
         let S = layers[l]
-        return LayerViews(x: x, xb: xb, q: S.q, k: S.k, v: S.v, att: att, gate: S.gate, up: S.up, h: h,
-                          xIn: saveInput ? S.xIn : nil, rstd1: S.rstd1, probs: S.probs, xMid: S.xMid, rstd2: S.rstd2)
+        return LayerViews(
+            x: x, xb: xb, q: S.q, k: S.k, v: S.v, att: att, gate: S.gate, up: S.up, h: h,
+            xIn: saveInput ? S.xIn : nil, rstd1: S.rstd1, probs: S.probs, xMid: S.xMid, rstd2: S.rstd2)
     }
 }

@@ -12,8 +12,10 @@ import Glibc
 #endif
 
 /// Writes what `body` hands to its `write` callback (in order) to `path`, atomically and durably.
-public func writeFileAtomically(_ path: String,
-                                _ body: (_ write: (UnsafeRawBufferPointer) throws -> Void) throws -> Void) throws {
+public func writeFileAtomically(
+    _ path: String,
+    _ body: (_ write: (UnsafeRawBufferPointer) throws -> Void) throws -> Void
+) throws {
     let url = URL(fileURLWithPath: path)
     let dir = url.deletingLastPathComponent().path
     let tmp = dir + "/" + temporaryPrefix(url.lastPathComponent) + "\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
@@ -22,7 +24,7 @@ public func writeFileAtomically(_ path: String,
         throw ModelIOError(path, "cannot create a temporary file in \(dir): \(String(cString: strerror(errno)))")
     }
     var fdOpen = true
-    defer { if fdOpen { close(fd) }; unlink(tmp) }   // after a successful rename `tmp` no longer exists
+    defer { if fdOpen { close(fd) }; unlink(tmp) }  // after a successful rename `tmp` no longer exists
     try body { chunk in
         var done = 0
         while done < chunk.count {
@@ -57,7 +59,9 @@ public func writeFileAtomically(_ data: Data, to path: String) throws {
 /// folder answer EINVAL; there is nothing better to do on those.)
 public func syncDirectory(_ dir: String) throws {
     let fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-    guard fd >= 0 else { throw ModelIOError(dir, "cannot open the folder to sync it: \(String(cString: strerror(errno)))") }
+    guard fd >= 0 else {
+        throw ModelIOError(dir, "cannot open the folder to sync it: \(String(cString: strerror(errno)))")
+    }
     defer { close(fd) }
     guard fsync(fd) == 0 || errno == EINVAL else {
         throw ModelIOError(dir, "fsync of the folder failed: \(String(cString: strerror(errno)))")
@@ -111,8 +115,9 @@ public func removeStaleTemporaryFiles(in dir: String) -> [String] {
     var removed: [String] = []
     for name in names where name.hasPrefix(".") {
         guard let r = name.range(of: ".tmp-", options: .backwards),
-              let pid = name[r.upperBound...].split(separator: "-").first.flatMap({ Int32($0) }),
-              pid != getpid(), !processIsAlive(pid) else { continue }
+            let pid = name[r.upperBound...].split(separator: "-").first.flatMap({ Int32($0) }),
+            pid != getpid(), !processIsAlive(pid)
+        else { continue }
         if unlink(dir + "/" + name) == 0 { removed.append(name) }
     }
     return removed

@@ -17,8 +17,10 @@ public final class ByteLevelBPETokenizer: VocabularyTokenizer {
 
     /// `merges`: "left right" pairs in rank order, in the byte-level alphabet (as GGUF and tokenizer.json
     /// store them). Throws on malformed merge lines.
-    init(vocab: Vocabulary, merges mergeList: [(String, String)], preTokenizer: PreTokenizerKind,
-         ignoreMerges: Bool = false) {
+    init(
+        vocab: Vocabulary, merges mergeList: [(String, String)], preTokenizer: PreTokenizerKind,
+        ignoreMerges: Bool = false
+    ) {
         self.vocab = vocab
         self.preTokenizer = preTokenizer
         self.ignoreMerges = ignoreMerges
@@ -33,7 +35,7 @@ public final class ByteLevelBPETokenizer: VocabularyTokenizer {
         let rendered: [[UInt8]] = (0..<vocab.count).map { i in
             switch vocab.kinds[i] {
             case .normal, .byte, .unused: ByteLevel.decode(vocab.pieces[i])
-            default: Array(vocab.pieces[i].utf8)     // control / user-defined: their text (llama.cpp)
+            default: Array(vocab.pieces[i].utf8)  // control / user-defined: their text (llama.cpp)
             }
         }
         core = TokenizerCore(vocab: vocab, rendered: rendered, stripsLeadingSpace: false)
@@ -50,7 +52,7 @@ public final class ByteLevelBPETokenizer: VocabularyTokenizer {
             case .text(let r):
                 let piece = String(decoding: bytes[r], as: UTF8.self)
                 let cps = piece.unicodeScalars.map(\.value)
-                var offsets = [Int](repeating: 0, count: cps.count + 1)   // code point -> byte offset
+                var offsets = [Int](repeating: 0, count: cps.count + 1)  // code point -> byte offset
                 var o = 0
                 for (i, c) in cps.enumerated() {
                     offsets[i] = o
@@ -107,9 +109,10 @@ public final class ByteLevelBPETokenizer: VocabularyTokenizer {
             let l = Int(bg.left), r = Int(bg.right)
             // Stale entry: one side was merged since it was queued.
             guard alive[l], alive[r], next[l] == bg.right,
-                  ids[l] >= 0, ids[r] >= 0,
-                  merges[UInt64(UInt32(ids[l])) << 32 | UInt64(UInt32(ids[r]))]
-                    == UInt64(bg.rank) << 32 | UInt64(UInt32(bg.result)) else { continue }
+                ids[l] >= 0, ids[r] >= 0,
+                merges[UInt64(UInt32(ids[l])) << 32 | UInt64(UInt32(ids[r]))]
+                    == UInt64(bg.rank) << 32 | UInt64(UInt32(bg.result))
+            else { continue }
             ids[l] = bg.result
             alive[r] = false
             next[l] = next[r]

@@ -36,8 +36,11 @@ enum ByteLevel {
         out.reserveCapacity(piece.utf8.count)
         for s in piece.unicodeScalars {
             let v = s.value
-            if v < 512, scalarToByte[Int(v)] >= 0 { out.append(UInt8(scalarToByte[Int(v)])) }
-            else { out += Array(String(s).utf8) }
+            if v < 512, scalarToByte[Int(v)] >= 0 {
+                out.append(UInt8(scalarToByte[Int(v)]))
+            } else {
+                out += Array(String(s).utf8)
+            }
         }
         return out
     }

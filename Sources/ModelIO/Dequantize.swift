@@ -9,23 +9,37 @@ extension TensorType {
     /// The ggml block format of a quantized type that irm decodes (nil for the float types and the others).
     public var blockFormat: BlockFormat? {
         switch self {
-        case .q4_0: .q4_0; case .q4_1: .q4_1; case .q5_0: .q5_0; case .q5_1: .q5_1; case .q8_0: .q8_0
-        case .q4_K: .q4_K; case .q5_K: .q5_K; case .q6_K: .q6_K
+        case .q4_0: .q4_0;
+        case .q4_1: .q4_1;
+        case .q5_0: .q5_0;
+        case .q5_1: .q5_1;
+        case .q8_0: .q8_0
+        case .q4_K: .q4_K;
+        case .q5_K: .q5_K;
+        case .q6_K: .q6_K
         default: nil
         }
     }
     /// The file type of a kernel weight type (every WeightType is one of ggml's).
     public init(_ w: WeightType) {
         switch w {
-        case .f32: self = .f32; case .f16: self = .f16; case .bf16: self = .bf16; case .q8_0: self = .q8_0
-        case .q4_0: self = .q4_0; case .q4_1: self = .q4_1; case .q4_K: self = .q4_K; case .q5_K: self = .q5_K
+        case .f32: self = .f32;
+        case .f16: self = .f16;
+        case .bf16: self = .bf16;
+        case .q8_0: self = .q8_0
+        case .q4_0: self = .q4_0;
+        case .q4_1: self = .q4_1;
+        case .q4_K: self = .q4_K;
+        case .q5_K: self = .q5_K
         case .q6_K: self = .q6_K
         }
     }
     /// The same type as a kernel weight type, when the kernels take it as it is stored.
     public var weightType: WeightType? {
         switch self {
-        case .f32: .f32; case .f16: .f16; case .bf16: .bf16
+        case .f32: .f32;
+        case .f16: .f16;
+        case .bf16: .bf16
         default: blockFormat.flatMap { f in WeightType.allCases.first { $0.blockFormat == f } }
         }
     }
@@ -35,18 +49,24 @@ extension TensorType {
 // Rows
 
 /// The types `dequantizeRow` understands.
-public let dequantizableTypes: [TensorType] = [.f32, .f16, .bf16, .q4_0, .q4_1, .q5_0, .q5_1, .q8_0,
-                                               .q4_K, .q5_K, .q6_K]
+public let dequantizableTypes: [TensorType] = [
+    .f32, .f16, .bf16, .q4_0, .q4_1, .q5_0, .q5_1, .q8_0,
+    .q4_K, .q5_K, .q6_K
+]
 
 /// Dequantizes `n` consecutive weights (a multiple of `type`'s block size) from `src` into `dst`.
 /// The caller has checked the type is in `dequantizableTypes` and that `src` holds the blocks.
-public func dequantizeRow(_ type: TensorType, _ src: UnsafeRawPointer, _ dst: UnsafeMutablePointer<Float>,
-                          _ n: Int) {
+public func dequantizeRow(
+    _ type: TensorType, _ src: UnsafeRawPointer, _ dst: UnsafeMutablePointer<Float>,
+    _ n: Int
+) {
     switch type {
     case .f32:
         dst.update(from: src.assumingMemoryBound(to: Float.self), count: n)  // memcpy: alignment-agnostic
     case .f16:
-        for i in 0..<n { dst[i] = Float(Float16(bitPattern: src.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))) }
+        for i in 0..<n {
+            dst[i] = Float(Float16(bitPattern: src.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)))
+        }
     case .bf16:
         for i in 0..<n { dst[i] = bf16ToFloat(src.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)) }
     default:
@@ -68,8 +88,10 @@ struct TensorGeometry {
 func checkedGeometry(_ t: TensorInfo) throws -> TensorGeometry {
     let what = "tensor '\(t.name)'"
     guard dequantizableTypes.contains(t.type) else {
-        throw ModelIOError(t.file, "\(what) has type \(t.type), which irm cannot dequantize "
-                           + "(supported: \(dequantizableTypes.map(\.description).joined(separator: ", ")))")
+        throw ModelIOError(
+            t.file,
+            "\(what) has type \(t.type), which irm cannot dequantize "
+                + "(supported: \(dequantizableTypes.map(\.description).joined(separator: ", ")))")
     }
     guard !t.shape.isEmpty, t.shape.allSatisfy({ $0 >= 0 }) else {
         throw ModelIOError(t.file, "\(what) has an invalid shape \(t.shape)")
@@ -83,14 +105,18 @@ func checkedGeometry(_ t: TensorInfo) throws -> TensorGeometry {
     }
     let (be, bb) = t.type.blockLayout
     guard cols % be == 0 else {
-        throw ModelIOError(t.file, "\(what) \(t.type) rows of \(cols) elements are not a multiple of the "
-                           + "block size \(be)")
+        throw ModelIOError(
+            t.file,
+            "\(what) \(t.type) rows of \(cols) elements are not a multiple of the "
+                + "block size \(be)")
     }
     let rowBytes = cols / be * bb
     let (total, o) = rows.multipliedReportingOverflow(by: rowBytes)
     guard !o, total == t.byteCount else {
-        throw ModelIOError(t.file, "\(what) \(t.type) \(t.shape) needs \(o ? "too many" : String(total)) bytes "
-                           + "but has \(t.byteCount)")
+        throw ModelIOError(
+            t.file,
+            "\(what) \(t.type) \(t.shape) needs \(o ? "too many" : String(total)) bytes "
+                + "but has \(t.byteCount)")
     }
     return TensorGeometry(rows: rows, cols: cols, rowBytes: rowBytes)
 }
@@ -131,7 +157,8 @@ public func makeWeight(_ t: TensorInfo, storage: WeightType) throws -> Weight {
     // Float kernels load elements with typed pointers; a view must be aligned to the element size
     // (a safetensors file need not pad its header to 8 bytes). Block decoders read unaligned.
     if t.type.weightType == storage
-        && (storage.isQuantized || Int(bitPattern: t.data) % storage.byteSize == 0) {
+        && (storage.isQuantized || Int(bitPattern: t.data) % storage.byteSize == 0)
+    {
         return Weight(rows: rows, cols: cols, type: storage, base: t.data, owner: t.owner)
     }
     if storage.isQuantized {

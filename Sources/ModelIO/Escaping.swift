@@ -4,7 +4,9 @@
 
 /// `s` with each scalar in `named` replaced by its escape, and any other scalar for which `other` gives a
 /// text replaced by that.
-public func escapingScalars(_ s: String, _ named: [Unicode.Scalar: String], other: (Unicode.Scalar) -> String? = { _ in nil }) -> String {
+public func escapingScalars(
+    _ s: String, _ named: [Unicode.Scalar: String], other: (Unicode.Scalar) -> String? = { _ in nil }
+) -> String {
     var out = String.UnicodeScalarView()
     for u in s.unicodeScalars {
         if let e = named[u] ?? other(u) { out.append(contentsOf: e.unicodeScalars) } else { out.append(u) }
@@ -17,11 +19,12 @@ private let lineEscapes: [Unicode.Scalar: String] = ["\n": "\\n", "\r": "\\r", "
 
 /// A JSON string literal (RFC 8259 escapes; non-ASCII stays UTF-8). Used by every hand-written JSON writer.
 public func jsonString(_ s: String) -> String {
-    "\"" + escapingScalars(s, jsonEscapes) { u in
-        guard u.value < 0x20 else { return nil }
-        let h = String(u.value, radix: 16)
-        return "\\u" + String(repeating: "0", count: 4 - h.count) + h
-    } + "\""
+    "\""
+        + escapingScalars(s, jsonEscapes) { u in
+            guard u.value < 0x20 else { return nil }
+            let h = String(u.value, radix: 16)
+            return "\\u" + String(repeating: "0", count: 4 - h.count) + h
+        } + "\""
 }
 
 /// `s` on one line: control characters and line separators (which a name read from a file may hold) written as

@@ -30,12 +30,17 @@ public final class GGUFFile: @unchecked Sendable {
         let magic = try r.bytes(4)
         guard Array(magic) == Array("GGUF".utf8) else { throw ModelIOError(path, "not a GGUF file (bad magic)") }
         let v = Int(try r.u32())
-        guard v == 2 || v == 3 else { throw ModelIOError(path, "unsupported GGUF version \(v) (2 and 3 are supported)") }
+        guard v == 2 || v == 3 else {
+            throw ModelIOError(path, "unsupported GGUF version \(v) (2 and 3 are supported)")
+        }
         version = v
         let nTensors = try r.u64(), nKV = try r.u64()
         // Each entry takes at least 8+4 bytes (KV) or 8+4+4+8 bytes (tensor): a count beyond that is corrupt.
         guard nKV <= UInt64(file.size / 12), nTensors <= UInt64(file.size / 24) else {
-            throw ModelIOError(path, "header claims \(nTensors) tensors and \(nKV) metadata entries, too many for a \(file.size)-byte file (truncated or corrupt)")
+            throw ModelIOError(
+                path,
+                "header claims \(nTensors) tensors and \(nKV) metadata entries, too many for a \(file.size)-byte file (truncated or corrupt)"
+            )
         }
 
         var meta: [String: GGUFValue] = [:]
@@ -60,11 +65,15 @@ public final class GGUFFile: @unchecked Sendable {
         for _ in 0..<Int(nTensors) {
             let name = try r.string()
             let nDims = Int(try r.u32())
-            guard (1...4).contains(nDims) else { throw ModelIOError(path, "tensor '\(name)' has \(nDims) dimensions (1 to 4 allowed)") }
+            guard (1...4).contains(nDims) else {
+                throw ModelIOError(path, "tensor '\(name)' has \(nDims) dimensions (1 to 4 allowed)")
+            }
             var ne: [Int] = []
             for _ in 0..<nDims {
                 let d = try r.u64()
-                guard d <= UInt64(Int32.max) else { throw ModelIOError(path, "tensor '\(name)' has an impossible dimension \(d)") }
+                guard d <= UInt64(Int32.max) else {
+                    throw ModelIOError(path, "tensor '\(name)' has an impossible dimension \(d)")
+                }
                 ne.append(Int(d))
             }
             let rawType = try r.u32()
@@ -72,7 +81,12 @@ public final class GGUFFile: @unchecked Sendable {
                 throw ModelIOError(path, "tensor '\(name)' has unknown tensor type \(rawType)")
             }
             let off = try r.u64()
-            guard off <= UInt64(file.size) else { throw ModelIOError(path, "tensor '\(name)' offset \(off) is past the end of the file (\(file.size) bytes): the file is truncated") }
+            guard off <= UInt64(file.size) else {
+                throw ModelIOError(
+                    path,
+                    "tensor '\(name)' offset \(off) is past the end of the file (\(file.size) bytes): the file is truncated"
+                )
+            }
             raws.append(Raw(name: name, ne: ne, type: type, offset: Int(off)))
         }
         let dataStart = (r.pos + alignment - 1) / alignment * alignment
@@ -83,21 +97,30 @@ public final class GGUFFile: @unchecked Sendable {
             var count = 1
             for d in t.ne {
                 let (p, o) = count.multipliedReportingOverflow(by: d)
-                guard !o, p <= Int(UInt32.max) * 16 else { throw ModelIOError(path, "tensor '\(t.name)' is impossibly large") }
+                guard !o, p <= Int(UInt32.max) * 16 else {
+                    throw ModelIOError(path, "tensor '\(t.name)' is impossibly large")
+                }
                 count = p
             }
             let (blockElems, blockBytes) = t.type.blockLayout
             guard t.ne[0] % blockElems == 0 else {
-                throw ModelIOError(path, "tensor '\(t.name)' row of \(t.ne[0]) values is not a multiple of the \(t.type) block size \(blockElems)")
+                throw ModelIOError(
+                    path,
+                    "tensor '\(t.name)' row of \(t.ne[0]) values is not a multiple of the \(t.type) block size \(blockElems)"
+                )
             }
             let bytes = count / blockElems * blockBytes
             let start = dataStart + t.offset
             guard start + bytes <= file.size else {
-                throw ModelIOError(path, "tensor '\(t.name)' (\(bytes) bytes at offset \(start)) runs past the end of the file (\(file.size) bytes): the file is truncated")
+                throw ModelIOError(
+                    path,
+                    "tensor '\(t.name)' (\(bytes) bytes at offset \(start)) runs past the end of the file (\(file.size) bytes): the file is truncated"
+                )
             }
             guard ts[t.name] == nil else { throw ModelIOError(path, "duplicate tensor name '\(t.name)'") }
-            ts[t.name] = TensorInfo(name: t.name, type: t.type, shape: t.ne.reversed(), data: file.base + start,
-                                    byteCount: bytes, owner: file, file: path)
+            ts[t.name] = TensorInfo(
+                name: t.name, type: t.type, shape: t.ne.reversed(), data: file.base + start,
+                byteCount: bytes, owner: file, file: path)
             names.append(t.name)
         }
         tensors = ts
@@ -156,7 +179,9 @@ struct ByteReader {
             return .bool(b == 1)
         case 8: return .string(try string())
         case 9:
-            guard depth == 0 else { throw ModelIOError(file.path, "metadata '\(key)': nested arrays are not supported") }
+            guard depth == 0 else {
+                throw ModelIOError(file.path, "metadata '\(key)': nested arrays are not supported")
+            }
             let et = try u32()
             let n = try u64()
             guard n <= UInt64(file.size - pos) else {

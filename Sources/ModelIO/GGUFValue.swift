@@ -9,9 +9,14 @@ public enum GGUFValue: Sendable, Equatable {
     /// Any integer type as Int (nil for other types or values that do not fit).
     public var int: Int? {
         switch self {
-        case .uint8(let v): Int(v); case .int8(let v): Int(v); case .uint16(let v): Int(v)
-        case .int16(let v): Int(v); case .uint32(let v): Int(v); case .int32(let v): Int(v)
-        case .uint64(let v): Int(exactly: v); case .int64(let v): Int(v)
+        case .uint8(let v): Int(v);
+        case .int8(let v): Int(v);
+        case .uint16(let v): Int(v)
+        case .int16(let v): Int(v);
+        case .uint32(let v): Int(v);
+        case .int32(let v): Int(v)
+        case .uint64(let v): Int(exactly: v);
+        case .int64(let v): Int(v)
         case .bool(let v): v ? 1 : 0
         default: nil
         }
@@ -19,7 +24,8 @@ public enum GGUFValue: Sendable, Equatable {
     /// Any numeric type as Double.
     public var double: Double? {
         switch self {
-        case .float32(let v): Double(v); case .float64(let v): v
+        case .float32(let v): Double(v);
+        case .float64(let v): v
         default: int.map(Double.init)
         }
     }

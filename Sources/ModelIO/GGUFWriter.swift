@@ -55,8 +55,11 @@ public final class GGUFWriter {
             }
             alignment = a
         }
-        if let i = metadata.firstIndex(where: { $0.key == key }) { metadata[i].value = value }
-        else { metadata.append((key, value)) }
+        if let i = metadata.firstIndex(where: { $0.key == key }) {
+            metadata[i].value = value
+        } else {
+            metadata.append((key, value))
+        }
     }
 
     private func checkValue(_ v: GGUFValue, key: String, nested: Bool) throws {
@@ -83,8 +86,10 @@ public final class GGUFWriter {
 
     /// Adds a tensor whose `byteCount` bytes `produce` hands over while the file is written: files larger than
     /// memory (a 7B model of random weights). A producer that hands another count fails `write()`.
-    public func addTensor(name: String, type: TensorType, shape: [Int], byteCount: Int,
-                          produce: @escaping (_ write: (UnsafeRawBufferPointer) throws -> Void) throws -> Void) throws {
+    public func addTensor(
+        name: String, type: TensorType, shape: [Int], byteCount: Int,
+        produce: @escaping (_ write: (UnsafeRawBufferPointer) throws -> Void) throws -> Void
+    ) throws {
         guard !tensors.contains(where: { $0.name == name }) else {
             throw ModelIOError(path, "duplicate tensor name '\(name)'")
         }
@@ -93,8 +98,10 @@ public final class GGUFWriter {
         }
         let (be, bb) = type.blockLayout
         guard shape.last! % be == 0 else {
-            throw ModelIOError(path, "tensor '\(name)' rows of \(shape.last!) values are not a multiple of the "
-                               + "\(type) block size \(be)")
+            throw ModelIOError(
+                path,
+                "tensor '\(name)' rows of \(shape.last!) values are not a multiple of the "
+                    + "\(type) block size \(be)")
         }
         var count = 1
         for d in shape {
@@ -103,8 +110,10 @@ public final class GGUFWriter {
             count = p
         }
         guard count / be * bb == byteCount else {
-            throw ModelIOError(path, "tensor '\(name)' \(type) \(shape) needs \(count / be * bb) bytes, "
-                               + "got \(byteCount)")
+            throw ModelIOError(
+                path,
+                "tensor '\(name)' \(type) \(shape) needs \(count / be * bb) bytes, "
+                    + "got \(byteCount)")
         }
         tensors.append(Tensor(name: name, type: type, shape: shape, byteCount: byteCount, produce: produce))
     }
@@ -183,7 +192,7 @@ public final class GGUFWriter {
         let zeros = [UInt8](repeating: 0, count: alignment)
         func padding(_ n: Int) -> Int { (alignment - n % alignment) % alignment }
 
-        u32(0x4655_4747)                  // "GGUF" read as a little-endian u32
+        u32(0x4655_4747)  // "GGUF" read as a little-endian u32
         u32(3)
         u64(UInt64(tensors.count))
         u64(UInt64(metadata.count))
@@ -192,7 +201,7 @@ public final class GGUFWriter {
         for t in tensors {
             string(t.name)
             u32(UInt32(t.shape.count))
-            for d in t.shape.reversed() { u64(UInt64(d)) }   // ggml's ne[]: innermost first
+            for d in t.shape.reversed() { u64(UInt64(d)) }  // ggml's ne[]: innermost first
             u32(t.type.rawValue)
             u64(UInt64(offset))
             offset += t.byteCount + padding(t.byteCount)
@@ -209,8 +218,18 @@ public final class GGUFWriter {
 /// GGUF value type ids (gguf.md: GGUF_TYPE_UINT8 = 0 … GGUF_TYPE_FLOAT64 = 12).
 private func valueType(_ v: GGUFValue) -> UInt32 {
     switch v {
-    case .uint8: 0; case .int8: 1; case .uint16: 2; case .int16: 3; case .uint32: 4; case .int32: 5
-    case .float32: 6; case .bool: 7; case .string: 8; case .array: 9; case .uint64: 10; case .int64: 11
+    case .uint8: 0;
+    case .int8: 1;
+    case .uint16: 2;
+    case .int16: 3;
+    case .uint32: 4;
+    case .int32: 5
+    case .float32: 6;
+    case .bool: 7;
+    case .string: 8;
+    case .array: 9;
+    case .uint64: 10;
+    case .int64: 11
     case .float64: 12
     }
 }

@@ -52,10 +52,13 @@ public struct Llama2cCheckpoint: @unchecked Sendable {
         guard file.size >= 28 else {
             throw ModelIOError(path, "not a llama2.c checkpoint: \(file.size) bytes, shorter than the 28-byte header")
         }
-        let h = (0..<7).map { Int(Int32(littleEndian: file.base.loadUnaligned(fromByteOffset: 4 * $0, as: Int32.self))) }
+        let h = (0..<7).map {
+            Int(Int32(littleEndian: file.base.loadUnaligned(fromByteOffset: 4 * $0, as: Int32.self)))
+        }
         // llama2.c's newer export (export.py version >= 1) starts with the magic "ak42".
         if h[0] == 0x616b_3432 {
-            throw ModelIOError(path, "llama2.c export version \(h[1]) is not supported (only the legacy version 0 .bin)")
+            throw ModelIOError(
+                path, "llama2.c export version \(h[1]) is not supported (only the legacy version 0 .bin)")
         }
         let (dim, hidden, nLayers, nHeads, nKV, vocabSigned, seqLen) = (h[0], h[1], h[2], h[3], h[4], h[5], h[6])
         let vocab = abs(vocabSigned)
@@ -65,8 +68,10 @@ public struct Llama2cCheckpoint: @unchecked Sendable {
             throw ModelIOError(path, "not a llama2.c checkpoint: implausible header \(h)")
         }
         guard dim % nHeads == 0, nHeads % nKV == 0, (dim / nHeads) % 2 == 0 else {
-            throw ModelIOError(path, "inconsistent header: dim \(dim), \(nHeads) heads, \(nKV) KV heads "
-                               + "(dim must split into heads of even size, heads into KV groups)")
+            throw ModelIOError(
+                path,
+                "inconsistent header: dim \(dim), \(nHeads) heads, \(nKV) KV heads "
+                    + "(dim must split into heads of even size, heads into KV groups)")
         }
         self.dim = dim; self.hiddenDim = hidden; self.nLayers = nLayers; self.nHeads = nHeads
         self.nKVHeads = nKV; self.vocabSize = vocab; self.seqLen = seqLen; self.sharedClassifier = vocabSigned > 0
@@ -76,16 +81,21 @@ public struct Llama2cCheckpoint: @unchecked Sendable {
         // header may claim a million layers
         // Each dimension is at most 2^20, so a layer's floats stay below 2^44; the rest is checked.
         let layerFloats = 2 * dim + 2 * dim * dim + 2 * kvDim * dim + 3 * hidden * dim
-        let arrays = [checkedProduct([vocab, dim]), checkedProduct([nLayers, layerFloats]), dim, 2 * seqLen * (headSize / 2),
-                      sharedClassifier ? 0 : checkedProduct([vocab, dim])]
+        let arrays = [
+            checkedProduct([vocab, dim]), checkedProduct([nLayers, layerFloats]), dim, 2 * seqLen * (headSize / 2),
+            sharedClassifier ? 0 : checkedProduct([vocab, dim])
+        ]
         guard let floats = checkedSum(arrays.compactMap { $0 }), !arrays.contains(nil),
-              let expected = checkedProduct([floats, 4]).flatMap({ checkedSum([$0, 28]) }) else {
+            let expected = checkedProduct([floats, 4]).flatMap({ checkedSum([$0, 28]) })
+        else {
             throw ModelIOError(path, "not a llama2.c checkpoint: implausible header \(h)")
         }
         guard file.size == expected else {
-            throw ModelIOError(path, "size \(file.size) bytes does not match its header (\(expected) bytes expected for "
-                               + "dim \(dim), hidden \(hidden), \(nLayers) layers, vocab \(vocabSigned), seq \(seqLen))"
-                               + (file.size < expected ? ": the file is truncated" : ""))
+            throw ModelIOError(
+                path,
+                "size \(file.size) bytes does not match its header (\(expected) bytes expected for "
+                    + "dim \(dim), hidden \(hidden), \(nLayers) layers, vocab \(vocabSigned), seq \(seqLen))"
+                    + (file.size < expected ? ": the file is truncated" : ""))
         }
 
         // ---- layout: (name, shape) in file order; "" marks skipped arrays
@@ -99,9 +109,9 @@ public struct Llama2cCheckpoint: @unchecked Sendable {
         perLayer("attn_v.weight", [kvDim, dim])
         perLayer("attn_output.weight", [dim, dim])
         perLayer("ffn_norm.weight", [dim])
-        perLayer("ffn_gate.weight", [hidden, dim])   // w1
-        perLayer("ffn_down.weight", [dim, hidden])   // w2
-        perLayer("ffn_up.weight", [hidden, dim])     // w3
+        perLayer("ffn_gate.weight", [hidden, dim])  // w1
+        perLayer("ffn_down.weight", [dim, hidden])  // w2
+        perLayer("ffn_up.weight", [hidden, dim])  // w3
         layout.append(("output_norm.weight", [dim]))
         layout.append(("", [seqLen, headSize / 2]))  // freq_cis_real
         layout.append(("", [seqLen, headSize / 2]))  // freq_cis_imag
@@ -112,8 +122,9 @@ public struct Llama2cCheckpoint: @unchecked Sendable {
         for (name, shape) in layout {
             let bytes = shape.reduce(1, *) * 4
             if !name.isEmpty {
-                ts[name] = TensorInfo(name: name, type: .f32, shape: shape, data: file.base + offset,
-                                      byteCount: bytes, owner: file, file: path)
+                ts[name] = TensorInfo(
+                    name: name, type: .f32, shape: shape, data: file.base + offset,
+                    byteCount: bytes, owner: file, file: path)
             }
             offset += bytes
         }

@@ -45,8 +45,11 @@ public final class MappedFile: @unchecked Sendable {
     }
 
     deinit {
-        if owned { UnsafeMutableRawPointer(mutating: base).deallocate() }
-        else { munmap(UnsafeMutableRawPointer(mutating: base), size) }
+        if owned {
+            UnsafeMutableRawPointer(mutating: base).deallocate()
+        } else {
+            munmap(UnsafeMutableRawPointer(mutating: base), size)
+        }
     }
 
     /// Gives back the resident pages lying wholly inside [p, p + count) (madvise MADV_DONTNEED): once a tensor

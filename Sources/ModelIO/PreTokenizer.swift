@@ -19,7 +19,7 @@ public enum PreTokenizerKind: Sendable, Equatable {
     /// The kind for a GGUF `tokenizer.ggml.pre` value; nil when unsupported.
     public init?(ggufPre pre: String?) {
         switch pre ?? "default" {
-        case "default", "gpt2", "gpt-2", "olmo", "jais", "poro-chat", "viking", "pixtral" : self = .gpt2
+        case "default", "gpt2", "gpt-2", "olmo", "jais", "poro-chat", "viking", "pixtral": self = .gpt2
         case "llama3", "llama-v3", "llama-bpe", "falcon3", "dbrx", "smaug-bpe", "bailingmoe": self = .llama3
         case "smollm", "starcoder", "refact", "command-r", "codeshell", "exaone", "minerva-7b": self = .digitsThenGPT2
         default: return nil

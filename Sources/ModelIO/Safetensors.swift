@@ -20,7 +20,12 @@ import Numerics
 private let safetensorsDTypes: [String: TensorType] = ["F32": .f32, "F16": .f16, "BF16": .bf16]
 
 private func safetensorsDType(_ t: TensorType) -> String? {
-    switch t { case .f32: "F32"; case .f16: "F16"; case .bf16: "BF16"; default: nil }
+    switch t {
+    case .f32: "F32";
+    case .f16: "F16";
+    case .bf16: "BF16";
+    default: nil
+    }
 }
 
 // ----------------------------------------------------------------------------
@@ -52,8 +57,10 @@ public final class SafetensorsFile: @unchecked Sendable {
         }
         let n = file.base.loadUnaligned(as: UInt64.self).littleEndian
         guard n <= UInt64(size - 8) else {
-            throw ModelIOError(path, "header length \(n) runs past the end of the file (\(size) bytes): "
-                               + "not a safetensors file, or truncated")
+            throw ModelIOError(
+                path,
+                "header length \(n) runs past the end of the file (\(size) bytes): "
+                    + "not a safetensors file, or truncated")
         }
         let headerLength = Int(n)
         let dataStart = 8 + headerLength, dataSize = size - dataStart
@@ -86,10 +93,13 @@ public final class SafetensorsFile: @unchecked Sendable {
                 continue
             }
             let what = "tensor '\(name)'"
-            guard let e = entry as? [String: Any] else { throw ModelIOError(path, "\(what) entry is not a JSON object") }
+            guard let e = entry as? [String: Any] else {
+                throw ModelIOError(path, "\(what) entry is not a JSON object")
+            }
             guard let dtypeName = e["dtype"] as? String else { throw ModelIOError(path, "\(what) has no dtype") }
             guard let type = safetensorsDTypes[dtypeName] else {
-                throw ModelIOError(path, "\(what) has dtype \(dtypeName), which irm does not read (F32, F16 and BF16 only)")
+                throw ModelIOError(
+                    path, "\(what) has dtype \(dtypeName), which irm does not read (F32, F16 and BF16 only)")
             }
             guard let shape = jsonInts(e["shape"]), shape.allSatisfy({ $0 >= 0 }) else {
                 throw ModelIOError(path, "\(what) has a missing or invalid shape")
@@ -102,8 +112,10 @@ public final class SafetensorsFile: @unchecked Sendable {
                 throw ModelIOError(path, "\(what) data_offsets [\(begin), \(end)] end before they begin")
             }
             guard end <= dataSize else {
-                throw ModelIOError(path, "\(what) data_offsets [\(begin), \(end)] run past the end of the file "
-                                   + "(\(dataSize) bytes of data): truncated or corrupt")
+                throw ModelIOError(
+                    path,
+                    "\(what) data_offsets [\(begin), \(end)] run past the end of the file "
+                        + "(\(dataSize) bytes of data): truncated or corrupt")
             }
             var bytes = type.blockLayout.bytes
             for d in shape {
@@ -112,11 +124,14 @@ public final class SafetensorsFile: @unchecked Sendable {
                 bytes = p
             }
             guard end - begin == bytes else {
-                throw ModelIOError(path, "\(what) \(dtypeName) \(shape) needs \(bytes) bytes but data_offsets "
-                                   + "[\(begin), \(end)] hold \(end - begin)")
+                throw ModelIOError(
+                    path,
+                    "\(what) \(dtypeName) \(shape) needs \(bytes) bytes but data_offsets "
+                        + "[\(begin), \(end)] hold \(end - begin)")
             }
-            ts[name] = TensorInfo(name: name, type: type, shape: shape, data: file.base + dataStart + begin,
-                                  byteCount: bytes, owner: file, file: path)
+            ts[name] = TensorInfo(
+                name: name, type: type, shape: shape, data: file.base + dataStart + begin,
+                byteCount: bytes, owner: file, file: path)
             order.append((begin, name))
         }
         tensors = ts
@@ -151,7 +166,11 @@ public final class SafetensorsFile: @unchecked Sendable {
         while done < t.byteCount {
             let n = pread(fd, UnsafeMutableRawPointer(dst) + done, t.byteCount - done, off_t(start + done))
             if n < 0 && errno == EINTR { continue }
-            guard n > 0 else { throw ModelIOError(path, "tensor '\(t.name)': read failed (\(n < 0 ? String(cString: strerror(errno)) : "file shrank"))") }
+            guard n > 0 else {
+                throw ModelIOError(
+                    path,
+                    "tensor '\(t.name)': read failed (\(n < 0 ? String(cString: strerror(errno)) : "file shrank"))")
+            }
             done += n
         }
     }
@@ -210,8 +229,10 @@ public func loadSafetensorsFolder(_ dir: String) throws -> [String: TensorInfo] 
         let f = try SafetensorsFile(path: shardPath)
         for name in names.sorted() {
             guard let t = f.tensors[name] else {
-                throw ModelIOError(shardPath, "tensor '\(name)', which model.safetensors.index.json places in this "
-                                   + "shard, is not in it")
+                throw ModelIOError(
+                    shardPath,
+                    "tensor '\(name)', which model.safetensors.index.json places in this "
+                        + "shard, is not in it")
             }
             out[name] = t
         }
@@ -227,29 +248,39 @@ public func loadSafetensorsFolder(_ dir: String) throws -> [String: TensorInfo] 
 /// 8 bytes, and tensors are laid out by descending element size then name, without gaps, so every
 /// tensor is aligned to its element size (as the reference Python writer does).
 /// `shape` is outermost first; `bytes` are little-endian row-major.
-public func writeSafetensors(path: String,
-                             tensors: [(name: String, type: TensorType, shape: [Int], bytes: [UInt8])],
-                             metadata: [String: String] = [:]) throws {
+public func writeSafetensors(
+    path: String,
+    tensors: [(name: String, type: TensorType, shape: [Int], bytes: [UInt8])],
+    metadata: [String: String] = [:]
+) throws {
     // One buffer for all tensors, so that the writer below can see them all at once.
     var all = [UInt8]()
     all.reserveCapacity(tensors.reduce(0) { $0 + $1.bytes.count })
     var starts: [Int] = []
     for t in tensors { starts.append(all.count); all.append(contentsOf: t.bytes) }
     try all.withUnsafeBytes { buf in
-        try writeSafetensors(path: path, rawTensors: tensors.enumerated().map { i, t in
-            (t.name, t.type, t.shape, UnsafeRawBufferPointer(rebasing: buf[starts[i]..<starts[i] + t.bytes.count]))
-        }, metadata: metadata)
+        try writeSafetensors(
+            path: path,
+            rawTensors: tensors.enumerated().map { i, t in
+                (t.name, t.type, t.shape, UnsafeRawBufferPointer(rebasing: buf[starts[i]..<starts[i] + t.bytes.count]))
+            }, metadata: metadata)
     }
 }
 
 /// The same from memory the caller owns (e.g. a model's parameter buffer), streamed to the file without a
 /// copy: a checkpoint of a large IRM costs no memory beyond the IRM itself.
-public func writeSafetensors(path: String,
-                             rawTensors tensors: [(name: String, type: TensorType, shape: [Int], data: UnsafeRawBufferPointer)],
-                             metadata: [String: String] = [:]) throws {
-    try writeSafetensors(path: path, streamed: tensors.map { t in
-        StreamedTensor(name: t.name, type: t.type, shape: t.shape, byteCount: t.data.count) { write in try write(t.data) }
-    }, metadata: metadata)
+public func writeSafetensors(
+    path: String,
+    rawTensors tensors: [(name: String, type: TensorType, shape: [Int], data: UnsafeRawBufferPointer)],
+    metadata: [String: String] = [:]
+) throws {
+    try writeSafetensors(
+        path: path,
+        streamed: tensors.map { t in
+            StreamedTensor(name: t.name, type: t.type, shape: t.shape, byteCount: t.data.count) { write in
+                try write(t.data)
+            }
+        }, metadata: metadata)
 }
 
 /// A tensor whose bytes are produced while the file is written (`produce` hands exactly `byteCount` bytes to
@@ -257,21 +288,25 @@ public func writeSafetensors(path: String,
 public struct StreamedTensor {
     public let name: String, type: TensorType, shape: [Int], byteCount: Int
     public let produce: (_ write: (UnsafeRawBufferPointer) throws -> Void) throws -> Void
-    public init(name: String, type: TensorType, shape: [Int], byteCount: Int,
-                produce: @escaping (_ write: (UnsafeRawBufferPointer) throws -> Void) throws -> Void) {
+    public init(
+        name: String, type: TensorType, shape: [Int], byteCount: Int,
+        produce: @escaping (_ write: (UnsafeRawBufferPointer) throws -> Void) throws -> Void
+    ) {
         self.name = name; self.type = type; self.shape = shape; self.byteCount = byteCount; self.produce = produce
     }
 }
 
 /// The same with each tensor's bytes produced as it is written; a producer that hands the wrong number of
 /// bytes fails the write (the old file stays).
-public func writeSafetensors(path: String, streamed tensors: [StreamedTensor], metadata: [String: String] = [:]) throws {
+public func writeSafetensors(path: String, streamed tensors: [StreamedTensor], metadata: [String: String] = [:]) throws
+{
     var seen = Set<String>()
     for t in tensors {
         guard t.name != "__metadata__" else { throw ModelIOError(path, "'__metadata__' cannot be a tensor name") }
         guard seen.insert(t.name).inserted else { throw ModelIOError(path, "duplicate tensor name '\(t.name)'") }
         guard safetensorsDType(t.type) != nil else {
-            throw ModelIOError(path, "tensor '\(t.name)' is \(t.type); safetensors files are written as F32, F16 or BF16")
+            throw ModelIOError(
+                path, "tensor '\(t.name)' is \(t.type); safetensors files are written as F32, F16 or BF16")
         }
         guard t.shape.allSatisfy({ $0 >= 0 }) else {
             throw ModelIOError(path, "tensor '\(t.name)' has an invalid shape \(t.shape)")
@@ -298,8 +333,12 @@ public func writeSafetensors(path: String, streamed tensors: [StreamedTensor], m
     var offset = 0
     for t in ordered {
         let shape = t.shape.map(String.init).joined(separator: ",")
-        entries.append((t.name, "{\"dtype\":\"\(safetensorsDType(t.type)!)\",\"shape\":[\(shape)],"
-                        + "\"data_offsets\":[\(offset),\(offset + t.byteCount)]}"))
+        entries.append(
+            (
+                t.name,
+                "{\"dtype\":\"\(safetensorsDType(t.type)!)\",\"shape\":[\(shape)],"
+                    + "\"data_offsets\":[\(offset),\(offset + t.byteCount)]}"
+            ))
         offset += t.byteCount
     }
     // Keys sorted by their UTF-8 bytes, as Python's json.dumps(sort_keys=True) does for ASCII names.
@@ -317,9 +356,11 @@ public func writeSafetensors(path: String, streamed tensors: [StreamedTensor], m
 }
 
 /// Runs a tensor's producer, passing its bytes on, and fails unless it handed exactly `count` of them.
-func writeCounted(_ name: String, _ count: Int, _ path: String,
-                  _ produce: (_ write: (UnsafeRawBufferPointer) throws -> Void) throws -> Void,
-                  _ write: (UnsafeRawBufferPointer) throws -> Void) throws {
+func writeCounted(
+    _ name: String, _ count: Int, _ path: String,
+    _ produce: (_ write: (UnsafeRawBufferPointer) throws -> Void) throws -> Void,
+    _ write: (UnsafeRawBufferPointer) throws -> Void
+) throws {
     var written = 0
     try withoutActuallyEscaping(write) { write in
         try produce { chunk in
@@ -336,8 +377,10 @@ func writeCounted(_ name: String, _ count: Int, _ path: String,
 }
 
 /// fp32 convenience: each tensor's values stored as `storage` (.f32, .f16 or .bf16, rounded to nearest-even).
-public func writeSafetensors(path: String, floatTensors: [(name: String, shape: [Int], values: [Float])],
-                             storage: TensorType = .f32, metadata: [String: String] = [:]) throws {
+public func writeSafetensors(
+    path: String, floatTensors: [(name: String, shape: [Int], values: [Float])],
+    storage: TensorType = .f32, metadata: [String: String] = [:]
+) throws {
     let converted: [(name: String, type: TensorType, shape: [Int], bytes: [UInt8])] = try floatTensors.map { t in
         let bytes: [UInt8]
         switch storage {

@@ -28,7 +28,9 @@ public final class SentencePieceBPETokenizer: VocabularyTokenizer {
             switch vocab.kinds[i] {
             case .normal, .userDefined, .unused:
                 // -inf: a piece no merge may produce (tokenizer.json vocabularies, see loadTokenizerJSON).
-                if vocab.scores[i] != -.infinity, m[Array(vocab.pieces[i].utf8)] == nil { m[Array(vocab.pieces[i].utf8)] = Int32(i) }
+                if vocab.scores[i] != -.infinity, m[Array(vocab.pieces[i].utf8)] == nil {
+                    m[Array(vocab.pieces[i].utf8)] = Int32(i)
+                }
             case .byte:
                 if let b = parseBytePiece(vocab.pieces[i]), bytes[Int(b)] < 0 { bytes[Int(b)] = Int32(i) }
             default: break
@@ -138,8 +140,11 @@ public final class SentencePieceBPETokenizer: VocabularyTokenizer {
                 resegment(s1, l1, depth: depth + 1); resegment(s2, l2, depth: depth + 1); return
             }
             for b in t[Int(s)..<Int(s + l)] {
-                if byteIds[Int(b)] >= 0 { out.append(byteIds[Int(b)]) }
-                else if let u = vocab.unk { out.append(u); return }   // one <unk> per character
+                if byteIds[Int(b)] >= 0 {
+                    out.append(byteIds[Int(b)])
+                } else if let u = vocab.unk {
+                    out.append(u); return
+                }  // one <unk> per character
             }
         }
         var k: Int32 = 0

@@ -81,7 +81,7 @@ struct SentencePieceModelProto {
     var pieces: [String] = []
     var scores: [Float] = []
     var kinds: [TokenKind] = []
-    var modelType = 1               // UNIGRAM unless stated
+    var modelType = 1  // UNIGRAM unless stated
     var byteFallback = false
     var unkId: Int32 = 0, bosId: Int32 = 1, eosId: Int32 = 2, padId: Int32 = -1
     var normalizerName = ""
@@ -130,7 +130,7 @@ struct SentencePieceModelProto {
             let (field, wire) = try r.key()
             if wire == 0 {
                 let v = try r.varint()
-                let i32 = Int32(truncatingIfNeeded: v)   // negative int32 are 10-byte varints
+                let i32 = Int32(truncatingIfNeeded: v)  // negative int32 are 10-byte varints
                 switch field {
                 case 3: modelType = Int(i32)
                 case 35: byteFallback = v != 0

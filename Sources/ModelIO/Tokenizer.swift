@@ -59,8 +59,10 @@ final class Vocabulary: Sendable {
         let kind: TokenKind
     }
 
-    init(pieces: [String], kinds: [TokenKind], scores: [Float], bos: Int32?, eos: Int32?, unk: Int32?,
-         eot: Int32? = nil, eom: Int32? = nil, addBOS: Bool, addEOS: Bool) {
+    init(
+        pieces: [String], kinds: [TokenKind], scores: [Float], bos: Int32?, eos: Int32?, unk: Int32?,
+        eot: Int32? = nil, eom: Int32? = nil, addBOS: Bool, addEOS: Bool
+    ) {
         self.pieces = pieces
         self.kinds = kinds
         self.scores = scores
@@ -76,8 +78,10 @@ final class Vocabulary: Sendable {
         for id in [eos, eot, eom] { if let v = valid(id) { eog.insert(v) } }
         // llama.cpp (llama_vocab::impl::load) adds these pieces to its end-of-generation set (and Llama 3 stops at
         // <|end_of_text|> too, which its tokenizer.json does not name as EOS).
-        for p in ["<|eot_id|>", "<|end_of_text|>", "<|im_end|>", "<|end|>", "<end_of_turn>", "<|endoftext|>", "<|eom_id|>",
-                  "<EOT>", "_<EOT>"] {
+        for p in [
+            "<|eot_id|>", "<|end_of_text|>", "<|im_end|>", "<|end|>", "<end_of_turn>", "<|endoftext|>", "<|eom_id|>",
+            "<EOT>", "_<EOT>"
+        ] {
             if let id = ids[Array(p.utf8)] { eog.insert(id) }
         }
         self.endOfGeneration = eog

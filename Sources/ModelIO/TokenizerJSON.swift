@@ -26,11 +26,15 @@ enum JSONValue {
         case .null: return "null"
         case .bool(let b): return b ? "true" : "false"
         case .number(let d): return d.rounded() == d && abs(d) < 1e15 ? String(Int(d)) : String(d)
-        case .string(let s): return "\"" + s.replacingOccurrences(of: "\\", with: "\\\\")
-            .replacingOccurrences(of: "\"", with: "\\\"") + "\""
+        case .string(let s):
+            return "\""
+                + s.replacingOccurrences(of: "\\", with: "\\\\")
+                .replacingOccurrences(of: "\"", with: "\\\"") + "\""
         case .array(let a): return "[" + a.map(\.compact).joined(separator: ",") + "]"
-        case .object(let m): return "{" + m.map { JSONValue.string($0.0).compact + ":" + $0.1.compact }
-            .joined(separator: ",") + "}"
+        case .object(let m):
+            return "{"
+                + m.map { JSONValue.string($0.0).compact + ":" + $0.1.compact }
+                .joined(separator: ",") + "}"
         }
     }
 }
@@ -56,7 +60,9 @@ struct JSONParser {
 
     mutating func literal(_ s: String, _ v: JSONValue) throws -> JSONValue {
         let u = Array(s.utf8)
-        guard b.count - i >= u.count, (0..<u.count).allSatisfy({ b[i + $0] == u[$0] }) else { throw fail("bad literal") }
+        guard b.count - i >= u.count, (0..<u.count).allSatisfy({ b[i + $0] == u[$0] }) else {
+            throw fail("bad literal")
+        }
         i += u.count
         return v
     }
@@ -105,7 +111,8 @@ struct JSONParser {
         default:
             let s = i
             while i < b.count, let c = Optional(b[i]),
-                  (c >= 0x30 && c <= 0x39) || c == 0x2D || c == 0x2B || c == 0x2E || c == 0x65 || c == 0x45 { i += 1 }
+                (c >= 0x30 && c <= 0x39) || c == 0x2D || c == 0x2B || c == 0x2E || c == 0x65 || c == 0x45
+            { i += 1 }
             guard i > s, let d = Double(String(decoding: UnsafeRawBufferPointer(rebasing: b[s..<i]), as: UTF8.self))
             else { throw fail("unexpected character") }
             return .number(d)
@@ -130,7 +137,7 @@ struct JSONParser {
     }
 
     mutating func string() throws -> String {
-        i += 1   // opening quote
+        i += 1  // opening quote
         var out: [UInt8] = []
         while true {
             guard i < b.count else { throw fail("unterminated string") }
@@ -148,11 +155,17 @@ struct JSONParser {
             case UInt8(ascii: "t"): out.append(0x09)
             case UInt8(ascii: "u"):
                 var u = try hex4()
-                if (0xD800..<0xDC00).contains(u), b.count - i >= 6, b[i] == UInt8(ascii: "\\"), b[i + 1] == UInt8(ascii: "u") {
+                if (0xD800..<0xDC00).contains(u), b.count - i >= 6, b[i] == UInt8(ascii: "\\"),
+                    b[i + 1] == UInt8(ascii: "u")
+                {
                     let save = i
                     i += 2
                     let lo = try hex4()
-                    if (0xDC00..<0xE000).contains(lo) { u = 0x10000 + ((u - 0xD800) << 10) + (lo - 0xDC00) } else { i = save }
+                    if (0xDC00..<0xE000).contains(lo) {
+                        u = 0x10000 + ((u - 0xD800) << 10) + (lo - 0xDC00)
+                    } else {
+                        i = save
+                    }
                 }
                 let scalar = Unicode.Scalar(u) ?? "\u{FFFD}"
                 out += Array(String(Character(scalar)).utf8)

@@ -33,7 +33,7 @@ public func loadTokenizer(gguf md: [String: GGUFValue], file: String) throws -> 
     func id(_ key: String) throws -> Int32? {
         guard let v = md["tokenizer.ggml." + key] else { return nil }
         guard let i = v.int else { throw fail("tokenizer.ggml.\(key) is not an integer") }
-        if i == -1 || i == 0xFFFF_FFFF { return nil }   // "none"
+        if i == -1 || i == 0xFFFF_FFFF { return nil }  // "none"
         guard i >= 0 && i < n else { throw fail("tokenizer.ggml.\(key) = \(i) is out of range (vocab \(n))") }
         return Int32(i)
     }
@@ -43,15 +43,19 @@ public func loadTokenizer(gguf md: [String: GGUFValue], file: String) throws -> 
 
     switch model {
     case "llama":
-        let vocab = Vocabulary(pieces: pieces, kinds: kinds, scores: scores, bos: bos ?? 1, eos: eos ?? 2,
-                               unk: unk ?? 0, eot: eot, eom: eom,
-                               addBOS: md["tokenizer.ggml.add_bos_token"]?.bool ?? true, addEOS: addEOS)
-        return SentencePieceBPETokenizer(vocab: vocab,
-                                         addSpacePrefix: md["tokenizer.ggml.add_space_prefix"]?.bool ?? true)
+        let vocab = Vocabulary(
+            pieces: pieces, kinds: kinds, scores: scores, bos: bos ?? 1, eos: eos ?? 2,
+            unk: unk ?? 0, eot: eot, eom: eom,
+            addBOS: md["tokenizer.ggml.add_bos_token"]?.bool ?? true, addEOS: addEOS)
+        return SentencePieceBPETokenizer(
+            vocab: vocab,
+            addSpacePrefix: md["tokenizer.ggml.add_space_prefix"]?.bool ?? true)
     case "gpt2":
         let preName = md["tokenizer.ggml.pre"]?.string
         guard let pre = PreTokenizerKind(ggufPre: preName) else {
-            throw fail("unsupported tokenizer.ggml.pre \"\(preName ?? "")\" (supported: default, gpt2, llama3/llama-bpe, smollm/starcoder family)")
+            throw fail(
+                "unsupported tokenizer.ggml.pre \"\(preName ?? "")\" (supported: default, gpt2, llama3/llama-bpe, smollm/starcoder family)"
+            )
         }
         guard let mArr = md["tokenizer.ggml.merges"]?.array else { throw fail("missing tokenizer.ggml.merges") }
         var merges: [(String, String)] = []
@@ -62,10 +66,11 @@ public func loadTokenizer(gguf md: [String: GGUFValue], file: String) throws -> 
             }
             merges.append(pair)
         }
-        let vocab = Vocabulary(pieces: pieces, kinds: kinds, scores: scores, bos: bos, eos: eos, unk: unk,
-                               eot: eot, eom: eom,
-                               addBOS: md["tokenizer.ggml.add_bos_token"]?.bool ?? (pre == .llama3),
-                               addEOS: addEOS)
+        let vocab = Vocabulary(
+            pieces: pieces, kinds: kinds, scores: scores, bos: bos, eos: eos, unk: unk,
+            eot: eot, eom: eom,
+            addBOS: md["tokenizer.ggml.add_bos_token"]?.bool ?? (pre == .llama3),
+            addEOS: addEOS)
         return ByteLevelBPETokenizer(vocab: vocab, merges: merges, preTokenizer: pre, ignoreMerges: pre == .llama3)
     default:
         throw fail("unsupported tokenizer.ggml.model \"\(model)\" (supported: llama, gpt2)")
@@ -100,10 +105,12 @@ public func loadSentencePieceModel(file f: MappedFile) throws -> Tokenizer {
         throw ModelIOError(path, "sentencepiece model type \(name) is not supported (only BPE)")
     }
     func opt(_ i: Int32) -> Int32? { i >= 0 && Int(i) < m.pieces.count ? i : nil }
-    let vocab = Vocabulary(pieces: m.pieces, kinds: m.kinds, scores: m.scores, bos: opt(m.bosId),
-                           eos: opt(m.eosId), unk: opt(m.unkId), addBOS: true, addEOS: false)
-    return SentencePieceBPETokenizer(vocab: vocab, addSpacePrefix: m.addDummyPrefix,
-                                     removeExtraWhitespaces: m.removeExtraWhitespaces)
+    let vocab = Vocabulary(
+        pieces: m.pieces, kinds: m.kinds, scores: m.scores, bos: opt(m.bosId),
+        eos: opt(m.eosId), unk: opt(m.unkId), addBOS: true, addEOS: false)
+    return SentencePieceBPETokenizer(
+        vocab: vocab, addSpacePrefix: m.addDummyPrefix,
+        removeExtraWhitespaces: m.removeExtraWhitespaces)
 }
 
 /// The `tokenizer.ggml.*` metadata llama.cpp's converter writes for a sentencepiece BPE `tokenizer.model`
@@ -116,9 +123,10 @@ public func ggufTokenizerMetadata(sentencePieceModel path: String) throws -> [(S
         ("tokenizer.ggml.model", .string("llama")),
         ("tokenizer.ggml.tokens", .array(m.pieces.map { .string($0) })),
         ("tokenizer.ggml.scores", .array(m.scores.map { .float32($0) })),
-        ("tokenizer.ggml.token_type", .array(m.kinds.map { .int32(Int32($0.rawValue)) })),
+        ("tokenizer.ggml.token_type", .array(m.kinds.map { .int32(Int32($0.rawValue)) }))
     ]
-    for (key, id) in [("bos", m.bosId), ("eos", m.eosId), ("unknown", m.unkId)] where id >= 0 && Int(id) < m.pieces.count {
+    for (key, id) in [("bos", m.bosId), ("eos", m.eosId), ("unknown", m.unkId)]
+    where id >= 0 && Int(id) < m.pieces.count {
         md.append(("tokenizer.ggml.\(key)_token_id", .uint32(UInt32(id))))
     }
     md += [("tokenizer.ggml.add_bos_token", .bool(true)), ("tokenizer.ggml.add_eos_token", .bool(false))]
@@ -157,15 +165,21 @@ public func loadLlama2cTokenizer(file f: MappedFile, vocabSize: Int) throws -> T
         var s = String(decoding: UnsafeRawBufferPointer(rebasing: b[pos..<(pos + len)]), as: UTF8.self)
         pos += len
         var kind = TokenKind.normal
-        if s == "\n<s>\n" || s == "\n</s>\n" { s = s.trimmingCharacters(in: .newlines); kind = .control }
-        else if i == 0 && s == "<unk>" { kind = .unknown }
-        else if parseBytePiece(s) != nil { kind = .byte }
-        else { s = s.replacingOccurrences(of: " ", with: "\u{2581}") }
+        if s == "\n<s>\n" || s == "\n</s>\n" {
+            s = s.trimmingCharacters(in: .newlines); kind = .control
+        } else if i == 0 && s == "<unk>" {
+            kind = .unknown
+        } else if parseBytePiece(s) != nil {
+            kind = .byte
+        } else {
+            s = s.replacingOccurrences(of: " ", with: "\u{2581}")
+        }
         pieces.append(s); scores.append(score); kinds.append(kind)
     }
     let bos = pieces.firstIndex(of: "<s>").map(Int32.init), eos = pieces.firstIndex(of: "</s>").map(Int32.init)
-    let vocab = Vocabulary(pieces: pieces, kinds: kinds, scores: scores, bos: bos, eos: eos,
-                           unk: kinds[0] == .unknown ? 0 : nil, addBOS: true, addEOS: false)
+    let vocab = Vocabulary(
+        pieces: pieces, kinds: kinds, scores: scores, bos: bos, eos: eos,
+        unk: kinds[0] == .unknown ? 0 : nil, addBOS: true, addEOS: false)
     return SentencePieceBPETokenizer(vocab: vocab, addSpacePrefix: true)
 }
 
@@ -215,25 +229,34 @@ public func loadTokenizerJSON(file f: MappedFile) throws -> Tokenizer {
             if let i = ids(a + b), scores[Int(i)] == -.infinity { scores[Int(i)] = -Float(rank) }
         }
         let prepend = norm.contains("Prepend") || pre.contains("Metaspace") && !pre.contains("\"never\"")
-        let vocab = Vocabulary(pieces: pieces, kinds: kinds, scores: scores, bos: bos, eos: eos, unk: unk,
-                               addBOS: addBOS ?? true, addEOS: false)
+        let vocab = Vocabulary(
+            pieces: pieces, kinds: kinds, scores: scores, bos: bos, eos: eos, unk: unk,
+            addBOS: addBOS ?? true, addEOS: false)
         return SentencePieceBPETokenizer(vocab: vocab, addSpacePrefix: prepend)
     }
     let kind: PreTokenizerKind
-    if pre.contains("\\p{N}{1,3}") { kind = .llama3 }
-    else if pre.contains("\"Digits\"") && pre.contains("\"individual_digits\":true") { kind = .digitsThenGPT2 }
-    else { kind = .gpt2 }
+    if pre.contains("\\p{N}{1,3}") {
+        kind = .llama3
+    } else if pre.contains("\"Digits\"") && pre.contains("\"individual_digits\":true") {
+        kind = .digitsThenGPT2
+    } else {
+        kind = .gpt2
+    }
     eos = eos ?? ids("<|endoftext|>") ?? ids("<|end_of_text|>")
-    let vocab = Vocabulary(pieces: pieces, kinds: kinds, scores: [Float](repeating: 0, count: n),
-                           bos: bos, eos: eos, unk: model["unk_token"]?.string.flatMap(ids),
-                           addBOS: addBOS ?? false, addEOS: false)
-    return ByteLevelBPETokenizer(vocab: vocab, merges: merges, preTokenizer: kind,
-                                 ignoreMerges: model["ignore_merges"]?.bool ?? false)
+    let vocab = Vocabulary(
+        pieces: pieces, kinds: kinds, scores: [Float](repeating: 0, count: n),
+        bos: bos, eos: eos, unk: model["unk_token"]?.string.flatMap(ids),
+        addBOS: addBOS ?? false, addEOS: false)
+    return ByteLevelBPETokenizer(
+        vocab: vocab, merges: merges, preTokenizer: kind,
+        ignoreMerges: model["ignore_merges"]?.bool ?? false)
 }
 
 /// The pieces by id: model.vocab, then added_tokens (special → control, else user-defined); ids nobody names
 /// become unused placeholders.
-func tokenizerJSONPieces(_ root: JSONValue, model: JSONValue, path: String) throws -> (pieces: [String], kinds: [TokenKind]) {
+func tokenizerJSONPieces(_ root: JSONValue, model: JSONValue, path: String) throws -> (
+    pieces: [String], kinds: [TokenKind]
+) {
     guard let vocabObj = model["vocab"]?.members else { throw ModelIOError(path, "model has no \"vocab\" object") }
     var byId: [Int: String] = [:]
     for (p, v) in vocabObj {
@@ -272,9 +295,13 @@ func tokenizerJSONMerges(_ model: JSONValue, path: String) throws -> [(String, S
     let mAny = model["merges"]?.array ?? []
     merges.reserveCapacity(mAny.count)
     for (i, m) in mAny.enumerated() {
-        if let s = m.string, let pair = splitMerge(s) { merges.append(pair) }
-        else if let a = m.array, a.count == 2, let x = a[0].string, let y = a[1].string { merges.append((x, y)) }
-        else { throw ModelIOError(path, "bad merges line \(i)") }
+        if let s = m.string, let pair = splitMerge(s) {
+            merges.append(pair)
+        } else if let a = m.array, a.count == 2, let x = a[0].string, let y = a[1].string {
+            merges.append((x, y))
+        } else {
+            throw ModelIOError(path, "bad merges line \(i)")
+        }
     }
     return merges
 }
@@ -282,7 +309,8 @@ func tokenizerJSONMerges(_ model: JSONValue, path: String) throws -> [(String, S
 /// BOS/EOS and add_bos: tokenizer_config.json next to the file, then the post-processor template (the callers
 /// fall back to the usual piece names).
 func tokenizerJSONSpecials(_ root: JSONValue, path: String, ids: (String) -> Int32?) throws
-    -> (bos: Int32?, eos: Int32?, addBOS: Bool?) {
+    -> (bos: Int32?, eos: Int32?, addBOS: Bool?)
+{
     var bos: Int32?, eos: Int32?, addBOS: Bool?
     let cfgPath = (path as NSString).deletingLastPathComponent + "/tokenizer_config.json"
     if FileManager.default.fileExists(atPath: cfgPath) {

@@ -28,8 +28,10 @@ nonisolated(unsafe) public var gemvMaxRowsQuantized = 4
 }
 
 /// y[M,N] = x[M,K] · Wᵀ (+ y if accumulate).
-public func matmul(_ x: UnsafePointer<Float>, _ M: Int, _ W: Weight, _ y: UnsafeMutablePointer<Float>,
-                   accumulate: Bool = false) {
+public func matmul(
+    _ x: UnsafePointer<Float>, _ M: Int, _ W: Weight, _ y: UnsafeMutablePointer<Float>,
+    accumulate: Bool = false
+) {
     let N = W.rows, K = W.cols
     if M <= 0 || N <= 0 { return }
     if usesGEMV(M, W) {
@@ -59,8 +61,10 @@ public func matmul(_ x: UnsafePointer<Float>, _ M: Int, _ products: [(W: Weight,
 /// y1 = x·W1ᵀ and y2 = x·W2ᵀ for two weights of one shape (and, for the fused path, one type), then `combine(rows, cols)` on each block
 /// of the outputs as soon as both products of that block are written, in one parallel region: SwiGLU's gate and
 /// up, whose activation is then computed by the thread that has just written them instead of serially after.
-public func matmulPair(_ x: UnsafePointer<Float>, _ M: Int, _ w1: Weight, _ y1: UnsafeMutablePointer<Float>,
-                       _ w2: Weight, _ y2: UnsafeMutablePointer<Float>, combine: (Range<Int>, Range<Int>) -> Void) {
+public func matmulPair(
+    _ x: UnsafePointer<Float>, _ M: Int, _ w1: Weight, _ y1: UnsafeMutablePointer<Float>,
+    _ w2: Weight, _ y2: UnsafeMutablePointer<Float>, combine: (Range<Int>, Range<Int>) -> Void
+) {
     if M <= 0 || w1.rows <= 0 { return }
     guard w1.rows == w2.rows && w1.cols == w2.cols && w1.type == w2.type else {
         // Mixed quantizations (a Q4_K_M file may store gate and up in different block types): the plans'
@@ -86,17 +90,34 @@ private enum MatmulPlan {
 
     init(_ x: UnsafePointer<Float>, _ M: Int, _ W: Weight, _ y: UnsafeMutablePointer<Float>) {
         if usesGEMV(M, W) { self = .gemv(GEMVPlan(x, M, W, y, accumulate: false)); return }
-        self = .gemm(gemmPlan(M: M, N: W.rows, K: W.cols, a: .rowMajor(x, ld: W.cols), b: .transposed(W), c: y,
-                              ldc: W.rows, accumulate: false))
+        self = .gemm(
+            gemmPlan(
+                M: M, N: W.rows, K: W.cols, a: .rowMajor(x, ld: W.cols), b: .transposed(W), c: y,
+                ldc: W.rows, accumulate: false))
     }
-    var tasks: Int { switch self { case .gemv(let p): p.chunks; case .gemm(let p): p.tasks } }
-    var serial: Bool { switch self { case .gemv(let p): p.chunks == 1; case .gemm(let p): p.serial } }
-    func run(_ t: Int) { switch self { case .gemv(let p): p.run(t); case .gemm(let p): runGEMMTask(p, t) } }
+    var tasks: Int {
+        switch self {
+        case .gemv(let p): p.chunks;
+        case .gemm(let p): p.tasks
+        }
+    }
+    var serial: Bool {
+        switch self {
+        case .gemv(let p): p.chunks == 1;
+        case .gemm(let p): p.serial
+        }
+    }
+    func run(_ t: Int) {
+        switch self {
+        case .gemv(let p): p.run(t);
+        case .gemm(let p): runGEMMTask(p, t)
+        }
+    }
     /// The rows and columns of the output that task t writes.
     func block(_ t: Int) -> (rows: Range<Int>, cols: Range<Int>) {
         switch self {
         case .gemv(let p):
-            return (0..<p.M, t * p.chunk ..< min(p.W.rows, (t + 1) * p.chunk))
+            return (0..<p.M, t * p.chunk..<min(p.W.rows, (t + 1) * p.chunk))
         case .gemm(let p):
             return p.block(t)
         }
@@ -104,15 +125,19 @@ private enum MatmulPlan {
 }
 
 /// dx[M,K] = dy[M,N] · W (+ dx if accumulate).
-public func matmulBackward(_ dy: UnsafePointer<Float>, _ M: Int, _ W: Weight, _ dx: UnsafeMutablePointer<Float>,
-                           accumulate: Bool = false) {
+public func matmulBackward(
+    _ dy: UnsafePointer<Float>, _ M: Int, _ W: Weight, _ dx: UnsafeMutablePointer<Float>,
+    accumulate: Bool = false
+) {
     let N = W.rows, K = W.cols
     gemm(M: M, N: K, K: N, a: .rowMajor(dy, ld: N), b: .direct(W), c: dx, ldc: K, accumulate: accumulate)
 }
 
 /// dW[N,K] = dyᵀ[N,M] · x[M,K] (+ dW if accumulate).
-public func matmulWeightGrad(_ dy: UnsafePointer<Float>, _ x: UnsafePointer<Float>, M: Int, N: Int, K: Int,
-                             _ dW: UnsafeMutablePointer<Float>, accumulate: Bool = false) {
+public func matmulWeightGrad(
+    _ dy: UnsafePointer<Float>, _ x: UnsafePointer<Float>, M: Int, N: Int, K: Int,
+    _ dW: UnsafeMutablePointer<Float>, accumulate: Bool = false
+) {
     let xw = Weight(rows: M, cols: K, type: .f32, base: UnsafeRawPointer(x), owner: nil)
     gemm(M: N, N: K, K: M, a: .transposed(dy, ld: N), b: .direct(xw), c: dW, ldc: K, accumulate: accumulate)
 }
@@ -120,15 +145,20 @@ public func matmulWeightGrad(_ dy: UnsafePointer<Float>, _ x: UnsafePointer<Floa
 // MARK: the blocked GEMM
 
 /// A plan for C[M,N] (ldc) = A[M,K]·B[K,N] (+ C if accumulate) with the blocking of the path in use.
-func gemmPlan(M: Int, N: Int, K: Int, a: GEMMLeft, b: GEMMRight, c: UnsafeMutablePointer<Float>, ldc: Int,
-              accumulate: Bool) -> GEMMPlan {
-    GEMMPlan(M: M, N: N, K: K, a: a, b: b, c: c, ldc: ldc, accumulate: accumulate,
-             blocking: gemmBlocking(kernelPath), threads: numThreads)
+func gemmPlan(
+    M: Int, N: Int, K: Int, a: GEMMLeft, b: GEMMRight, c: UnsafeMutablePointer<Float>, ldc: Int,
+    accumulate: Bool
+) -> GEMMPlan {
+    GEMMPlan(
+        M: M, N: N, K: K, a: a, b: b, c: c, ldc: ldc, accumulate: accumulate,
+        blocking: gemmBlocking(kernelPath), threads: numThreads)
 }
 
 /// C[M,N] (ldc) = A[M,K]·B[K,N] (+ C if accumulate).
-func gemm(M: Int, N: Int, K: Int, a: GEMMLeft, b: GEMMRight, c: UnsafeMutablePointer<Float>, ldc: Int,
-          accumulate: Bool) {
+func gemm(
+    M: Int, N: Int, K: Int, a: GEMMLeft, b: GEMMRight, c: UnsafeMutablePointer<Float>, ldc: Int,
+    accumulate: Bool
+) {
     if M <= 0 || N <= 0 { return }
     if K <= 0 {
         if !accumulate { for i in 0..<M { (c + i * ldc).update(repeating: 0, count: N) } }

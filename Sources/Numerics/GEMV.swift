@@ -39,8 +39,10 @@ struct GEMVPlan {
 }
 
 @inline(__always)
-private func gemvRows<S: WidenSource>(_ s: S.Type, _ x: UnsafePointer<Float>, _ M: Int, _ W: Weight,
-                                      _ n0: Int, _ n1: Int, _ y: UnsafeMutablePointer<Float>, _ accumulate: Bool) {
+private func gemvRows<S: WidenSource>(
+    _ s: S.Type, _ x: UnsafePointer<Float>, _ M: Int, _ W: Weight,
+    _ n0: Int, _ n1: Int, _ y: UnsafeMutablePointer<Float>, _ accumulate: Bool
+) {
     let K = W.cols, N = W.rows, w = W.base
     if M == 1 && K < 2048 {
         // Short rows, one after another: the weights are read as a single sequential stream, which the
@@ -90,15 +92,20 @@ func store(_ y: UnsafeMutablePointer<Float>, _ i: Int, _ v: Float, _ accumulate:
 
 /// Dot product of x with one W row (element offset o): four accumulators.
 @inline(__always)
-private func gemv1x1<S: WidenSource>(_ s: S.Type, _ x: UnsafePointer<Float>, _ K: Int, _ w: UnsafeRawPointer, _ o: Int) -> Float {
+private func gemv1x1<S: WidenSource>(_ s: S.Type, _ x: UnsafePointer<Float>, _ K: Int, _ w: UnsafeRawPointer, _ o: Int)
+    -> Float
+{
     var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
     let xr = UnsafeRawPointer(x)
     var k = 0
     while k + 32 <= K {
         a0 = a0.addingProduct(S.load8(w, o + k), xr.loadUnaligned(fromByteOffset: k * 4, as: SIMD8<Float>.self))
-        a1 = a1.addingProduct(S.load8(w, o + k + 8), xr.loadUnaligned(fromByteOffset: k * 4 + 32, as: SIMD8<Float>.self))
-        a2 = a2.addingProduct(S.load8(w, o + k + 16), xr.loadUnaligned(fromByteOffset: k * 4 + 64, as: SIMD8<Float>.self))
-        a3 = a3.addingProduct(S.load8(w, o + k + 24), xr.loadUnaligned(fromByteOffset: k * 4 + 96, as: SIMD8<Float>.self))
+        a1 = a1.addingProduct(
+            S.load8(w, o + k + 8), xr.loadUnaligned(fromByteOffset: k * 4 + 32, as: SIMD8<Float>.self))
+        a2 = a2.addingProduct(
+            S.load8(w, o + k + 16), xr.loadUnaligned(fromByteOffset: k * 4 + 64, as: SIMD8<Float>.self))
+        a3 = a3.addingProduct(
+            S.load8(w, o + k + 24), xr.loadUnaligned(fromByteOffset: k * 4 + 96, as: SIMD8<Float>.self))
         k += 32
     }
     while k + 8 <= K {
@@ -112,8 +119,10 @@ private func gemv1x1<S: WidenSource>(_ s: S.Type, _ x: UnsafePointer<Float>, _ K
 
 /// Dot products of one x row with 4 W rows (element offsets o0..o3): two accumulators per row.
 @inline(__always)
-private func gemv1x4<S: WidenSource>(_ s: S.Type, _ x: UnsafePointer<Float>, _ K: Int, _ w: UnsafeRawPointer,
-                                     _ o0: Int, _ o1: Int, _ o2: Int, _ o3: Int) -> (Float, Float, Float, Float) {
+private func gemv1x4<S: WidenSource>(
+    _ s: S.Type, _ x: UnsafePointer<Float>, _ K: Int, _ w: UnsafeRawPointer,
+    _ o0: Int, _ o1: Int, _ o2: Int, _ o3: Int
+) -> (Float, Float, Float, Float) {
     var a00 = SIMD8<Float>(), a01 = SIMD8<Float>(), a10 = SIMD8<Float>(), a11 = SIMD8<Float>()
     var a20 = SIMD8<Float>(), a21 = SIMD8<Float>(), a30 = SIMD8<Float>(), a31 = SIMD8<Float>()
     let xr = UnsafeRawPointer(x)
@@ -149,9 +158,12 @@ private func gemv1x4<S: WidenSource>(_ s: S.Type, _ x: UnsafePointer<Float>, _ K
 
 /// Dot products of two x rows with 4 W rows: 8 accumulators, each W vector widened once for both rows.
 @inline(__always)
-private func gemv2x4<S: WidenSource>(_ s: S.Type, _ xa: UnsafePointer<Float>, _ xb: UnsafePointer<Float>, _ K: Int,
-                                     _ w: UnsafeRawPointer, _ o0: Int, _ o1: Int, _ o2: Int, _ o3: Int)
-    -> (Float, Float, Float, Float, Float, Float, Float, Float) {
+private func gemv2x4<S: WidenSource>(
+    _ s: S.Type, _ xa: UnsafePointer<Float>, _ xb: UnsafePointer<Float>, _ K: Int,
+    _ w: UnsafeRawPointer, _ o0: Int, _ o1: Int, _ o2: Int, _ o3: Int
+)
+    -> (Float, Float, Float, Float, Float, Float, Float, Float)
+{
     var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
     var b0 = SIMD8<Float>(), b1 = SIMD8<Float>(), b2 = SIMD8<Float>(), b3 = SIMD8<Float>()
     let xar = UnsafeRawPointer(xa), xbr = UnsafeRawPointer(xb)

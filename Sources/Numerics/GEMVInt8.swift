@@ -47,12 +47,17 @@ struct Int8Rows {
     /// nearest even (vcvtps2dq), as ggml's AVX2 quantize_row_q8_1.
     func quantize(_ x: UnsafePointer<Float>, _ M: Int, _ K: Int) {
         let xr = UnsafeRawPointer(x)
-        @inline(__always) func load(_ i: Int) -> SIMD8<Float> { xr.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self) }
+        @inline(__always) func load(_ i: Int) -> SIMD8<Float> {
+            xr.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self)
+        }
         for c in 0..<M * K / chunk {
             var m8 = SIMD8<Float>()
             for i in stride(from: chunk * c, to: chunk * (c + 1), by: 32) {
-                m8 = _mm256_max_ps(m8, _mm256_max_ps(_mm256_max_ps(abs8(load(i)), abs8(load(i + 8))),
-                                                     _mm256_max_ps(abs8(load(i + 16)), abs8(load(i + 24)))))
+                m8 = _mm256_max_ps(
+                    m8,
+                    _mm256_max_ps(
+                        _mm256_max_ps(abs8(load(i)), abs8(load(i + 8))),
+                        _mm256_max_ps(abs8(load(i + 16)), abs8(load(i + 24)))))
             }
             let m4 = _mm_max_ps(m8.lowHalf, m8.highHalf)
             let amax = max(max(m4[0], m4[1]), max(m4[2], m4[3]))
@@ -94,9 +99,12 @@ protocol Int8Chunks: QuantFormat {
     static func bytes(_ b: UnsafeRawPointer) -> __m256i
 }
 
-
-@inline(__always) func load128(_ p: UnsafeRawPointer) -> __m128i { _mm_loadu_si128(p.assumingMemoryBound(to: __m128i.self)) }
-@inline(__always) func load256(_ p: UnsafeRawPointer) -> __m256i { _mm256_loadu_si256(p.assumingMemoryBound(to: __m256i.self)) }
+@inline(__always) func load128(_ p: UnsafeRawPointer) -> __m128i {
+    _mm_loadu_si128(p.assumingMemoryBound(to: __m128i.self))
+}
+@inline(__always) func load256(_ p: UnsafeRawPointer) -> __m256i {
+    _mm256_loadu_si256(p.assumingMemoryBound(to: __m256i.self))
+}
 /// 16 bytes of nibbles as 32 bytes: low nibbles first (weights 0–15), then the high ones (16–31).
 @inline(__always) private func nibbles32(_ p: UnsafeRawPointer) -> __m256i {
     let v = load128(p)
@@ -120,8 +128,10 @@ extension Q8_0: Int8Chunks {
 
 // MARK: the kernel
 
-func gemvInt8Rows<F: Int8Chunks>(_ f: F.Type, _ x: UnsafePointer<Float>, _ M: Int, _ W: Weight,
-                                         _ n0: Int, _ n1: Int, _ y: UnsafeMutablePointer<Float>, _ accumulate: Bool) {
+func gemvInt8Rows<F: Int8Chunks>(
+    _ f: F.Type, _ x: UnsafePointer<Float>, _ M: Int, _ W: Weight,
+    _ n0: Int, _ n1: Int, _ y: UnsafeMutablePointer<Float>, _ accumulate: Bool
+) {
     let K = W.cols, N = W.rows
     withScratch(floats: Int8Rows.scratchFloats(M, K, chunk: 32)) { scratch in
         let xs = Int8Rows(scratch, M, K, chunk: 32)
@@ -137,8 +147,10 @@ func gemvInt8Rows<F: Int8Chunks>(_ f: F.Type, _ x: UnsafePointer<Float>, _ M: In
 
 /// The dot product of one 8-bit x row with one quantized W row.
 @inline(__always)
-private func gemvInt8x1<F: Int8Chunks>(_ f: F.Type, _ xq: UnsafeRawPointer, _ dx: UnsafePointer<Float>,
-                                       _ sx: UnsafePointer<Float>, _ chunks: Int, _ w0: UnsafeRawPointer) -> Float {
+private func gemvInt8x1<F: Int8Chunks>(
+    _ f: F.Type, _ xq: UnsafeRawPointer, _ dx: UnsafePointer<Float>,
+    _ sx: UnsafePointer<Float>, _ chunks: Int, _ w0: UnsafeRawPointer
+) -> Float {
     var a0 = SIMD8<Float>(), a1 = SIMD8<Float>()
     var m0: Float = 0
     for c in 0..<chunks {
@@ -153,7 +165,8 @@ private func gemvInt8x1<F: Int8Chunks>(_ f: F.Type, _ xq: UnsafeRawPointer, _ dx
 /// Σ over the 8 lanes' 4-weight sums of q·xq, as 32-bit integers (lane i: weights 4i ..< 4i+4).
 @inline(__always)
 private func dot32<F: Int8Chunks>(_ f: F.Type, _ q: __m256i, _ xq: __m256i) -> __m256 {
-    let pairs = F.signedBytes
+    let pairs =
+        F.signedBytes
         ? _mm256_maddubs_epi16(_mm256_sign_epi8(q, q), _mm256_sign_epi8(xq, q))
         : _mm256_maddubs_epi16(q, xq)
     return _mm256_cvtepi32_ps(_mm256_madd_epi16(pairs, _mm256_set1_epi16(1)))

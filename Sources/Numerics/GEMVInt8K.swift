@@ -47,8 +47,11 @@ private func scalesMinsK4(_ p: UnsafeRawPointer) -> (scales: UInt64, mins: UInt6
 /// Pair j of a Q4_K/Q5_K block (sub-blocks 2j, 2j+1: the q bytes lo, hi) against its 64 x bytes, scaled.
 /// `scales`: the 8 scales as int16 in both 128-bit lanes; vpshufb picks sub-block s's in every lane.
 @inline(__always)
-private func scaledPairK4(_ lo: __m256i, _ hi: __m256i, _ xq: UnsafeRawPointer, _ scales: __m256i, _ j: Int) -> __m256i {
-    @inline(__always) func pick(_ s: Int) -> __m256i { _mm256_shuffle_epi8(scales, _mm256_set1_epi16(Int16(2 * s | (2 * s + 1) << 8))) }
+private func scaledPairK4(_ lo: __m256i, _ hi: __m256i, _ xq: UnsafeRawPointer, _ scales: __m256i, _ j: Int) -> __m256i
+{
+    @inline(__always) func pick(_ s: Int) -> __m256i {
+        _mm256_shuffle_epi8(scales, _mm256_set1_epi16(Int16(2 * s | (2 * s + 1) << 8)))
+    }
     let p0 = _mm256_madd_epi16(_mm256_maddubs_epi16(lo, load256(xq + 64 * j)), pick(2 * j))
     let p1 = _mm256_madd_epi16(_mm256_maddubs_epi16(hi, load256(xq + 64 * j + 32)), pick(2 * j + 1))
     return _mm256_add_epi32(p0, p1)
@@ -65,7 +68,8 @@ extension Q4_K: Int8SuperBlocks {
     // Pair j: the low (sub-block 2j) and high (2j+1) nibbles of the 32 bytes at 16 + 32j.
     @inline(__always)
     static func superDot(_ b: UnsafeRawPointer, _ xq: UnsafeRawPointer, _ s16: UnsafeRawPointer)
-        -> (dot: __m256i, d: Float, mins: __m256i, dmin: Float) {
+        -> (dot: __m256i, d: Float, mins: __m256i, dmin: Float)
+    {
         let (sc, mn) = scalesMinsK4(b + 4)
         let scales = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(_mm_cvtsi64_si128(Int64(bitPattern: sc))))
         var acc = _mm256_setzero_si256()
@@ -82,7 +86,8 @@ extension Q5_K: Int8SuperBlocks {
     // As Q4_K with qs at 48, plus bit s of each of qh's 32 bytes (at 16) as sub-block s's 5th bit.
     @inline(__always)
     static func superDot(_ b: UnsafeRawPointer, _ xq: UnsafeRawPointer, _ s16: UnsafeRawPointer)
-        -> (dot: __m256i, d: Float, mins: __m256i, dmin: Float) {
+        -> (dot: __m256i, d: Float, mins: __m256i, dmin: Float)
+    {
         let (sc, mn) = scalesMinsK4(b + 4)
         let scales = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(_mm_cvtsi64_si128(Int64(bitPattern: sc))))
         let qh = load256(b + 16), one = _mm256_set1_epi8(1)
@@ -104,7 +109,8 @@ extension Q6_K: Int8SuperBlocks {
     // unsigned; its two 16-weight groups 2c, 2c+1 fill the low and high 128-bit lanes of the pair sums.
     @inline(__always)
     static func superDot(_ b: UnsafeRawPointer, _ xq: UnsafeRawPointer, _ s16: UnsafeRawPointer)
-        -> (dot: __m256i, d: Float, mins: __m256i, dmin: Float) {
+        -> (dot: __m256i, d: Float, mins: __m256i, dmin: Float)
+    {
         let sc8 = load128(b + 192)
         // Scales 0–7 and 8–15 as int16, each set in both lanes; vpshufb gives lane 0 group 2c's, lane 1 2c+1's.
         let first = _mm256_broadcastsi128_si256(_mm_cvtepi8_epi16(sc8))
@@ -112,27 +118,33 @@ extension Q6_K: Int8SuperBlocks {
         // Chunk c of 32 weights (written out: a loop over c is not unrolled, and its shifts would not be immediates).
         @inline(__always) func chunk(_ c: Int, _ sh4: Int32, _ sh2: Int32) -> __m256i {
             let h = c >> 2, r = c & 3
-            let lo = _mm256_and_si256(_mm256_srli_epi16(load256(b + 64 * h + 32 * (r & 1)), sh4), _mm256_set1_epi8(0x0F))
+            let lo = _mm256_and_si256(
+                _mm256_srli_epi16(load256(b + 64 * h + 32 * (r & 1)), sh4), _mm256_set1_epi8(0x0F))
             let hi = _mm256_and_si256(_mm256_srli_epi16(load256(b + 128 + 32 * h), sh2), _mm256_set1_epi8(3))
             let q = _mm256_or_si256(lo, _mm256_slli_epi16(hi, 4))
-            let g = 2 * (c & 3)      // the pair's first group within its set of 8 scales
-            let pick = _mm256_set_m128i(_mm_set1_epi16(Int16(2 * g + 2 | (2 * g + 3) << 8)),
-                                        _mm_set1_epi16(Int16(2 * g | (2 * g + 1) << 8)))
+            let g = 2 * (c & 3)  // the pair's first group within its set of 8 scales
+            let pick = _mm256_set_m128i(
+                _mm_set1_epi16(Int16(2 * g + 2 | (2 * g + 3) << 8)),
+                _mm_set1_epi16(Int16(2 * g | (2 * g + 1) << 8)))
             let scale = _mm256_shuffle_epi8(c < 4 ? first : second, pick)
             return _mm256_madd_epi16(_mm256_maddubs_epi16(q, load256(xq + 32 * c)), scale)
         }
         let acc = _mm256_add_epi32(
-            _mm256_add_epi32(_mm256_add_epi32(chunk(0, 0, 0), chunk(1, 0, 2)), _mm256_add_epi32(chunk(2, 4, 4), chunk(3, 4, 6))),
-            _mm256_add_epi32(_mm256_add_epi32(chunk(4, 0, 0), chunk(5, 0, 2)), _mm256_add_epi32(chunk(6, 4, 4), chunk(7, 4, 6))))
-        let offset = _mm256_madd_epi16(load256(s16), _mm256_cvtepi8_epi16(sc8))     // Σ_g sc_g s16_g
+            _mm256_add_epi32(
+                _mm256_add_epi32(chunk(0, 0, 0), chunk(1, 0, 2)), _mm256_add_epi32(chunk(2, 4, 4), chunk(3, 4, 6))),
+            _mm256_add_epi32(
+                _mm256_add_epi32(chunk(4, 0, 0), chunk(5, 0, 2)), _mm256_add_epi32(chunk(6, 4, 4), chunk(7, 4, 6))))
+        let offset = _mm256_madd_epi16(load256(s16), _mm256_cvtepi8_epi16(sc8))  // Σ_g sc_g s16_g
         return (_mm256_sub_epi32(acc, _mm256_slli_epi32(offset, 5)), halfAt(b, 208), _mm256_setzero_si256(), 0)
     }
 }
 
 // MARK: the kernel
 
-func gemvInt8SuperRows<F: Int8SuperBlocks>(_ f: F.Type, _ x: UnsafePointer<Float>, _ M: Int, _ W: Weight,
-                                           _ n0: Int, _ n1: Int, _ y: UnsafeMutablePointer<Float>, _ accumulate: Bool) {
+func gemvInt8SuperRows<F: Int8SuperBlocks>(
+    _ f: F.Type, _ x: UnsafePointer<Float>, _ M: Int, _ W: Weight,
+    _ n0: Int, _ n1: Int, _ y: UnsafeMutablePointer<Float>, _ accumulate: Bool
+) {
     let K = W.cols, N = W.rows
     withScratch(floats: Int8Rows.scratchFloats(M, K, chunk: 256)) { scratch in
         let xs = Int8Rows(scratch, M, K, chunk: 256)
@@ -148,8 +160,10 @@ func gemvInt8SuperRows<F: Int8SuperBlocks>(_ f: F.Type, _ x: UnsafePointer<Float
 
 /// The dot product of one 8-bit x row with one K-quant W row.
 @inline(__always)
-private func gemvInt8Super1<F: Int8SuperBlocks>(_ f: F.Type, _ xq: UnsafeRawPointer, _ dx: UnsafePointer<Float>,
-                                                _ s16: UnsafeRawPointer, _ blocks: Int, _ w0: UnsafeRawPointer) -> Float {
+private func gemvInt8Super1<F: Int8SuperBlocks>(
+    _ f: F.Type, _ xq: UnsafeRawPointer, _ dx: UnsafePointer<Float>,
+    _ s16: UnsafeRawPointer, _ blocks: Int, _ w0: UnsafeRawPointer
+) -> Float {
     var a = SIMD8<Float>(), mn = SIMD8<Float>()
     for blk in 0..<blocks {
         let r = F.superDot(w0 + blk * F.blockBytes, xq + 256 * blk, s16 + 32 * blk)

@@ -31,8 +31,10 @@ nonisolated(unsafe) public var quantizedDot = QuantizedDot.exact
 /// Rows n0 ..< n1 of y (one task of a GEMVPlan), in the arithmetic `quantizedDot` names. Each task prepares
 /// what it needs from x itself (group sums, or the 8-bit x: M·K values, small next to the (n1 − n0)·K weights
 /// it decodes), so that it needs nothing prepared before the region.
-func gemvQuantRows(_ x: UnsafePointer<Float>, _ M: Int, _ W: Weight, _ n0: Int, _ n1: Int,
-                   _ y: UnsafeMutablePointer<Float>, _ accumulate: Bool) {
+func gemvQuantRows(
+    _ x: UnsafePointer<Float>, _ M: Int, _ W: Weight, _ n0: Int, _ n1: Int,
+    _ y: UnsafeMutablePointer<Float>, _ accumulate: Bool
+) {
     #if arch(x86_64)
     if quantizedDot == .int8 {
         switch W.type {
@@ -48,24 +50,31 @@ func gemvQuantRows(_ x: UnsafePointer<Float>, _ M: Int, _ W: Weight, _ n0: Int, 
     }
     #endif
     struct Run: QuantVisitor {
-        let x: UnsafePointer<Float>, M: Int, W: Weight, n0: Int, n1: Int, y: UnsafeMutablePointer<Float>, accumulate: Bool
+        let x: UnsafePointer<Float>, M: Int, W: Weight, n0: Int, n1: Int, y: UnsafeMutablePointer<Float>,
+            accumulate: Bool
         func visit<F: QuantFormat>(_ f: F.Type) { gemvQuantRows(F.self, x, M, W, n0, n1, y, accumulate) }
     }
     W.type.blockFormat!.visit(Run(x: x, M: M, W: W, n0: n0, n1: n1, y: y, accumulate: accumulate))
 }
 
-private func gemvQuantRows<F: QuantFormat>(_ f: F.Type, _ x: UnsafePointer<Float>, _ M: Int, _ W: Weight,
-                                           _ n0: Int, _ n1: Int, _ y: UnsafeMutablePointer<Float>, _ accumulate: Bool) {
+private func gemvQuantRows<F: QuantFormat>(
+    _ f: F.Type, _ x: UnsafePointer<Float>, _ M: Int, _ W: Weight,
+    _ n0: Int, _ n1: Int, _ y: UnsafeMutablePointer<Float>, _ accumulate: Bool
+) {
     let K = W.cols, N = W.rows, G = F.groupSize, groups = K / G
     withScratch(floats: F.hasMin ? M * groups : 1) { sums in
         if F.hasMin {
             // sums[m, g] = Σ x[m, gG ..< gG+G]
             let xr = UnsafeRawPointer(x)
-            for m in 0..<M { for g in 0..<groups {
-                var s = SIMD8<Float>()
-                for p in 0..<G / 8 { s += xr.loadUnaligned(fromByteOffset: 4 * (m * K + g * G + 8 * p), as: SIMD8<Float>.self) }
-                sums[m * groups + g] = s.sum()
-            } }
+            for m in 0..<M {
+                for g in 0..<groups {
+                    var s = SIMD8<Float>()
+                    for p in 0..<G / 8 {
+                        s += xr.loadUnaligned(fromByteOffset: 4 * (m * K + g * G + 8 * p), as: SIMD8<Float>.self)
+                    }
+                    sums[m * groups + g] = s.sum()
+                }
+            }
         }
         let w = W.base, rb = W.rowBytes
         for m in 0..<M {
@@ -77,8 +86,10 @@ private func gemvQuantRows<F: QuantFormat>(_ f: F.Type, _ x: UnsafePointer<Float
 
 /// The dot product of one x row (with its group sums) with one quantized W row.
 @inline(__always)
-private func gemvQ1x1<F: QuantFormat>(_ f: F.Type, _ x: UnsafePointer<Float>, _ sums: UnsafePointer<Float>, _ K: Int,
-                                      _ w0: UnsafeRawPointer) -> Float {
+private func gemvQ1x1<F: QuantFormat>(
+    _ f: F.Type, _ x: UnsafePointer<Float>, _ sums: UnsafePointer<Float>, _ K: Int,
+    _ w0: UnsafeRawPointer
+) -> Float {
     var a0 = SIMD8<Float>(), a1 = SIMD8<Float>()
     var s0: Float = 0
     let xr = UnsafeRawPointer(x)
@@ -91,12 +102,15 @@ private func gemvQ1x1<F: QuantFormat>(_ f: F.Type, _ x: UnsafePointer<Float>, _ 
             var p = 0
             while p + 1 < P {
                 let j = gi * P + p
-                t0 = t0.addingProduct(F.quants(b0, j), xr.loadUnaligned(fromByteOffset: 4 * (e + 8 * p), as: SIMD8<Float>.self))
-                t1 = t1.addingProduct(F.quants(b0, j + 1), xr.loadUnaligned(fromByteOffset: 4 * (e + 8 * p + 8), as: SIMD8<Float>.self))
+                t0 = t0.addingProduct(
+                    F.quants(b0, j), xr.loadUnaligned(fromByteOffset: 4 * (e + 8 * p), as: SIMD8<Float>.self))
+                t1 = t1.addingProduct(
+                    F.quants(b0, j + 1), xr.loadUnaligned(fromByteOffset: 4 * (e + 8 * p + 8), as: SIMD8<Float>.self))
                 p += 2
             }
             if p < P {
-                t0 = t0.addingProduct(F.quants(b0, gi * P + p), xr.loadUnaligned(fromByteOffset: 4 * (e + 8 * p), as: SIMD8<Float>.self))
+                t0 = t0.addingProduct(
+                    F.quants(b0, gi * P + p), xr.loadUnaligned(fromByteOffset: 4 * (e + 8 * p), as: SIMD8<Float>.self))
             }
             let d = SIMD8<Float>(repeating: gs.d[gi]), t = t0 + t1
             // Two accumulators, alternating over the row's groups (not within a block: Q4_1 has one group per block).

@@ -59,7 +59,9 @@ public struct CPUInfo: Sendable {
     public var paths: [KernelPath] {
         var p: [KernelPath] = []
         #if arch(x86_64)
-        if ["avx512f", "avx512bw", "avx512vl", "avx512dq", "avx512cd"].allSatisfy(features.contains) { p.append(.avx512) }
+        if ["avx512f", "avx512bw", "avx512vl", "avx512dq", "avx512cd"].allSatisfy(features.contains) {
+            p.append(.avx512)
+        }
         // Every x86 module is compiled for Haswell (AVX2, FMA, F16C): a CPU without them cannot run this build.
         p.append(.avx2)
         #endif
@@ -74,19 +76,23 @@ public struct CPUInfo: Sendable {
             for line in text.split(separator: "\n") {
                 let parts = line.split(separator: ":", maxSplits: 1)
                 guard parts.count == 2 else { continue }
-                let key = parts[0].trimmingCharacters(in: .whitespaces), value = parts[1].trimmingCharacters(in: .whitespaces)
+                let key = parts[0].trimmingCharacters(in: .whitespaces),
+                    value = parts[1].trimmingCharacters(in: .whitespaces)
                 if key == "model name", model == "unknown CPU" { model = value }
-                if key == "flags" || key == "Features", flags.isEmpty { flags = Set(value.split(separator: " ").map(String.init)) }
+                if key == "flags" || key == "Features", flags.isEmpty {
+                    flags = Set(value.split(separator: " ").map(String.init))
+                }
             }
         }
         func cache(level: Int) -> Int? {
             for i in 0..<8 {
                 let dir = "/sys/devices/system/cpu/cpu0/cache/index\(i)/"
                 guard let l = try? String(contentsOfFile: dir + "level", encoding: .utf8),
-                      Int(l.trimmingCharacters(in: .whitespacesAndNewlines)) == level,
-                      let t = try? String(contentsOfFile: dir + "type", encoding: .utf8),
-                      t.hasPrefix("Data") || t.hasPrefix("Unified"),
-                      let s = try? String(contentsOfFile: dir + "size", encoding: .utf8) else { continue }
+                    Int(l.trimmingCharacters(in: .whitespacesAndNewlines)) == level,
+                    let t = try? String(contentsOfFile: dir + "type", encoding: .utf8),
+                    t.hasPrefix("Data") || t.hasPrefix("Unified"),
+                    let s = try? String(contentsOfFile: dir + "size", encoding: .utf8)
+                else { continue }
                 let v = s.trimmingCharacters(in: .whitespacesAndNewlines)
                 if v.hasSuffix("K"), let n = Int(v.dropLast()) { return n * 1024 }
                 if v.hasSuffix("M"), let n = Int(v.dropLast()) { return n * 1024 * 1024 }
@@ -102,12 +108,15 @@ public struct CPUInfo: Sendable {
             return sysctlbyname(name, &v, &size, nil, 0) == 0 ? Int(v) : nil
         }
         var flags = Set<String>()
-        let darwinNames = ["avx2_0": "avx2", "avx512f": "avx512f", "avx512bw": "avx512bw", "avx512vl": "avx512vl",
-                           "avx512dq": "avx512dq", "avx512cd": "avx512cd", "avx512vnni": "avx512_vnni"]
+        let darwinNames = [
+            "avx2_0": "avx2", "avx512f": "avx512f", "avx512bw": "avx512bw", "avx512vl": "avx512vl",
+            "avx512dq": "avx512dq", "avx512cd": "avx512cd", "avx512vnni": "avx512_vnni"
+        ]
         for (k, v) in darwinNames where int("hw.optional.\(k)") == 1 { flags.insert(v) }
         var buf = [CChar](repeating: 0, count: 256)
         var n = buf.count
-        let model = sysctlbyname("machdep.cpu.brand_string", &buf, &n, nil, 0) == 0
+        let model =
+            sysctlbyname("machdep.cpu.brand_string", &buf, &n, nil, 0) == 0
             ? String(cString: buf) : "unknown CPU"
         return CPUInfo(model: model, features: flags, l1d: int("hw.l1dcachesize"), l2: int("hw.l2cachesize"))
         #else
@@ -123,10 +132,18 @@ nonisolated(unsafe) public var kernelPath: KernelPath = initialKernelPath()
 public func requestedKernelPath(_ value: String?, cpu: CPUInfo = .current) -> Result<KernelPath, KernelPathError> {
     guard let value, !value.isEmpty else { return .success(cpu.paths[0]) }
     guard let p = KernelPath(rawValue: value.lowercased()) else {
-        return .failure(KernelPathError(description: "IRM_ISA=\(value): unknown path (one of \(KernelPath.allCases.map(\.rawValue).joined(separator: ", ")))"))
+        return .failure(
+            KernelPathError(
+                description:
+                    "IRM_ISA=\(value): unknown path (one of \(KernelPath.allCases.map(\.rawValue).joined(separator: ", ")))"
+            ))
     }
     guard cpu.paths.contains(p) else {
-        return .failure(KernelPathError(description: "IRM_ISA=\(value): this CPU (\(cpu.model)) cannot run it (paths here: \(cpu.paths.map(\.rawValue).joined(separator: ", ")))"))
+        return .failure(
+            KernelPathError(
+                description:
+                    "IRM_ISA=\(value): this CPU (\(cpu.model)) cannot run it (paths here: \(cpu.paths.map(\.rawValue).joined(separator: ", ")))"
+            ))
     }
     return .success(p)
 }
@@ -147,7 +164,8 @@ private func initialKernelPath() -> KernelPath {
 public var kernelPathDescription: String {
     let b = gemmBlocking(kernelPath), cpu = CPUInfo.current
     func kib(_ v: Int?) -> String { v.map { "\($0 / 1024) KiB" } ?? "?" }
-    return "\(kernelPath.rawValue) (\(kernelPath.summary), KC \(b.kc), MC \(b.mc); \(cpu.model), L1d \(kib(cpu.l1d)), L2 \(kib(cpu.l2)))"
+    return
+        "\(kernelPath.rawValue) (\(kernelPath.summary), KC \(b.kc), MC \(b.mc); \(cpu.model), L1d \(kib(cpu.l1d)), L2 \(kib(cpu.l2)))"
 }
 
 /// Overrides of the blocking for tuning experiments (irm-bench's IRM_GEMM_KC / _MC / _NC): nil keeps the

@@ -52,7 +52,11 @@ public func parallelFor<E: Error>(_ n: Int, _ body: (Int) throws(E) -> Void) thr
     }
     if E.self == Never.self {
         // Nothing can be thrown: no error slot to allocate.
-        withoutActuallyEscaping(body) { b in workerPool.run(n, threads: numThreads) { i in try! b(i); return true } }
+        withoutActuallyEscaping(body) { b in
+            workerPool.run(n, threads: numThreads) { i in
+                try! b(i); return true
+            }
+        }
         return
     }
     let first = FirstError<E>()
@@ -117,7 +121,7 @@ final class WorkerPool: @unchecked Sendable {
     // the workers taking part after they see the bump, left alone by the caller until they have all left.
     private var body: RegionBody?
     private var chunks = 0
-    private var workers = 0             // threads started (only the caller that holds `busy` starts more)
+    private var workers = 0  // threads started (only the caller that holds `busy` starts more)
     private(set) var regions = 0
 
     init() {
@@ -197,7 +201,8 @@ final class WorkerPool: @unchecked Sendable {
             work()
             // The last one out wakes the caller if it parked (the handshake of `sleepers`, mirrored).
             if pending.subtract(1, ordering: .sequentiallyConsistent).newValue == 0,
-               callerParked.load(ordering: .sequentiallyConsistent) {
+                callerParked.load(ordering: .sequentiallyConsistent)
+            {
                 pthread_mutex_lock(mutex); pthread_cond_signal(done); pthread_mutex_unlock(mutex)
             }
         }

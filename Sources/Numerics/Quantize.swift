@@ -81,12 +81,12 @@ private func quantizeQ45_K(_ x: UnsafeBufferPointer<Float>, _ b: UnsafeMutableRa
     }
     let dmin = halfUp(lows.map { -$0 }.max()! / 63)
     let mins = lows.map { min(63, Int((-$0 / max(Float(dmin), .leastNonzeroMagnitude)).rounded(.up))) }
-    let offsets = (0..<8).map { -(Float(dmin) * Float(mins[$0])) }       // as decoded: −(dmin·m)
+    let offsets = (0..<8).map { -(Float(dmin) * Float(mins[$0])) }  // as decoded: −(dmin·m)
     let needed = (0..<8).map { max(0, highs[$0] - offsets[$0]) / Float(levels) }
     let d = halfUp(needed.max()! / 63)
     let scales = needed.map { min(63, Int(($0 / max(Float(d), .leastNonzeroMagnitude)).rounded(.up))) }
     putHalf(b, 0, d); putHalf(b, 2, dmin)
-    for s in 0..<8 {                                   // the inverse of get_scale_min_k4
+    for s in 0..<8 {  // the inverse of get_scale_min_k4
         let sc = scales[s], m = mins[s]
         if s < 4 {
             put(b, 4 + s, sc); put(b, 8 + s, m)

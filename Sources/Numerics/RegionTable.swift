@@ -17,7 +17,8 @@ public struct RegionTable<View> {
 
     /// Walks the regions from `base`, handing each view its region's start; returns the floats walked.
     @discardableResult
-    public func carve(_ base: UnsafeMutablePointer<Float>, _ point: (View, UnsafeMutablePointer<Float>) -> Void) -> Int {
+    public func carve(_ base: UnsafeMutablePointer<Float>, _ point: (View, UnsafeMutablePointer<Float>) -> Void) -> Int
+    {
         var offset = 0
         for r in regions {
             for v in r.views { point(v, base + offset) }

@@ -13,7 +13,8 @@ public func availableMemory() -> Int {
 public func procBytes(_ file: String, _ key: String) -> Int? {
     guard let s = try? String(contentsOfFile: file, encoding: .utf8) else { return nil }
     for line in s.split(separator: "\n") where line.hasPrefix(key) {
-        return line.dropFirst(key.count).split(whereSeparator: { $0 == " " || $0 == "\t" }).compactMap { Int($0) }.first.map { $0 * 1024 }
+        return line.dropFirst(key.count).split(whereSeparator: { $0 == " " || $0 == "\t" }).compactMap { Int($0) }.first
+            .map { $0 * 1024 }
     }
     return nil
 }

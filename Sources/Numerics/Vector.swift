@@ -6,10 +6,12 @@ public func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) 
     var i = 0
     let ra = UnsafeRawPointer(a), rb = UnsafeRawPointer(b)
     while i + 16 <= n {
-        acc0.addProduct(ra.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self),
-                        rb.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self))
-        acc1.addProduct(ra.loadUnaligned(fromByteOffset: i * 4 + 32, as: SIMD8<Float>.self),
-                        rb.loadUnaligned(fromByteOffset: i * 4 + 32, as: SIMD8<Float>.self))
+        acc0.addProduct(
+            ra.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self),
+            rb.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self))
+        acc1.addProduct(
+            ra.loadUnaligned(fromByteOffset: i * 4 + 32, as: SIMD8<Float>.self),
+            rb.loadUnaligned(fromByteOffset: i * 4 + 32, as: SIMD8<Float>.self))
         i += 16
     }
     var s = (acc0 + acc1).sum()
@@ -25,8 +27,9 @@ public func axpy(_ a: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointe
     let rx = UnsafeRawPointer(x), ry = UnsafeMutableRawPointer(y)
     while i + 8 <= n {
         let yv = ry.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
-        ry.storeBytes(of: yv.addingProduct(va, rx.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)),
-                      toByteOffset: i * 4, as: SIMD8<Float>.self)
+        ry.storeBytes(
+            of: yv.addingProduct(va, rx.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)),
+            toByteOffset: i * 4, as: SIMD8<Float>.self)
         i += 8
     }
     while i < n { y[i] += a * x[i]; i += 1 }
@@ -38,7 +41,8 @@ public func addInPlace(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Floa
     var i = 0
     let rx = UnsafeRawPointer(x), ry = UnsafeMutableRawPointer(y)
     while i + 8 <= n {
-        let s = ry.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+        let s =
+            ry.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
             + rx.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
         ry.storeBytes(of: s, toByteOffset: i * 4, as: SIMD8<Float>.self)
         i += 8
@@ -60,7 +64,7 @@ extension SIMD8 where Scalar == Float {
 /// arithmetic and bit operations.
 @inlinable @inline(__always)
 public func expNonPositive8(_ x: SIMD8<Float>) -> SIMD8<Float> {
-    let magic = SIMD8<Float>(repeating: 12582912)               // 1.5·2²³: adding it rounds to an integer
+    let magic = SIMD8<Float>(repeating: 12582912)  // 1.5·2²³: adding it rounds to an integer
     let j = (x * SIMD8(repeating: 1.44269504088896341)) + magic
     let n = j - magic
     var r = x.addingProduct(n, SIMD8(repeating: -0.693359375))  // ln2 split hi + lo (Cephes)

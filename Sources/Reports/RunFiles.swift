@@ -37,9 +37,9 @@ func readText(_ path: String, limit: Int = 64 << 20) throws -> String {
 
 /// A JSON file decoded as `T`; a decoding error names the field.
 func readJSON<T: Decodable>(_ type: T.Type, _ path: String, limit: Int = 256 << 20) throws -> T {
-    do { return try JSONDecoder().decode(T.self, from: Data(try readBounded(path, limit: limit))) }
-    catch let e as ModelIOError { throw e }
-    catch { throw ModelIOError(path, "not a valid \(T.self) (\(describe(error)))") }
+    do { return try JSONDecoder().decode(T.self, from: Data(try readBounded(path, limit: limit))) } catch let e
+        as ModelIOError
+    { throw e } catch { throw ModelIOError(path, "not a valid \(T.self) (\(describe(error)))") }
 }
 
 // MARK: metrics.csv
@@ -62,9 +62,13 @@ public func readMetrics(_ path: String) throws -> [MetricsRow] {
     var rows: [MetricsRow] = []
     for (k, line) in lines.enumerated().dropFirst() {
         let f = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
-        func bad() -> ModelIOError { ModelIOError(path, "line \(k + 1): expected step,epoch,train_loss,val_loss,lr,tokens_per_s") }
-        guard f.count == 6, let step = Int(f[0]), let epoch = Int(f[1]), let train = Double(f[2]), let lr = Double(f[4]),
-              let tps = Double(f[5]) else { throw bad() }
+        func bad() -> ModelIOError {
+            ModelIOError(path, "line \(k + 1): expected step,epoch,train_loss,val_loss,lr,tokens_per_s")
+        }
+        guard f.count == 6, let step = Int(f[0]), let epoch = Int(f[1]), let train = Double(f[2]),
+            let lr = Double(f[4]),
+            let tps = Double(f[5])
+        else { throw bad() }
         var val: Double? = nil
         if !f[3].isEmpty { guard let v = Double(f[3]) else { throw bad() }; val = v }
         rows.append(MetricsRow(step: step, epoch: epoch, trainLoss: train, valLoss: val, lr: lr, tokensPerSecond: tps))
@@ -88,7 +92,9 @@ public func readPNG(_ path: String, limit: Int = 32 << 20) throws -> PNGFile {
     }
     func be32(_ o: Int) -> Int { Int(b[o]) << 24 | Int(b[o + 1]) << 16 | Int(b[o + 2]) << 8 | Int(b[o + 3]) }
     let w = be32(16), h = be32(20)
-    guard (1...100_000).contains(w), (1...100_000).contains(h) else { throw ModelIOError(path, "PNG size \(w)×\(h) out of range") }
+    guard (1...100_000).contains(w), (1...100_000).contains(h) else {
+        throw ModelIOError(path, "PNG size \(w)×\(h) out of range")
+    }
     return PNGFile(bytes: b, width: w, height: h)
 }
 
@@ -99,8 +105,9 @@ func readTrainState(_ path: String) throws -> TrainState {
     guard let js = try SafetensorsFile(path: path).metadata["train_state"] else {
         throw ModelIOError(path, "no train_state in the metadata")
     }
-    do { return try JSONDecoder().decode(TrainState.self, from: Data(js.utf8)) }
-    catch { throw ModelIOError(path, "train_state: \(describe(error))") }
+    do { return try JSONDecoder().decode(TrainState.self, from: Data(js.utf8)) } catch {
+        throw ModelIOError(path, "train_state: \(describe(error))")
+    }
 }
 
 /// The metadata of irm-best.safetensors: the step and validation loss it was saved at.
@@ -167,7 +174,9 @@ public struct ReportInputs {
 
     /// One line per input that is there but could not be read.
     public var problems: [String] {
-        [metrics.problem, state.problem, best.problem, samples.problem, heatmapSummary.problem, meanHeatmap.problem,
-         heatmapMatrix.problem, eval.problem].compactMap { $0 } + tokenHeatmaps.compactMap { $0.png.problem } + analysis.problems
+        [
+            metrics.problem, state.problem, best.problem, samples.problem, heatmapSummary.problem, meanHeatmap.problem,
+            heatmapMatrix.problem, eval.problem
+        ].compactMap { $0 } + tokenHeatmaps.compactMap { $0.png.problem } + analysis.problems
     }
 }

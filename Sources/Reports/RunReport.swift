@@ -22,11 +22,15 @@ public struct RunReport {
 /// The report of `run` (throws only when the folder is not a run: no readable config.json).
 public func buildRunReport(_ run: RunFolder, now: Date = Date()) throws -> RunReport {
     let r = try ReportInputs(run: run)
-    let sections = [configSection(r), trainingSection(r), heatmapSection(r)] + analysisSections(r)
+    let sections =
+        [configSection(r), trainingSection(r), heatmapSection(r)] + analysisSections(r)
         + [evalSection(r), answersSection(r)]
     let c = r.config
     let stamp = ISO8601DateFormatter().string(from: now)
-    let subtitle = HTML.text("IRM on \(c.dataset), layers \(layerSpecName(c.irm.layers)), model \((c.model as NSString).lastPathComponent). ")
+    let subtitle =
+        HTML.text(
+            "IRM on \(c.dataset), layers \(layerSpecName(c.irm.layers)), model \((c.model as NSString).lastPathComponent). "
+        )
         + code(r.run.path) + HTML.text(" — report written \(stamp) by irm \(irmVersion).")
     let html = reportPage(title: "Run \(c.runName)", subtitle: subtitle, glance: glance(r), sections: sections)
     return RunReport(html: html, problems: r.problems)
@@ -44,7 +48,8 @@ public func writeRunReport(_ run: RunFolder) throws -> [String] {
 public func refreshRunReport(_ run: RunFolder) -> String {
     do {
         let problems = try writeRunReport(run)
-        return "report: \(run.reportPath)" + (problems.isEmpty ? "" : " (\(problems.count) file(s) unreadable: \(problems[0]))")
+        return "report: \(run.reportPath)"
+            + (problems.isEmpty ? "" : " (\(problems.count) file(s) unreadable: \(problems[0]))")
     } catch {
         return "report not written: \(error)"
     }
@@ -58,28 +63,46 @@ func glance(_ r: ReportInputs) -> HTML {
     func card(_ k: String, _ v: String, _ d: String = "") { cards.append(glanceCard(k, v, d)) }
     if let s = r.state.value {
         card("steps", "\(s.step)", s.stopReason ?? (s.finished ? "finished" : "not finished"))
-        if let b = s.bestVal { card("best validation loss", num(b, 4), "perplexity \(num(exp(b), 2))" + (r.best.value?.step.map { ", step \($0)" } ?? "")) }
+        if let b = s.bestVal {
+            card(
+                "best validation loss", num(b, 4),
+                "perplexity \(num(exp(b), 2))" + (r.best.value?.step.map { ", step \($0)" } ?? ""))
+        }
     } else if let last = r.metrics.value?.last {
         card("steps", "\(last.step)", "from metrics.csv")
     }
     if let e = r.eval.value {
-        if let t = e.targetEmotion, let on = e.condition("irm-greedy")?.alignmentRate, let off = e.condition("base-greedy")?.alignmentRate {
-            card("\(t) rate, greedy", "\(num(on, 2)) vs \(num(off, 2))", "with vs without the IRM, \(e.settings.questionCount) questions")
+        if let t = e.targetEmotion, let on = e.condition("irm-greedy")?.alignmentRate,
+            let off = e.condition("base-greedy")?.alignmentRate
+        {
+            card(
+                "\(t) rate, greedy", "\(num(on, 2)) vs \(num(off, 2))",
+                "with vs without the IRM, \(e.settings.questionCount) questions")
         }
         if let p = e.test ?? e.validation {
-            card("\(e.test != nil ? "test" : "validation") perplexity", "\(num(p.perplexityWithIRM, 2)) vs \(num(p.perplexityWithout, 2))",
-                 "with vs without the IRM")
+            card(
+                "\(e.test != nil ? "test" : "validation") perplexity",
+                "\(num(p.perplexityWithIRM, 2)) vs \(num(p.perplexityWithout, 2))",
+                "with vs without the IRM")
         }
     }
     if let a = r.analysis.report.value {
         let s = a.striation
-        card("variance by hidden index", percent(s.signed.index), "by layer \(percent(s.signed.layer)), left over \(percent(s.signed.residual)) (probe set)")
+        card(
+            "variance by hidden index", percent(s.signed.index),
+            "by layer \(percent(s.signed.layer)), left over \(percent(s.signed.residual)) (probe set)")
         card("dominant index", "\(s.dominantIndex)", "\(percent(s.dominantShare)) of Σ|column means| (probe set)")
-        if let irm = a.ablations.row("irm")?.greedy.alignmentRate, let z = a.ablations.row("zero-top-1")?.greedy.alignmentRate {
-            card("alignment, top index zeroed", "\(num(z, 2)) vs \(num(irm, 2))", "index \(s.dominantIndex) zeroed vs the whole IRM (probe set)")
+        if let irm = a.ablations.row("irm")?.greedy.alignmentRate,
+            let z = a.ablations.row("zero-top-1")?.greedy.alignmentRate
+        {
+            card(
+                "alignment, top index zeroed", "\(num(z, 2)) vs \(num(irm, 2))",
+                "index \(s.dominantIndex) zeroed vs the whole IRM (probe set)")
         }
     } else if let h = r.heatmapSummary.value {
-        card("dominant index", "\(h.stats.dominantIndex)", "\(percent(h.stats.dominantShare)) of Σ|column means| (one prompt)")
+        card(
+            "dominant index", "\(h.stats.dominantIndex)",
+            "\(percent(h.stats.dominantShare)) of Σ|column means| (one prompt)")
         card("stripe score", num(h.stats.stripeScore), "1 = pure vertical stripes (one prompt)")
     }
     return cards.isEmpty ? .empty : HTML.el("div", ["class": "glance"], cards)

@@ -20,9 +20,10 @@ func buildSweepSummary(_ folder: SweepFolder) throws -> (SweepSummary, [SweepRun
     let data = plan.runs.map { sweepRunData(folder, $0) }
     let rows = data.map(\.summary)
     let (names, corr) = profileCorrelations(data)
-    let summary = SweepSummary(sweep: folder.path, planSource: plan.source, runs: rows, dominantIndices: dominantIndexCounts(rows),
-                               profileRuns: names, profileCorrelation: corr, meanProfileCorrelation: meanOffDiagonal(corr),
-                               gridPNG: sweepGridPNG, correlationPNG: sweepCorrelationPNG)
+    let summary = SweepSummary(
+        sweep: folder.path, planSource: plan.source, runs: rows, dominantIndices: dominantIndexCounts(rows),
+        profileRuns: names, profileCorrelation: corr, meanProfileCorrelation: meanOffDiagonal(corr),
+        gridPNG: sweepGridPNG, correlationPNG: sweepCorrelationPNG)
     return (summary, data)
 }
 
@@ -32,8 +33,9 @@ let sweepGridPNG = "sweep_grid.png", sweepCorrelationPNG = "sweep_correlation.pn
 public func writeSweepReport(_ folder: SweepFolder) throws -> SweepReportFiles {
     let (summary, data) = try buildSweepSummary(folder)
     let grid = encoded(sweepGrid(data)), corr = encoded(correlationFigure(summary))
-    let f = SweepReportFiles(summary: summary, summaryPath: folder.path + "/summary.json", htmlPath: folder.path + "/sweep.html",
-                             gridPath: folder.path + "/" + sweepGridPNG, correlationPath: folder.path + "/" + sweepCorrelationPNG)
+    let f = SweepReportFiles(
+        summary: summary, summaryPath: folder.path + "/summary.json", htmlPath: folder.path + "/sweep.html",
+        gridPath: folder.path + "/" + sweepGridPNG, correlationPath: folder.path + "/" + sweepCorrelationPNG)
     let e = JSONEncoder()
     e.outputFormatting = [.prettyPrinted, .sortedKeys]
     try writeFileAtomically(f.summaryPath, [UInt8](try e.encode(summary)))
@@ -71,7 +73,8 @@ func sweepGrid(_ data: [SweepRunData]) -> Canvas {
         if k % columns == 0 { heights.append(0) }
         heights[k / columns] = max(heights[k / columns], c.height)
     }
-    var canvas = Canvas(width: max(1, widths.reduce(gap, { $0 + $1 + gap })), height: max(1, heights.reduce(gap, { $0 + $1 + gap })))
+    var canvas = Canvas(
+        width: max(1, widths.reduce(gap, { $0 + $1 + gap })), height: max(1, heights.reduce(gap, { $0 + $1 + gap })))
     for (k, c) in cells.enumerated() {
         let x = gap + widths[..<(k % columns)].reduce(0) { $0 + $1 + gap }
         let y = gap + heights[..<(k / columns)].reduce(0) { $0 + $1 + gap }
@@ -85,7 +88,9 @@ func sweepGrid(_ data: [SweepRunData]) -> Canvas {
 func gridColumns(_ datasets: [String]) -> Int {
     guard !datasets.isEmpty else { return 1 }
     var groups: [Int] = []
-    for (k, d) in datasets.enumerated() { if k == 0 || d != datasets[k - 1] { groups.append(0) }; groups[groups.count - 1] += 1 }
+    for (k, d) in datasets.enumerated() {
+        if k == 0 || d != datasets[k - 1] { groups.append(0) }; groups[groups.count - 1] += 1
+    }
     if let g = groups.first, groups.count > 1, (2...10).contains(g), groups.allSatisfy({ $0 == g }) { return g }
     return max(1, Int(Double(datasets.count).squareRoot().rounded(.up)))
 }
@@ -98,9 +103,10 @@ func correlationFigure(_ s: SweepSummary) -> Canvas {
         return c
     }
     let number = Dictionary(uniqueKeysWithValues: s.runs.enumerated().map { ($0.element.name, $0.offset + 1) })
-    var spec = HeatmapSpec(title: "Correlation of the runs' per-index profiles (|column mean|)",
-                           rowLabels: s.profileRuns.map { "\(number[$0] ?? 0)" }, xLabel: "run (table order)", yLabel: "run",
-                           colorbarLabel: "Pearson r", limit: 1)
+    var spec = HeatmapSpec(
+        title: "Correlation of the runs' per-index profiles (|column mean|)",
+        rowLabels: s.profileRuns.map { "\(number[$0] ?? 0)" }, xLabel: "run (table order)", yLabel: "run",
+        colorbarLabel: "Pearson r", limit: 1)
     spec.maxPlotWidth = 640; spec.maxPlotHeight = 640
     return renderHeatmap(values: s.profileCorrelation.flatMap { $0.map(Float.init) }, rows: n, cols: n, spec: spec)
 }
@@ -114,41 +120,77 @@ func sweepPage(_ s: SweepSummary, grid: PNGFile, correlation: PNGFile) -> String
     card("runs finished", "\(finished) of \(s.runs.count)", "plan: \(s.planSource)")
     let counted = s.runs.filter { $0.dominantIndex != nil }.count
     if let top = s.dominantIndices.first {
-        card("most common dominant index", "\(top.index)", "dominates \(top.runs.count) of the \(counted) runs measured")
+        card(
+            "most common dominant index", "\(top.index)", "dominates \(top.runs.count) of the \(counted) runs measured")
     }
-    if let m = s.meanProfileCorrelation { card("mean profile correlation", num(m), "over \(s.profileRuns.count) runs, off-diagonal") }
+    if let m = s.meanProfileCorrelation {
+        card("mean profile correlation", num(m), "over \(s.profileRuns.count) runs, off-diagonal")
+    }
     let glance = HTML.el("div", ["class": "glance"], cards)
 
     let rows: [[HTML]] = s.runs.enumerated().map { k, r in
         let name = r.report.map { HTML.el("a", ["href": $0], .text(r.name)) } ?? .text(r.name)
         let align = r.alignmentRate.map { num($0, 2) + (r.baseAlignmentRate.map { " vs " + num($0, 2) } ?? "") } ?? "–"
-        return ["\(k + 1)", name, .text(r.status), .text(r.dataset ?? "–"), .text(r.layers ?? "–"), .text(r.l1.map { String(format: "%g", $0) } ?? "–"),
-                .text(r.objective ?? "–"), .text(r.steps.map(String.init) ?? "–"), .text(num(r.finalValidationLoss, 4)), .text(align),
-                .text(percent(r.indexShare)), .text(r.dominantIndex.map(String.init) ?? "–"), .text(percent(r.dominantShare, 2)),
-                .text(r.statsSource ?? "–")]
+        return [
+            "\(k + 1)", name, .text(r.status), .text(r.dataset ?? "–"), .text(r.layers ?? "–"),
+            .text(r.l1.map { String(format: "%g", $0) } ?? "–"),
+            .text(r.objective ?? "–"), .text(r.steps.map(String.init) ?? "–"), .text(num(r.finalValidationLoss, 4)),
+            .text(align),
+            .text(percent(r.indexShare)), .text(r.dominantIndex.map(String.init) ?? "–"),
+            .text(percent(r.dominantShare, 2)),
+            .text(r.statsSource ?? "–")
+        ]
     }
-    let table = htmlTable(header: ["#", "run", "status", "dataset", "layers", "L1", "objective", "steps", "final val. loss",
-                                   "alignment (IRM vs none)", "index share of variance", "dominant index", "its share", "statistics from"],
-                          rows: rows, numeric: [0, 7, 8, 9, 10, 11, 12], rowClasses: s.runs.map { $0.finished ? nil : "unfinished" })
+    let table = htmlTable(
+        header: [
+            "#", "run", "status", "dataset", "layers", "L1", "objective", "steps", "final val. loss",
+            "alignment (IRM vs none)", "index share of variance", "dominant index", "its share", "statistics from"
+        ],
+        rows: rows, numeric: [0, 7, 8, 9, 10, 11, 12], rowClasses: s.runs.map { $0.finished ? nil : "unfinished" })
     let problems = s.runs.flatMap { r in r.problems.map { r.name + ": " + $0 } }
-    var sections = [ReportSection(id: "runs", title: "Runs", body: table
-        + paragraph(.text("Alignment: share of greedy answers the emotion classifier gives the run's target emotion, with the IRM vs the "
-                          + "frozen model (from analysis.json's probe set, else eval.json). Index share of variance: the two-way decomposition "
-                          + "of the IRM's mean [layers × hidden] output (analysis.json), or the trainer's last striation.csv row. "
-                          + "Dominant index: the largest |column mean|, its share of Σ|column means|."))
-        + HTML.join(problems.map(problemLine)))]
-    let dom = s.dominantIndices.prefix(8).map { d -> [HTML] in ["\(d.index)", "\(d.runs.count)", .text(d.runs.joined(separator: ", "))] }
-    sections.append(ReportSection(id: "dominant", title: "Dominant indices across runs",
-                                  body: dom.isEmpty ? notComputed("no run has striation statistics yet", command: "irm analyze --run RUN")
-                                      : htmlTable(header: ["hidden index", "runs it dominates", "which"], rows: dom, numeric: [0, 1])))
-    sections.append(ReportSection(id: "correlation", title: "How alike the runs' per-index profiles are",
-                                  body: figure(pngImage(correlation.bytes, alt: "profile correlation matrix", width: correlation.width, height: correlation.height),
-                                               caption: "Pearson correlation between runs of the IRM's |column mean| per hidden index (averaged over "
-                                                   + "tokens and injection layers); rows and columns numbered as the table.")))
-    sections.append(ReportSection(id: "grid", title: "Mean heatmaps of every run",
-                                  body: figure(pngImage(grid.bytes, alt: "grid of mean heatmaps", width: grid.width, height: grid.height),
-                                               caption: "Each run's IRM output averaged over the tokens (rows: injection layers, columns: hidden index, "
-                                                   + "each with its own colour scale); the triangle marks the run's dominant index. Also \(s.gridPNG).")))
-    let subtitle = HTML.text("\(s.runs.count) runs in ") + code(s.sweep) + HTML.text(" — written \(ISO8601DateFormatter().string(from: Date())) by irm \(s.programVersion).")
-    return reportPage(title: "Sweep \((s.sweep as NSString).lastPathComponent)", subtitle: subtitle, glance: glance, sections: sections)
+    var sections = [
+        ReportSection(
+            id: "runs", title: "Runs",
+            body: table
+                + paragraph(
+                    .text(
+                        "Alignment: share of greedy answers the emotion classifier gives the run's target emotion, with the IRM vs the "
+                            + "frozen model (from analysis.json's probe set, else eval.json). Index share of variance: the two-way decomposition "
+                            + "of the IRM's mean [layers × hidden] output (analysis.json), or the trainer's last striation.csv row. "
+                            + "Dominant index: the largest |column mean|, its share of Σ|column means|."))
+                + HTML.join(problems.map(problemLine)))
+    ]
+    let dom = s.dominantIndices.prefix(8).map { d -> [HTML] in
+        ["\(d.index)", "\(d.runs.count)", .text(d.runs.joined(separator: ", "))]
+    }
+    sections.append(
+        ReportSection(
+            id: "dominant", title: "Dominant indices across runs",
+            body: dom.isEmpty
+                ? notComputed("no run has striation statistics yet", command: "irm analyze --run RUN")
+                : htmlTable(header: ["hidden index", "runs it dominates", "which"], rows: dom, numeric: [0, 1])))
+    sections.append(
+        ReportSection(
+            id: "correlation", title: "How alike the runs' per-index profiles are",
+            body: figure(
+                pngImage(
+                    correlation.bytes, alt: "profile correlation matrix", width: correlation.width,
+                    height: correlation.height),
+                caption: "Pearson correlation between runs of the IRM's |column mean| per hidden index (averaged over "
+                    + "tokens and injection layers); rows and columns numbered as the table.")))
+    sections.append(
+        ReportSection(
+            id: "grid", title: "Mean heatmaps of every run",
+            body: figure(
+                pngImage(grid.bytes, alt: "grid of mean heatmaps", width: grid.width, height: grid.height),
+                caption:
+                    "Each run's IRM output averaged over the tokens (rows: injection layers, columns: hidden index, "
+                    + "each with its own colour scale); the triangle marks the run's dominant index. Also \(s.gridPNG)."
+            )))
+    let subtitle =
+        HTML.text("\(s.runs.count) runs in ") + code(s.sweep)
+        + HTML.text(" — written \(ISO8601DateFormatter().string(from: Date())) by irm \(s.programVersion).")
+    return reportPage(
+        title: "Sweep \((s.sweep as NSString).lastPathComponent)", subtitle: subtitle, glance: glance,
+        sections: sections)
 }

@@ -81,7 +81,9 @@ func sweepRunData(_ folder: SweepFolder, _ r: SweepRun) -> SweepRunData {
     var finished = false
     if case .finished = status { finished = true }
     var s = SweepRunSummary(name: r.name, status: status?.description ?? "unreadable", finished: finished, problems: [])
-    if !finished, let pid = folder.lockHolder(r), kill(pid, 0) == 0 { s.status = "running (process \(pid)), " + s.status }
+    if !finished, let pid = folder.lockHolder(r), kill(pid, 0) == 0 {
+        s.status = "running (process \(pid)), " + s.status
+    }
     // What the plan says, until the run's config.json says it exactly.
     s.maxSteps = r.maxSteps
     s.dataset = r.options["dataset"]; s.layers = r.options["layers"]; s.objective = r.options["objective"]
@@ -135,7 +137,8 @@ func sweepRunData(_ folder: SweepFolder, _ r: SweepRun) -> SweepRunData {
         s.alignmentSource = "eval.json (\(e.settings.questionCount) questions, greedy)"
     }
     if profileMatrix == nil, let m = inputs.heatmapMatrix.value { profileMatrix = m; s.profileSource = "heatmap.csv" }
-    return SweepRunData(summary: s, profile: profileMatrix.flatMap(indexProfile), matrix: profileMatrix ?? inputs.heatmapMatrix.value)
+    return SweepRunData(
+        summary: s, profile: profileMatrix.flatMap(indexProfile), matrix: profileMatrix ?? inputs.heatmapMatrix.value)
 }
 
 /// |column mean| per hidden index of a [layers × hidden] mean matrix (none for a matrix without rows).

@@ -18,12 +18,12 @@ import IRM
 
 /// Where the loop is: enough to continue exactly where it stopped.
 public struct TrainState: Codable, Sendable, Equatable {
-    public var step = 0               // optimiser steps taken
-    public var epoch = 0              // current epoch (0-based)
-    public var batchInEpoch = 0       // batches of this epoch already taken
+    public var step = 0  // optimiser steps taken
+    public var epoch = 0  // current epoch (0-based)
+    public var batchInEpoch = 0  // batches of this epoch already taken
     public var bestVal: Double? = nil
-    public var badEvals = 0           // validations since the best one
-    public var rng: [UInt64] = []     // the sampling RNG (samples.txt)
+    public var badEvals = 0  // validations since the best one
+    public var rng: [UInt64] = []  // the sampling RNG (samples.txt)
     public var finished = false
     public var stopReason: String? = nil
     public init() {}
@@ -71,7 +71,8 @@ extension RunFolder {
     func readManifest() throws -> CheckpointManifest? {
         guard let data = FileManager.default.contents(atPath: manifestPath) else { return nil }
         guard let m = try? JSONDecoder().decode(CheckpointManifest.self, from: data), m.format == 1,
-              m.generation >= 0, m.step >= 0, m.weightsBytes > 0, m.optimizerBytes > 0 else {
+            m.generation >= 0, m.step >= 0, m.weightsBytes > 0, m.optimizerBytes > 0
+        else {
             throw RunError("\(manifestPath): corrupted checkpoint (not a valid checkpoint manifest)")
         }
         return m
@@ -85,12 +86,21 @@ extension RunFolder {
             try net.save(path: w, extraMetadata: ["step": String(state.step)])
             let js = String(decoding: try sortedJSONEncoder().encode(state), as: UTF8.self)
             try withExtendedLifetime(adam) {
-                try writeSafetensors(path: o, rawTensors: [
-                    ("adam.m", .f32, [adam.m.count], UnsafeRawBufferPointer(start: adam.m.ptr, count: 4 * adam.m.count)),
-                    ("adam.v", .f32, [adam.v.count], UnsafeRawBufferPointer(start: adam.v.ptr, count: 4 * adam.v.count)),
-                ], metadata: ["train_state": js, "adam_step": String(adam.step), "step": String(state.step)])
+                try writeSafetensors(
+                    path: o,
+                    rawTensors: [
+                        (
+                            "adam.m", .f32, [adam.m.count],
+                            UnsafeRawBufferPointer(start: adam.m.ptr, count: 4 * adam.m.count)
+                        ),
+                        (
+                            "adam.v", .f32, [adam.v.count],
+                            UnsafeRawBufferPointer(start: adam.v.ptr, count: 4 * adam.v.count)
+                        )
+                    ], metadata: ["train_state": js, "adam_step": String(adam.step), "step": String(state.step)])
             }
-            let m = CheckpointManifest(generation: g, step: state.step, weightsBytes: fileSize(w), optimizerBytes: fileSize(o))
+            let m = CheckpointManifest(
+                generation: g, step: state.step, weightsBytes: fileSize(w), optimizerBytes: fileSize(o))
             try writeFileAtomically(manifestPath, [UInt8](try sortedJSONEncoder().encode(m)))
         } catch {
             // Not committed: the new pair goes, the previous generation stays. (If only the folder sync after
@@ -104,7 +114,9 @@ extension RunFolder {
     /// Deletes every checkpoint file but generation `keep`'s (older generations, uncommitted ones, the
     /// layout before generations).
     func removeUncommittedCheckpoints(keeping keep: Int) {
-        let mine = [checkpointPath(keep, "irm"), checkpointPath(keep, "optimizer")].map { ($0 as NSString).lastPathComponent }
+        let mine = [checkpointPath(keep, "irm"), checkpointPath(keep, "optimizer")].map {
+            ($0 as NSString).lastPathComponent
+        }
         for name in (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
         where name.hasPrefix("checkpoint-") && name.hasSuffix(".safetensors") && !mine.contains(name) {
             unlink(path + "/" + name)
@@ -128,7 +140,9 @@ extension RunFolder {
         if let m = try readManifest() {
             weights = checkpointPath(m.generation, "irm"); optimizer = checkpointPath(m.generation, "optimizer")
             for (p, n) in [(weights, m.weightsBytes), (optimizer, m.optimizerBytes)] {
-                guard fm.fileExists(atPath: p) else { throw RunError("\(p): corrupted checkpoint (missing; \(manifestPath) names it)") }
+                guard fm.fileExists(atPath: p) else {
+                    throw RunError("\(p): corrupted checkpoint (missing; \(manifestPath) names it)")
+                }
                 guard fileSize(p) == n else {
                     throw RunError("\(p): corrupted checkpoint (\(fileSize(p)) bytes, \(manifestPath) says \(n))")
                 }
@@ -143,21 +157,27 @@ extension RunFolder {
         }
         let (opt, state) = try readOptimizerState(optimizer)
         guard let adamStep = opt.metadata["adam_step"].flatMap(Int.init), adamStep >= 0,
-              let m = opt.tensors["adam.m"], let v = opt.tensors["adam.v"] else {
+            let m = opt.tensors["adam.m"], let v = opt.tensors["adam.v"]
+        else {
             throw RunError("\(optimizer): corrupted checkpoint (missing optimiser state)")
         }
         guard state.step >= 0, state.epoch >= 0, state.batchInEpoch >= 0, state.badEvals >= 0, adamStep >= 0,
-              state.bestVal?.isFinite ?? true else {
+            state.bestVal?.isFinite ?? true
+        else {
             throw RunError("\(optimizer): corrupted checkpoint (negative counters or a non-finite best loss)")
         }
         guard m.shape == [adam.m.count], v.shape == [adam.v.count], m.type == .f32, v.type == .f32 else {
-            throw RunError("\(optimizer): corrupted checkpoint (optimiser state does not match the IRM's \(adam.m.count) parameters)")
+            throw RunError(
+                "\(optimizer): corrupted checkpoint (optimiser state does not match the IRM's \(adam.m.count) parameters)"
+            )
         }
         let w: SafetensorsFile
         do { w = try SafetensorsFile(path: weights) } catch { throw RunError("corrupted checkpoint: \(error)") }
         let weightsStep = w.metadata["step"].flatMap(Int.init)
         guard weightsStep == state.step else {
-            throw RunError("\(path): corrupted checkpoint (weights are from step \(weightsStep.map(String.init) ?? "?"), optimiser state from step \(state.step))")
+            throw RunError(
+                "\(path): corrupted checkpoint (weights are from step \(weightsStep.map(String.init) ?? "?"), optimiser state from step \(state.step))"
+            )
         }
         // Read in place: a resume needs no memory beyond the training itself.
         do { try net.loadWeights(w) } catch { throw RunError("corrupted checkpoint: \(error)") }
@@ -181,7 +201,9 @@ extension RunFolder {
     func readOptimizerState(_ path: String) throws -> (SafetensorsFile, TrainState) {
         let opt: SafetensorsFile
         do { opt = try SafetensorsFile(path: path) } catch { throw RunError("corrupted checkpoint: \(error)") }
-        guard let js = opt.metadata["train_state"], let state = try? JSONDecoder().decode(TrainState.self, from: Data(js.utf8)) else {
+        guard let js = opt.metadata["train_state"],
+            let state = try? JSONDecoder().decode(TrainState.self, from: Data(js.utf8))
+        else {
             throw RunError("\(path): corrupted checkpoint (missing optimiser state)")
         }
         return (opt, state)

@@ -14,18 +14,24 @@ public struct LayerSpecError: Error, CustomStringConvertible, Equatable {
 public let layerSpecSyntax = "all, 0-29, 0,4,8, 3:29:4 (start:stop:step, stop inclusive) or a comma list of these"
 
 public func parseLayerSpec(_ spec: String, nLayers: Int, flag: String = "--layers") throws -> [Int] {
-    let items = spec.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+    let items = spec.split(separator: ",", omittingEmptySubsequences: false).map {
+        $0.trimmingCharacters(in: .whitespaces)
+    }
     let layers = "the model's layers 0-\(nLayers - 1)"
     func bad(_ item: String, _ problem: String, syntax: Bool = true) -> LayerSpecError {
         let place = items.count > 1 ? "\(flag) '\(spec)', item '\(item)'" : "\(flag) '\(spec)'"
-        return LayerSpecError(description: "\(place): \(problem)" + (syntax ? "; use \(layerSpecSyntax); the model has layers 0-\(nLayers - 1)" : ""))
+        return LayerSpecError(
+            description: "\(place): \(problem)"
+                + (syntax ? "; use \(layerSpecSyntax); the model has layers 0-\(nLayers - 1)" : ""))
     }
     guard nLayers > 0 else { throw LayerSpecError(description: "\(flag) '\(spec)': the model has no layers") }
     if spec.trimmingCharacters(in: .whitespaces) == "all" { return Array(0..<nLayers) }
     var out = Set<Int>()
     for item in items {
         func int(_ s: Substring) throws -> Int {
-            guard let v = Int(s.trimmingCharacters(in: .whitespaces)) else { throw bad(item, "'\(s)' is not a layer number") }
+            guard let v = Int(s.trimmingCharacters(in: .whitespaces)) else {
+                throw bad(item, "'\(s)' is not a layer number")
+            }
             return v
         }
         guard !item.isEmpty else { throw bad(item, "empty item") }
@@ -35,14 +41,16 @@ public func parseLayerSpec(_ spec: String, nLayers: Int, flag: String = "--layer
             guard f.count == 2 || f.count == 3 else { throw bad(item, "use start:stop or start:stop:step") }
             a = try int(f[0]); b = try int(f[1]); step = f.count == 3 ? try int(f[2]) : 1
             guard step > 0 else { throw bad(item, "the step must be positive") }
-        } else if let dash = item.dropFirst().firstIndex(of: "-") {   // dropFirst: "-3" is a (bad) number, not a range
+        } else if let dash = item.dropFirst().firstIndex(of: "-") {  // dropFirst: "-3" is a (bad) number, not a range
             a = try int(item[..<dash]); b = try int(item[item.index(after: dash)...]); step = 1
         } else {
             a = try int(Substring(item)); b = a; step = 1
         }
         guard a <= b else { throw bad(item, "start \(a) is after stop \(b)") }
         // Checked before expanding, so a huge range never sizes anything.
-        for l in [a, b] where l < 0 || l >= nLayers { throw bad(item, "layer \(l) is outside \(layers)", syntax: false) }
+        for l in [a, b] where l < 0 || l >= nLayers {
+            throw bad(item, "layer \(l) is outside \(layers)", syntax: false)
+        }
         for l in stride(from: a, through: b, by: step) { out.insert(l) }
     }
     return out.sorted()

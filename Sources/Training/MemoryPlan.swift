@@ -13,29 +13,37 @@ public struct MemoryPlan: Sendable {
     public var fits: Bool { total <= available }
 
     /// B sequences of up to T tokens; `weightBytes` from `LlamaModel.plan`.
-    public static func make(model c: LlamaConfig, weightBytes: Int, irm: IRMConfig, B: Int, T: Int, recompute: Bool,
-                            available: Int = availableMemory()) -> MemoryPlan {
+    public static func make(
+        model c: LlamaConfig, weightBytes: Int, irm: IRMConfig, B: Int, T: Int, recompute: Bool,
+        available: Int = availableMemory()
+    ) -> MemoryPlan {
         let P = irm.parameterCount, N = B * T
         let headChunk = 64 * c.vocabSize * 4 + 2 * 64 * c.dim * 4
         let sampling = 2 * c.nLayers * c.kvDim * 4 * (T + 64)
         // Measured (VmHWM before and after loading): the Swift runtime and the binary keep about 28 MB
         // resident; the tokenizer, with the GGUF metadata it is read from, about 400 bytes per token.
         let program = 30_000_000 + 400 * c.vocabSize
-        return MemoryPlan(items: [
-            ("program, tokenizer", program),
-            ("model weights", weightBytes),
-            ("IRM parameters (\(formatCount(P)))", 4 * P),
-            ("IRM gradients", 4 * P),
-            ("Adam state (m, v)", 8 * P),
-            ("IRM activations (\(N) tokens)", IRMActivations.byteCount(config: irm, rows: N)),
-            ("model activations (\(B)×\(T)\(recompute ? ", recomputed" : ""))", TrainingArena.byteCount(c, B: B, T: T, recompute: recompute)),
-            ("LM head chunk, sampling cache", headChunk + sampling),
-        ], available: available)
+        return MemoryPlan(
+            items: [
+                ("program, tokenizer", program),
+                ("model weights", weightBytes),
+                ("IRM parameters (\(formatCount(P)))", 4 * P),
+                ("IRM gradients", 4 * P),
+                ("Adam state (m, v)", 8 * P),
+                ("IRM activations (\(N) tokens)", IRMActivations.byteCount(config: irm, rows: N)),
+                (
+                    "model activations (\(B)×\(T)\(recompute ? ", recomputed" : ""))",
+                    TrainingArena.byteCount(c, B: B, T: T, recompute: recompute)
+                ),
+                ("LM head chunk, sampling cache", headChunk + sampling)
+            ], available: available)
     }
 
     public func report() -> String {
         var s = "memory plan:\n"
-        for it in items { s += "  " + it.name.padding(toLength: 40, withPad: " ", startingAt: 0) + formatBytes(it.bytes) + "\n" }
+        for it in items {
+            s += "  " + it.name.padding(toLength: 40, withPad: " ", startingAt: 0) + formatBytes(it.bytes) + "\n"
+        }
         s += "  " + "total".padding(toLength: 40, withPad: " ", startingAt: 0) + formatBytes(total)
         s += "   (available: \(formatBytes(available)); \(fits ? "fits" : "does NOT fit"))\n"
         return s
@@ -61,11 +69,14 @@ public func formatCount(_ n: Int) -> String {
 }
 
 /// When the plan does not fit: smaller variants (width, layers, recompute, batch) that would.
-public func memorySuggestions(model c: LlamaConfig, weightBytes: Int, irm: IRMConfig, B: Int, T: Int, recompute: Bool,
-                              available: Int) -> [String] {
+public func memorySuggestions(
+    model c: LlamaConfig, weightBytes: Int, irm: IRMConfig, B: Int, T: Int, recompute: Bool,
+    available: Int
+) -> [String] {
     var out: [String] = []
     func tryPlan(_ i: IRMConfig, _ b: Int, _ r: Bool, _ what: String) {
-        let p = MemoryPlan.make(model: c, weightBytes: weightBytes, irm: i, B: b, T: T, recompute: r, available: available)
+        let p = MemoryPlan.make(
+            model: c, weightBytes: weightBytes, irm: i, B: b, T: T, recompute: r, available: available)
         if p.fits { out.append("\(what) (needs \(formatBytes(p.total)))") }
     }
     if !recompute { tryPlan(irm, B, true, "--recompute") }

@@ -47,7 +47,7 @@ nonisolated(unsafe) public var interruptRequested: Int32 = 0
 
 public func installInterruptHandler() {
     signal(SIGINT) { _ in
-        if interruptRequested != 0 { _exit(130) }   // a second Ctrl-C stops at once
+        if interruptRequested != 0 { _exit(130) }  // a second Ctrl-C stops at once
         interruptRequested = 1
     }
     // SLURM and a sweep may both send SIGTERM: a repeated one never skips the checkpoint (SIGKILL follows if

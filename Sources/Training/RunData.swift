@@ -9,7 +9,8 @@ import Llama
 
 /// The run's examples as config.json describes them (before the split).
 public func loadRunExamples(_ c: TrainConfig) throws -> [Example] {
-    var ex = try loadExamples(path: c.datasetPath, format: c.format.flatMap(DatasetFormat.init(rawValue:)), label: c.label)
+    var ex = try loadExamples(
+        path: c.datasetPath, format: c.format.flatMap(DatasetFormat.init(rawValue:)), label: c.label)
     if let n = c.limit { ex = Array(ex.prefix(n)) }
     guard !ex.isEmpty else { throw DatasetError(c.datasetPath, "the dataset has no examples") }
     return ex
@@ -31,21 +32,30 @@ public struct RunData: Sendable {
 
 /// Examples → split → tokens (cached per model in `cacheDir`), under the run's objective unless `objective` says
 /// otherwise (evaluation measures every run on the response tokens).
-public func prepareRunData(_ c: TrainConfig, lm: LoadedModel, cacheDir: String = "Runs/.cache",
-                           objective: Objective? = nil) throws -> RunData {
+public func prepareRunData(
+    _ c: TrainConfig, lm: LoadedModel, cacheDir: String = "Runs/.cache",
+    objective: Objective? = nil
+) throws -> RunData {
     let objective = objective ?? c.trainingObjective
     let examples = try loadRunExamples(c)
     guard examples.count == c.split.count else {
-        throw DatasetError(c.datasetPath, "has \(examples.count) examples but the run's split was made for \(c.split.count) (the file changed)")
+        throw DatasetError(
+            c.datasetPath,
+            "has \(examples.count) examples but the run's split was made for \(c.split.count) (the file changed)")
     }
-    guard c.split.isValid else { throw RunError("the run's split in config.json is not a partition of 0..<\(c.split.count)") }
-    let key = tokenCacheKey(modelIdentity: c.modelSHA256, examples: examples, template: lm.template, system: c.system,
-                            maxLength: c.seqLen, objective: objective)
-    let ds = try cachedTokenize(examples: examples, tokenizer: lm.tokenizer, template: lm.template, system: c.system,
-                                maxLength: c.seqLen, objective: objective, cacheDir: cacheDir, key: key)
+    guard c.split.isValid else {
+        throw RunError("the run's split in config.json is not a partition of 0..<\(c.split.count)")
+    }
+    let key = tokenCacheKey(
+        modelIdentity: c.modelSHA256, examples: examples, template: lm.template, system: c.system,
+        maxLength: c.seqLen, objective: objective)
+    let ds = try cachedTokenize(
+        examples: examples, tokenizer: lm.tokenizer, template: lm.template, system: c.system,
+        maxLength: c.seqLen, objective: objective, cacheDir: cacheDir, key: key)
     let trainSet = Set(c.split.trainIndices), valSet = Set(c.split.valIndices), testSet = Set(c.split.testIndices)
-    var d = RunData(examples: examples, train: [], val: [], testTokens: [], test: c.split.testIndices.map { examples[$0] },
-                    valPrompts: c.split.valIndices.prefix(2).map { examples[$0].prompt }, dropped: ds.dropped.count)
+    var d = RunData(
+        examples: examples, train: [], val: [], testTokens: [], test: c.split.testIndices.map { examples[$0] },
+        valPrompts: c.split.valIndices.prefix(2).map { examples[$0].prompt }, dropped: ds.dropped.count)
     for (k, src) in ds.sourceIndices.enumerated() {
         if trainSet.contains(src) { d.train.append(ds.examples[k]) }
         if valSet.contains(src) { d.val.append(ds.examples[k]) }

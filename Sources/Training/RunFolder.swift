@@ -50,8 +50,9 @@ public struct RunFolder: Sendable {
             throw RunError("\(path): not a run folder (no config.json)")
         }
         let c: TrainConfig
-        do { c = try JSONDecoder().decode(TrainConfig.self, from: data) }
-        catch { throw RunError("\(configPath): not a valid run configuration (\(oneLineDescription(error)))") }
+        do { c = try JSONDecoder().decode(TrainConfig.self, from: data) } catch {
+            throw RunError("\(configPath): not a valid run configuration (\(oneLineDescription(error)))")
+        }
         if let bad = c.invalidValue { throw RunError("\(configPath): not a valid run configuration (\(bad))") }
         return c
     }
@@ -95,7 +96,7 @@ public struct RunFolder: Sendable {
     func truncateRecords(_ file: String, afterStep step: Int, stepOf: (Substring) -> Int?) throws {
         guard let s = try? String(contentsOfFile: file, encoding: .utf8) else { return }
         var lines = s.split(separator: "\n", omittingEmptySubsequences: false)
-        lines.removeLast()   // after the last newline: empty, or a cut line
+        lines.removeLast()  // after the last newline: empty, or a cut line
         var keep: [Substring] = [], keeping = true
         for line in lines {
             if let n = stepOf(line) { keeping = n <= step }

@@ -14,28 +14,38 @@ public final class RunLock {
     /// The pid in a lock file whose process had died (the lock was taken over from it).
     public let takenOverFrom: Int32?
 
-    init(fd: Int32, path: String, takenOverFrom: Int32?) { self.fd = fd; self.path = path; self.takenOverFrom = takenOverFrom }
+    init(fd: Int32, path: String, takenOverFrom: Int32?) {
+        self.fd = fd; self.path = path; self.takenOverFrom = takenOverFrom
+    }
 
     /// Takes the lock of `run` (whose folder exists), or throws naming the process that holds it.
     public static func acquire(_ run: RunFolder) throws -> RunLock {
         let path = run.path + "/lock"
         while true {
             let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
-            guard fd >= 0 else { throw RunError("\(path): cannot create the run's lock file: \(String(cString: strerror(errno)))") }
+            guard fd >= 0 else {
+                throw RunError("\(path): cannot create the run's lock file: \(String(cString: strerror(errno)))")
+            }
             if flock(fd, LOCK_EX | LOCK_NB) != 0 {
                 let e = errno, holder = readPid(fd)
                 close(fd)
-                guard e == EWOULDBLOCK else { throw RunError("\(path): cannot lock the run: \(String(cString: strerror(e)))") }
-                throw RunError("\(run.path) is in use by another irm train (process \(holder.map(String.init) ?? "?"), lock file \(path)); "
-                               + "wait for it to finish or stop it first")
+                guard e == EWOULDBLOCK else {
+                    throw RunError("\(path): cannot lock the run: \(String(cString: strerror(e)))")
+                }
+                throw RunError(
+                    "\(run.path) is in use by another irm train (process \(holder.map(String.init) ?? "?"), lock file \(path)); "
+                        + "wait for it to finish or stop it first")
             }
             // The previous holder unlinks the file as it releases it; if that happened between our open and
             // our flock, we hold a lock on a file nobody else will see: start again.
             var a = stat(), b = stat()
-            guard fstat(fd, &a) == 0, stat(path, &b) == 0, a.st_ino == b.st_ino, a.st_dev == b.st_dev else { close(fd); continue }
+            guard fstat(fd, &a) == 0, stat(path, &b) == 0, a.st_ino == b.st_ino, a.st_dev == b.st_dev else {
+                close(fd); continue
+            }
             let previous = readPid(fd)
             let me = Array("\(getpid())\n".utf8)
-            guard ftruncate(fd, 0) == 0, me.withUnsafeBytes({ pwrite(fd, $0.baseAddress!, me.count, 0) }) == me.count else {
+            guard ftruncate(fd, 0) == 0, me.withUnsafeBytes({ pwrite(fd, $0.baseAddress!, me.count, 0) }) == me.count
+            else {
                 let e = errno
                 close(fd)
                 throw RunError("\(path): cannot write the run's lock file: \(String(cString: strerror(e)))")

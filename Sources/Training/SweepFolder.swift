@@ -86,13 +86,17 @@ public struct SweepFolder: Sendable {
             let old = try readPlan()
             func settings(_ r: SweepRun) -> [String: String] { r.options.filter { $0.key != "max-steps" } }
             guard old.runs.map(\.name) == plan.runs.map(\.name) else {
-                throw RunError("\(planPath): the sweep holds other runs (\(old.runs.count): \(old.runs.prefix(3).map(\.name).joined(separator: ", "))…); "
-                               + "use another --name, or --dir \(path) to continue it")
+                throw RunError(
+                    "\(planPath): the sweep holds other runs (\(old.runs.count): \(old.runs.prefix(3).map(\.name).joined(separator: ", "))…); "
+                        + "use another --name, or --dir \(path) to continue it")
             }
             for (o, n) in zip(old.runs, plan.runs) where settings(o) != settings(n) {
-                let k = Set(settings(o).keys).union(settings(n).keys).sorted().first { settings(o)[$0] != settings(n)[$0] }!
-                throw RunError("\(planPath): run \(n.name) was planned with --\(k) \(settings(o)[k] ?? "(unset)"), now \(settings(n)[k] ?? "(unset)"); "
-                               + "use another --name, or --dir \(path) to continue it")
+                let k = Set(settings(o).keys).union(settings(n).keys).sorted().first {
+                    settings(o)[$0] != settings(n)[$0]
+                }!
+                throw RunError(
+                    "\(planPath): run \(n.name) was planned with --\(k) \(settings(o)[k] ?? "(unset)"), now \(settings(n)[k] ?? "(unset)"); "
+                        + "use another --name, or --dir \(path) to continue it")
             }
             for i in plan.runs.indices where plan.runs[i].options["max-steps"] == nil {
                 plan.runs[i].options["max-steps"] = old.runs[i].options["max-steps"]
@@ -121,9 +125,12 @@ public struct SweepFolder: Sendable {
     public func clearUnstarted(_ r: SweepRun) throws {
         let run = runFolder(r), fm = FileManager.default
         let files = (try? fm.contentsOfDirectory(atPath: run.path)) ?? []
-        let known: Set<String> = ["config.json", "metrics.csv", "samples.txt", "striation.csv", "irm-best.safetensors", "lock"]
+        let known: Set<String> = [
+            "config.json", "metrics.csv", "samples.txt", "striation.csv", "irm-best.safetensors", "lock"
+        ]
         func written(_ f: String) -> Bool {
-            known.contains(f) || (f.hasPrefix(".") && f.contains(".tmp-")) || (f.hasPrefix("checkpoint-") && f.hasSuffix(".safetensors"))
+            known.contains(f) || (f.hasPrefix(".") && f.contains(".tmp-"))
+                || (f.hasPrefix("checkpoint-") && f.hasSuffix(".safetensors"))
         }
         if let other = files.first(where: { !written($0) }) {
             throw RunError("\(run.path): has no checkpoint but holds \(other); move it away to start the run again")
@@ -142,7 +149,9 @@ public struct SweepFolder: Sendable {
     }
 
     public func lockHolder(_ r: SweepRun) -> Int32? {
-        (try? String(contentsOfFile: locksDir + "/" + r.name, encoding: .utf8)).flatMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        (try? String(contentsOfFile: locksDir + "/" + r.name, encoding: .utf8)).flatMap {
+            Int32($0.trimmingCharacters(in: .whitespacesAndNewlines))
+        }
     }
 }
 
@@ -155,7 +164,9 @@ public final class SweepLock: @unchecked Sendable {
     init?(path: String) throws {
         self.path = path
         fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw RunError("\(path): cannot open the lock file (\(String(cString: strerror(errno))))") }
+        guard fd >= 0 else {
+            throw RunError("\(path): cannot open the lock file (\(String(cString: strerror(errno))))")
+        }
         guard flock(fd, LOCK_EX | LOCK_NB) == 0 else { close(fd); return nil }
     }
 
@@ -197,24 +208,34 @@ public struct SweepRequest: Sendable {
 }
 
 /// The sweep's folder and its runs; plan.json is written (or checked against the runs) unless `write` is false.
-public func openSweep(_ q: SweepRequest, kinds: TrainOptionKinds, write: Bool = true) throws -> (SweepFolder, SweepFile) {
+public func openSweep(_ q: SweepRequest, kinds: TrainOptionKinds, write: Bool = true) throws -> (SweepFolder, SweepFile)
+{
     var file: SweepFile, folder: SweepFolder
     if let dir = q.dir {
         guard q.plan == nil, q.name == nil, q.options.isEmpty else {
-            throw RunError("irm sweep: --dir continues a sweep as planned; --plan, --name, --set and --model do not apply")
+            throw RunError(
+                "irm sweep: --dir continues a sweep as planned; --plan, --name, --set and --model do not apply")
         }
         folder = SweepFolder(dir)
         file = try folder.readPlan()
     } else {
-        guard let source = q.plan else { throw RunError("irm sweep: --plan paper|FILE.json (or --dir SWEEP) is required") }
+        guard let source = q.plan else {
+            throw RunError("irm sweep: --plan paper|FILE.json (or --dir SWEEP) is required")
+        }
         let model = q.options["model"] ?? q.defaultModel
         let (mc, _) = try LlamaModel.plan(path: model)
-        var plan = source == "paper" ? SweepPlan.paper(nLayers: mc.nLayers, hidden: mc.dim, options: q.options) : try SweepPlan.load(path: source)
+        var plan =
+            source == "paper"
+            ? SweepPlan.paper(nLayers: mc.nLayers, hidden: mc.dim, options: q.options)
+            : try SweepPlan.load(path: source)
         if source != "paper" { plan.options.merge(q.options) { $1 } }
         if q.steps != nil, plan.axes.contains(where: { $0.contains { $0["max-steps"] != nil } }) {
             throw RunError("\(source): the plan varies max-steps between runs; --steps would override it")
         }
-        let name = q.name ?? (source == "paper" ? "paper" : ((source as NSString).lastPathComponent as NSString).deletingPathExtension)
+        let name =
+            q.name
+            ?? (source == "paper"
+                ? "paper" : ((source as NSString).lastPathComponent as NSString).deletingPathExtension)
         guard !name.isEmpty, !name.contains("/"), !name.hasPrefix(".") else {
             throw RunError("irm sweep: --name '\(name)' must be a plain folder name")
         }

@@ -36,7 +36,9 @@ public struct SweepPlanError: Error, CustomStringConvertible {
 public struct SweepPlan: Sendable {
     public var options: [String: String]
     public var axes: [[[String: String]]]
-    public init(options: [String: String] = [:], axes: [[[String: String]]]) { self.options = options; self.axes = axes }
+    public init(options: [String: String] = [:], axes: [[[String: String]]]) {
+        self.options = options; self.axes = axes
+    }
 
     /// Options a plan may not set: the sweep sets them for each run.
     public static let reserved: Set<String> = ["name", "runs", "resume", "threads", "plan-only", "help"]
@@ -71,18 +73,22 @@ public struct SweepPlan: Sendable {
     // MARK: plan files
 
     public static func load(path: String) throws -> SweepPlan {
-        guard let data = FileManager.default.contents(atPath: path) else { throw SweepPlanError("\(path): no such plan file") }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw SweepPlanError("\(path): no such plan file")
+        }
         let file: PlanFile
         do { file = try JSONDecoder().decode(PlanFile.self, from: data) } catch {
             throw SweepPlanError("\(path): not a valid sweep plan (\(describe(error))); see `irm sweep --help`")
         }
         func strings(_ g: [String: PlanValue]) -> [String: String] { g.compactMapValues(\.text) }
-        return SweepPlan(options: strings(file.options ?? [:]), axes: file.axes.map { axis in
-            switch axis {
-            case .values(let key, let values): values.map { $0.text.map { [key: $0] } ?? [:] }
-            case .groups(let groups): groups.map(strings)
-            }
-        })
+        return SweepPlan(
+            options: strings(file.options ?? [:]),
+            axes: file.axes.map { axis in
+                switch axis {
+                case .values(let key, let values): values.map { $0.text.map { [key: $0] } ?? [:] }
+                case .groups(let groups): groups.map(strings)
+                }
+            })
     }
 
     // MARK: expansion
@@ -110,18 +116,25 @@ public struct SweepPlan: Sendable {
             for key in Set(axis.flatMap(\.keys)) {
                 if options[key] != nil { throw bad("--\(key) is both a common option and on axis \(i + 1)") }
                 if let j = setBy[key] { throw bad("--\(key) is on axes \(j + 1) and \(i + 1)") }
-                if key == "model" { throw bad("axis \(i + 1): --model must be the same for every run (a common option)") }
+                if key == "model" {
+                    throw bad("axis \(i + 1): --model must be the same for every run (a common option)")
+                }
                 setBy[key] = i
             }
             runs = runs.flatMap { r in axis.map { r.merging($0) { a, _ in a } } }
         }
         if let r = runs.first(where: { $0["dataset"] == nil }) { throw bad("a run has no dataset (\(r))") }
         let order = axes.flatMap { axis in Set(axis.flatMap(\.keys)).sorted() }
-        let names = try runs.map { try runName($0, varying: order.filter { k in Set(runs.map { $0[k] }).count > 1 },
-                                               runs: runs, nLayers: nLayers) }
+        let names = try runs.map {
+            try runName(
+                $0, varying: order.filter { k in Set(runs.map { $0[k] }).count > 1 },
+                runs: runs, nLayers: nLayers)
+        }
         var seen: [String: Int] = [:]
         for (i, n) in names.enumerated() {
-            if let j = seen[n] { throw bad("runs \(j + 1) and \(i + 1) would both be named '\(n)' (the same settings?)") }
+            if let j = seen[n] {
+                throw bad("runs \(j + 1) and \(i + 1) would both be named '\(n)' (the same settings?)")
+            }
             seen[n] = i
         }
         return zip(names, runs).map { SweepRun(name: $0, options: $1) }
@@ -132,7 +145,9 @@ public struct SweepPlan: Sendable {
 func runName(_ o: [String: String], varying: [String], runs: [[String: String]], nLayers: Int) throws -> String {
     let dataset = o["dataset"].map { (($0 as NSString).lastPathComponent as NSString).deletingPathExtension } ?? "run"
     var parts = [dataset] + (o["label"].map { [$0] } ?? [])
-    parts.append(layerSpecName(try parseLayerSpec(o["layers"] ?? "all", nLayers: nLayers)).replacingOccurrences(of: ":", with: "_"))
+    parts.append(
+        layerSpecName(try parseLayerSpec(o["layers"] ?? "all", nLayers: nLayers)).replacingOccurrences(
+            of: ":", with: "_"))
     for k in varying where !["dataset", "label", "layers"].contains(k) {
         guard let v = o[k] else { continue }
         switch k {
@@ -142,8 +157,11 @@ func runName(_ o: [String: String], varying: [String], runs: [[String: String]],
             let nonZero = Set(runs.compactMap { $0["l1"] }.filter { (Double($0) ?? 1) != 0 })
             parts.append(nonZero.count == 1 ? "l1" : "l1-\(v)")
         default:
-            if v == "true" { parts.append(k) }
-            else { parts.append(k + (v.first?.isNumber == true ? "" : "-") + String(v.prefix(40))) }
+            if v == "true" {
+                parts.append(k)
+            } else {
+                parts.append(k + (v.first?.isNumber == true ? "" : "-") + String(v.prefix(40)))
+            }
         }
     }
     let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._+-")
@@ -157,11 +175,17 @@ struct PlanValue: Decodable {
     let text: String?
     init(from decoder: Decoder) throws {
         let c = try decoder.singleValueContainer()
-        if let b = try? c.decode(Bool.self) { text = b ? "true" : nil }
-        else if let i = try? c.decode(Int.self) { text = String(i) }
-        else if let d = try? c.decode(Double.self) { text = "\(d)" }
-        else if let s = try? c.decode(String.self) { text = s }
-        else { throw DecodingError.dataCorruptedError(in: c, debugDescription: "expected a string, a number or true/false") }
+        if let b = try? c.decode(Bool.self) {
+            text = b ? "true" : nil
+        } else if let i = try? c.decode(Int.self) {
+            text = String(i)
+        } else if let d = try? c.decode(Double.self) {
+            text = "\(d)"
+        } else if let s = try? c.decode(String.self) {
+            text = s
+        } else {
+            throw DecodingError.dataCorruptedError(in: c, debugDescription: "expected a string, a number or true/false")
+        }
     }
 }
 
@@ -172,13 +196,15 @@ enum PlanAxis: Decodable {
         let c = try decoder.singleValueContainer()
         if let d = try? c.decode([String: [PlanValue]].self) {
             guard d.count == 1, let (k, v) = d.first else {
-                throw DecodingError.dataCorruptedError(in: c, debugDescription: "an axis object names exactly one option")
+                throw DecodingError.dataCorruptedError(
+                    in: c, debugDescription: "an axis object names exactly one option")
             }
             self = .values(k, v)
         } else if let g = try? c.decode([[String: PlanValue]].self) {
             self = .groups(g)
         } else {
-            throw DecodingError.dataCorruptedError(in: c, debugDescription: "an axis is {\"option\": [values]} or [{option: value, …}, …]")
+            throw DecodingError.dataCorruptedError(
+                in: c, debugDescription: "an axis is {\"option\": [values]} or [{option: value, …}, …]")
         }
     }
 }

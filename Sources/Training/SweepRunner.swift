@@ -66,8 +66,11 @@ public final class SweepRunner {
         let run = folder.runFolder(r), fm = FileManager.default
         func modified(_ p: String) -> Date? { (try? fm.attributesOfItem(atPath: p))?[.modificationDate] as? Date }
         if let e = modified(run.path + "/eval.json"), let w = modified(run.inferenceWeightsPath), e > w { return nil }
-        return ["eval", "--run", run.path, "--n", String(evalQuestions), "--max-tokens", String(evalTokens), "--no-perplexity",
-                "--threads", String(threadsPerJob)]
+        return [
+            "eval", "--run", run.path, "--n", String(evalQuestions), "--max-tokens", String(evalTokens),
+            "--no-perplexity",
+            "--threads", String(threadsPerJob)
+        ]
     }
 
     // MARK: running
@@ -98,7 +101,7 @@ public final class SweepRunner {
                 do {
                     if let a = try start(i, &outcome) { active.append(a) }
                 } catch {
-                    log("\(label(i)): FAILED: \(error)")     // e.g. a corrupted checkpoint: the other runs go on
+                    log("\(label(i)): FAILED: \(error)")  // e.g. a corrupted checkpoint: the other runs go on
                     outcome.failed.append(runs[i].name)
                 }
             }
@@ -155,17 +158,25 @@ public final class SweepRunner {
         if status == .restart { try folder.clearUnstarted(r) }
         let a = try launch(i, args, phase: .train, lock: lock, note: status.description)
         started = true
-        log("\(label(i)): \(status.description), \(threadsPerJob) thread\(threadsPerJob == 1 ? "" : "s"), log \(folder.logPath(r))")
+        log(
+            "\(label(i)): \(status.description), \(threadsPerJob) thread\(threadsPerJob == 1 ? "" : "s"), log \(folder.logPath(r))"
+        )
         return a
     }
 
     /// Starts `irm args` for run `i` with its output appended to the run's log; the lock passes to the child.
     func launch(_ i: Int, _ args: [String], phase: Phase, lock: SweepLock, note: String) throws -> Active {
         let path = folder.logPath(runs[i])
-        if !FileManager.default.fileExists(atPath: path) { _ = FileManager.default.createFile(atPath: path, contents: nil) }
-        guard let logFile = FileHandle(forWritingAtPath: path) else { throw RunError("\(path): cannot write the run's log") }
+        if !FileManager.default.fileExists(atPath: path) {
+            _ = FileManager.default.createFile(atPath: path, contents: nil)
+        }
+        guard let logFile = FileHandle(forWritingAtPath: path) else {
+            throw RunError("\(path): cannot write the run's log")
+        }
         logFile.seekToEndOfFile()
-        logFile.write(Data("== \(ISO8601DateFormatter().string(from: Date())) \(note): irm \(args.joined(separator: " "))\n".utf8))
+        logFile.write(
+            Data("== \(ISO8601DateFormatter().string(from: Date())) \(note): irm \(args.joined(separator: " "))\n".utf8)
+        )
         let p = Process()
         p.executableURL = URL(fileURLWithPath: executable)
         p.arguments = args
@@ -189,9 +200,12 @@ public final class SweepRunner {
         let status = eval ? nil : (try? folder.status(r)) ?? .new
         var done: String? = nil
         if a.process.terminationStatus == 0 {
-            if eval { done = "evaluated in \(took)" }
-            else if case .finished(let step, let reason) = status {
-                let best = bestValidationLoss(folder.runFolder(r)).map { String(format: ", best validation loss %.4f", $0) } ?? ""
+            if eval {
+                done = "evaluated in \(took)"
+            } else if case .finished(let step, let reason) = status {
+                let best =
+                    bestValidationLoss(folder.runFolder(r)).map { String(format: ", best validation loss %.4f", $0) }
+                    ?? ""
                 done = "finished in \(took) at step \(step) (\(reason))\(best)"
             }
         }
@@ -209,7 +223,9 @@ public final class SweepRunner {
         } else if interruptRequested != 0 {
             log("\(label(a.index)): \(what)stopped after \(took)" + (status.map { " (\($0.description))" } ?? ""))
         } else {
-            log("\(label(a.index)): \(what)FAILED after \(took) (exit \(a.process.terminationStatus)): \(lastLine(of: folder.logPath(r), preferring: "irm "))")
+            log(
+                "\(label(a.index)): \(what)FAILED after \(took) (exit \(a.process.terminationStatus)): \(lastLine(of: folder.logPath(r), preferring: "irm "))"
+            )
             outcome.failed.append(r.name)
         }
         a.lock.release()
@@ -231,7 +247,9 @@ func lastLine(of path: String, preferring prefix: String? = nil) -> String {
     defer { try? h.close() }
     let end = h.seekToEndOfFile()
     h.seek(toFileOffset: end > 4096 ? end - 4096 : 0)
-    let lines = String(decoding: h.readDataToEndOfFile(), as: UTF8.self).split(whereSeparator: { $0 == "\n" || $0 == "\r" })
+    let lines = String(decoding: h.readDataToEndOfFile(), as: UTF8.self).split(whereSeparator: {
+        $0 == "\n" || $0 == "\r"
+    })
     let line = prefix.flatMap { p in lines.last { $0.hasPrefix(p) } } ?? lines.last
     return line.map { String($0).replacingOccurrences(of: "\u{1B}[K", with: "") } ?? ""
 }

@@ -9,37 +9,41 @@ import Foundation
 /// The job script. `executable` is the irm binary and `workDir` the folder the runs' relative paths (datasets,
 /// the model, Runs/.cache) are relative to; both must be visible from the compute nodes.
 /// `evalQuestions` > 0 has each task evaluate its run after training, as `irm sweep --eval` does locally.
-public func slurmScript(folder: SweepFolder, runs: [SweepRun], executable: String, workDir: String, cpusPerTask: Int,
-                        evalQuestions: Int = 0, evalTokens: Int = 48, extraDirectives: [String] = []) -> String {
+public func slurmScript(
+    folder: SweepFolder, runs: [SweepRun], executable: String, workDir: String, cpusPerTask: Int,
+    evalQuestions: Int = 0, evalTokens: Int = 48, extraDirectives: [String] = []
+) -> String {
     func quoted(_ s: String) -> String { "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'" }
     let eval = evalQuestions > 0 ? " --eval \(evalQuestions) --eval-tokens \(evalTokens)" : ""
     let sweep = absolutePath(folder.path, from: workDir)
     let name = (sweep as NSString).lastPathComponent
     var s = """
-    #!/bin/bash
-    # irm sweep \(sweep): \(runs.count) runs, one per array task (written by irm sweep --emit-slurm from plan.json).
-    # Submit with: sbatch THIS_FILE    Requeue a task (it resumes its run): scontrol requeue JOBID_TASK
-    #SBATCH --job-name=irm-\(name)
-    #SBATCH --array=0-\(runs.count - 1)
-    #SBATCH --ntasks=1
-    #SBATCH --cpus-per-task=\(cpusPerTask)
-    #SBATCH --requeue
-    #SBATCH --open-mode=append
-    #SBATCH --chdir=\(workDir)
-    #SBATCH --output=\(sweep)/logs/slurm-%A_%a.out
+        #!/bin/bash
+        # irm sweep \(sweep): \(runs.count) runs, one per array task (written by irm sweep --emit-slurm from plan.json).
+        # Submit with: sbatch THIS_FILE    Requeue a task (it resumes its run): scontrol requeue JOBID_TASK
+        #SBATCH --job-name=irm-\(name)
+        #SBATCH --array=0-\(runs.count - 1)
+        #SBATCH --ntasks=1
+        #SBATCH --cpus-per-task=\(cpusPerTask)
+        #SBATCH --requeue
+        #SBATCH --open-mode=append
+        #SBATCH --chdir=\(workDir)
+        #SBATCH --output=\(sweep)/logs/slurm-%A_%a.out
 
-    """
+        """
     for d in extraDirectives { s += "#SBATCH \(d)\n" }
     s += "#\n# task  run\n"
-    for (i, r) in runs.enumerated() { s += "#  \(String(i).padding(toLength: 4, withPad: " ", startingAt: 0)) \(r.name)\n" }
+    for (i, r) in runs.enumerated() {
+        s += "#  \(String(i).padding(toLength: 4, withPad: " ", startingAt: 0)) \(r.name)\n"
+    }
     s += """
-    set -euo pipefail
-    runs=(\(runs.map(\.name).joined(separator: " ")))
-    task=${SLURM_ARRAY_TASK_ID:?submit this script with sbatch}
-    echo "$(date -Is) task $task: ${runs[$task]} on $(hostname) (restart ${SLURM_RESTART_COUNT:-0})"
-    exec \(quoted(executable)) sweep --dir \(quoted(sweep)) --task "$task" --threads "${SLURM_CPUS_PER_TASK:-\(cpusPerTask)}"\(eval)
+        set -euo pipefail
+        runs=(\(runs.map(\.name).joined(separator: " ")))
+        task=${SLURM_ARRAY_TASK_ID:?submit this script with sbatch}
+        echo "$(date -Is) task $task: ${runs[$task]} on $(hostname) (restart ${SLURM_RESTART_COUNT:-0})"
+        exec \(quoted(executable)) sweep --dir \(quoted(sweep)) --task "$task" --threads "${SLURM_CPUS_PER_TASK:-\(cpusPerTask)}"\(eval)
 
-    """
+        """
     return s
 }
 

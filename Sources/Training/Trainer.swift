@@ -32,13 +32,16 @@ public final class Trainer {
         return config.maxSteps.map { min($0, byEpochs) } ?? byEpochs
     }
 
-    public init(lm: LoadedModel, config: TrainConfig, run: RunFolder, train: [TokenizedExample], val: [TokenizedExample],
-                resume: Bool) throws {
+    public init(
+        lm: LoadedModel, config: TrainConfig, run: RunFolder, train: [TokenizedExample], val: [TokenizedExample],
+        resume: Bool
+    ) throws {
         self.lm = lm; self.config = config; self.run = run; self.train = train; self.val = val
         guard !train.isEmpty else { throw RunError("\(config.dataset): no training examples after the split") }
         // A resumed config.json may describe an IRM for another model: refuse before allocating it.
-        do { try config.irm.validate(nLayers: lm.model.config.nLayers, hidden: lm.model.config.dim) }
-        catch { throw RunError("\(run.configPath): \(error)") }
+        do { try config.irm.validate(nLayers: lm.model.config.nLayers, hidden: lm.model.config.dim) } catch {
+            throw RunError("\(run.configPath): \(error)")
+        }
         net = IRMNetwork(config: config.irm, seed: config.seed)
         adam = Adam(config: config.adam, count: net.params.count)
         let maxT = max(train.map { $0.ids.count }.max()!, val.map { $0.ids.count }.max() ?? 1)
@@ -50,7 +53,8 @@ public final class Trainer {
             // The caller holds the run's lock: nothing else writes the folder while stale files go.
             if let s = try run.loadCheckpoint(net: net, adam: adam) { state = s; checkpointStep = s.step }
             guard state.batchInEpoch < stepsPerEpoch else {
-                throw RunError("\(run.path): corrupted checkpoint (batch \(state.batchInEpoch) of an epoch of \(stepsPerEpoch))")
+                throw RunError(
+                    "\(run.path): corrupted checkpoint (batch \(state.batchInEpoch) of an epoch of \(stepsPerEpoch))")
             }
             run.removeStaleFiles()
             try run.truncateRecords(afterStep: state.step)
@@ -72,8 +76,9 @@ public final class Trainer {
         net.zeroGrad()
         injector.zeroOutputGradient()
         // With --recompute the backward replays each layer through the injector (it re-injects its output).
-        let loss = model.trainingBackward(targets: batch.targets, arena: arena, receiver: injector,
-                                          stopLayer: config.irm.layers.min()!, intervention: injector)
+        let loss = model.trainingBackward(
+            targets: batch.targets, arena: arena, receiver: injector,
+            stopLayer: config.irm.layers.min()!, intervention: injector)
         let l1 = injector.addL1(rowMask: batch.rowMask)
         injector.backward()
         adam.update(params: net.params, grads: net.grads, lr: lr)
@@ -84,14 +89,18 @@ public final class Trainer {
     public func validationLoss(withIRM: Bool = true) throws -> Double {
         injector.strength = withIRM ? 1 : 0
         defer { injector.strength = 1 }
-        return try responseLoss(model: lm.model, examples: val, batchSize: config.batchSize, padId: padId, arena: arena,
-                                intervention: injector, objective: config.trainingObjective).mean
+        return try responseLoss(
+            model: lm.model, examples: val, batchSize: config.batchSize, padId: padId, arena: arena,
+            intervention: injector, objective: config.trainingObjective
+        ).mean
     }
 
     // MARK: the loop
 
     public func run(onValidation: ((TrainState) throws -> Void)? = nil) throws -> TrainState {
-        if state.finished { progress.message("run already finished (\(state.stopReason ?? "done")) at step \(state.step)"); return state }
+        if state.finished {
+            progress.message("run already finished (\(state.stopReason ?? "done")) at step \(state.step)"); return state
+        }
         if verbose { progress.message("kernels: \(kernelPathDescription)") }
         if state.step == 0 && !val.isEmpty && verbose {
             let v0 = try validationLoss(withIRM: false)
@@ -105,8 +114,9 @@ public final class Trainer {
             let lr = config.adam.learningRate(epoch: state.epoch)
             while state.batchInEpoch < stepsPerEpoch && state.step < totalSteps {
                 let lo = state.batchInEpoch * config.batchSize
-                let batch = makeBatch(order[lo..<min(train.count, lo + config.batchSize)].map { train[$0] }, padId: padId,
-                                      objective: config.trainingObjective)
+                let batch = makeBatch(
+                    order[lo..<min(train.count, lo + config.batchSize)].map { train[$0] }, padId: padId,
+                    objective: config.trainingObjective)
                 let t0 = Date()
                 let (loss, l1) = try step(batch, lr: lr)
                 let dt = Date().timeIntervalSince(t0)
@@ -127,19 +137,24 @@ public final class Trainer {
                 }
                 // The row goes in before the checkpoint that contains its step: a resume from an older
                 // checkpoint drops it (truncateRecords), one from this checkpoint keeps it.
-                try run.appendMetrics("\(state.step),\(endOfEpoch ? state.epoch - 1 : state.epoch),\(fmt(loss)),\(v.map(fmt) ?? ""),\(lr),\(Int(tps))")
-                if state.step == totalSteps { markFinished() }   // so that the last checkpoint is the final one
+                try run.appendMetrics(
+                    "\(state.step),\(endOfEpoch ? state.epoch - 1 : state.epoch),\(fmt(loss)),\(v.map(fmt) ?? ""),\(lr),\(Int(tps))"
+                )
+                if state.step == totalSteps { markFinished() }  // so that the last checkpoint is the final one
                 if evalDue { try checkpoint() }
                 if v != nil { try onValidation?(state) }
                 let elapsed = Date().timeIntervalSince(start)
                 let eta = elapsed / Double(state.step - startStep) * Double(totalSteps - state.step)
-                progress.update("step \(state.step)/\(totalSteps) epoch \(min(state.epoch + 1, config.epochs)) loss \(fmt(loss))"
-                                + (l1 > 0 ? " l1 \(fmt(l1))" : "") + " val \(lastVal.map(fmt) ?? "-")"
-                                + " \(Int(tps)) tok/s ETA \(formatDuration(eta))")
+                progress.update(
+                    "step \(state.step)/\(totalSteps) epoch \(min(state.epoch + 1, config.epochs)) loss \(fmt(loss))"
+                        + (l1 > 0 ? " l1 \(fmt(l1))" : "") + " val \(lastVal.map(fmt) ?? "-")"
+                        + " \(Int(tps)) tok/s ETA \(formatDuration(eta))")
                 if interruptRequested != 0 {
                     try checkpoint()
                     progress.finish()
-                    throw RunError("interrupted at step \(state.step); checkpoint saved, continue with: irm train --resume \(run.path)")
+                    throw RunError(
+                        "interrupted at step \(state.step); checkpoint saved, continue with: irm train --resume \(run.path)"
+                    )
                 }
                 if state.finished || endOfEpoch { break }
             }
@@ -178,9 +193,12 @@ public final class Trainer {
 
     func diverged(step n: Int, _ what: String) -> RunError {
         let lr = config.adam.lr
-        let kept = checkpointStep.map { "the last good checkpoint (step \($0)) is kept" } ?? "no checkpoint yet (a resume starts at step 0)"
-        return RunError("training diverged at step \(n) (\(what)); \(kept): continue with a lower --lr (now \(lr)) or --clip, "
-                        + "e.g. irm train --resume \(run.path) --lr \(lr / 10) --clip 1")
+        let kept =
+            checkpointStep.map { "the last good checkpoint (step \($0)) is kept" }
+            ?? "no checkpoint yet (a resume starts at step 0)"
+        return RunError(
+            "training diverged at step \(n) (\(what)); \(kept): continue with a lower --lr (now \(lr)) or --clip, "
+                + "e.g. irm train --resume \(run.path) --lr \(lr / 10) --clip 1")
     }
 
     /// Validation, early-stopping bookkeeping, samples (the caller checkpoints).
@@ -200,8 +218,10 @@ public final class Trainer {
             }
         }
         if verbose {
-            progress.message(String(format: "step %d: validation loss %.4f (perplexity %.2f)%@", state.step, v, exp(v),
-                                    state.badEvals == 0 ? " *best*" : ""))
+            progress.message(
+                String(
+                    format: "step %d: validation loss %.4f (perplexity %.2f)%@", state.step, v, exp(v),
+                    state.badEvals == 0 ? " *best*" : ""))
         }
         try writeSamples(valLoss: v)
         return v
@@ -215,9 +235,10 @@ public final class Trainer {
             text += "Q: \(p)\n"
             for (label, on) in [("with IRM", true), ("without", false)] {
                 var sampler = Sampler(SamplingParams())
-                let out = try lm.model.generate(prompt: ids, maxTokens: config.sampleTokens, sampler: &sampler,
-                                                intervention: on ? injector : nil,
-                                                isStop: { self.lm.tokenizer.isEndOfGeneration($0) })
+                let out = try lm.model.generate(
+                    prompt: ids, maxTokens: config.sampleTokens, sampler: &sampler,
+                    intervention: on ? injector : nil,
+                    isStop: { self.lm.tokenizer.isEndOfGeneration($0) })
                 let s = lm.tokenizer.decode(out.filter { !lm.tokenizer.isEndOfGeneration($0) }, skipSpecial: true)
                 text += "  [\(label)] \(s.replacingOccurrences(of: "\n", with: " "))\n"
             }
@@ -229,8 +250,10 @@ public final class Trainer {
 /// Cross-entropy on the targets of `examples` under `objective` (the training loss, no L1; for ours, the response
 /// tokens), in batches of `batchSize` through `arena` (sized for at least that batch and the longest example),
 /// with `intervention` injecting.
-public func responseLoss(model: LlamaModel, examples: [TokenizedExample], batchSize: Int, padId: Int32,
-                         arena: TrainingArena, intervention: Intervention?, objective: Objective = .response) throws -> LossResult {
+public func responseLoss(
+    model: LlamaModel, examples: [TokenizedExample], batchSize: Int, padId: Int32,
+    arena: TrainingArena, intervention: Intervention?, objective: Objective = .response
+) throws -> LossResult {
     var total = LossResult()
     var i = 0
     while i < examples.count {

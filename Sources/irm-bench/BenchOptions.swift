@@ -51,13 +51,17 @@ struct BenchOptions {
         var i = 0
         func value(_ flag: String) throws(UsageError) -> String {
             i += 1
-            guard i < args.count, !args[i].hasPrefix("--") else { throw UsageError(description: "\(flag) needs a value") }
+            guard i < args.count, !args[i].hasPrefix("--") else {
+                throw UsageError(description: "\(flag) needs a value")
+            }
             return args[i]
         }
         func list(_ flag: String, _ allowed: [String]) throws(UsageError) -> [String] {
             let items = try value(flag).split(separator: ",").map(String.init)
             for s in items where !allowed.contains(s) {
-                throw UsageError(description: "\(flag): unknown value '\(singleLine(s))' (one of \(allowed.joined(separator: ", ")))")
+                throw UsageError(
+                    description: "\(flag): unknown value '\(singleLine(s))' (one of \(allowed.joined(separator: ", ")))"
+                )
             }
             if items.isEmpty { throw UsageError(description: "\(flag) needs a value") }
             return items
@@ -77,7 +81,10 @@ struct BenchOptions {
             default:
                 if a.hasPrefix("-") { throw UsageError(description: "unknown option '\(singleLine(a))' (see --help)") }
                 guard groups.contains(a) || extraGroups.contains(a) else {
-                    throw UsageError(description: "unknown group '\(singleLine(a))' (groups: \((groups + extraGroups).joined(separator: ", ")))")
+                    throw UsageError(
+                        description:
+                            "unknown group '\(singleLine(a))' (groups: \((groups + extraGroups).joined(separator: ", ")))"
+                    )
                 }
                 o.groups.append(a)
             }
@@ -105,7 +112,8 @@ func packageRoot() -> String {
             d = up
         }
     }
-    let exe = URL(fileURLWithPath: (try? fm.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0])
+    let exe = URL(
+        fileURLWithPath: (try? fm.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0])
     let cwd = URL(fileURLWithPath: fm.currentDirectoryPath)
     return search(from: exe.deletingLastPathComponent()) ?? search(from: cwd) ?? cwd.path
 }

@@ -23,7 +23,9 @@ private func benchSmolForward(_ o: BenchOptions) {
         var rng = Rng(seed: 1)
         let prompt = (0..<128).map { _ in Int32(rng.int(model.config.vocabSize)) }
         let state = model.makeState(capacity: 256)
-        let prefill = { state.reset(); _ = try! model.forward(prompt, state: state) }
+        let prefill = {
+            state.reset(); _ = try! model.forward(prompt, state: state)
+        }
         let decode = {
             state.truncate(to: 128)
             for i in 0..<64 { _ = try! model.forward([prompt[i]], state: state) }
@@ -37,13 +39,19 @@ private func benchSmolForward(_ o: BenchOptions) {
         let d = alternate(threads: threads, rounds: 3, decode)
         let name = dtype == "auto" ? "auto" : dtype
         let weights = model.weights.layers[0].wq.type.rawValue
-        emit("smollm2_prefill_128_\(name)", 128 / p.n, unit: "tok/s",
-             extra: ["threads": threads, "weights": weights, "one_thread": rounded(128 / p.one),
-                     "speedup_over_one_thread": rounded(p.one / p.n)])
-        emit("smollm2_decode_\(name)", 64 / d.n, unit: "tok/s",
-             extra: ["threads": threads, "weights": weights, "one_thread": rounded(64 / d.one),
-                     "speedup_over_one_thread": rounded(d.one / d.n), "regions_per_token": regions,
-                     "context_switches_per_token": switches, "note": "64 tokens after a 128-token prompt"])
+        emit(
+            "smollm2_prefill_128_\(name)", 128 / p.n, unit: "tok/s",
+            extra: [
+                "threads": threads, "weights": weights, "one_thread": rounded(128 / p.one),
+                "speedup_over_one_thread": rounded(p.one / p.n)
+            ])
+        emit(
+            "smollm2_decode_\(name)", 64 / d.n, unit: "tok/s",
+            extra: [
+                "threads": threads, "weights": weights, "one_thread": rounded(64 / d.one),
+                "speedup_over_one_thread": rounded(d.one / d.n), "regions_per_token": regions,
+                "context_switches_per_token": switches, "note": "64 tokens after a 128-token prompt"
+            ])
     }
 }
 
@@ -77,15 +85,21 @@ private func benchLlama7BLayer() {
     var rng = Rng(seed: 2)
     let prompt = (0..<128).map { _ in Int32(rng.int(cfg.vocabSize)) }
     let st = layer.makeState(capacity: 256)
-    let tP = bestTime(reps: 2) { st.reset(); _ = try! layer.forward(prompt, state: st) }
-    let tD = bestTime(reps: 3) { st.truncate(to: 128); _ = try! layer.forward([1], state: st) }
+    let tP = bestTime(reps: 2) {
+        st.reset(); _ = try! layer.forward(prompt, state: st)
+    }
+    let tD = bestTime(reps: 3) {
+        st.truncate(to: 128); _ = try! layer.forward([1], state: st)
+    }
     // Split off the LM head (run once per token, not per layer) by timing it alone.
     let x = FloatBuffer(count: 128 * cfg.dim), y = FloatBuffer(count: 128 * cfg.vocabSize)
     let tHead = bestTime(reps: 2) { matmul(x.ptr, 1, layer.weights.output, y.ptr) }
     let prefill32 = (tP - tHead) * 32 + tHead, decode32 = (tD - tHead) * 32 + tHead
     emit("llama2_7b_layer_prefill_128_f16", (tP - tHead) * 1000, unit: "ms/layer")
-    emit("llama2_7b_prefill_128_f16_extrapolated", 128 / prefill32, unit: "tok/s",
-         extra: ["note": "32 × one random fp16 layer + LM head, 128-token prompt", "seconds": prefill32])
-    emit("llama2_7b_decode_f16_extrapolated", 1 / decode32, unit: "tok/s",
-         extra: ["note": "32 × one random fp16 layer + LM head, at position 128", "ms_per_token": decode32 * 1000])
+    emit(
+        "llama2_7b_prefill_128_f16_extrapolated", 128 / prefill32, unit: "tok/s",
+        extra: ["note": "32 × one random fp16 layer + LM head, 128-token prompt", "seconds": prefill32])
+    emit(
+        "llama2_7b_decode_f16_extrapolated", 1 / decode32, unit: "tok/s",
+        extra: ["note": "32 × one random fp16 layer + LM head, at position 128", "ms_per_token": decode32 * 1000])
 }

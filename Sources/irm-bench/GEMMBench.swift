@@ -73,13 +73,16 @@ func benchGEMM(_ o: BenchOptions) {
     let inUse = kernelPath
     for path in CPUInfo.current.paths where path != .portable {
         kernelPath = path
-        emit("gemm.peak_fma.\(path.rawValue).1t", peakFMA(threads: 1), unit: "GFLOP/s",
-             extra: ["threads": 1, "path": path.rawValue, "in_use": path == inUse])
+        emit(
+            "gemm.peak_fma.\(path.rawValue).1t", peakFMA(threads: 1), unit: "GFLOP/s",
+            extra: ["threads": 1, "path": path.rawValue, "in_use": path == inUse])
     }
     kernelPath = inUse
     let peak1 = peakFMA(threads: 1)
     let peakN = peakFMA(threads: threads)
-    emit("gemm.peak_fma.1t", peak1, unit: "GFLOP/s", extra: ["threads": 1, "path": inUse.rawValue, "compare": "ARCHITECTURE.md: 102"])
+    emit(
+        "gemm.peak_fma.1t", peak1, unit: "GFLOP/s",
+        extra: ["threads": 1, "path": inUse.rawValue, "compare": "ARCHITECTURE.md: 102"])
     emit("gemm.peak_fma", peakN, unit: "GFLOP/s", extra: ["threads": threads, "compare": "ARCHITECTURE.md: 204 on 2"])
 
     var rng = Rng(seed: 42)
@@ -87,7 +90,7 @@ func benchGEMM(_ o: BenchOptions) {
     let shapes: [(String, Int, Int)] = [
         ("smollm2", 576, 576), ("smollm2", 576, 192), ("smollm2", 576, 1536), ("smollm2", 1536, 576),
         ("smollm2", 576, 49152),
-        ("llama7b", 4096, 4096), ("llama7b", 4096, 11008), ("llama7b", 11008, 4096),
+        ("llama7b", 4096, 4096), ("llama7b", 4096, 11008), ("llama7b", 11008, 4096)
     ]
     for (model, K, N) in shapes where o.wants(model) {
         let x = randomBuffer(M * K, rng: &rng), y = FloatBuffer(count: M * N)
@@ -96,19 +99,26 @@ func benchGEMM(_ o: BenchOptions) {
             let flops = 2.0 * Double(M) * Double(N) * Double(K)
             let (t, p) = timeWithPeak(flops: flops, threads: threads) { matmul(x.ptr, M, W, y.ptr) }
             let g = flops / t / 1e9
-            emit("gemm.matmul.\(model).\(K)x\(N).\(type.rawValue)", g, unit: "GFLOP/s",
-                 extra: ["M": M, "K": K, "N": N, "threads": threads, "peak_now": (p * 10).rounded() / 10,
-                         "vs_peak": (g / p * 1000).rounded() / 1000])
+            emit(
+                "gemm.matmul.\(model).\(K)x\(N).\(type.rawValue)", g, unit: "GFLOP/s",
+                extra: [
+                    "M": M, "K": K, "N": N, "threads": threads, "peak_now": (p * 10).rounded() / 10,
+                    "vs_peak": (g / p * 1000).rounded() / 1000
+                ])
         }
     }
 
     // Decode: one token, weight streaming.
-    for (model, K, N, type) in [("llama7b", 4096, 11008, WeightType.f16), ("smollm2", 576, 1536, .f32)] where o.wants(model) {
+    for (model, K, N, type) in [("llama7b", 4096, 11008, WeightType.f16), ("smollm2", 576, 1536, .f32)]
+    where o.wants(model) {
         let W = randomWeight(rows: N, cols: K, type: type, rng: &rng)
         let x = randomBuffer(K, rng: &rng), y = FloatBuffer(count: N)
         let t = bestTime(reps: 20) { matmul(x.ptr, 1, W, y.ptr) }
-        emit("gemv.matmul.\(K)x\(N).\(type.rawValue)", Double(W.byteCount) / t / 1e9, unit: "GB/s",
-             extra: ["M": 1, "K": K, "N": N, "threads": threads, "compare": "ARCHITECTURE.md: 36 GB/s memory read on 2 cores"])
+        emit(
+            "gemv.matmul.\(K)x\(N).\(type.rawValue)", Double(W.byteCount) / t / 1e9, unit: "GB/s",
+            extra: [
+                "M": 1, "K": K, "N": N, "threads": threads, "compare": "ARCHITECTURE.md: 36 GB/s memory read on 2 cores"
+            ])
     }
 
     // Training forms on the up-projection shape.
@@ -121,16 +131,22 @@ func benchGEMM(_ o: BenchOptions) {
             let W = randomWeight(rows: N, cols: K, type: type, rng: &rng)
             let (t, p) = timeWithPeak(flops: flops, threads: threads) { matmulBackward(dy.ptr, M, W, dx.ptr) }
             let g = flops / t / 1e9
-            emit("gemm.matmulBackward.\(K)x\(N).\(type.rawValue)", g, unit: "GFLOP/s",
-                 extra: ["M": M, "K": K, "N": N, "threads": threads, "peak_now": (p * 10).rounded() / 10,
-                         "vs_peak": (g / p * 1000).rounded() / 1000])
+            emit(
+                "gemm.matmulBackward.\(K)x\(N).\(type.rawValue)", g, unit: "GFLOP/s",
+                extra: [
+                    "M": M, "K": K, "N": N, "threads": threads, "peak_now": (p * 10).rounded() / 10,
+                    "vs_peak": (g / p * 1000).rounded() / 1000
+                ])
         }
         let (t, p) = timeWithPeak(flops: flops, threads: threads) {
             matmulWeightGrad(dy.ptr, x.ptr, M: M, N: N, K: K, dW.ptr)
         }
         let g = flops / t / 1e9
-        emit("gemm.matmulWeightGrad.\(K)x\(N)", g, unit: "GFLOP/s",
-             extra: ["M": M, "K": K, "N": N, "threads": threads, "peak_now": (p * 10).rounded() / 10,
-                     "vs_peak": (g / p * 1000).rounded() / 1000])
+        emit(
+            "gemm.matmulWeightGrad.\(K)x\(N)", g, unit: "GFLOP/s",
+            extra: [
+                "M": M, "K": K, "N": N, "threads": threads, "peak_now": (p * 10).rounded() / 10,
+                "vs_peak": (g / p * 1000).rounded() / 1000
+            ])
     }
 }

@@ -31,7 +31,7 @@ private func smolStepProducts(layers L: Int = 30) -> [TrainProduct] {
         TrainProduct(name: "irm out", form: "bwd", M: N, K: H, N: out, type: .f32, perStep: 1),
         TrainProduct(name: "irm in", form: "dW", M: N, K: D, N: H, type: .f32, perStep: 1),
         TrainProduct(name: "irm hidden", form: "dW", M: N, K: H, N: H, type: .f32, perStep: 3),
-        TrainProduct(name: "irm out", form: "dW", M: N, K: H, N: out, type: .f32, perStep: 1),
+        TrainProduct(name: "irm out", form: "dW", M: N, K: H, N: out, type: .f32, perStep: 1)
     ]
 }
 
@@ -69,12 +69,18 @@ func benchGEMMTrain(_ o: BenchOptions) {
     }
     for (p, t) in rows {
         let g = 2.0 * Double(p.M) * Double(p.N) * Double(p.K) / t / 1e9
-        emit("gemm_train.\(p.form).\(p.name.replacingOccurrences(of: " ", with: "_").replacingOccurrences(of: ",", with: "+"))",
-             g, unit: "GFLOP/s",
-             extra: ["M": p.M, "K": p.K, "N": p.N, "weights": p.type.rawValue, "per_step": p.perStep, "path": kernelPath.rawValue,
-                     "vs_peak": (g / peak * 1000).rounded() / 1000, "share_of_products": (t * Double(p.perStep) / total * 1000).rounded() / 1000,
-                     "threads": threads])
+        emit(
+            "gemm_train.\(p.form).\(p.name.replacingOccurrences(of: " ", with: "_").replacingOccurrences(of: ",", with: "+"))",
+            g, unit: "GFLOP/s",
+            extra: [
+                "M": p.M, "K": p.K, "N": p.N, "weights": p.type.rawValue, "per_step": p.perStep,
+                "path": kernelPath.rawValue,
+                "vs_peak": (g / peak * 1000).rounded() / 1000,
+                "share_of_products": (t * Double(p.perStep) / total * 1000).rounded() / 1000,
+                "threads": threads
+            ])
     }
-    emit("gemm_train.products_per_step", total, unit: "s",
-         extra: ["peak_fma": (peak * 10).rounded() / 10, "path": kernelPathDescription, "threads": threads])
+    emit(
+        "gemm_train.products_per_step", total, unit: "s",
+        extra: ["peak_fma": (peak * 10).rounded() / 10, "path": kernelPathDescription, "threads": threads])
 }

@@ -22,7 +22,9 @@ func tuneGEMM() {
     numThreads = 1
     var rng = Rng(seed: 1)
     let env = ProcessInfo.processInfo.environment
-    let shapes = (env["SHAPES"] ?? "128,4096,4096").split(separator: ";").map { $0.split(separator: ",").compactMap { Int($0) } }
+    let shapes = (env["SHAPES"] ?? "128,4096,4096").split(separator: ";").map {
+        $0.split(separator: ",").compactMap { Int($0) }
+    }
     for s in shapes where s.count == 3 {
         let (M, K, N) = (s[0], s[1], s[2])
         let x = FloatBuffer(count: M * K), y = FloatBuffer(count: M * N), dx = FloatBuffer(count: M * K)
@@ -36,8 +38,9 @@ func tuneGEMM() {
             gemvMaxRows = Int.max
             let tv = bestCPU(5) { matmul(x.ptr, M, W, y.ptr) }
             let tb = bestCPU(5) { matmulBackward(y.ptr, M, W, dx.ptr) }
-            print("M=\(M) K=\(K) N=\(N) \(type): matmul gemm \(Int(fl / tg / 1e9)) gemv \(Int(fl / tv / 1e9)), "
-                  + "matmulBackward \(Int(fl / tb / 1e9)) GFLOP/s (1 thread, CPU time)")
+            print(
+                "M=\(M) K=\(K) N=\(N) \(type): matmul gemm \(Int(fl / tg / 1e9)) gemv \(Int(fl / tv / 1e9)), "
+                    + "matmulBackward \(Int(fl / tb / 1e9)) GFLOP/s (1 thread, CPU time)")
         }
     }
 }

@@ -18,10 +18,13 @@ func benchNeurons(_ o: BenchOptions) {
         let x = FloatBuffer(count: B * D), y = FloatBuffer(count: B * V)
         for i in 0..<(B * D) { x.ptr[i] = rng.normal() }
         let tG = bestTime(reps: 3) { matmul(x.ptr, B, head, y.ptr) }
-        emit("\(name)_block_gemm", 2 * Double(B) * Double(V) * Double(D) / tG / 1e9, unit: "GFLOP/s",
-             extra: ["ms": tG * 1000, "shape": "\(B)x\(D) · \(V)x\(D)ᵀ"])
+        emit(
+            "\(name)_block_gemm", 2 * Double(B) * Double(V) * Double(D) / tG / 1e9, unit: "GFLOP/s",
+            extra: ["ms": tG * 1000, "shape": "\(B)x\(D) · \(V)x\(D)ᵀ"])
         let tS = bestTime(reps: 3) { _ = selectSoftmaxRows(y.ptr, rows: B, vocab: V, k: 10, bottomK: 10) }
-        emit("\(name)_block_select", Double(B) / tS, unit: "rows/s", extra: ["ms": tS * 1000, "note": "top/bottom-10 + softmax stats"])
+        emit(
+            "\(name)_block_select", Double(B) / tS, unit: "rows/s",
+            extra: ["ms": tS * 1000, "note": "top/bottom-10 + softmax stats"])
         return 2 * Double(B) * Double(V) * Double(D) / tG / 1e9
     }
 
@@ -29,17 +32,23 @@ func benchNeurons(_ o: BenchOptions) {
         let c = model.config
         let gemm = parts("smollm2_neurons", head: model.weights.output)
         if !quick {
-            let t = min(timeOnce {
-                _ = NeuronMap.build(model: model, tokens: [], kind: .up, norm: .final, topK: 10, bottomK: 10)
-            }, timeOnce {
-                _ = NeuronMap.build(model: model, tokens: [], kind: .up, norm: .final, topK: 10, bottomK: 10)
-            })
+            let t = min(
+                timeOnce {
+                    _ = NeuronMap.build(model: model, tokens: [], kind: .up, norm: .final, topK: 10, bottomK: 10)
+                },
+                timeOnce {
+                    _ = NeuronMap.build(model: model, tokens: [], kind: .up, norm: .final, topK: 10, bottomK: 10)
+                })
             let flop = 2 * Double(c.nLayers * c.hiddenDim) * Double(c.vocabSize) * Double(c.dim)
             let gf: Double = (flop / t / 1e8).rounded() / 10
-            emit("smollm2_neuron_map_up", t, unit: "s",
-                 extra: ["gflops": gf, "vs_block_gemm": (gf / gemm * 100).rounded() / 100, "neurons": c.nLayers * c.hiddenDim,
-                         "compare": "best of 2",
-                         "note": "30 layers × 1536 up rows, vocab 49152, top/bottom-10"])
+            emit(
+                "smollm2_neuron_map_up", t, unit: "s",
+                extra: [
+                    "gflops": gf, "vs_block_gemm": (gf / gemm * 100).rounded() / 100,
+                    "neurons": c.nLayers * c.hiddenDim,
+                    "compare": "best of 2",
+                    "note": "30 layers × 1536 up rows, vocab 49152, top/bottom-10"
+                ])
         }
     } else if o.wants("smollm2") {
         print("{\"error\": \"cannot load \(o.smolPath): run make model\"}")
@@ -62,9 +71,13 @@ func benchNeurons(_ o: BenchOptions) {
     let total: Double = perRow * 11008 * 32
     let rowFlop: Double = 2 * 32000 * 4096
     let gflops: Double = (rowFlop / perRow / 1e8).rounded() / 10
-    emit("llama2_7b_neuron_map_up_extrapolated", total / 60, unit: "min",
-          extra: ["layer_seconds": perRow * 11008, "gflops": gflops, "vs_block_gemm": (gflops / gemm7 * 100).rounded() / 100,
-                 "target": 12, "note": "one random fp16 layer (\(up.rows) rows measured) × 32; seed paper: Llama-3.1-8B < 15 min"])
+    emit(
+        "llama2_7b_neuron_map_up_extrapolated", total / 60, unit: "min",
+        extra: [
+            "layer_seconds": perRow * 11008, "gflops": gflops, "vs_block_gemm": (gflops / gemm7 * 100).rounded() / 100,
+            "target": 12,
+            "note": "one random fp16 layer (\(up.rows) rows measured) × 32; seed paper: Llama-3.1-8B < 15 min"
+        ])
 }
 
 /// Wall time of one run (for runs too long to repeat).

@@ -14,7 +14,7 @@ func benchQuant(_ o: BenchOptions) {
             print("{\"error\": \"cannot load \(o.smolPath): run make model\"}"); return
         }
         let s = m.makeState(capacity: 256)
-        _ = try! m.forward((0..<128).map { Int32($0) }, state: s)   // touches every weight
+        _ = try! m.forward((0..<128).map { Int32($0) }, state: s)  // touches every weight
         models.append((storage.rawValue, m, (residentMemory() ?? 0) - before))
     }
     var rng = Rng(seed: 1)
@@ -23,16 +23,24 @@ func benchQuant(_ o: BenchOptions) {
     for _ in 0..<5 {
         for (i, m) in models.enumerated() {
             let state = m.model.makeState(capacity: 256)
-            prefill[i] = min(prefill[i], bestTime(reps: 1) { state.reset(); _ = try! m.model.forward(prompt, state: state) })
-            decode[i] = min(decode[i], bestTime(reps: 1) {
-                state.truncate(to: 128)
-                for t in 0..<32 { _ = try! m.model.forward([prompt[t]], state: state) }
-            } / 32)
+            prefill[i] = min(
+                prefill[i],
+                bestTime(reps: 1) {
+                    state.reset(); _ = try! m.model.forward(prompt, state: state)
+                })
+            decode[i] = min(
+                decode[i],
+                bestTime(reps: 1) {
+                    state.truncate(to: 128)
+                    for t in 0..<32 { _ = try! m.model.forward([prompt[t]], state: state) }
+                } / 32)
         }
     }
     for (i, m) in models.enumerated() {
-        let extra: [String: Any] = ["weights_bytes": m.model.weights.byteCount, "resident_bytes_added": m.rss,
-                                    "note": "Q4_1 file, interleaved with the other --dtype, best of 5 rounds"]
+        let extra: [String: Any] = [
+            "weights_bytes": m.model.weights.byteCount, "resident_bytes_added": m.rss,
+            "note": "Q4_1 file, interleaved with the other --dtype, best of 5 rounds"
+        ]
         emit("smollm2_q4_1_prefill_128_\(m.name)", 128 / prefill[i], unit: "tok/s", extra: extra)
         emit("smollm2_q4_1_decode_\(m.name)", 1 / decode[i], unit: "tok/s", extra: extra)
     }
@@ -57,8 +65,9 @@ func benchQuantCrossover() {
                     best[i] = min(best[i], bestTime(reps: 3) { matmul(x.ptr, M, W, y.ptr) })
                 }
             }
-            emit("quant_matmul_\(type.rawValue)_\(N)x\(K)_M\(M)", best[0] / best[1], unit: "gemv/gemm time",
-                 extra: ["gemv_us": (best[0] * 1e6).rounded(), "gemm_us": (best[1] * 1e6).rounded()])
+            emit(
+                "quant_matmul_\(type.rawValue)_\(N)x\(K)_M\(M)", best[0] / best[1], unit: "gemv/gemm time",
+                extra: ["gemv_us": (best[0] * 1e6).rounded(), "gemm_us": (best[1] * 1e6).rounded()])
         }
     }
 }

@@ -38,17 +38,23 @@ private func benchSmolTrain(_ o: BenchOptions) {
     }
     // The FMA peak of this many threads, measured now (the machine is shared): what the GFLOP/s compare with.
     let peak = peakFMA(threads: numThreads, iters: 1_000_000, reps: 3)
-    let flops = trainingFLOPs(c, B: B, T: T, targetRows: targets.filter { $0 >= 0 }.count, irmParams: irmCfg.parameterCount)
-    emit("train_smollm2_reference_irm_tokens_per_s", Double(N) / tStep, unit: "tok/s",
-         extra: ["batch": "8x128", "irm_params": irmCfg.parameterCount, "step_s": tStep, "threads": numThreads])
-    emit("train_step_over_forward_smollm2", tStep / tForward, unit: "ratio",
-         extra: ["forward_s": tForward, "step_s": tStep, "target": 3.5, "floor": "about 3"])
+    let flops = trainingFLOPs(
+        c, B: B, T: T, targetRows: targets.filter { $0 >= 0 }.count, irmParams: irmCfg.parameterCount)
+    emit(
+        "train_smollm2_reference_irm_tokens_per_s", Double(N) / tStep, unit: "tok/s",
+        extra: ["batch": "8x128", "irm_params": irmCfg.parameterCount, "step_s": tStep, "threads": numThreads])
+    emit(
+        "train_step_over_forward_smollm2", tStep / tForward, unit: "ratio",
+        extra: ["forward_s": tForward, "step_s": tStep, "target": 3.5, "floor": "about 3"])
     for (what, f, t) in [("step", flops.step, tStep), ("forward", flops.forward, tForward)] {
         let g = f / t / 1e9
-        emit("train_smollm2_\(what)_gflops", g, unit: "GFLOP/s",
-             extra: ["gflop": (f / 1e8).rounded() / 10, "peak_fma": (peak * 10).rounded() / 10,
-                     "vs_peak": (g / peak * 1000).rounded() / 1000, "threads": numThreads, "path": kernelPath.rawValue,
-                     "note": "matmul and attention FLOPs (trainingFLOPs), against a register-only FMA loop run just before"])
+        emit(
+            "train_smollm2_\(what)_gflops", g, unit: "GFLOP/s",
+            extra: [
+                "gflop": (f / 1e8).rounded() / 10, "peak_fma": (peak * 10).rounded() / 10,
+                "vs_peak": (g / peak * 1000).rounded() / 1000, "threads": numThreads, "path": kernelPath.rawValue,
+                "note": "matmul and attention FLOPs (trainingFLOPs), against a register-only FMA loop run just before"
+            ])
     }
 }
 
@@ -57,11 +63,12 @@ private func benchSmolTrain(_ o: BenchOptions) {
 /// down to layer 0 (dx = dy·W for every Linear, twice the attention's forward; layer 0 stops at its
 /// afterAttention site), and the IRM's backward (dx and dW). Elementwise work (norms, SwiGLU, softmax) is
 /// left out: it is a few percent.
-func trainingFLOPs(_ c: LlamaConfig, B: Int, T: Int, targetRows: Int, irmParams: Int) -> (forward: Double, step: Double) {
+func trainingFLOPs(_ c: LlamaConfig, B: Int, T: Int, targetRows: Int, irmParams: Int) -> (forward: Double, step: Double)
+{
     let N = Double(B * T), dim = Double(c.dim), L = Double(c.nLayers)
     let attnLinear = 2 * N * (dim * Double(c.qDim) * 2 + dim * Double(c.kvDim) * 2)
     let mlpLinear = 2 * N * 3 * dim * Double(c.hiddenDim)
-    let attention = Double(B * c.nHeads) * 2 * Double(T * (T + 1)) * Double(c.headDim)   // q·kᵀ and p·v, causal
+    let attention = Double(B * c.nHeads) * 2 * Double(T * (T + 1)) * Double(c.headDim)  // q·kᵀ and p·v, causal
     let head = 2 * Double(targetRows) * dim * Double(c.vocabSize)
     let forward = L * (attnLinear + mlpLinear + attention) + head
     let irm = 2 * N * Double(irmParams)
@@ -81,7 +88,9 @@ private func benchLlama7BTrain() {
         var r = Rng(seed: 4)
         let tok = (0..<N).map { _ in Int32(r.int(cfg.vocabSize)) }
         let tgt = (0..<N).map { i in i % T >= T / 2 ? Int32(r.int(cfg.vocabSize)) : -1 }
-        let f = bestTime(reps: 1) { try! m.trainingForward(tok, arena: a); _ = m.trainingLoss(targets: tgt, arena: a) }
+        let f = bestTime(reps: 1) {
+            try! m.trainingForward(tok, arena: a); _ = m.trainingLoss(targets: tgt, arena: a)
+        }
         let s = bestTime(reps: 1) {
             try! m.trainingForward(tok, arena: a)
             m.trainingBackward(targets: tgt, arena: a, receiver: nil, stopLayer: 0)
@@ -91,9 +100,14 @@ private func benchLlama7BTrain() {
     let one = time7B(1), two = time7B(2)
     let layerF = two.forward - one.forward, layerS = two.step - one.step
     let f32 = one.forward - layerF + 32 * layerF, s32 = one.step - layerS + 32 * layerS
-    emit("train_llama2_7b_layer_forward_backward_s", layerS, unit: "s/layer",
-         extra: ["forward_s_per_layer": layerF, "batch": "8x128", "ratio": layerS / layerF])
-    emit("train_llama2_7b_model_backward_extrapolated", Double(N) / s32, unit: "tok/s",
-         extra: ["seconds_per_step": s32, "forward_seconds": f32, "step_over_forward": s32 / f32,
-                 "note": "32 layers + LM head, forward and activation backward without an IRM; the reference IRM (2.1 B parameters, 34 GB with Adam) does not fit this machine"])
+    emit(
+        "train_llama2_7b_layer_forward_backward_s", layerS, unit: "s/layer",
+        extra: ["forward_s_per_layer": layerF, "batch": "8x128", "ratio": layerS / layerF])
+    emit(
+        "train_llama2_7b_model_backward_extrapolated", Double(N) / s32, unit: "tok/s",
+        extra: [
+            "seconds_per_step": s32, "forward_seconds": f32, "step_over_forward": s32 / f32,
+            "note":
+                "32 layers + LM head, forward and activation backward without an IRM; the reference IRM (2.1 B parameters, 34 GB with Adam) does not fit this machine"
+        ])
 }

@@ -27,6 +27,6 @@ for group in options.groups {
     case "gemv-cold": benchGEMVCold()
     case "gemm-tune": tuneGEMM()
     case "gemm-train": benchGEMMTrain(options)
-    default: break          // parse accepts only the groups above
+    default: break  // parse accepts only the groups above
     }
 }

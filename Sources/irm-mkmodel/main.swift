@@ -54,7 +54,9 @@ while !args.isEmpty {
         seed = s
     case "--threads":
         let v = value(a)
-        guard let n = Int(v), (1...1024).contains(n) else { fail("--threads: '\(v)' is not a thread count from 1 to 1024") }
+        guard let n = Int(v), (1...1024).contains(n) else {
+            fail("--threads: '\(v)' is not a thread count from 1 to 1024")
+        }
         numThreads = n
     default: fail("unknown option '\(a)' (see --help)")
     }
@@ -63,8 +65,10 @@ while !args.isEmpty {
 var config: LlamaConfig
 switch shape {
 case "llama2-7b": config = .llama2_7b
-case "tiny": config = LlamaConfig(dim: 256, hiddenDim: 512, nLayers: 4, nHeads: 4, nKVHeads: 4, vocabSize: 32000,
-                                  normEps: 1e-5, ropeTheta: 10000, maxSeqLen: 4096)
+case "tiny":
+    config = LlamaConfig(
+        dim: 256, hiddenDim: 512, nLayers: 4, nHeads: 4, nKVHeads: 4, vocabSize: 32000,
+        normEps: 1e-5, ropeTheta: 10000, maxSeqLen: 4096)
 default: fail("--shape: unknown shape '\(shape)' (llama2-7b or tiny)")
 }
 guard (hf == nil) != (gguf == nil) else { fail("give one of --hf DIR or --gguf FILE (see --help)") }
@@ -74,17 +78,25 @@ let start = Date()
 func say(_ s: String) { FileHandle.standardError.write(Data("irm-mkmodel: \(s)\n".utf8)) }
 do {
     if let dir = hf {
-        let shards = try writeRandomHuggingFace(config, folder: dir, seed: seed, maxShardBytes: maxShard,
-                                                tokenizerModel: tokenizer, progress: say)
+        let shards = try writeRandomHuggingFace(
+            config, folder: dir, seed: seed, maxShardBytes: maxShard,
+            tokenizerModel: tokenizer, progress: say)
         for s in shards { say("\(dir)/\(s.file): \(s.bytes) bytes") }
     } else if let path = gguf {
         let scheme: RandomGGUFScheme
-        if typeName == "q4_k_m" { scheme = .q4_K_M }
-        else if let w = WeightType.allCases.first(where: { $0.rawValue.lowercased() == typeName }) { scheme = .uniform(w) }
-        else { fail("--type: unknown type '\(typeName)' (q4_k_m, \(WeightType.allCases.map { $0.rawValue.lowercased() }.joined(separator: ", ")))") }
+        if typeName == "q4_k_m" {
+            scheme = .q4_K_M
+        } else if let w = WeightType.allCases.first(where: { $0.rawValue.lowercased() == typeName }) {
+            scheme = .uniform(w)
+        } else {
+            fail(
+                "--type: unknown type '\(typeName)' (q4_k_m, \(WeightType.allCases.map { $0.rawValue.lowercased() }.joined(separator: ", ")))"
+            )
+        }
         let tok = try tokenizer.map { try ggufTokenizerMetadata(sentencePieceModel: $0) } ?? []
         say("writing \(path)")
-        try writeRandomGGUF(config, path: path, seed: seed, scheme: scheme, name: "random \(shape) (seed \(seed))", extraMetadata: tok)
+        try writeRandomGGUF(
+            config, path: path, seed: seed, scheme: scheme, name: "random \(shape) (seed \(seed))", extraMetadata: tok)
         say("\(path): \((try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0) bytes")
     }
     say(String(format: "done in %.0f s", Date().timeIntervalSince(start)))

@@ -1,8 +1,8 @@
 // The command table: every command and subcommand is a value type that declares its name, summary, options
 // and positional; help texts, usage lines and the dispatch are generated from those declarations.
 import Foundation
-import ModelIO    // singleLine
-import Training   // LayerSpecError: a flag's value, so a usage error
+import ModelIO  // singleLine
+import Training  // LayerSpecError: a flag's value, so a usage error
 
 /// A value type made of options: an option group several commands include, or a command.
 protocol OptionGroup {
@@ -11,7 +11,9 @@ protocol OptionGroup {
 
 extension OptionGroup {
     /// The options of the group at `path` (default: all of them), filling that group.
-    static func including<G: OptionGroup>(_ path: WritableKeyPath<Self, G>, _ options: [Opt<G>] = G.options) -> [Opt<Self>] {
+    static func including<G: OptionGroup>(_ path: WritableKeyPath<Self, G>, _ options: [Opt<G>] = G.options) -> [Opt<
+        Self
+    >] {
         options.map { $0.lifted(path) }
     }
 }
@@ -44,14 +46,17 @@ struct CommandEntry {
 
     static func command<C: Command>(_ c: C.Type) -> CommandEntry {
         let names = C.options.map(\.name)
-        precondition(Set(names).count == names.count && !names.contains("help"), "irm \(C.name): an option is declared twice")
-        return CommandEntry(name: C.name, summary: C.summary, optionNames: Set(names), subcommands: [],
-                            help: { commandHelp(C.self, path: $0) }, run: { try runCommand(C.self, $0) })
+        precondition(
+            Set(names).count == names.count && !names.contains("help"), "irm \(C.name): an option is declared twice")
+        return CommandEntry(
+            name: C.name, summary: C.summary, optionNames: Set(names), subcommands: [],
+            help: { commandHelp(C.self, path: $0) }, run: { try runCommand(C.self, $0) })
     }
 
     static func group(_ name: String, _ summary: String, _ subcommands: [CommandEntry]) -> CommandEntry {
-        CommandEntry(name: name, summary: summary, optionNames: [], subcommands: subcommands,
-                     help: { groupHelp(summary, subcommands, path: $0) }, run: { _ in })
+        CommandEntry(
+            name: name, summary: summary, optionNames: [], subcommands: subcommands,
+            help: { groupHelp(summary, subcommands, path: $0) }, run: { _ in })
     }
 
     func subcommand(_ name: String) -> CommandEntry? { subcommands.first { $0.name == name } }
@@ -60,7 +65,9 @@ struct CommandEntry {
 private func runCommand<C: Command>(_ c: C.Type, _ argv: [String]) throws {
     let args = try Arguments(argv, options: C.options, defaults: C())
     if let (name, path) = C.positional {
-        guard args.positionals.count == 1 else { throw CLIError("give exactly one \(name) argument (quote it if it has spaces)") }
+        guard args.positionals.count == 1 else {
+            throw CLIError("give exactly one \(name) argument (quote it if it has spaces)")
+        }
         var values = args.values
         values[keyPath: path] = args.positionals[0]
         try values.run()
@@ -80,7 +87,9 @@ func columns(_ rows: [(String, String)]) -> String {
         var lines = [""], words = right.split(separator: " ")
         while !words.isEmpty {
             let w = words.removeFirst()
-            if !lines[lines.count - 1].isEmpty, 2 + width + lines[lines.count - 1].count + 1 + w.count > 110 { lines.append("") }
+            if !lines[lines.count - 1].isEmpty, 2 + width + lines[lines.count - 1].count + 1 + w.count > 110 {
+                lines.append("")
+            }
             lines[lines.count - 1] += (lines[lines.count - 1].isEmpty ? "" : " ") + w
         }
         let indent = String(repeating: " ", count: 2 + width)
@@ -92,10 +101,12 @@ func columns(_ rows: [(String, String)]) -> String {
 private func commandHelp<C: Command>(_ c: C.Type, path: String) -> String {
     let defaults = C()
     func left(_ o: Opt<C>) -> String { "--\(o.name)" + (o.placeholder.map { " \($0)" } ?? "") }
-    let generated = (C.options.filter(\.required).map(left) + (C.options.contains { !$0.required } ? ["[options]"] : [])
-                     + (C.positional.map { [$0.name] } ?? [])).joined(separator: " ")
+    let generated =
+        (C.options.filter(\.required).map(left) + (C.options.contains { !$0.required } ? ["[options]"] : [])
+        + (C.positional.map { [$0.name] } ?? [])).joined(separator: " ")
     var rows = C.options.map { o -> (String, String) in
-        let note = o.required ? " (required)" : o.shownDefault(defaults).map { " (default" + nonBreaking + $0 + ")" } ?? ""
+        let note =
+            o.required ? " (required)" : o.shownDefault(defaults).map { " (default" + nonBreaking + $0 + ")" } ?? ""
         return (left(o), o.help + note + (o.repeatable ? "; repeatable" : ""))
     }
     rows.append(("--help", "show this help"))
@@ -105,7 +116,10 @@ private func commandHelp<C: Command>(_ c: C.Type, path: String) -> String {
 private func groupHelp(_ summary: String, _ subs: [CommandEntry], path: String) -> String {
     let word = path == "irm" ? "COMMAND" : "SUBCOMMAND"
     return "\(path) — \(summary)\n\nusage: \(path) \(word) [options]\n\n\(word.lowercased())s:\n"
-        + columns(subs.map { ($0.name, $0.summary) } + [("help", "this text; `\(path) \(word) --help` describes a \(word.lowercased())")])
+        + columns(
+            subs.map { ($0.name, $0.summary) } + [
+                ("help", "this text; `\(path) \(word) --help` describes a \(word.lowercased())")
+            ])
 }
 
 // MARK: dispatch
@@ -122,14 +136,18 @@ func runCommandLine(_ argv: [String], root: CommandEntry) -> Never {
     var entry = root, parent = root, path = root.name, rest = argv[...]
     func unknown(_ n: String, in e: CommandEntry, _ p: String) -> Never {
         let word = p == root.name ? "command" : "subcommand"
-        fail("\(p): unknown \(word) '\(n)' (one of \(e.subcommands.map(\.name).joined(separator: ", ")); see \(p) --help)", code: 2)
+        fail(
+            "\(p): unknown \(word) '\(n)' (one of \(e.subcommands.map(\.name).joined(separator: ", ")); see \(p) --help)",
+            code: 2)
     }
     while !entry.subcommands.isEmpty {
         guard let word = rest.first else {
             if path == root.name { print(root.help(path), terminator: ""); exit(0) }
-            fail("\(path): give a subcommand: \(entry.subcommands.map(\.name).joined(separator: ", ")) (see \(path) --help)", code: 2)
+            fail(
+                "\(path): give a subcommand: \(entry.subcommands.map(\.name).joined(separator: ", ")) (see \(path) --help)",
+                code: 2)
         }
-        if ["help", "--help", "-h"].contains(word) {      // irm help [NAME...], irm neurons --help
+        if ["help", "--help", "-h"].contains(word) {  // irm help [NAME...], irm neurons --help
             var target = entry, targetPath = path
             for n in rest.dropFirst() {
                 guard let s = target.subcommand(n) else { unknown(n, in: target, targetPath) }
@@ -150,8 +168,10 @@ func runCommandLine(_ argv: [String], root: CommandEntry) -> Never {
         // An option of a sibling command: say where it belongs.
         if let name = e.unknownOption {
             let owners = parent.subcommands.filter { $0.optionNames.contains(name) }.map(\.name)
-            m = owners.isEmpty ? "unknown option --\(name) (see \(path) --help)"
-                               : "--\(name) does not apply (it is an option of \(owners.joined(separator: ", ")); see \(path) --help)"
+            m =
+                owners.isEmpty
+                ? "unknown option --\(name) (see \(path) --help)"
+                : "--\(name) does not apply (it is an option of \(owners.joined(separator: ", ")); see \(path) --help)"
         }
         fail("\(path): \(m)", code: 2)
     } catch let e as LayerSpecError {

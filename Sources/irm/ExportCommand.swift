@@ -12,17 +12,21 @@ struct ExportCommand: Command {
 
     static var options: [Opt<Self>] {
         including(\.trained) + [
-            .string("control-vector", "FILE", \.controlVector, "the GGUF file to write", required: true),
+            .string("control-vector", "FILE", \.controlVector, "the GGUF file to write", required: true)
         ] + including(\.probe) + including(\.threads)
     }
 
     func run() throws {
         threads.apply()
         let progress = ProgressLine()
-        let e = try exportControlVector(trained.folder, to: controlVector, options: probe.o, progress: { progress.update($0) })
+        let e = try exportControlVector(
+            trained.folder, to: controlVector, options: probe.o, progress: { progress.update($0) })
         progress.finish()
-        print(String(format: "wrote %@: direction.1 … direction.%d (%d floats each), mean over %d probe tokens; strongest direction.%d (norm %.3f)",
-                     e.path, e.layerCount, e.length, e.probeTokens, e.strongestLayer, e.strongestNorm))
+        print(
+            String(
+                format:
+                    "wrote %@: direction.1 … direction.%d (%d floats each), mean over %d probe tokens; strongest direction.%d (norm %.3f)",
+                e.path, e.layerCount, e.length, e.probeTokens, e.strongestLayer, e.strongestNorm))
         print("llama.cpp: llama-cli -m MODEL --control-vector \(e.path)   (\(controlVectorMapping))")
     }
 }

@@ -17,13 +17,14 @@ struct GenerateCommand: Command {
     var irm: String?, compare = false, strength: Float = 1
 
     static var options: [Opt<Self>] {
-        including(\.model) + including(\.threads) + including(\.decode) + including(\.prompt) + including(\.sampling) + [
-            .int("max-tokens", "N", \.maxTokens, 1...1_000_000, "tokens to generate at most"),
-            .flag("stats", \.stats, "print prefill/decode speed to stderr"),
-            .string("irm", "RUN", \.irm, "inject a trained IRM (a run folder or an .safetensors file)"),
-            .flag("compare", \.compare, "with --irm: print the continuation without and with the IRM"),
-            .float("strength", "S", \.strength, -1000...1000, "with --irm: scale the injection"),
-        ]
+        including(\.model) + including(\.threads) + including(\.decode) + including(\.prompt) + including(\.sampling)
+            + [
+                .int("max-tokens", "N", \.maxTokens, 1...1_000_000, "tokens to generate at most"),
+                .flag("stats", \.stats, "print prefill/decode speed to stderr"),
+                .string("irm", "RUN", \.irm, "inject a trained IRM (a run folder or an .safetensors file)"),
+                .flag("compare", \.compare, "with --irm: print the continuation without and with the IRM"),
+                .float("strength", "S", \.strength, -1000...1000, "with --irm: scale the injection")
+            ]
     }
 
     func run() throws {
@@ -45,8 +46,9 @@ struct GenerateCommand: Command {
         if compare, let inj = injector {
             for (label, intervention) in [("without IRM", nil), ("with IRM", inj)] as [(String, IRMInjector?)] {
                 var s = Sampler(params)
-                let ids2 = try lm.model.generate(prompt: ids, maxTokens: capacity - ids.count, sampler: &s,
-                                                 intervention: intervention, isStop: { lm.tokenizer.isEndOfGeneration($0) })
+                let ids2 = try lm.model.generate(
+                    prompt: ids, maxTokens: capacity - ids.count, sampler: &s,
+                    intervention: intervention, isStop: { lm.tokenizer.isEndOfGeneration($0) })
                 let text = lm.tokenizer.decode(ids2.filter { !lm.tokenizer.isEndOfGeneration($0) }, skipSpecial: true)
                 print("[\(label)]\n\(text)\n")
             }
@@ -75,10 +77,12 @@ struct GenerateCommand: Command {
             let t1 = Date()
             try lm.model.forward(long, state: lm.model.makeState(capacity: n), intervention: injector)
             let prefill128 = Date().timeIntervalSince(t1)
-            let line = String(format: "[prompt %d tokens, %.1f tok/s; generated %d tokens, %.1f tok/s; prefill of %d tokens, %.1f tok/s; kernels %@]\n",
-                              ids.count, Double(ids.count) / prefill, generated.count,
-                              Double(max(generated.count - 1, 0)) / max(decode, 1e-9), n, Double(n) / prefill128,
-                              kernelPath.rawValue)
+            let line = String(
+                format:
+                    "[prompt %d tokens, %.1f tok/s; generated %d tokens, %.1f tok/s; prefill of %d tokens, %.1f tok/s; kernels %@]\n",
+                ids.count, Double(ids.count) / prefill, generated.count,
+                Double(max(generated.count - 1, 0)) / max(decode, 1e-9), n, Double(n) / prefill128,
+                kernelPath.rawValue)
             FileHandle.standardError.write(Data(line.utf8))
         }
     }

@@ -28,15 +28,18 @@ struct InfoCommand: Command {
             "context      \(c.maxSeqLen)",
             "embeddings   \(c.tiedEmbeddings ? "tied (LM head = token embedding)" : "untied LM head")",
             "parameters   \(c.parameterCount) (" + String(format: "%.1f M)", Double(c.parameterCount) / 1e6),
-            "file types   " + m.sourceTypes.sorted { $0.key < $1.key }.map { "\($0.key) ×\($0.value)" }.joined(separator: ", "),
+            "file types   "
+                + m.sourceTypes.sorted { $0.key < $1.key }.map { "\($0.key) ×\($0.value)" }.joined(separator: ", "),
             "in memory    \(gb(m.weights.byteCount)) weights (matrices: "
                 + Dictionary(grouping: m.weights.matrices, by: \.type.rawValue).sorted { $0.key < $1.key }
-                    .map { "\($0.key) ×\($0.value.count)" }.joined(separator: ", ") + ")",
+                .map { "\($0.key) ×\($0.value.count)" }.joined(separator: ", ") + ")",
             "KV cache     \(kvPerToken / 1024) KiB per token, \(gb(kvPerToken * c.maxSeqLen)) at full context",
             "chat         " + templateName(lm.template),
-            "kernels      " + kernelPathDescription,
+            "kernels      " + kernelPathDescription
         ]
-        if let bos = lm.tokenizer.bosId { lines.append("bos/eos      \(bos) / \(lm.tokenizer.eosId.map(String.init) ?? "-")") }
+        if let bos = lm.tokenizer.bosId {
+            lines.append("bos/eos      \(bos) / \(lm.tokenizer.eosId.map(String.init) ?? "-")")
+        }
         print(lines.joined(separator: "\n"))
     }
 }
@@ -45,6 +48,8 @@ func templateName(_ t: ChatTemplate) -> String {
     switch t {
     case .chatml(let sys): "ChatML" + (sys.map { " (default system prompt: \"\($0)\")" } ?? "")
     case .llama2: "Llama-2-chat ([INST] <<SYS>> … [/INST])"
-    case .llama3(let prefix): "Llama 3 (<|start_header_id|> … <|eot_id|>)" + (prefix == nil ? "" : ", with the 3.1 knowledge-date system text")
+    case .llama3(let prefix):
+        "Llama 3 (<|start_header_id|> … <|eot_id|>)"
+            + (prefix == nil ? "" : ", with the 3.1 knowledge-date system text")
     }
 }

@@ -11,8 +11,10 @@ struct LogitsCommand: Command {
 
     static var options: [Opt<Self>] {
         including(\.model) + including(\.threads) + including(\.prompt) + [
-            .string("out", "FILE", \.out, "output file: [vocab] floats, or [tokens, vocab] with --all-positions", required: true),
-            .flag("all-positions", \.allPositions, "write the logits of every prompt position"),
+            .string(
+                "out", "FILE", \.out, "output file: [vocab] floats, or [tokens, vocab] with --all-positions",
+                required: true),
+            .flag("all-positions", \.allPositions, "write the logits of every prompt position")
         ]
     }
 
@@ -22,8 +24,9 @@ struct LogitsCommand: Command {
         let ids = try prompt.tokens(lm)
         let state = lm.model.makeState(capacity: ids.count)
         let logits = try lm.model.forward(ids, state: state, allLogits: allPositions)
-        let data = logits.withUnsafeBufferPointer { Data(buffer: $0) }   // x86-64 and arm64 are little-endian
+        let data = logits.withUnsafeBufferPointer { Data(buffer: $0) }  // x86-64 and arm64 are little-endian
         try writeFileAtomically(data, to: out)
-        FileHandle.standardError.write(Data("irm logits: \(ids.count) tokens, wrote \(logits.count) floats to \(out)\n".utf8))
+        FileHandle.standardError.write(
+            Data("irm logits: \(ids.count) tokens, wrote \(logits.count) floats to \(out)\n".utf8))
     }
 }

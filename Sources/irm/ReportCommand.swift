@@ -3,7 +3,9 @@ import Training
 import Reports
 
 struct ReportCommand: Command {
-    static let name = "report", summary = "write a run's report.html: one self-contained page of its config, curves, heatmaps, analysis and eval"
+    static let name = "report",
+        summary =
+            "write a run's report.html: one self-contained page of its config, curves, heatmaps, analysis and eval"
 
     var trained = RunOptions()
 
@@ -15,7 +17,10 @@ struct ReportCommand: Command {
         print("wrote \(run.reportPath)")
         // The page is written and shows each problem in its section; the exit status still says a file was bad.
         if let first = problems.first {
-            throw CLIError(first + (problems.count > 1 ? " (and \(problems.count - 1) more unreadable file(s); see the report)" : ""))
+            throw CLIError(
+                first
+                    + (problems.count > 1 ? " (and \(problems.count - 1) more unreadable file(s); see the report)" : "")
+            )
         }
     }
 }

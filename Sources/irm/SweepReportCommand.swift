@@ -4,7 +4,8 @@ import Training
 import Reports
 
 struct SweepReportCommand: Command {
-    static let name = "sweep-report", summary = "summarise a sweep: summary.json, sweep.html (every run linked), the grid of mean heatmaps"
+    static let name = "sweep-report",
+        summary = "summarise a sweep: summary.json, sweep.html (every run linked), the grid of mean heatmaps"
     static var positional: (name: String, path: WritableKeyPath<Self, String>)? { ("SWEEP", \.dir) }
 
     var dir = ""
@@ -16,7 +17,9 @@ struct SweepReportCommand: Command {
         let s = f.summary
         print("sweep \(dir): \(s.runs.filter(\.finished).count) of \(s.runs.count) runs finished")
         if let top = s.dominantIndices.first {
-            print("most common dominant index: \(top.index), in \(top.runs.count) of \(s.runs.filter { $0.dominantIndex != nil }.count) runs")
+            print(
+                "most common dominant index: \(top.index), in \(top.runs.count) of \(s.runs.filter { $0.dominantIndex != nil }.count) runs"
+            )
         }
         if let m = s.meanProfileCorrelation {
             print(String(format: "mean correlation of the per-index profiles: %.3f (%d runs)", m, s.profileRuns.count))

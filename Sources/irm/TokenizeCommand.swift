@@ -14,14 +14,16 @@ struct TokenizeCommand: Command {
             .flag("chat", \.chat, "wrap the text in the model's chat template as a user turn"),
             .string("system", "TEXT", \.system, "system prompt for --chat"),
             .flag("no-special", \.noSpecial, "treat special-token text like <|im_start|> as plain text"),
-            .flag("pieces", \.pieces, "print the vocabulary piece of each id as well"),
+            .flag("pieces", \.pieces, "print the vocabulary piece of each id as well")
         ]
     }
 
     func run() throws {
         let (tok, template) = try LoadedModel.loadTokenizerOnly(path: try model.path(), tokenizerPath: model.tokenizer)
-        let ids = chat ? encodePrompt(text, tokenizer: tok, template: template, chat: true, system: system)
-                       : tok.encode(text, addSpecial: true, parseSpecial: !noSpecial)
+        let ids =
+            chat
+            ? encodePrompt(text, tokenizer: tok, template: template, chat: true, system: system)
+            : tok.encode(text, addSpecial: true, parseSpecial: !noSpecial)
         print(ids.map(String.init).joined(separator: " "))
         if pieces { print(ids.map { tok.tokenString($0) }.joined(separator: " ")) }
     }

@@ -63,7 +63,9 @@ final class LMHeadDecoderTests: XCTestCase {
         let r = vecs.withUnsafeBufferPointer { dec.decode(vectors: $0.baseAddress!, count: count, topK: K, bottomK: K) }
         for i in 0..<count {
             var logits = [Double](repeating: 0, count: vocab)
-            for t in 0..<vocab { for d in 0..<dim { logits[t] += Double(head.value(t, d)) * Double(g[d] * vecs[i * dim + d]) } }
+            for t in 0..<vocab {
+                for d in 0..<dim { logits[t] += Double(head.value(t, d)) * Double(g[d] * vecs[i * dim + d]) }
+            }
             let m = logits.max()!
             let z = logits.reduce(0) { $0 + exp($1 - m) }
             let order = (0..<vocab).sorted { logits[$0] > logits[$1] }
@@ -80,7 +82,7 @@ final class LMHeadDecoderTests: XCTestCase {
 
     /// Rows whose logits spread over more than 87 nats take the scalar path; probabilities stay exact.
     func testWideRow() {
-        var l = (0..<100).map { Float($0) * 1.5 - 40 }     // spread 148.5
+        var l = (0..<100).map { Float($0) * 1.5 - 40 }  // spread 148.5
         l[17] = 200
         var ti = [Int32](repeating: 0, count: 2), tp = [Float](repeating: 0, count: 2)
         var bi = [Int32](repeating: 0, count: 1), bp = [Float](repeating: 0, count: 1)
@@ -103,11 +105,11 @@ final class LMHeadDecoderTests: XCTestCase {
 
 final class NeuronMapTests: XCTestCase {
     func testByteTokensReadAsHex() {
-        XCTAssertEqual(displayText([0xE2]), "<0xE2>")                       // first byte of a 3-byte character
+        XCTAssertEqual(displayText([0xE2]), "<0xE2>")  // first byte of a 3-byte character
         XCTAssertEqual(displayText([0x41, 0xFF, 0x42]), "A<0xFF>B")
         XCTAssertEqual(displayText(Array(" café".utf8)), " café")
-        XCTAssertEqual(displayText([0xC3, 0x28]), "<0xC3>(")                 // lead byte without its continuation
-        XCTAssertEqual(displayText([0xED, 0xA0, 0x80]), "<0xED><0xA0><0x80>") // an encoded surrogate is not UTF-8
+        XCTAssertEqual(displayText([0xC3, 0x28]), "<0xC3>(")  // lead byte without its continuation
+        XCTAssertEqual(displayText([0xED, 0xA0, 0x80]), "<0xED><0xA0><0x80>")  // an encoded surrogate is not UTF-8
         let texts = tokenTexts(count: 3) { [[0x80], Array("dog".utf8), [0xF0, 0x9F, 0x90, 0xB6]][Int($0)] }
         XCTAssertEqual(texts, ["<0x80>", "dog", "🐶"])
     }
@@ -134,7 +136,8 @@ final class NeuronMapTests: XCTestCase {
         let (m, tokens, _) = handBuiltModel()
         for kind in NeuronKind.allCases {
             for norm in DecodeNorm.allCases {
-                let map = NeuronMap.build(model: m, tokens: tokens, kind: kind, norm: norm, layers: [1], topK: 3, bottomK: 2)
+                let map = NeuronMap.build(
+                    model: m, tokens: tokens, kind: kind, norm: norm, layers: [1], topK: 3, bottomK: 2)
                 // Entry 5 against decoding that neuron's vector alone.
                 let v = NeuronVectors(model: m, kind: kind).vector(layer: 1, index: 5)
                 let single = LMHeadDecoder(model: m, norm: norm).decode(v, topK: 3, bottomK: 2)
@@ -159,7 +162,8 @@ final class NeuronMapTests: XCTestCase {
         XCTAssertLessThan(base[0].watchedProb, 0.2)
         XCTAssertGreaterThan(clamped[0].watchedProb, 0.9)
         XCTAssertTrue(clamped.allSatisfy { $0.token == 42 })
-        let sweep = try clampSweep(model: m, prompt: prompt, layer: 1, index: 5, values: [0, 10, 30], watch: 42, steps: 2)
+        let sweep = try clampSweep(
+            model: m, prompt: prompt, layer: 1, index: 5, values: [0, 10, 30], watch: 42, steps: 2)
         XCTAssertLessThan(sweep[0].first, sweep[1].first)
         XCTAssertLessThan(sweep[1].first, sweep[2].first)
     }
@@ -194,18 +198,25 @@ final class NeuronMapTests: XCTestCase {
         for (l, L) in a.weights.layers.enumerated() {
             let rowBytes = L.wUp.cols * 2
             let buf = ByteBuffer(byteCount: L.wUp.byteCount)
-            for i in 0..<H { (buf.ptr + i * rowBytes).copyMemory(from: L.wUp.base + perm(l, i) * rowBytes, byteCount: rowBytes) }
+            for i in 0..<H {
+                (buf.ptr + i * rowBytes).copyMemory(from: L.wUp.base + perm(l, i) * rowBytes, byteCount: rowBytes)
+            }
             var L2 = L
             L2.wUp = Weight(rows: H, cols: L.wUp.cols, type: .f16, base: UnsafeRawPointer(buf.ptr), owner: buf)
             layers.append(L2)
         }
-        let b = LlamaModel(config: cfg, weights: LlamaWeights(tokenEmbedding: a.weights.tokenEmbedding, layers: layers,
-                                                              outputNorm: a.weights.outputNorm, output: a.weights.output))
+        let b = LlamaModel(
+            config: cfg,
+            weights: LlamaWeights(
+                tokenEmbedding: a.weights.tokenEmbedding, layers: layers,
+                outputNorm: a.weights.outputNorm, output: a.weights.output))
         let mapB = NeuronMap.build(model: b, tokens: tokens, topK: 1, bottomK: 0)
         let got = try compareTop1(mapA, mapB)
         for s in 0..<2 {
             var expected = 0
-            for i in 0..<H where mapA.decoded.topIds[s * H + perm(s, i)] == mapA.decoded.topIds[s * H + i] { expected += 1 }
+            for i in 0..<H where mapA.decoded.topIds[s * H + perm(s, i)] == mapA.decoded.topIds[s * H + i] {
+                expected += 1
+            }
             XCTAssertEqual(got.perLayer[s].agree, expected)
             XCTAssertGreaterThanOrEqual(expected, H / 2)
             XCTAssertLessThan(expected, H)
@@ -216,7 +227,8 @@ final class NeuronMapTests: XCTestCase {
         let (m, tokens, _) = handBuiltModel()
         var toks = tokens
         toks[3] = "tab\there\nnew\\line"
-        let map = NeuronMap.build(model: m, tokens: toks, kind: .gate, norm: .none, layers: [1, 0], topK: 4, bottomK: 3, modelName: "tiny")
+        let map = NeuronMap.build(
+            model: m, tokens: toks, kind: .gate, norm: .none, layers: [1, 0], topK: 4, bottomK: 3, modelName: "tiny")
         let dir = NSTemporaryDirectory() + "irm-nmap-\(getpid())"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let path = dir + "/m.nmap"
@@ -225,11 +237,13 @@ final class NeuronMapTests: XCTestCase {
         XCTAssertEqual(r.kind, .gate); XCTAssertEqual(r.norm, DecodeNorm.none); XCTAssertEqual(r.layers, [1, 0])
         XCTAssertEqual(r.modelName, "tiny"); XCTAssertEqual(r.tokens, toks)
         XCTAssertEqual(r.decoded.topIds, map.decoded.topIds); XCTAssertEqual(r.decoded.topProbs, map.decoded.topProbs)
-        XCTAssertEqual(r.decoded.bottomIds, map.decoded.bottomIds); XCTAssertEqual(r.decoded.bottomProbs, map.decoded.bottomProbs)
+        XCTAssertEqual(r.decoded.bottomIds, map.decoded.bottomIds);
+        XCTAssertEqual(r.decoded.bottomProbs, map.decoded.bottomProbs)
         XCTAssertEqual(r.entry(layer: 0, index: 0), 32)
         let tsv = map.tsvText().split(separator: "\n")
         XCTAssertEqual(tsv.count, 1 + 64)
-        XCTAssertTrue(tsv.allSatisfy { $0.split(separator: "\t", omittingEmptySubsequences: false).count == 2 + 2 * 4 + 2 * 3 })
+        XCTAssertTrue(
+            tsv.allSatisfy { $0.split(separator: "\t", omittingEmptySubsequences: false).count == 2 + 2 * 4 + 2 * 3 })
         XCTAssertEqual(tsvEscape(toks[3]), "tab\\there\\nnew\\\\line")
 
         let data = try Data(contentsOf: URL(fileURLWithPath: path))
@@ -246,7 +260,9 @@ final class NeuronMapTests: XCTestCase {
         try expectError(data + Data([0, 0, 0, 0]), "trailing")
         var bad = data; bad[0] = 0x58
         try expectError(bad, "magic")
-        XCTAssertThrowsError(try NeuronMap.read(path: dir + "/none.nmap")) { XCTAssertTrue("\($0)".contains("no such map file")) }
+        XCTAssertThrowsError(try NeuronMap.read(path: dir + "/none.nmap")) {
+            XCTAssertTrue("\($0)".contains("no such map file"))
+        }
     }
 }
 
@@ -255,7 +271,8 @@ final class NeuronMapTests: XCTestCase {
 /// plus moved ones whose new row happens to share the old top-1 token).
 final class SmolNeuronCompareTests: XCTestCase {
     func testPermutedSmolLM2() throws {
-        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        let path =
+            URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().path + "/Models/SmolLM2-135M-Instruct.Q4_1.gguf"
         guard FileManager.default.fileExists(atPath: path) else { throw XCTSkip("SmolLM2 not present: make model") }
         let a = try LlamaModel.load(path: path)
@@ -272,20 +289,25 @@ final class SmolNeuronCompareTests: XCTestCase {
             for (src, dst) in zip(from, moved) { p[dst] = src }
             perms.append(p)
             let w = a.weights.layers[l].wUp
-            let rowBytes = w.rowBytes   // Q4_1 blocks: --dtype auto keeps them
+            let rowBytes = w.rowBytes  // Q4_1 blocks: --dtype auto keeps them
             let buf = ByteBuffer(byteCount: w.byteCount)
             for i in 0..<H { (buf.ptr + i * rowBytes).copyMemory(from: w.base + p[i] * rowBytes, byteCount: rowBytes) }
             newLayers[l].wUp = Weight(rows: H, cols: w.cols, type: w.type, base: UnsafeRawPointer(buf.ptr), owner: buf)
         }
-        let b = LlamaModel(config: a.config, weights: LlamaWeights(tokenEmbedding: a.weights.tokenEmbedding, layers: newLayers,
-                                                                   outputNorm: a.weights.outputNorm, output: a.weights.output))
+        let b = LlamaModel(
+            config: a.config,
+            weights: LlamaWeights(
+                tokenEmbedding: a.weights.tokenEmbedding, layers: newLayers,
+                outputNorm: a.weights.outputNorm, output: a.weights.output))
         let mapA = NeuronMap.build(model: a, tokens: [], layers: layers, topK: 1, bottomK: 0)
         let mapB = NeuronMap.build(model: b, tokens: [], layers: layers, topK: 1, bottomK: 0)
         XCTAssertEqual(try compareTop1(mapA, mapA).share, 1)
         let r = try compareTop1(mapA, mapB)
         for s in 0..<layers.count {
             var expected = 0
-            for i in 0..<H where mapA.decoded.topIds[s * H + perms[s][i]] == mapA.decoded.topIds[s * H + i] { expected += 1 }
+            for i in 0..<H where mapA.decoded.topIds[s * H + perms[s][i]] == mapA.decoded.topIds[s * H + i] {
+                expected += 1
+            }
             XCTAssertEqual(r.perLayer[s].agree, expected, "layer \(layers[s])")
             XCTAssertGreaterThan(expected, H / 2); XCTAssertLessThan(expected, H)
             print("SmolLM2 layer \(layers[s]) permuted: \(expected)/\(H) expected, \(r.perLayer[s].agree) measured")

@@ -30,7 +30,7 @@ final class StriationStatisticsTests: XCTestCase {
         // The top 1 % of 200 indices is 2 per layer: 17 and 140 in every layer, the third never.
         XCTAssertEqual(top[0].layersInTopPercent, L)
         XCTAssertEqual(top[1].layersInTopPercent, L)
-        XCTAssertEqual(top[2].layersInTopPercent, 0)                            // third strongest: never in a layer's top 2
+        XCTAssertEqual(top[2].layersInTopPercent, 0)  // third strongest: never in a layer's top 2
         XCTAssertEqual(topPercentCount(hidden: h), 2)
         let absSum = (0..<h).reduce(0.0) { s, i in s + abs((0..<L).reduce(0.0) { $0 + m[$1 * h + i] } / Double(L)) }
         XCTAssertEqual(top[0].share, abs(top[0].columnMean) / absSum, accuracy: 1e-12)
@@ -46,7 +46,9 @@ final class StriationStatisticsTests: XCTestCase {
         XCTAssertGreaterThan(v.layer, 0.98)
         XCTAssertEqual(v.grandMean, 0, accuracy: 0.01)
         // A constant matrix has nothing to explain.
-        XCTAssertEqual(varianceShares([Double](repeating: 2, count: 12), layers: 3, hidden: 4), VarianceShares(index: 0, layer: 0, residual: 0, total: 0, grandMean: 2))
+        XCTAssertEqual(
+            varianceShares([Double](repeating: 2, count: 12), layers: 3, hidden: 4),
+            VarianceShares(index: 0, layer: 0, residual: 0, total: 0, grandMean: 2))
     }
 
     /// Rows in the IRM's layout (i·L + j) through the recorder: the mean matrix is [L, h], stripes are found,
@@ -56,13 +58,15 @@ final class StriationStatisticsTests: XCTestCase {
         var rows = [Float](repeating: 0, count: 3 * h * L)
         for t in 0..<3 {
             for i in 0..<h { for j in 0..<L { rows[t * h * L + i * L + j] = Float(noise(0.01)) } }
-            for j in 0..<L { rows[t * h * L + 42 * L + j] += t == 2 ? 0.1 : 2 }        // token 2's strongest is index 9
+            for j in 0..<L { rows[t * h * L + 42 * L + j] += t == 2 ? 0.1 : 2 }  // token 2's strongest is index 9
             for j in 0..<L { rows[t * h * L + 9 * L + j] += t == 2 ? 1 : 0 }
-            rows[t * h * L + 100 * L + 1] += 0.5                                         // one cell: layer slot 1 only
+            rows[t * h * L + 100 * L + 1] += 0.5  // one cell: layer slot 1 only
         }
         rows.withUnsafeBufferPointer { rec.add($0.baseAddress!, count: 3) }
         XCTAssertEqual(rec.tokens, 3)
-        XCTAssertEqual(rec.mean[1 * h + 100], Double((0..<3).map { rows[$0 * h * L + 100 * L + 1] }.reduce(0, +)) / 3, accuracy: 1e-7)
+        XCTAssertEqual(
+            rec.mean[1 * h + 100], Double((0..<3).map { rows[$0 * h * L + 100 * L + 1] }.reduce(0, +)) / 3,
+            accuracy: 1e-7)
         let r = rec.report()
         XCTAssertEqual(r.dominantIndex, 42)
         XCTAssertEqual(r.topIndices[1].index, 9)
@@ -76,8 +80,9 @@ final class StriationStatisticsTests: XCTestCase {
     func testStriationCSVRoundTripAndErrors() throws {
         let dir = try tempDir("striationcsv")
         let run = RunFolder(dir)
-        let a = StriationPoint(step: 50, indexShare: 0.25, layerShare: 0.001, absIndexShare: 0.3, dominantIndex: 372, dominantShare: 0.007,
-                               tokens: 161)
+        let a = StriationPoint(
+            step: 50, indexShare: 0.25, layerShare: 0.001, absIndexShare: 0.3, dominantIndex: 372, dominantShare: 0.007,
+            tokens: 161)
         var b = a; b.step = 100; b.dominantIndex = 12
         try run.appendCSVRow(run.striationPath, header: striationCSVHeader, striationCSVRow(a))
         try run.appendCSVRow(run.striationPath, header: striationCSVHeader, striationCSVRow(b))
@@ -85,11 +90,14 @@ final class StriationStatisticsTests: XCTestCase {
         try run.truncateCSV(run.striationPath, afterStep: 60)
         XCTAssertEqual(try readStriationCSV(run.striationPath), [a])
         XCTAssertEqual(try readStriationCSV(dir + "/none.csv"), [])
-        try (striationCSVHeader + "\n50,0.2,0.1,0.3,7,0.01,10\n60,0.2,x,0.3,7,0.01,10\n").write(toFile: run.striationPath, atomically: true, encoding: .utf8)
+        try (striationCSVHeader + "\n50,0.2,0.1,0.3,7,0.01,10\n60,0.2,x,0.3,7,0.01,10\n").write(
+            toFile: run.striationPath, atomically: true, encoding: .utf8)
         let e = thrown(RunError.self) { try readStriationCSV(run.striationPath) }
         XCTAssertEqual(e?.description, "\(run.striationPath):3: shares must be numbers in 0...1")
         try "step,other\n".write(toFile: run.striationPath, atomically: true, encoding: .utf8)
-        XCTAssertTrue(thrown(RunError.self) { try readStriationCSV(run.striationPath) }?.description.contains(":1: expected the header") == true)
+        XCTAssertTrue(
+            thrown(RunError.self) { try readStriationCSV(run.striationPath) }?.description.contains(
+                ":1: expected the header") == true)
         // The chart draws and decodes.
         try writeStriationChart([a, b], title: "t", path: dir + "/s.png")
         XCTAssertGreaterThan(try decodeWithPython(dir + "/s.png").width, 100)
@@ -116,7 +124,9 @@ final class ProbeSetTests: XCTestCase {
         let s = try selectProbeQuestions(datasetsDir: datasetsDir, count: 5)
         XCTAssertEqual(s.rows.count, 5)
         XCTAssertTrue(Set(s.rows).isSubset(of: Set(test)))
-        XCTAssertTrue(thrown(DatasetError.self) { try selectProbeQuestions(datasetsDir: "/nonexistent") }?.description.contains("/nonexistent/anger.csv") == true)
+        XCTAssertTrue(
+            thrown(DatasetError.self) { try selectProbeQuestions(datasetsDir: "/nonexistent") }?.description.contains(
+                "/nonexistent/anger.csv") == true)
     }
 }
 
@@ -124,8 +134,11 @@ final class ProbeSetTests: XCTestCase {
 final class AblationTests: XCTestCase {
     let mc = LlamaConfig(dim: 16, hiddenDim: 24, nLayers: 4, nHeads: 4, nKVHeads: 2, vocabSize: 23, maxSeqLen: 32)
     lazy var model = LlamaModel.random(mc, seed: 9)
-    let examples = [TokenizedExample(ids: [1, 2, 3, 4, 5, 6], responseStart: 3), TokenizedExample(ids: [7, 8, 9, 10], responseStart: 1),
-                    TokenizedExample(ids: [11, 12, 13, 14, 15, 16, 17], responseStart: 4)]
+    let examples = [
+        TokenizedExample(ids: [1, 2, 3, 4, 5, 6], responseStart: 3),
+        TokenizedExample(ids: [7, 8, 9, 10], responseStart: 1),
+        TokenizedExample(ids: [11, 12, 13, 14, 15, 16, 17], responseStart: 4)
+    ]
 
     func loss(_ i: Intervention?) throws -> LossResult {
         let a = TrainingArena(config: mc, B: 2, T: 7, recompute: true)
@@ -137,8 +150,8 @@ final class AblationTests: XCTestCase {
         let shared = IRMInjector(net: net)
         let frozen = try loss(nil), irm = try loss(IRMInjector(net: net))
         XCTAssertNotEqual(frozen.sum, irm.sum)
-        XCTAssertEqual(try loss(EditedIRM(shared, zeroing: Array(0..<16))).sum, frozen.sum)      // exactly
-        XCTAssertEqual(try loss(EditedIRM(shared, keeping: Array(0..<16))).sum, irm.sum)         // exactly
+        XCTAssertEqual(try loss(EditedIRM(shared, zeroing: Array(0..<16))).sum, frozen.sum)  // exactly
+        XCTAssertEqual(try loss(EditedIRM(shared, keeping: Array(0..<16))).sum, irm.sum)  // exactly
         XCTAssertEqual(try loss(EditedIRM(shared, zeroing: [])).sum, irm.sum)
         let zero3 = try loss(EditedIRM(shared, zeroing: [3])).sum
         XCTAssertNotEqual(zero3, irm.sum); XCTAssertNotEqual(zero3, frozen.sum)
@@ -175,9 +188,13 @@ final class AblationTests: XCTestCase {
             rows += n
         }
         let state = model.makeState(capacity: 8)
-        for ids in [[1, 2, 3, 4] as [Int32], [5, 6, 7, 8, 9]] { state.reset(); try model.forward(ids, state: state, intervention: inj) }
+        for ids in [[1, 2, 3, 4] as [Int32], [5, 6, 7, 8, 9]] {
+            state.reset(); try model.forward(ids, state: state, intervention: inj)
+        }
         XCTAssertEqual(rows, 9); XCTAssertEqual(rec.tokens, 9)
-        for i in 0..<16 { for j in 0..<2 { XCTAssertEqual(rec.mean[j * 16 + i], byHand[i * 2 + j] / 9, accuracy: 1e-9) } }
+        for i in 0..<16 {
+            for j in 0..<2 { XCTAssertEqual(rec.mean[j * 16 + i], byHand[i * 2 + j] / 9, accuracy: 1e-9) }
+        }
         let vectors = meanInjectionVectors(mean: rec.mean, layers: cfg.layers, hidden: 16)
         XCTAssertEqual(vectors.keys.sorted(), [1, 3])
         let constant = IRMNetwork(config: cfg, seed: 8)
@@ -203,7 +220,9 @@ final class AblationTests: XCTestCase {
         let steered = Array(UnsafeBufferPointer(start: a.xFinal, count: 5 * 16))
         for k in 0..<(5 * 16) { XCTAssertEqual(steered[k], plain[k] + v[k % 16]) }
         // Inference: logits = head(rmsnorm(x + v)·g) at the last position, by hand from the training forward's xFinal.
-        let logits = try model.forward(tokens, state: model.makeState(capacity: 8), intervention: SteeringVectors(site: .afterLayer, vectors: [3: v]))
+        let logits = try model.forward(
+            tokens, state: model.makeState(capacity: 8),
+            intervention: SteeringVectors(site: .afterLayer, vectors: [3: v]))
         let x = Array(steered[(4 * 16)...]), g = model.weights.outputNorm.array
         let rms = (x.reduce(0) { $0 + $1 * $1 } / 16 + mc.normEps).squareRoot()
         for t in 0..<mc.vocabSize {
@@ -217,7 +236,8 @@ final class AblationTests: XCTestCase {
         XCTAssertEqual(r.count, 16); XCTAssertEqual(Set(r).count, 16)
         XCTAssertTrue(r.allSatisfy { $0 >= 16 && $0 < 100 })
         XCTAssertEqual(randomIndices(count: 4, hidden: 100, excluding: Array(0..<16), seed: 7), Array(r.prefix(4)))
-        XCTAssertEqual(randomIndices(count: 16, hidden: 20, excluding: Array(0..<16), seed: 7).sorted(), [16, 17, 18, 19])
+        XCTAssertEqual(
+            randomIndices(count: 16, hidden: 20, excluding: Array(0..<16), seed: 7).sorted(), [16, 17, 18, 19])
     }
 }
 
@@ -227,7 +247,8 @@ final class ResidualStatsTests: XCTestCase {
         let mc = LlamaConfig(dim: 16, hiddenDim: 24, nLayers: 3, nHeads: 4, nKVHeads: 2, vocabSize: 23, maxSeqLen: 32)
         let model = LlamaModel.random(mc, seed: 13)
         // A massive first-token dimension: token 1's embedding is huge at index 6 (every prompt starts with it).
-        let emb = UnsafeMutableRawPointer(mutating: model.weights.tokenEmbedding.base).assumingMemoryBound(to: Float.self)
+        let emb = UnsafeMutableRawPointer(mutating: model.weights.tokenEmbedding.base).assumingMemoryBound(
+            to: Float.self)
         emb[1 * 16 + 6] = 80
         // attn_norm: index 3 has the largest gain in every layer.
         for l in 0..<3 { model.weights.layers[l].attnNorm.ptr[3] = 2 + Float(l) }
@@ -239,15 +260,20 @@ final class ResidualStatsTests: XCTestCase {
         for p in prompts {
             let a = TrainingArena(config: mc, B: 1, T: p.count)
             try model.trainingForward(p, arena: a)
-            for l in 0..<3 { for t in 0..<p.count { for i in 0..<16 {
-                let v = Double(a.layers[l].xMid[t * 16 + i])
-                sq[l * 16 + i] += v * v
-                if t > 0 { sqNo[l * 16 + i] += v * v; sign[l * 16 + i] += v > 0 ? 1 : -1; sum[l * 16 + i] += v }
-            } } }
+            for l in 0..<3 {
+                for t in 0..<p.count {
+                    for i in 0..<16 {
+                        let v = Double(a.layers[l].xMid[t * 16 + i])
+                        sq[l * 16 + i] += v * v
+                        if t > 0 { sqNo[l * 16 + i] += v * v; sign[l * 16 + i] += v > 0 ? 1 : -1; sum[l * 16 + i] += v }
+                    }
+                }
+            }
         }
         for k in 0..<48 {
             assertClose(Double(s.rms[k]), (sq[k] / 12).squareRoot(), rel: 1e-4, abs: 1e-5, "rms \(k)")
-            assertClose(Double(s.rmsNoFirst[k]), (sqNo[k] / 9).squareRoot(), rel: 1e-4, abs: 1e-5, "rms without first \(k)")
+            assertClose(
+                Double(s.rmsNoFirst[k]), (sqNo[k] / 9).squareRoot(), rel: 1e-4, abs: 1e-5, "rms without first \(k)")
             assertClose(Double(s.signConsistency[k]), abs(sign[k]) / 9, rel: 1e-6, abs: 1e-6, "sign \(k)")
             assertClose(Double(s.meanNoFirst[k]), sum[k] / 9, rel: 1e-4, abs: 1e-5, "mean \(k)")
         }
@@ -279,14 +305,17 @@ final class ControlVectorTests: XCTestCase {
         let mean = (0..<(layers.count * h)).map { Double($0) * 0.5 - 3 }
         let d = try controlVectorDirections(mean: mean, layers: layers, nLayers: 5, hidden: h)
         XCTAssertEqual(d.keys.sorted(), [1, 2, 3, 4])
-        XCTAssertEqual(d[1]!, (0..<h).map { Float(mean[$0]) })                     // layer 0's slice, folded into 1
+        XCTAssertEqual(d[1]!, (0..<h).map { Float(mean[$0]) })  // layer 0's slice, folded into 1
         XCTAssertEqual(d[2]!, (0..<h).map { Float(mean[h + $0]) })
         XCTAssertEqual(d[3]!, (0..<h).map { Float(mean[2 * h + $0]) })
         XCTAssertEqual(d[4]!, [Float](repeating: 0, count: h))
         // Layers 0 and 1 both land on direction.1.
         let both = try controlVectorDirections(mean: Array(mean.prefix(2 * h)), layers: [0, 1], nLayers: 3, hidden: h)
         XCTAssertEqual(both[1]!, (0..<h).map { Float(mean[$0] + mean[h + $0]) })
-        XCTAssertNotNil(thrown(RunError.self) { try controlVectorDirections(mean: Array(mean.prefix(h)), layers: [0], nLayers: 1, hidden: h) })
+        XCTAssertNotNil(
+            thrown(RunError.self) {
+                try controlVectorDirections(mean: Array(mean.prefix(h)), layers: [0], nLayers: 1, hidden: h)
+            })
 
         let path = try tempDir("cvec") + "/anger.gguf"
         try writeControlVector(d, nLayers: 5, dim: h, modelHint: "llama", path: path)
@@ -303,7 +332,7 @@ final class ControlVectorTests: XCTestCase {
         XCTAssertEqual(py.version, 3)
         XCTAssertEqual(py.tensorCount, 4)
         XCTAssertEqual(py.metadata["general.architecture"]?.value, "controlvector")
-        XCTAssertEqual(py.metadata["controlvector.layer_count"]?.type, 5)            // GGUF int32, as llama.cpp writes it
+        XCTAssertEqual(py.metadata["controlvector.layer_count"]?.type, 5)  // GGUF int32, as llama.cpp writes it
         XCTAssertEqual(py.metadata["controlvector.layer_count"]?.value, "4")
         XCTAssertEqual(py.metadata["controlvector.model_hint"]?.value, "llama")
         XCTAssertEqual(py.tensors.map(\.name), ["direction.1", "direction.2", "direction.3", "direction.4"])

@@ -7,9 +7,11 @@ final class AnalyzeCLITests: XCTestCase {
     func testAnalyzeAndExportATinyRun() throws {
         let runs = try tempDir("analyze")
         let run = runs + "/r", cache = runs + "/cache"
-        let t = try runIRM(["train", "--dataset", "anger", "--limit", "16", "--max-steps", "2", "--eval-every", "1", "--width", "1",
-                            "--layers", "0-3", "--seq-len", "64", "--batch-size", "4", "--no-heatmaps",
-                            "--runs", runs, "--name", "r"])
+        let t = try runIRM([
+            "train", "--dataset", "anger", "--limit", "16", "--max-steps", "2", "--eval-every", "1", "--width", "1",
+            "--layers", "0-3", "--seq-len", "64", "--batch-size", "4", "--no-heatmaps",
+            "--runs", runs, "--name", "r"
+        ])
         XCTAssertEqual(t.status, 0, t.stderr)
         // Stripes over training: one row per validation.
         let csv = try String(contentsOfFile: run + "/striation.csv", encoding: .utf8).split(separator: "\n")
@@ -30,26 +32,38 @@ final class AnalyzeCLITests: XCTestCase {
         XCTAssertEqual(j["targetEmotion"] as? String, "anger")
         let probe = j["probe"] as! [String: Any], questions = probe["questions"] as! [[String: Any]]
         XCTAssertEqual(questions.count, 2)
-        XCTAssertEqual(probe["inTrainingSplit"] as? Int, 0)           // a --limit 16 run never saw the default test rows
+        XCTAssertEqual(probe["inTrainingSplit"] as? Int, 0)  // a --limit 16 run never saw the default test rows
         let tokens = questions.reduce(0) { $0 + ($1["promptTokens"] as! Int) + ($1["continuationTokens"] as! Int) }
         let probeTokens = probe["tokens"] as! Int
-        XCTAssertTrue(probeTokens == tokens || probeTokens == tokens - 1 || probeTokens == tokens - 2, "\(probeTokens) vs \(tokens)")
+        XCTAssertTrue(
+            probeTokens == tokens || probeTokens == tokens - 1 || probeTokens == tokens - 2,
+            "\(probeTokens) vs \(tokens)")
         let s = j["striation"] as! [String: Any], signed = s["signed"] as! [String: Double]
         XCTAssertEqual(signed["index"]! + signed["layer"]! + signed["residual"]!, 1, accuracy: 1e-9)
         XCTAssertEqual((s["topIndices"] as! [[String: Any]]).count, 16)
         let rows = (j["ablations"] as! [String: Any])["rows"] as! [[String: Any]]
-        XCTAssertEqual(rows.map { $0["name"] as! String },
-                       ["frozen", "irm", "zero-top-1", "zero-top-4", "zero-top-16", "keep-top-1", "keep-top-4", "keep-top-16",
-                        "zero-random-1", "zero-random-4", "zero-random-16", "mean-vector", "control-vector"])
+        XCTAssertEqual(
+            rows.map { $0["name"] as! String },
+            [
+                "frozen", "irm", "zero-top-1", "zero-top-4", "zero-top-16", "keep-top-1", "keep-top-4", "keep-top-16",
+                "zero-random-1", "zero-random-4", "zero-random-16", "mean-vector", "control-vector"
+            ])
         func row(_ n: String) -> [String: Any] { rows.first { $0["name"] as! String == n }! }
         // The IRM row's greedy answers are the probe pass's continuations (two generations, one result).
         XCTAssertEqual(row("irm")["answers"] as! [String], questions.map { $0["continuation"] as! String })
         XCTAssertNotEqual(row("frozen")["validationLoss"] as! Double, row("irm")["validationLoss"] as! Double)
-        XCTAssertEqual((row("zero-top-4")["indices"] as! [Int]), Array((s["topIndices"] as! [[String: Any]]).prefix(4).map { $0["index"] as! Int }))
+        XCTAssertEqual(
+            (row("zero-top-4")["indices"] as! [Int]),
+            Array((s["topIndices"] as! [[String: Any]]).prefix(4).map { $0["index"] as! Int }))
         let ex = j["explanation"] as! [String: Any]
         XCTAssertEqual((ex["indices"] as! [[String: Any]]).count, 16)
-        XCTAssertEqual((ex["meanInjection"] as! [[String: Any]]).map { $0["label"] as! String }, ["layer 0", "layer 1", "layer 2", "layer 3", "sum"])
-        XCTAssertTrue(FileManager.default.fileExists(atPath: cache + "/" + ((ex["residual"] as! [String: Any])["cacheFile"] as! String).split(separator: "/").last!))
+        XCTAssertEqual(
+            (ex["meanInjection"] as! [[String: Any]]).map { $0["label"] as! String },
+            ["layer 0", "layer 1", "layer 2", "layer 3", "sum"])
+        XCTAssertTrue(
+            FileManager.default.fileExists(
+                atPath: cache + "/" + ((ex["residual"] as! [String: Any])["cacheFile"] as! String).split(separator: "/")
+                    .last!))
         XCTAssertEqual((j["training"] as! [[String: Any]]).count, 2)
         XCTAssertEqual(try decodeWithPython(run + "/striation.png").channels, 3)
 
@@ -62,11 +76,13 @@ final class AnalyzeCLITests: XCTestCase {
         XCTAssertEqual(g.metadata["controlvector.layer_count"]?.value, "29")
         XCTAssertEqual(g.tensors.map(\.name), (1...29).map { "direction.\($0)" })
         XCTAssertTrue(g.tensors.allSatisfy { $0.ne == [576] && $0.values.count == 576 })
-        let mean = try String(contentsOfFile: run + "/analysis_mean.csv", encoding: .utf8).split(separator: "\n").dropFirst()
+        let mean = try String(contentsOfFile: run + "/analysis_mean.csv", encoding: .utf8).split(separator: "\n")
+            .dropFirst()
             .map { $0.split(separator: ",").dropFirst().map { Double(String($0))! } }
         XCTAssertEqual(mean.count, 4)
         for i in stride(from: 0, to: 576, by: 7) {
-            assertClose(Double(g.tensors[0].values[i]), mean[0][i] + mean[1][i], rel: 1e-3, abs: 1e-6, "direction.1[\(i)]")
+            assertClose(
+                Double(g.tensors[0].values[i]), mean[0][i] + mean[1][i], rel: 1e-3, abs: 1e-6, "direction.1[\(i)]")
             assertClose(Double(g.tensors[2].values[i]), mean[3][i], rel: 1e-3, abs: 1e-6, "direction.3[\(i)]")
             XCTAssertEqual(g.tensors[10].values[i], 0)
         }

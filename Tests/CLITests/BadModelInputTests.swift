@@ -15,15 +15,17 @@ final class BadModelInputTests: XCTestCase {
 
     func testSafetensorsOffsetsPastTheEnd() throws {
         let d = try tempDir("st")
-        try #"{"hidden_size": 8, "intermediate_size": 16, "num_hidden_layers": 1, "num_attention_heads": 2, "vocab_size": 10}"#
+        try
+            #"{"hidden_size": 8, "intermediate_size": 16, "num_hidden_layers": 1, "num_attention_heads": 2, "vocab_size": 10}"#
             .write(toFile: d + "/config.json", atomically: true, encoding: .utf8)
         var header = Array(#"{"model.embed_tokens.weight":{"dtype":"F32","shape":[10,8],"data_offsets":[0,320]}}"#.utf8)
         while header.count % 8 != 0 { header.append(0x20) }
         var bytes = [UInt8]()
         withUnsafeBytes(of: UInt64(header.count).littleEndian) { bytes += $0 }
-        bytes += header + [UInt8](repeating: 0, count: 100)   // 100 of the 320 bytes
+        bytes += header + [UInt8](repeating: 0, count: 100)  // 100 of the 320 bytes
         try Data(bytes).write(to: URL(fileURLWithPath: d + "/model.safetensors"))
-        assertOneLineError(try runIRM(["info", "--model", d]), contains: ["model.safetensors", "model.embed_tokens.weight"])
+        assertOneLineError(
+            try runIRM(["info", "--model", d]), contains: ["model.safetensors", "model.embed_tokens.weight"])
     }
 
     func testConfigWithoutHiddenSize() throws {
@@ -42,18 +44,21 @@ final class BadModelInputTests: XCTestCase {
         d.append(Data(repeating: 0, count: 1024))
         let path = try tempDir("type") + "/t.gguf"
         try d.write(to: URL(fileURLWithPath: path))
-        assertOneLineError(try runIRM(["info", "--model", path]), contains: [path, "token_embd.weight", "unknown tensor type 77"])
+        assertOneLineError(
+            try runIRM(["info", "--model", path]), contains: [path, "token_embd.weight", "unknown tensor type 77"])
     }
 
     func testMissingFile() throws {
-        assertOneLineError(try runIRM(["info", "--model", "/no/such/model.gguf"]), contains: ["/no/such/model.gguf", "no such file"])
+        assertOneLineError(
+            try runIRM(["info", "--model", "/no/such/model.gguf"]), contains: ["/no/such/model.gguf", "no such file"])
     }
 
     func testUsageErrors() throws {
         let r = try runIRM(["generate", "--bogus", "1"])
         assertOneLineError(r, contains: ["--bogus"])
         XCTAssertEqual(r.status, 2)
-        assertOneLineError(try runIRM(["generate", "--prompt", "hi", "--max-tokens", "lots"]), contains: ["--max-tokens", "lots"])
+        assertOneLineError(
+            try runIRM(["generate", "--prompt", "hi", "--max-tokens", "lots"]), contains: ["--max-tokens", "lots"])
         assertOneLineError(try runIRM(["frobnicate"]), contains: ["frobnicate"])
     }
 }

@@ -13,17 +13,21 @@ final class BenchCLITests: XCTestCase {
         let r = try bench(["--help"], cwd: try tempDir())
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertEqual(r.stderr, "")
-        for word in ["usage: irm-bench", "gemm", "forward", "neurons", "train", "gemv-cold", "gemm-tune",
-                     "--threads", "--model", "--dtype", "SmolLM2 file: \(smolPath)"] {
+        for word in [
+            "usage: irm-bench", "gemm", "forward", "neurons", "train", "gemv-cold", "gemm-tune",
+            "--threads", "--model", "--dtype", "SmolLM2 file: \(smolPath)"
+        ] {
             XCTAssertTrue(r.stdout.contains(word), "'\(word)' not in the help:\n\(r.stdout)")
         }
     }
 
     func testMistakesAreOneLineAndExitTwo() throws {
-        for (args, message) in [(["nosuch"], "unknown group 'nosuch'"), (["forward", "--frob"], "unknown option '--frob'"),
-                                (["--threads", "0"], "--threads: '0'"), (["--threads"], "--threads needs a value"),
-                                (["forward", "--model", "gpt2"], "--model: unknown value 'gpt2'"),
-                                (["--dtype", "q9"], "--dtype: unknown value 'q9'")] {
+        for (args, message) in [
+            (["nosuch"], "unknown group 'nosuch'"), (["forward", "--frob"], "unknown option '--frob'"),
+            (["--threads", "0"], "--threads: '0'"), (["--threads"], "--threads needs a value"),
+            (["forward", "--model", "gpt2"], "--model: unknown value 'gpt2'"),
+            (["--dtype", "q9"], "--dtype: unknown value 'q9'")
+        ] {
             let r = try bench(args)
             assertOneLineError(r, contains: ["irm-bench: ", message])
             XCTAssertEqual(r.status, 2, "\(args)")

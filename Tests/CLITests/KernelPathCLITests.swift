@@ -20,8 +20,10 @@ final class KernelPathCLITests: XCTestCase {
     /// that ran (not on the portable path: its 128-token prefill would take half a minute through x86's library
     /// fmaf). A path the CPU lacks is refused, naming the ones it has.
     func testEveryPathGeneratesTheSameContinuation() throws {
-        let base = ["generate", "--model", smolPath, "--prompt", "The capital of France is", "--max-tokens", "6",
-                    "--temperature", "0", "--threads", "2"]
+        let base = [
+            "generate", "--model", smolPath, "--prompt", "The capital of France is", "--max-tokens", "6",
+            "--temperature", "0", "--threads", "2"
+        ]
         let paths = try runIRM(["info", "--model", smolPath]).stdout
         let avx512 = paths.contains("kernels      avx512")
         var outputs: [String: String] = [:]

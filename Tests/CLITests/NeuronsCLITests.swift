@@ -33,13 +33,16 @@ final class NeuronsCLITests: XCTestCase {
     }
 
     func testClampRaisesConcept() throws {
-        let r = try runIRM(["neurons", "clamp", "--neuron", "29:1342", "--value=-30", "--prompt", "Write one sentence about your weekend.",
-                            "--chat", "--max-tokens", "8", "--token", " water"])
+        let r = try runIRM([
+            "neurons", "clamp", "--neuron", "29:1342", "--value=-30", "--prompt",
+            "Write one sentence about your weekend.",
+            "--chat", "--max-tokens", "8", "--token", " water"
+        ])
         XCTAssertEqual(r.status, 0, r.stderr)
         let line = try XCTUnwrap(r.stdout.split(separator: "\n").last { $0.hasPrefix("p(' water') at step 1") })
         // "p(' water') at step 1: A → B;  mean over the steps: C → D"
         let nums = line.split(whereSeparator: { " ;→:".contains($0) }).compactMap { Double($0) }
-        XCTAssertEqual(nums.count, 5, String(line))   // 1, A, B, C, D
+        XCTAssertEqual(nums.count, 5, String(line))  // 1, A, B, C, D
         XCTAssertGreaterThan(nums[4], 100 * nums[3], String(line))
     }
 
@@ -49,26 +52,38 @@ final class NeuronsCLITests: XCTestCase {
         assertOneLineError(try runIRM(["neurons", "show", "30:5", "--map", map]), contains: ["layer 30", "0-29"])
         assertOneLineError(try runIRM(["neurons", "show", "29:1536", "--map", map]), contains: ["index 1536", "0-1535"])
         assertOneLineError(try runIRM(["neurons", "show", "3:5", "--map", map]), contains: ["layer 3 is not in", map])
-        assertOneLineError(try runIRM(["neurons", "find", "dog", "--map", "/no/such.nmap"]), contains: ["/no/such.nmap", "no such map file"])
+        assertOneLineError(
+            try runIRM(["neurons", "find", "dog", "--map", "/no/such.nmap"]),
+            contains: ["/no/such.nmap", "no such map file"])
         let bad = Self.mapDir + "/cut.nmap"
         let data = try Data(contentsOf: URL(fileURLWithPath: map))
         try data.prefix(data.count / 2).write(to: URL(fileURLWithPath: bad))
         assertOneLineError(try runIRM(["neurons", "find", "dog", "--map", bad]), contains: [bad, "truncated"])
         try Data("hello".utf8).write(to: URL(fileURLWithPath: bad))
         assertOneLineError(try runIRM(["neurons", "show", "1:1", "--map", bad]), contains: [bad, "truncated"])
-        assertOneLineError(try runIRM(["neurons", "clamp", "--neuron", "40:1", "--prompt", "hi"]), contains: ["--neuron", "layer 40"])
-        assertOneLineError(try runIRM(["neurons", "clamp", "--neuron", "x", "--prompt", "hi"]), contains: ["LAYER:INDEX", "'x'"])
+        assertOneLineError(
+            try runIRM(["neurons", "clamp", "--neuron", "40:1", "--prompt", "hi"]), contains: ["--neuron", "layer 40"])
+        assertOneLineError(
+            try runIRM(["neurons", "clamp", "--neuron", "x", "--prompt", "hi"]), contains: ["LAYER:INDEX", "'x'"])
         assertOneLineError(try runIRM(["neurons", "map", "--layers", "3-99"]), contains: ["--layers", "99"])
         assertOneLineError(try runIRM(["neurons", "map", "--kind", "sideways"]), contains: ["--kind", "sideways"])
         assertOneLineError(try runIRM(["neurons", "frobnicate"]), contains: ["frobnicate"])
         assertOneLineError(try runIRM(["neurons"]), contains: ["subcommand"])
-        assertOneLineError(try runIRM(["neurons", "find", "dog", "--prompt", "x"]), contains: ["--prompt", "does not apply"])
-        assertOneLineError(try runIRM(["neurons", "compare", "--model", "Models/SmolLM2-135M-Instruct.Q4_1.gguf"]), contains: ["two models"])
-        assertOneLineError(try runIRM(["neurons", "clamp", "--neuron", "1:1", "--prompt", "hi", "--token", "hello world again"]),
-                           contains: ["--token", "one token"])
-        assertOneLineError(try runIRM(["neurons", "clamp", "--neuron", "1:1", "--prompt", "hi", "--samples", "5"]),
-                           contains: ["--samples", "--temperature"])
-        assertOneLineError(try runIRM(["neurons", "clamp", "--neuron", "1:1", "--prompt", "hi", "--samples", "5",
-                                       "--temperature", "1", "--sweep-values", "0,5"]), contains: ["--samples", "--sweep-values"])
+        assertOneLineError(
+            try runIRM(["neurons", "find", "dog", "--prompt", "x"]), contains: ["--prompt", "does not apply"])
+        assertOneLineError(
+            try runIRM(["neurons", "compare", "--model", "Models/SmolLM2-135M-Instruct.Q4_1.gguf"]),
+            contains: ["two models"])
+        assertOneLineError(
+            try runIRM(["neurons", "clamp", "--neuron", "1:1", "--prompt", "hi", "--token", "hello world again"]),
+            contains: ["--token", "one token"])
+        assertOneLineError(
+            try runIRM(["neurons", "clamp", "--neuron", "1:1", "--prompt", "hi", "--samples", "5"]),
+            contains: ["--samples", "--temperature"])
+        assertOneLineError(
+            try runIRM([
+                "neurons", "clamp", "--neuron", "1:1", "--prompt", "hi", "--samples", "5",
+                "--temperature", "1", "--sweep-values", "0,5"
+            ]), contains: ["--samples", "--sweep-values"])
     }
 }

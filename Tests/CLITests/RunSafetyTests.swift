@@ -8,9 +8,11 @@ final class RunSafetyTests: XCTestCase {
     /// dim 64) with an IRM of about a million parameters (4 MB of weights, 8 MB of Adam state per
     /// checkpoint), a checkpoint at every step, and 46 steps over three epochs.
     static let stories = sharedDir + "/models/stories260K"
-    static let tiny = ["--model", stories + "/stories260K.bin", "--tokenizer", stories + "/tok512.bin", "--dataset", "anger",
-                       "--limit", "40", "--seq-len", "128", "--batch-size", "2", "--width", "8", "--eval-every", "1",
-                       "--sample-tokens", "2", "--max-steps", "46", "--no-heatmaps", "--threads", "2"]
+    static let tiny = [
+        "--model", stories + "/stories260K.bin", "--tokenizer", stories + "/tok512.bin", "--dataset", "anger",
+        "--limit", "40", "--seq-len", "128", "--batch-size", "2", "--width", "8", "--eval-every", "1",
+        "--sample-tokens", "2", "--max-steps", "46", "--no-heatmaps", "--threads", "2"
+    ]
     static let resumeArgs = ["--no-heatmaps", "--threads", "2"]
 
     /// The uninterrupted run of `tiny`, made once for all the tests of the class.
@@ -37,15 +39,18 @@ final class RunSafetyTests: XCTestCase {
         let a = try committedCheckpoint(run), b = try committedCheckpoint(ref)
         XCTAssertEqual(a.step, 46, file: file, line: line)
         XCTAssertTrue(a.weights == b.weights, "weights differ from the uninterrupted run", file: file, line: line)
-        XCTAssertTrue(a.optimizer == b.optimizer, "optimiser state differs from the uninterrupted run", file: file, line: line)
+        XCTAssertTrue(
+            a.optimizer == b.optimizer, "optimiser state differs from the uninterrupted run", file: file, line: line)
         XCTAssertEqual(try rows(run).map { $0.dropLast() }, try rows(ref).map { $0.dropLast() }, file: file, line: line)
-        XCTAssertEqual(try String(contentsOfFile: run + "/samples.txt", encoding: .utf8),
-                       try String(contentsOfFile: ref + "/samples.txt", encoding: .utf8), file: file, line: line)
+        XCTAssertEqual(
+            try String(contentsOfFile: run + "/samples.txt", encoding: .utf8),
+            try String(contentsOfFile: ref + "/samples.txt", encoding: .utf8), file: file, line: line)
         let names = try FileManager.default.contentsOfDirectory(atPath: run)
         XCTAssertEqual(temporaryFiles(in: run), [], file: file, line: line)
         XCTAssertEqual(names.filter { $0.hasPrefix("checkpoint-") }.count, 2, "\(names)", file: file, line: line)
         XCTAssertFalse(names.contains("lock"), file: file, line: line)
-        XCTAssertFalse(names.contains("irm.safetensors") || names.contains("optimizer.safetensors"), file: file, line: line)
+        XCTAssertFalse(
+            names.contains("irm.safetensors") || names.contains("optimizer.safetensors"), file: file, line: line)
     }
 
     /// Starts `tiny` as RUNS/NAME and kills it with SIGKILL once it has committed a checkpoint.
@@ -66,11 +71,17 @@ final class RunSafetyTests: XCTestCase {
         try startTinyRunAndKillAfterFirstCheckpoint(runs, "o")
         // The same files under the old names.
         let names = try FileManager.default.contentsOfDirectory(atPath: run)
-        let g = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: run + "/checkpoint.json"))) as! [String: Any]
+        let g =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: run + "/checkpoint.json")))
+            as! [String: Any]
         let gen = String(format: "%06d", g["generation"] as! Int)
-        try FileManager.default.moveItem(atPath: run + "/checkpoint-\(gen).irm.safetensors", toPath: run + "/irm.safetensors")
-        try FileManager.default.moveItem(atPath: run + "/checkpoint-\(gen).optimizer.safetensors", toPath: run + "/optimizer.safetensors")
-        for n in names where n.hasPrefix("checkpoint-") && !n.contains(gen) { try? FileManager.default.removeItem(atPath: run + "/" + n) }
+        try FileManager.default.moveItem(
+            atPath: run + "/checkpoint-\(gen).irm.safetensors", toPath: run + "/irm.safetensors")
+        try FileManager.default.moveItem(
+            atPath: run + "/checkpoint-\(gen).optimizer.safetensors", toPath: run + "/optimizer.safetensors")
+        for n in names where n.hasPrefix("checkpoint-") && !n.contains(gen) {
+            try? FileManager.default.removeItem(atPath: run + "/" + n)
+        }
         try FileManager.default.removeItem(atPath: run + "/checkpoint.json")
         let r = try runIRM(["train", "--resume", run] + Self.resumeArgs)
         XCTAssertEqual(r.status, 0, r.stderr)
@@ -88,25 +99,32 @@ final class RunSafetyTests: XCTestCase {
         _ = try Self.referenceRun()
         let runs = try tempDir("kill20")
         let run = runs + "/k"
-        var seed: UInt64 = 20   // the instants: Knuth's MMIX linear congruential generator
-        func random(_ n: UInt32) -> UInt32 { seed = seed &* 6364136223846793005 &+ 1442695040888963407; return UInt32(seed >> 33) % n }
+        var seed: UInt64 = 20  // the instants: Knuth's MMIX linear congruential generator
+        func random(_ n: UInt32) -> UInt32 {
+            seed = seed &* 6364136223846793005 &+ 1442695040888963407; return UInt32(seed >> 33) % n
+        }
         var inWrite = 0, committedSteps: [Int] = []
         for i in 0..<20 {
             let earlier = Set((try? FileManager.default.contentsOfDirectory(atPath: run)) ?? [])
             let started = FileManager.default.fileExists(atPath: run + "/config.json")
-            let p = try startIRM(["train"] + (started ? ["--resume", run] + Self.resumeArgs : Self.tiny + ["--runs", runs, "--name", "k"]))
+            let p = try startIRM(
+                ["train"]
+                    + (started ? ["--resume", run] + Self.resumeArgs : Self.tiny + ["--runs", runs, "--name", "k"]))
             let deadline = Date().addingTimeInterval(120)
             if i % 4 == 0 {
                 usleep(UInt32(50_000 + random(750_000)))
             } else {
-                while p.isRunning && Date() < deadline && ((try? committedCheckpoint(run))?.step ?? -1) < 2 * i { usleep(2000) }
+                while p.isRunning && Date() < deadline && ((try? committedCheckpoint(run))?.step ?? -1) < 2 * i {
+                    usleep(2000)
+                }
             }
             if i % 4 == 2 {
                 usleep(UInt32(random(500_000)))
             } else if i % 2 == 1 {
                 // Wait for a checkpoint file or checkpoint.json under its temporary name, then a little more.
                 while p.isRunning && Date() < deadline
-                      && !temporaryFiles(in: run).contains(where: { $0.hasPrefix(".checkpoint") }) { usleep(300) }
+                    && !temporaryFiles(in: run).contains(where: { $0.hasPrefix(".checkpoint") })
+                { usleep(300) }
                 usleep(UInt32(random(3000)))
             }
             XCTAssertTrue(p.isRunning, "kill \(i): the run ended before it was killed (too short for the test)")
@@ -123,11 +141,12 @@ final class RunSafetyTests: XCTestCase {
         let r = try runIRM(["train", "--resume", run] + Self.resumeArgs)
         XCTAssertEqual(r.status, 0, r.stderr)
         try assertSameAsReference(run)
-        print("20 kills: \(inWrite) inside a checkpoint write; committed step after each kill \(committedSteps); "
-              + String(format: "%.1f s", Date().timeIntervalSince(t0)))
+        print(
+            "20 kills: \(inWrite) inside a checkpoint write; committed step after each kill \(committedSteps); "
+                + String(format: "%.1f s", Date().timeIntervalSince(t0)))
         XCTAssertGreaterThanOrEqual(inWrite, 5)
-        XCTAssertGreaterThanOrEqual(committedSteps.last!, 36)   // the kills reached the last epoch
-        XCTAssertLessThan(committedSteps.last!, 46)             // and the last resume had work left
+        XCTAssertGreaterThanOrEqual(committedSteps.last!, 36)  // the kills reached the last epoch
+        XCTAssertLessThan(committedSteps.last!, 46)  // and the last resume had work left
     }
 
     /// A file that cannot be written (file-size limit) ends with one line naming it and the error, the
@@ -152,12 +171,15 @@ final class RunSafetyTests: XCTestCase {
         let before = try snapshot(run)
         let committed = try committedCheckpoint(run)
         let full = try runIRM(["train", "--resume", run] + Self.resumeArgs, fileSizeLimitKB: 6000)
-        assertEndsWithOneErrorLine(full, contains: [run + "/checkpoint-", ".optimizer.safetensors: write failed: File too large"])
+        assertEndsWithOneErrorLine(
+            full, contains: [run + "/checkpoint-", ".optimizer.safetensors: write failed: File too large"])
         let after = try snapshot(run)
         let committedAfter = try committedCheckpoint(run)
         XCTAssertEqual(committedAfter.step, committed.step)
         XCTAssertTrue(committedAfter.weights == committed.weights && committedAfter.optimizer == committed.optimizer)
-        XCTAssertEqual(Set(after.keys.filter { $0.hasPrefix("checkpoint") }), Set(before.keys.filter { $0.hasPrefix("checkpoint") }))
+        XCTAssertEqual(
+            Set(after.keys.filter { $0.hasPrefix("checkpoint") }),
+            Set(before.keys.filter { $0.hasPrefix("checkpoint") }))
         XCTAssertEqual(temporaryFiles(in: run), [])
         // With room again, the run resumes and ends as the uninterrupted one.
         let ok = try runIRM(["train", "--resume", run] + Self.resumeArgs)
@@ -177,11 +199,14 @@ final class RunSafetyTests: XCTestCase {
         }
         // A neuron map.
         let map = runs + "/s.nmap"
-        let mapCmd = ["neurons", "map", "--model", Self.stories + "/stories260K.bin", "--tokenizer", Self.stories + "/tok512.bin",
-                      "--top", "3", "--out", map, "--threads", "2"]
+        let mapCmd = [
+            "neurons", "map", "--model", Self.stories + "/stories260K.bin", "--tokenizer", Self.stories + "/tok512.bin",
+            "--top", "3", "--out", map, "--threads", "2"
+        ]
         XCTAssertEqual(try runIRM(mapCmd).status, 0)
         let oldMap = try Data(contentsOf: URL(fileURLWithPath: map))
-        assertEndsWithOneErrorLine(try runIRM(mapCmd, fileSizeLimitKB: 0), contains: [map + ": write failed: File too large"])
+        assertEndsWithOneErrorLine(
+            try runIRM(mapCmd, fileSizeLimitKB: 0), contains: [map + ": write failed: File too large"])
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: map)), oldMap)
         XCTAssertEqual(temporaryFiles(in: runs), [])
         print(String(format: "write failures: %.1f s", Date().timeIntervalSince(t0)))
@@ -197,17 +222,27 @@ final class RunSafetyTests: XCTestCase {
         try startTinyRunAndKillAfterFirstCheckpoint(runs, "n")
         let good = try committedCheckpoint(run)
         let r = try runIRM(["train", "--resume", run, "--lr", "1e30"] + Self.resumeArgs)
-        assertEndsWithOneErrorLine(r, contains: ["diverged at step \(good.step + 1)", "last good checkpoint (step \(good.step)) is kept",
-                                                 "--lr", "--clip", "--resume " + run])
+        assertEndsWithOneErrorLine(
+            r,
+            contains: [
+                "diverged at step \(good.step + 1)", "last good checkpoint (step \(good.step)) is kept",
+                "--lr", "--clip", "--resume " + run
+            ])
         let kept = try committedCheckpoint(run)
         XCTAssertEqual(kept.step, good.step)
         XCTAssertTrue(kept.weights == good.weights && kept.optimizer == good.optimizer)
-        XCTAssertEqual(try rows(run).count, good.step)        // the diverged step left no row
+        XCTAssertEqual(try rows(run).count, good.step)  // the diverged step left no row
         let ok = try runIRM(["train", "--resume", run, "--lr", "1e-4"] + Self.resumeArgs)
         XCTAssertEqual(ok.status, 0, ok.stderr)
-        let cfg = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: run + "/config.json"))) as! [String: Any]
-        XCTAssertEqual(cfg["changes"] as? [String], ["from step \(good.step): --lr 1e+30 (was --lr 0.0001)",
-                                                     "from step \(good.step): --lr 0.0001 (was --lr 1e+30)"])
+        let cfg =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: run + "/config.json")))
+            as! [String: Any]
+        XCTAssertEqual(
+            cfg["changes"] as? [String],
+            [
+                "from step \(good.step): --lr 1e+30 (was --lr 0.0001)",
+                "from step \(good.step): --lr 0.0001 (was --lr 1e+30)"
+            ])
         try assertSameAsReference(run)
 
         // Before the first checkpoint there is nothing to keep: the resume starts at step 0.
@@ -218,7 +253,8 @@ final class RunSafetyTests: XCTestCase {
         XCTAssertEqual(f2.status, 0, f2.stderr)
         try assertSameAsReference(runs + "/f")
         // Other settings are fixed by the run.
-        assertOneLineError(try runIRM(["train", "--resume", run, "--width", "2"]), contains: ["--width", "cannot change on --resume"])
+        assertOneLineError(
+            try runIRM(["train", "--resume", run, "--width", "2"]), contains: ["--width", "cannot change on --resume"])
         print(String(format: "divergence: %.1f s", Date().timeIntervalSince(t0)))
     }
 
@@ -237,7 +273,7 @@ final class RunSafetyTests: XCTestCase {
         XCTAssertTrue(p.isRunning, "the first writer was disturbed")
         kill(p.processIdentifier, SIGKILL)
         p.waitUntilExit()
-        XCTAssertEqual(try String(contentsOfFile: run + "/lock", encoding: .utf8), pid + "\n")   // stale
+        XCTAssertEqual(try String(contentsOfFile: run + "/lock", encoding: .utf8), pid + "\n")  // stale
         let r = try runIRM(["train", "--resume", run] + Self.resumeArgs)
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertTrue(r.stderr.contains("taking over the lock left by process \(pid)"), r.stderr)
@@ -250,8 +286,11 @@ final class RunSafetyTests: XCTestCase {
     func testMemoryPlanMatchesMeasuredPeakAndRefuses() throws {
         let t0 = Date()
         let runs = try tempDir("mem")
-        let r = try runIRM(["train", "--dataset", "anger", "--limit", "40", "--seq-len", "64", "--max-steps", "1", "--sample-tokens", "4",
-                            "--no-heatmaps", "--threads", "2", "--runs", runs, "--name", "m"])
+        let r = try runIRM([
+            "train", "--dataset", "anger", "--limit", "40", "--seq-len", "64", "--max-steps", "1", "--sample-tokens",
+            "4",
+            "--no-heatmaps", "--threads", "2", "--runs", runs, "--name", "m"
+        ])
         XCTAssertEqual(r.status, 0, r.stderr)
         // "memory: peak resident 1435.2 MB (VmHWM); plan 1440.3 MB"
         let line = try XCTUnwrap(r.stdout.split(separator: "\n").first { $0.hasPrefix("memory: peak resident") })
@@ -262,7 +301,7 @@ final class RunSafetyTests: XCTestCase {
         XCTAssertEqual(sizes.count, 2, String(line))
         let (peak, plan) = (sizes[0], sizes[1])
         print("memory: measured peak \(peak / 1e6) MB, plan \(plan / 1e6) MB, ratio \(peak / plan)")
-        XCTAssertGreaterThan(plan, 1e9)          // the IRM state and the activations dominate, not the runtime
+        XCTAssertGreaterThan(plan, 1e9)  // the IRM state and the activations dominate, not the runtime
         XCTAssertEqual(peak / plan, 1, accuracy: 0.15)
 
         // With 1 GB the reference run (batch 8 × 128) does not fit: one line with alternatives, each of

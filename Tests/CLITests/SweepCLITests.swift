@@ -15,7 +15,9 @@ final class SweepCLITests: XCTestCase {
         let script = dir + "/paper.sbatch"
         let r = try runIRM(["sweep", "--plan", "paper", "--sweeps", dir, "--steps", "10", "--emit-slurm", script])
         XCTAssertEqual(r.status, 0, r.stderr)
-        let plan = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/paper/plan.json"))) as! [String: Any]
+        let plan =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/paper/plan.json")))
+            as! [String: Any]
         let names = (plan["runs"] as! [[String: Any]]).map { $0["name"] as! String }
         XCTAssertEqual(names.count, 24)
         let text = try String(contentsOfFile: script, encoding: .utf8)
@@ -25,14 +27,20 @@ final class SweepCLITests: XCTestCase {
         XCTAssertFalse(text.contains("--eval"))
         let check = try runProcess("/bin/bash", ["-n", script])
         XCTAssertEqual(check.status, 0, check.stderr)
-        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir + "/paper").sorted(), ["logs", "plan.json"])
+        XCTAssertEqual(
+            try FileManager.default.contentsOfDirectory(atPath: dir + "/paper").sorted(), ["logs", "plan.json"])
         // --eval reaches every task, as it does in a local sweep.
-        let withEval = try runIRM(["sweep", "--dir", dir + "/paper", "--eval", "6", "--eval-tokens", "32", "--emit-slurm", script])
+        let withEval = try runIRM([
+            "sweep", "--dir", dir + "/paper", "--eval", "6", "--eval-tokens", "32", "--emit-slurm", script
+        ])
         XCTAssertEqual(withEval.status, 0, withEval.stderr)
-        XCTAssertTrue(try String(contentsOfFile: script, encoding: .utf8).contains("--task \"$task\" --threads \"${SLURM_CPUS_PER_TASK:-1}\" --eval 6 --eval-tokens 32\n"))
+        XCTAssertTrue(
+            try String(contentsOfFile: script, encoding: .utf8).contains(
+                "--task \"$task\" --threads \"${SLURM_CPUS_PER_TASK:-1}\" --eval 6 --eval-tokens 32\n"))
         // Another plan under the same name is refused, with one line.
-        assertOneLineError(try runIRM(["sweep", "--plan", "paper", "--sweeps", dir, "--set", "lr=1e-3", "--emit-slurm", script]),
-                           contains: ["plan.json", "--lr"])
+        assertOneLineError(
+            try runIRM(["sweep", "--plan", "paper", "--sweeps", dir, "--set", "lr=1e-3", "--emit-slurm", script]),
+            contains: ["plan.json", "--lr"])
     }
 
     /// Two tiny runs. Sweep A trains them to step 4, then (a larger --steps) extends both to 6. Sweep B is killed
@@ -40,11 +48,13 @@ final class SweepCLITests: XCTestCase {
     /// second resumed, and both end with exactly A's weights.
     func testKilledSweepStartsAgainWhereItStopped() throws {
         let dir = try tempDir()
-        let plan = try writeFile(dir, "tiny.json", """
-        {"options": {"limit": 16, "width": 1, "layers": "0-3", "seq-len": 40, "batch-size": 2, "eval-every": 2,
-                     "system": "Be brief.", "sample-tokens": 0, "no-heatmaps": true},
-         "axes": [{"dataset": ["anger", "neutral"]}]}
-        """)
+        let plan = try writeFile(
+            dir, "tiny.json",
+            """
+            {"options": {"limit": 16, "width": 1, "layers": "0-3", "seq-len": 40, "batch-size": 2, "eval-every": 2,
+                         "system": "Be brief.", "sample-tokens": 0, "no-heatmaps": true},
+             "axes": [{"dataset": ["anger", "neutral"]}]}
+            """)
         let base = ["sweep", "--plan", plan, "--sweeps", dir, "--jobs", "1", "--threads", "2"]
         let a = try runIRM(base + ["--name", "a", "--steps", "4", "--eval", "1", "--eval-tokens", "4"])
         XCTAssertEqual(a.status, 0, a.stdout + a.stderr)
@@ -54,7 +64,9 @@ final class SweepCLITests: XCTestCase {
         // in the grid, which decodes.
         let rep = try runIRM(["sweep-report", dir + "/a"])
         XCTAssertEqual(rep.status, 0, rep.stdout + rep.stderr)
-        let summary = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/a/summary.json"))) as! [String: Any]
+        let summary =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/a/summary.json")))
+            as! [String: Any]
         let rows = summary["runs"] as! [[String: Any]]
         XCTAssertEqual(rows.map { $0["name"] as? String }, ["anger-0-3", "neutral-0-3"])
         XCTAssertEqual(rows.map { $0["steps"] as? Int }, [4, 4])
@@ -74,7 +86,9 @@ final class SweepCLITests: XCTestCase {
         let deadline = Date().addingTimeInterval(120)
         // Killed once its first checkpoint (step 2) is committed, so that there is something to resume.
         while Date() < deadline, !FileManager.default.fileExists(atPath: second + "/checkpoint.json") { usleep(20_000) }
-        let child = Int32((try String(contentsOfFile: dir + "/b/.locks/neutral-0-3", encoding: .utf8)).trimmingCharacters(in: .whitespacesAndNewlines))!
+        let child = Int32(
+            (try String(contentsOfFile: dir + "/b/.locks/neutral-0-3", encoding: .utf8)).trimmingCharacters(
+                in: .whitespacesAndNewlines))!
         kill(p.processIdentifier, SIGKILL)
         kill(child, SIGKILL)
         p.waitUntilExit()
@@ -92,6 +106,6 @@ final class SweepCLITests: XCTestCase {
             XCTAssertGreaterThan(wa.count, 1_000_000)
             XCTAssertTrue(wa == wb, "\(run): the interrupted sweep ended with other weights")
         }
-        XCTAssertEqual(try metricsSteps(second), (1...6).map(String.init))   // no step twice
+        XCTAssertEqual(try metricsSteps(second), (1...6).map(String.init))  // no step twice
     }
 }

@@ -4,12 +4,16 @@ import Foundation
 /// `irm train` end to end on small slices of our datasets with SmolLM2.
 final class TrainCLITests: XCTestCase {
     /// A small, fast configuration: 16 examples, short sequences, a narrow IRM on every layer.
-    let small = ["--dataset", "anger", "--limit", "20", "--seq-len", "64", "--batch-size", "4", "--width", "1",
-                 "--no-heatmaps", "--threads", "2"]
+    let small = [
+        "--dataset", "anger", "--limit", "20", "--seq-len", "64", "--batch-size", "4", "--width", "1",
+        "--no-heatmaps", "--threads", "2"
+    ]
 
     func metrics(_ run: String) throws -> [[String]] {
         let s = try String(contentsOfFile: run + "/metrics.csv", encoding: .utf8)
-        return s.split(separator: "\n").dropFirst().map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+        return s.split(separator: "\n").dropFirst().map {
+            $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        }
     }
 
     /// Training needs answers: a SQuAD file of questions only (a test split) is refused, naming the file.
@@ -18,8 +22,9 @@ final class TrainCLITests: XCTestCase {
         let f = d + "/test-split.json"
         try #"{"data": [{"paragraphs": [{"qas": [{"question": "Where is Paris?", "id": "q1", "answers": []}]}]}]}"#
             .write(toFile: f, atomically: true, encoding: .utf8)
-        assertOneLineError(try runIRM(["train", "--dataset", f, "--runs", d]),
-                           contains: [f, "none of its 1 questions has an answer: training needs answers"])
+        assertOneLineError(
+            try runIRM(["train", "--dataset", f, "--runs", d]),
+            contains: [f, "none of its 1 questions has an answer: training needs answers"])
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: d), ["test-split.json"])
     }
 
@@ -27,8 +32,11 @@ final class TrainCLITests: XCTestCase {
     /// `constant` tensor, the same heatmap column at every token; resumed runs keep the kind.
     func testConstantKindTrainsAndResumes() throws {
         let runs = try tempDir("train-constant")
-        let args = ["train", "--dataset", "anger", "--limit", "20", "--seq-len", "64", "--batch-size", "4", "--no-heatmaps",
-                    "--threads", "2", "--irm-kind", "constant", "--init", "zero-output", "--lr", "1e-2", "--runs", runs, "--name", "c"]
+        let args = [
+            "train", "--dataset", "anger", "--limit", "20", "--seq-len", "64", "--batch-size", "4", "--no-heatmaps",
+            "--threads", "2", "--irm-kind", "constant", "--init", "zero-output", "--lr", "1e-2", "--runs", runs,
+            "--name", "c"
+        ]
         let r = try runIRM(args + ["--max-steps", "6"])
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertTrue(r.stdout.contains("IRM 17280 parameters"), r.stdout)
@@ -43,14 +51,18 @@ final class TrainCLITests: XCTestCase {
         XCTAssertEqual(h.status, 0, h.stderr)
         let csv = try String(contentsOfFile: runs + "/c/heatmap.csv", encoding: .utf8)
         XCTAssertFalse(csv.isEmpty)
-        assertOneLineError(try runIRM(["train", "--dataset", "anger", "--irm-kind", "constant", "--depth", "3", "--runs", runs]),
-                           contains: ["--depth", "constant"])
+        assertOneLineError(
+            try runIRM(["train", "--dataset", "anger", "--irm-kind", "constant", "--depth", "3", "--runs", runs]),
+            contains: ["--depth", "constant"])
     }
 
     func testThirtyStepsLowerTheTrainingLoss() throws {
         let runs = try tempDir("train30")
-        let r = try runIRM(["train"] + small + ["--max-steps", "30", "--lr", "1e-3", "--init", "zero-output",
-                                                "--runs", runs, "--name", "r", "--eval-every", "15"])
+        let r = try runIRM(
+            ["train"] + small + [
+                "--max-steps", "30", "--lr", "1e-3", "--init", "zero-output",
+                "--runs", runs, "--name", "r", "--eval-every", "15"
+            ])
         XCTAssertEqual(r.status, 0, r.stderr)
         let rows = try metrics(runs + "/r")
         XCTAssertEqual(rows.count, 30)
@@ -60,7 +72,7 @@ final class TrainCLITests: XCTestCase {
         XCTAssertLessThan(last, first - 0.3, "loss did not drop: \(losses)")
         // Validation loss goes down too, and the run folder is complete.
         let vals = rows.compactMap { Double($0[3]) }
-        XCTAssertGreaterThanOrEqual(vals.count, 2)   // every 15 steps and at each epoch end
+        XCTAssertGreaterThanOrEqual(vals.count, 2)  // every 15 steps and at each epoch end
         XCTAssertLessThan(vals.last!, vals.first!)
         for f in ["config.json", "checkpoint.json", "irm-best.safetensors", "samples.txt"] {
             XCTAssertTrue(FileManager.default.fileExists(atPath: runs + "/r/" + f), f)
@@ -71,26 +83,30 @@ final class TrainCLITests: XCTestCase {
         XCTAssertTrue(h.stdout.contains("dominant hidden index"))
         let files = try FileManager.default.contentsOfDirectory(atPath: runs + "/r/heatmaps")
         XCTAssertTrue(files.contains("mean.png") && files.contains("token_000.png") && files.contains("summary.json"))
-        let check = try runPython("""
-        import struct, zlib, sys
-        d = open(sys.argv[1], 'rb').read()
-        assert d[:8] == b'\\x89PNG\\r\\n\\x1a\\n'
-        i, idat, w, h = 8, b'', 0, 0
-        while i < len(d):
-            n, t = struct.unpack('>I4s', d[i:i+8]); body = d[i+8:i+8+n]
-            assert zlib.crc32(t + body) == struct.unpack('>I', d[i+8+n:i+12+n])[0]
-            if t == b'IHDR': w, h = struct.unpack('>II', body[:8])
-            if t == b'IDAT': idat += body
-            i += 12 + n
-        raw = zlib.decompress(idat)
-        print(w, h, len(raw) == h * (1 + 3 * w))
-        """, args: [runs + "/r/heatmaps/mean.png"])
+        let check = try runPython(
+            """
+            import struct, zlib, sys
+            d = open(sys.argv[1], 'rb').read()
+            assert d[:8] == b'\\x89PNG\\r\\n\\x1a\\n'
+            i, idat, w, h = 8, b'', 0, 0
+            while i < len(d):
+                n, t = struct.unpack('>I4s', d[i:i+8]); body = d[i+8:i+8+n]
+                assert zlib.crc32(t + body) == struct.unpack('>I', d[i+8+n:i+12+n])[0]
+                if t == b'IHDR': w, h = struct.unpack('>II', body[:8])
+                if t == b'IDAT': idat += body
+                i += 12 + n
+            raw = zlib.decompress(idat)
+            print(w, h, len(raw) == h * (1 + 3 * w))
+            """, args: [runs + "/r/heatmaps/mean.png"])
         XCTAssertTrue(check.hasSuffix("True\n"), check)
         let csv = try String(contentsOfFile: runs + "/r/heatmap.csv", encoding: .utf8).split(separator: "\n")
-        XCTAssertEqual(csv.count, 31)                   // header + 30 injection layers
+        XCTAssertEqual(csv.count, 31)  // header + 30 injection layers
         XCTAssertEqual(csv[0].split(separator: ",").count, 577)
-        let cfg = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: runs + "/r/config.json"))) as! [String: Any]
-        XCTAssertEqual(cfg["modelSHA256"] as? String, "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53")
+        let cfg =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: runs + "/r/config.json")))
+            as! [String: Any]
+        XCTAssertEqual(
+            cfg["modelSHA256"] as? String, "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53")
         XCTAssertNotNil((cfg["split"] as? [String: Any])?["valIndices"])
 
         // The run's report, redrawn now that the heatmaps are there: a self-contained page whose images are
@@ -107,8 +123,10 @@ final class TrainCLITests: XCTestCase {
         try (String(contentsOfFile: runs + "/r/metrics.csv", encoding: .utf8) + "31,0,oops,,0.001,10\n")
             .write(toFile: runs + "/r/metrics.csv", atomically: true, encoding: .utf8)
         assertOneLineError(try runIRM(["report", "--run", runs + "/r"]), contains: [runs + "/r/metrics.csv", "line 32"])
-        XCTAssertTrue(try String(contentsOfFile: runs + "/r/report.html", encoding: .utf8).contains("class=\"problem\""))
-        assertOneLineError(try runIRM(["report", "--run", runs + "/nothing"]), contains: [runs + "/nothing", "no such run folder"])
+        XCTAssertTrue(
+            try String(contentsOfFile: runs + "/r/report.html", encoding: .utf8).contains("class=\"problem\""))
+        assertOneLineError(
+            try runIRM(["report", "--run", runs + "/nothing"]), contains: [runs + "/nothing", "no such run folder"])
         assertOneLineError(try runIRM(["report"]), contains: ["--run is required"])
     }
 
@@ -139,7 +157,7 @@ final class TrainCLITests: XCTestCase {
         let wc = try committedCheckpoint(runs + "/c").weights
         XCTAssertEqual(wc.count, wa.count)
         XCTAssertTrue(wc == wa, "resumed run ended with different weights")
-        XCTAssertEqual(try metrics(runs + "/c").map { $0[0] }, (1...8).map(String.init))   // no duplicated steps
+        XCTAssertEqual(try metrics(runs + "/c").map { $0[0] }, (1...8).map(String.init))  // no duplicated steps
     }
 
     func testBadTrainingInput() throws {
@@ -148,13 +166,17 @@ final class TrainCLITests: XCTestCase {
         let empty = runs + "/empty.csv"
         try "question,answer\n".write(toFile: empty, atomically: true, encoding: .utf8)
         assertOneLineError(try runIRM(["train", "--dataset", empty, "--runs", runs]), contains: [empty])
-        assertOneLineError(try runIRM(["train", "--dataset", "anger", "--layers", "0-30", "--runs", runs]), contains: ["--layers", "30"])
+        assertOneLineError(
+            try runIRM(["train", "--dataset", "anger", "--layers", "0-30", "--runs", runs]),
+            contains: ["--layers", "30"])
         assertOneLineError(try runIRM(["train", "--resume", runs]), contains: [runs, "not a run"])
         // A corrupted checkpoint: the optimiser file cut short. Nothing is overwritten by the failed resume.
         let ok = try runIRM(["train"] + small + ["--max-steps", "2", "--runs", runs, "--name", "c"])
         XCTAssertEqual(ok.status, 0, ok.stderr)
-        let optPath = try FileManager.default.contentsOfDirectory(atPath: runs + "/c").first { $0.hasSuffix(".optimizer.safetensors") }
-            .map { runs + "/c/" + $0 }!
+        let optPath = try FileManager.default.contentsOfDirectory(atPath: runs + "/c").first {
+            $0.hasSuffix(".optimizer.safetensors")
+        }
+        .map { runs + "/c/" + $0 }!
         let opt = try Data(contentsOf: URL(fileURLWithPath: optPath))
         try opt.prefix(opt.count / 2).write(to: URL(fileURLWithPath: optPath))
         let before = try FileManager.default.contentsOfDirectory(atPath: runs + "/c").sorted()

@@ -49,41 +49,66 @@ final class QACSVLoaderTests: XCTestCase {
         // Row i is the same question in every style.
         for q in questions.dropFirst() { XCTAssertEqual(q, questions[0]) }
         let anger = try loadQACSV(path: datasetsDir + "/anger.csv")
-        XCTAssertEqual(anger[0].response, "Ugh, it's Canberra, obviously! Everyone assumes Sydney and it drives me up the wall.")
+        XCTAssertEqual(
+            anger[0].response, "Ugh, it's Canberra, obviously! Everyone assumes Sydney and it drives me up the wall.")
     }
 
     func testReferenceStyleCSVWithIndexColumnBOMAndLF() throws {
         let dir = try tempDir()
         // pandas' to_csv writes an unnamed index column; columns may come in any order and case.
-        let p = try writeFile(dir, "ref.csv", [0xEF, 0xBB, 0xBF] + Array(",Answer,Question\n0,\"Paris, of course.\",Capital of France?\n1,Four.,2+2?\n".utf8))
+        let p = try writeFile(
+            dir, "ref.csv",
+            [0xEF, 0xBB, 0xBF]
+                + Array(",Answer,Question\n0,\"Paris, of course.\",Capital of France?\n1,Four.,2+2?\n".utf8))
         let ex = try loadQACSV(path: p)
-        XCTAssertEqual(ex, [Example(prompt: "Capital of France?", response: "Paris, of course.", source: "ref.csv:2"),
-                            Example(prompt: "2+2?", response: "Four.", source: "ref.csv:3")])
+        XCTAssertEqual(
+            ex,
+            [
+                Example(prompt: "Capital of France?", response: "Paris, of course.", source: "ref.csv:2"),
+                Example(prompt: "2+2?", response: "Four.", source: "ref.csv:3")
+            ])
     }
 
     func testErrorsNameFileAndLine() throws {
         let dir = try tempDir()
         func err(_ name: String, _ content: [UInt8]) -> String {
             let p = try! writeFile(dir, name, content)
-            return thrown(DatasetError.self) { try loadExamples(path: p) }?.description.replacingOccurrences(of: dir + "/", with: "") ?? "(none)"
+            return thrown(DatasetError.self) { try loadExamples(path: p) }?.description.replacingOccurrences(
+                of: dir + "/", with: "") ?? "(none)"
         }
         func err(_ name: String, _ text: String) -> String { err(name, Array(text.utf8)) }
         XCTAssertEqual(err("empty.csv", ""), "empty.csv: empty file")
         XCTAssertEqual(err("blank.csv", "\r\n\n"), "blank.csv: empty file")
-        XCTAssertEqual(err("unterminated.csv", "question,answer\r\nq,a\r\nq2,\"oops\r\n"), "unterminated.csv:3: unterminated quoted field")
-        XCTAssertEqual(err("nocol.csv", "question,reply\nq,a\n"), "nocol.csv:1: header has no 'answer' column (found: 'question', 'reply')")
-        XCTAssertEqual(err("noq.csv", "prompt,answer\nq,a\n"), "noq.csv:1: header has no 'question' column (found: 'prompt', 'answer')")
-        XCTAssertEqual(err("cols.csv", "question,answer\nq,a\nq2,a2,extra\n"), "cols.csv:3: expected 2 fields as in the header, found 3")
-        XCTAssertEqual(err("short.csv", "question,answer\nq,a\njust one\n"), "short.csv:3: expected 2 fields as in the header, found 1")
+        XCTAssertEqual(
+            err("unterminated.csv", "question,answer\r\nq,a\r\nq2,\"oops\r\n"),
+            "unterminated.csv:3: unterminated quoted field")
+        XCTAssertEqual(
+            err("nocol.csv", "question,reply\nq,a\n"),
+            "nocol.csv:1: header has no 'answer' column (found: 'question', 'reply')")
+        XCTAssertEqual(
+            err("noq.csv", "prompt,answer\nq,a\n"),
+            "noq.csv:1: header has no 'question' column (found: 'prompt', 'answer')")
+        XCTAssertEqual(
+            err("cols.csv", "question,answer\nq,a\nq2,a2,extra\n"),
+            "cols.csv:3: expected 2 fields as in the header, found 3")
+        XCTAssertEqual(
+            err("short.csv", "question,answer\nq,a\njust one\n"),
+            "short.csv:3: expected 2 fields as in the header, found 1")
         XCTAssertEqual(err("header.csv", "question,answer\n"), "header.csv:1: no rows after the header")
         XCTAssertEqual(err("emptyans.csv", "question,answer\nq,\" \"\n"), "emptyans.csv:2: empty answer")
         // 0xFF on line 3; a valid 2-byte é before it on line 2.
-        XCTAssertEqual(err("utf8.csv", Array("question,answer\nq,caf\u{e9}\nq2,".utf8) + [0xFF] + Array("\n".utf8)),
-                       "utf8.csv:3: invalid UTF-8: byte 0xFF is byte 4 of the line")
+        XCTAssertEqual(
+            err("utf8.csv", Array("question,answer\nq,caf\u{e9}\nq2,".utf8) + [0xFF] + Array("\n".utf8)),
+            "utf8.csv:3: invalid UTF-8: byte 0xFF is byte 4 of the line")
         // Truncated multi-byte sequence at the end of the file; an overlong encoding; a surrogate.
-        XCTAssertTrue(err("trunc.csv", Array("question,answer\nq,a".utf8) + [0xE2, 0x82]).hasPrefix("trunc.csv:2: invalid UTF-8"))
-        XCTAssertTrue(err("overlong.csv", Array("question,answer\n".utf8) + [0xC0, 0xAF]).hasPrefix("overlong.csv:2: invalid UTF-8"))
-        XCTAssertTrue(err("surrogate.csv", Array("question,answer\n".utf8) + [0xED, 0xA0, 0x80]).hasPrefix("surrogate.csv:2: invalid UTF-8"))
+        XCTAssertTrue(
+            err("trunc.csv", Array("question,answer\nq,a".utf8) + [0xE2, 0x82]).hasPrefix("trunc.csv:2: invalid UTF-8"))
+        XCTAssertTrue(
+            err("overlong.csv", Array("question,answer\n".utf8) + [0xC0, 0xAF]).hasPrefix(
+                "overlong.csv:2: invalid UTF-8"))
+        XCTAssertTrue(
+            err("surrogate.csv", Array("question,answer\n".utf8) + [0xED, 0xA0, 0x80]).hasPrefix(
+                "surrogate.csv:2: invalid UTF-8"))
         let e = thrown(DatasetError.self) { try loadExamples(path: dir + "/nope.csv") }
         XCTAssertEqual(e?.message, "no such file")
     }
@@ -91,8 +116,8 @@ final class QACSVLoaderTests: XCTestCase {
     func testUTF8ValidatorAcceptsValidText() {
         XCTAssertNil(firstInvalidUTF8(Array("héllo wörld — 日本語 🎉 \u{10FFFF}".utf8)))
         XCTAssertEqual(firstInvalidUTF8([0x41, 0x80]), 1)
-        XCTAssertEqual(firstInvalidUTF8([0xF4, 0x90, 0x80, 0x80]), 0)   // above U+10FFFF
-        XCTAssertEqual(firstInvalidUTF8([0xE0, 0x80, 0x80]), 0)         // overlong
+        XCTAssertEqual(firstInvalidUTF8([0xF4, 0x90, 0x80, 0x80]), 0)  // above U+10FFFF
+        XCTAssertEqual(firstInvalidUTF8([0xE0, 0x80, 0x80]), 0)  // overlong
     }
 }
 
@@ -119,19 +144,27 @@ final class LabelledTextLoaderTests: XCTestCase {
         let dir = try tempDir()
         let p = try writeFile(dir, "l.txt", "first; still text;joy\r\n\r\nsecond line;anger\r\n\n")
         let rows = try loadLabelledText(path: p)
-        XCTAssertEqual(rows, [LabelledText(text: "first; still text", label: "joy", line: 1),
-                              LabelledText(text: "second line", label: "anger", line: 3)])
+        XCTAssertEqual(
+            rows,
+            [
+                LabelledText(text: "first; still text", label: "joy", line: 1),
+                LabelledText(text: "second line", label: "anger", line: 3)
+            ])
     }
 
     func testErrors() throws {
         let dir = try tempDir()
         let p = try writeFile(dir, "l.txt", "i feel fine;joy\ni am cross;anger\ni am cross;anger\n")
-        XCTAssertEqual(thrown(DatasetError.self) { try loadExamples(path: p, label: "fear") }?.description,
-                       p + ": unknown label 'fear'; labels present: anger (2), joy (1)")
+        XCTAssertEqual(
+            thrown(DatasetError.self) { try loadExamples(path: p, label: "fear") }?.description,
+            p + ": unknown label 'fear'; labels present: anger (2), joy (1)")
         let q = try writeFile(dir, "nosemi.txt", "ok;joy\nno label here\n")
-        XCTAssertEqual(thrown(DatasetError.self) { try loadExamples(path: q) }?.description, q + ":2: expected 'text;label', found no ';'")
+        XCTAssertEqual(
+            thrown(DatasetError.self) { try loadExamples(path: q) }?.description,
+            q + ":2: expected 'text;label', found no ';'")
         let r = try writeFile(dir, "nolabel.txt", "ok;joy\nempty label;\n")
-        XCTAssertEqual(thrown(DatasetError.self) { try loadExamples(path: r) }?.description, r + ":2: empty label after ';'")
+        XCTAssertEqual(
+            thrown(DatasetError.self) { try loadExamples(path: r) }?.description, r + ":2: empty label after ';'")
         let s = try writeFile(dir, "bad.txt", Array("ok;joy\nok;joy\nbad ".utf8) + [0xC3, 0x28] + Array(";joy\n".utf8))
         XCTAssertEqual(thrown(DatasetError.self) { try loadExamples(path: s) }?.line, 3)
         let t = try writeFile(dir, "empty.txt", "")
@@ -142,16 +175,24 @@ final class LabelledTextLoaderTests: XCTestCase {
 final class JSONLLoaderTests: XCTestCase {
     func testPromptResponseAndText() throws {
         let dir = try tempDir()
-        let p = try writeFile(dir, "d.jsonl", """
-        {"prompt": "Hi?", "response": "Hello!", "extra": 1}
+        let p = try writeFile(
+            dir, "d.jsonl",
+            """
+            {"prompt": "Hi?", "response": "Hello!", "extra": 1}
 
-        {"text": "I am so happy today"}
-        {"question": "Q?", "answer": "A."}
-        """)
+            {"text": "I am so happy today"}
+            {"question": "Q?", "answer": "A."}
+            """)
         let ex = try loadExamples(path: p)
-        XCTAssertEqual(ex, [Example(prompt: "Hi?", response: "Hello!", source: "d.jsonl:1"),
-                            Example(prompt: defaultPrompt(for: "I am so happy today"), response: "I am so happy today", source: "d.jsonl:3"),
-                            Example(prompt: "Q?", response: "A.", source: "d.jsonl:4")])
+        XCTAssertEqual(
+            ex,
+            [
+                Example(prompt: "Hi?", response: "Hello!", source: "d.jsonl:1"),
+                Example(
+                    prompt: defaultPrompt(for: "I am so happy today"), response: "I am so happy today",
+                    source: "d.jsonl:3"),
+                Example(prompt: "Q?", response: "A.", source: "d.jsonl:4")
+            ])
     }
 
     func testOurSourceJSONLIsRejectedClearly() throws {
@@ -165,17 +206,25 @@ final class JSONLLoaderTests: XCTestCase {
         let dir = try tempDir()
         func msg(_ text: String) -> String {
             let p = try! writeFile(dir, "e.jsonl", text)
-            return thrown(DatasetError.self) { try loadExamples(path: p) }?.description.replacingOccurrences(of: dir + "/", with: "") ?? ""
+            return thrown(DatasetError.self) { try loadExamples(path: p) }?.description.replacingOccurrences(
+                of: dir + "/", with: "") ?? ""
         }
         XCTAssertTrue(msg("{\"text\": \"ok\"}\n{\"text\": \"broken\"\n").hasPrefix("e.jsonl:2: invalid JSON"))
-        XCTAssertEqual(msg("{\"text\": \"ok\"}\n[1, 2]\n"), "e.jsonl:2: expected a JSON object like {\"prompt\": …, \"response\": …} or {\"text\": …}")
+        XCTAssertEqual(
+            msg("{\"text\": \"ok\"}\n[1, 2]\n"),
+            "e.jsonl:2: expected a JSON object like {\"prompt\": …, \"response\": …} or {\"text\": …}")
         XCTAssertEqual(msg("{\"text\": 5}\n"), "e.jsonl:1: \"text\" must be a string")
         XCTAssertEqual(msg("{\"response\": \"r\"}\n"), "e.jsonl:1: has a \"response\" but no \"prompt\"")
-        XCTAssertEqual(msg("{\"foo\": \"r\", \"bar\": 1}\n"), "e.jsonl:1: missing \"prompt\"/\"response\" or \"text\" (keys: \"bar\", \"foo\")")
+        XCTAssertEqual(
+            msg("{\"foo\": \"r\", \"bar\": 1}\n"),
+            "e.jsonl:1: missing \"prompt\"/\"response\" or \"text\" (keys: \"bar\", \"foo\")")
         XCTAssertEqual(msg("{\"text\": \"  \"}\n"), "e.jsonl:1: \"text\" is empty")
         XCTAssertEqual(msg("\n\n"), "e.jsonl: empty file")
-        let bad = try writeFile(dir, "u.jsonl", Array("{\"text\": \"ok\"}\n{\"text\": \"".utf8) + [0xFE] + Array("\"}\n".utf8))
-        XCTAssertEqual(thrown(DatasetError.self) { try loadExamples(path: bad) }?.description, bad + ":2: invalid UTF-8: byte 0xFE is byte 11 of the line")
+        let bad = try writeFile(
+            dir, "u.jsonl", Array("{\"text\": \"ok\"}\n{\"text\": \"".utf8) + [0xFE] + Array("\"}\n".utf8))
+        XCTAssertEqual(
+            thrown(DatasetError.self) { try loadExamples(path: bad) }?.description,
+            bad + ":2: invalid UTF-8: byte 0xFE is byte 11 of the line")
         print("sample JSONL syntax error: " + msg("{\"text\": \"ok\"}\n{\"text\": \"broken\"\n"))
     }
 }
@@ -187,35 +236,49 @@ final class SQuADLoaderTests: XCTestCase {
         // shared/README.md: 6078 questions, 3168 unanswerable.
         XCTAssertEqual(all.count, 6078)
         XCTAssertEqual(answerable.count, 6078 - 3168)
-        XCTAssertEqual(answerable[0], Example(prompt: "In what country is Normandy located?", response: "France",
-                                              source: "dev-v2.0.json#68cf05f67fd29c6f129fe2fb9"))
+        XCTAssertEqual(
+            answerable[0],
+            Example(
+                prompt: "In what country is Normandy located?", response: "France",
+                source: "dev-v2.0.json#68cf05f67fd29c6f129fe2fb9"))
         XCTAssertEqual(all.filter { $0.response.isEmpty }.count, 3168)
     }
 
     func testErrors() throws {
         let dir = try tempDir()
         let a = try writeFile(dir, "a.json", "{\"data\": [{\"paragraphs\": [{\"qas\": [{\"id\": \"x\"}]}]}]}")
-        XCTAssertEqual(thrown(DatasetError.self) { try loadExamples(path: a) }?.description,
-                       a + ": not SQuAD JSON: missing \"question\" at .data[0].paragraphs[0].qas[0]")
+        XCTAssertEqual(
+            thrown(DatasetError.self) { try loadExamples(path: a) }?.description,
+            a + ": not SQuAD JSON: missing \"question\" at .data[0].paragraphs[0].qas[0]")
         let b = try writeFile(dir, "b.json", "{\"data\": [")
-        XCTAssertTrue(thrown(DatasetError.self) { try loadExamples(path: b) }?.message.hasPrefix("invalid JSON") ?? false)
+        XCTAssertTrue(
+            thrown(DatasetError.self) { try loadExamples(path: b) }?.message.hasPrefix("invalid JSON") ?? false)
         let c = try writeFile(dir, "c.json", "{\"data\": []}")
-        XCTAssertEqual(thrown(DatasetError.self) { try loadExamples(path: c) }?.message, "no questions found in \"data\"")
+        XCTAssertEqual(
+            thrown(DatasetError.self) { try loadExamples(path: c) }?.message, "no questions found in \"data\"")
     }
 
     /// A test split: questions without answers (no "answers" key, or an empty list). Evaluation takes the
     /// questions; training refuses the file, naming it.
     func testQuestionsWithoutAnswers() throws {
         let dir = try tempDir()
-        let t = try writeFile(dir, "test.json", """
+        let t = try writeFile(
+            dir, "test.json",
+            """
             {"data": [{"paragraphs": [{"qas": [{"question": "Where is Paris?", "id": "q1"},
                                                {"question": " Who wrote Hamlet? ", "answers": []}]}]}]}
             """)
-        XCTAssertEqual(try loadExamples(path: t, questionsOnly: true),
-                       [Example(prompt: "Where is Paris?", response: "", source: "test.json#q1"),
-                        Example(prompt: "Who wrote Hamlet?", response: "", source: "test.json#2")])
-        XCTAssertEqual(thrown(DatasetError.self) { try loadExamples(path: t) }?.description,
-                       t + ": none of its 2 questions has an answer: training needs answers (irm eval --questions takes such a file for its questions)")
+        XCTAssertEqual(
+            try loadExamples(path: t, questionsOnly: true),
+            [
+                Example(prompt: "Where is Paris?", response: "", source: "test.json#q1"),
+                Example(prompt: "Who wrote Hamlet?", response: "", source: "test.json#2")
+            ])
+        XCTAssertEqual(
+            thrown(DatasetError.self) { try loadExamples(path: t) }?.description,
+            t
+                + ": none of its 2 questions has an answer: training needs answers (irm eval --questions takes such a file for its questions)"
+        )
     }
 }
 
@@ -229,11 +292,14 @@ final class FormatAndResolverTests: XCTestCase {
         XCTAssertEqual(DatasetFormat(rawValue: "csv"), .qaCSV)
         let dir = try tempDir()
         let p = try writeFile(dir, "lines.dat", "hello there;joy\n")
-        XCTAssertEqual(thrown(DatasetError.self) { try loadExamples(path: p) }?.message,
-                       "cannot tell the dataset format from the extension '.dat'; use --format with one of: csv, labelled, jsonl, squad")
+        XCTAssertEqual(
+            thrown(DatasetError.self) { try loadExamples(path: p) }?.message,
+            "cannot tell the dataset format from the extension '.dat'; use --format with one of: csv, labelled, jsonl, squad"
+        )
         XCTAssertEqual(try loadExamples(path: p, format: .labelled).map(\.response), ["hello there"])
-        XCTAssertEqual(thrown(DatasetError.self) { try loadExamples(path: datasetsDir + "/anger.csv", label: "anger") }?.message,
-                       "--label applies only to labelled text (text;label) files, not to format 'csv'")
+        XCTAssertEqual(
+            thrown(DatasetError.self) { try loadExamples(path: datasetsDir + "/anger.csv", label: "anger") }?.message,
+            "--label applies only to labelled text (text;label) files, not to format 'csv'")
     }
 
     func testResolveDataset() throws {
@@ -241,9 +307,14 @@ final class FormatAndResolverTests: XCTestCase {
         XCTAssertEqual(try resolveDataset("neutral.csv", datasetsDir: datasetsDir), datasetsDir + "/neutral.csv")
         XCTAssertEqual(try resolveDataset(carerVal, datasetsDir: datasetsDir), carerVal)
         XCTAssertEqual(availableDatasets(datasetsDir: datasetsDir), ["anger", "fear", "joy", "neutral", "sadness"])
-        XCTAssertEqual(thrown(DatasetError.self) { try resolveDataset("angry", datasetsDir: datasetsDir) }?.description,
-                       "angry: no such dataset or file (datasets in \(datasetsDir): anger, fear, joy, neutral, sadness)")
-        XCTAssertEqual(thrown(DatasetError.self) { try resolveDataset("no/such.csv", datasetsDir: datasetsDir) }?.description, "no/such.csv: no such file")
-        XCTAssertEqual(thrown(DatasetError.self) { try resolveDataset(datasetsDir, datasetsDir: datasetsDir) }?.message, "is a directory, not a dataset file")
+        XCTAssertEqual(
+            thrown(DatasetError.self) { try resolveDataset("angry", datasetsDir: datasetsDir) }?.description,
+            "angry: no such dataset or file (datasets in \(datasetsDir): anger, fear, joy, neutral, sadness)")
+        XCTAssertEqual(
+            thrown(DatasetError.self) { try resolveDataset("no/such.csv", datasetsDir: datasetsDir) }?.description,
+            "no/such.csv: no such file")
+        XCTAssertEqual(
+            thrown(DatasetError.self) { try resolveDataset(datasetsDir, datasetsDir: datasetsDir) }?.message,
+            "is a directory, not a dataset file")
     }
 }

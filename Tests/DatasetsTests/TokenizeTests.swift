@@ -21,15 +21,19 @@ final class TokenizeTests: XCTestCase {
         let imEnd = tok.tokenId("<|im_end|>")!
         XCTAssertEqual(endOfTurnToken(tokenizer: tok, template: template), imEnd)
         var examples: [Example] = []
-        for name in ["neutral", "anger", "sadness", "joy", "fear"] { examples += try loadQACSV(path: datasetsDir + "/\(name).csv") }
+        for name in ["neutral", "anger", "sadness", "joy", "fear"] {
+            examples += try loadQACSV(path: datasetsDir + "/\(name).csv")
+        }
         examples += try loadExamples(path: carerVal).prefix(300)
         var checked = 0
         for system in [nil, "You answer in one sentence."] as [String?] {
             for e in examples {
                 let p = promptIds(e.prompt, tokenizer: tok, template: template, system: system)
                 let r = responseIds(e.response, tokenizer: tok, template: template)
-                let full = tok.encode(template.render(system: system, turns: [("user", e.prompt), ("assistant", e.response)],
-                                                      addGenerationPrompt: false), addSpecial: false, parseSpecial: true)
+                let full = tok.encode(
+                    template.render(
+                        system: system, turns: [("user", e.prompt), ("assistant", e.response)],
+                        addGenerationPrompt: false), addSpecial: false, parseSpecial: true)
                 // ChatML writes "<|im_end|>\n" after the answer: the full rendering has that newline beyond ours.
                 guard full.starts(with: p + r), tok.decode(Array(full[(p.count + r.count)...])) == "\n" else {
                     return XCTFail("\(e.source): split tokenisation differs from the full rendering")
@@ -53,12 +57,14 @@ final class TokenizeTests: XCTestCase {
             for e in examples {
                 let p = promptIds(e.prompt, tokenizer: tok, template: template, system: system)
                 let r = responseIds(e.response, tokenizer: tok, template: template)
-                let full = tok.encode(template.render(system: system, turns: [("user", e.prompt), ("assistant", e.response)],
-                                                      addGenerationPrompt: false), addSpecial: false, parseSpecial: true)
+                let full = tok.encode(
+                    template.render(
+                        system: system, turns: [("user", e.prompt), ("assistant", e.response)],
+                        addGenerationPrompt: false), addSpecial: false, parseSpecial: true)
                 guard p + r == full else {
                     return XCTFail("\(e.source): \(p + r) vs \(full)")
                 }
-                XCTAssertEqual(p.first, tok.bosId)   // "<s>" written by the template
+                XCTAssertEqual(p.first, tok.bosId)  // "<s>" written by the template
             }
         }
     }
@@ -66,7 +72,8 @@ final class TokenizeTests: XCTestCase {
     /// The same property for Llama 3 (Llama 3's real vocabulary, the 3.1 template): every answer ends with <|eot_id|>.
     func testLlama3SplitEqualsFullRendering() throws {
         let tok = try loadTokenizerJSON(path: try llama3TokenizerFixture() + "/tokenizer.json")
-        let template = ChatTemplate.llama3(systemPrefix: "Cutting Knowledge Date: December 2023\nToday Date: 26 Jul 2024\n\n")
+        let template = ChatTemplate.llama3(
+            systemPrefix: "Cutting Knowledge Date: December 2023\nToday Date: 26 Jul 2024\n\n")
         let eot = tok.tokenId("<|eot_id|>")!
         XCTAssertEqual(endOfTurnToken(tokenizer: tok, template: template), eot)
         var examples = try loadQACSV(path: datasetsDir + "/anger.csv").prefix(200).map { $0 }
@@ -75,10 +82,12 @@ final class TokenizeTests: XCTestCase {
             for e in examples {
                 let p = promptIds(e.prompt, tokenizer: tok, template: template, system: system)
                 let r = responseIds(e.response, tokenizer: tok, template: template)
-                let full = tok.encode(template.render(system: system, turns: [("user", e.prompt), ("assistant", e.response)],
-                                                      addGenerationPrompt: false), addSpecial: false, parseSpecial: true)
+                let full = tok.encode(
+                    template.render(
+                        system: system, turns: [("user", e.prompt), ("assistant", e.response)],
+                        addGenerationPrompt: false), addSpecial: false, parseSpecial: true)
                 guard p + r == full else { return XCTFail("\(e.source): \(p + r) vs \(full)") }
-                XCTAssertEqual(p.first, 128000)   // <|begin_of_text|> written by the template, once
+                XCTAssertEqual(p.first, 128000)  // <|begin_of_text|> written by the template, once
                 XCTAssertEqual(p.dropFirst().first, 128006)
                 XCTAssertEqual(r.last, eot)
             }
@@ -87,7 +96,9 @@ final class TokenizeTests: XCTestCase {
 
     func testTruncationAndDrop() throws {
         let (tok, template) = try smolTokenizer()
-        let e = Example(prompt: "What is the capital of Australia?", response: String(repeating: "Canberra is lovely. ", count: 40), source: "t:1")
+        let e = Example(
+            prompt: "What is the capital of Australia?", response: String(repeating: "Canberra is lovely. ", count: 40),
+            source: "t:1")
         let full = tokenize(e, tokenizer: tok, template: template, system: nil, maxLength: 10_000)!
         let p = promptIds(e.prompt, tokenizer: tok, template: template, system: nil)
         XCTAssertEqual(full.responseStart, p.count)
@@ -97,7 +108,8 @@ final class TokenizeTests: XCTestCase {
         XCTAssertEqual(cut.ids, Array(full.ids.prefix(128)))
         XCTAssertEqual(cut.responseStart, p.count)
         // Room for exactly one response token; none -> dropped.
-        XCTAssertEqual(tokenize(e, tokenizer: tok, template: template, system: nil, maxLength: p.count + 1)?.responseCount, 1)
+        XCTAssertEqual(
+            tokenize(e, tokenizer: tok, template: template, system: nil, maxLength: p.count + 1)?.responseCount, 1)
         XCTAssertNil(tokenize(e, tokenizer: tok, template: template, system: nil, maxLength: p.count))
         let short = Example(prompt: "Hi?", response: "Hello.", source: "t:2")
         let r = tokenizeAll([e, short, e], tokenizer: tok, template: template, system: nil, maxLength: 128)
@@ -117,11 +129,17 @@ final class TokenizeTests: XCTestCase {
         XCTAssertTrue(id.hasPrefix("vocab49152-"), id)
         let key = tokenCacheKey(modelIdentity: id, examples: examples, template: template, system: nil, maxLength: 128)
         let t0 = Date()
-        let a = try cachedTokenize(examples: examples, tokenizer: tok, template: template, system: nil, maxLength: 128, cacheDir: dir, key: key)
+        let a = try cachedTokenize(
+            examples: examples, tokenizer: tok, template: template, system: nil, maxLength: 128, cacheDir: dir, key: key
+        )
         let t1 = Date()
-        let b = try cachedTokenize(examples: examples, tokenizer: tok, template: template, system: nil, maxLength: 128, cacheDir: dir, key: key)
+        let b = try cachedTokenize(
+            examples: examples, tokenizer: tok, template: template, system: nil, maxLength: 128, cacheDir: dir, key: key
+        )
         let t2 = Date()
-        print("token cache: tokenise \(String(format: "%.3f", t1.timeIntervalSince(t0))) s, from cache \(String(format: "%.3f", t2.timeIntervalSince(t1))) s")
+        print(
+            "token cache: tokenise \(String(format: "%.3f", t1.timeIntervalSince(t0))) s, from cache \(String(format: "%.3f", t2.timeIntervalSince(t1))) s"
+        )
         XCTAssertFalse(a.fromCache); XCTAssertTrue(b.fromCache)
         var bb = b; bb.fromCache = false
         XCTAssertEqual(a, bb)
@@ -131,20 +149,30 @@ final class TokenizeTests: XCTestCase {
         XCTAssertEqual(a.examples, direct.examples)
         XCTAssertEqual(a.truncated, direct.truncated)
         let files = try FileManager.default.contentsOfDirectory(atPath: dir)
-        XCTAssertEqual(files.count, 1)   // no temporary file left behind
+        XCTAssertEqual(files.count, 1)  // no temporary file left behind
         // Another key (maxLength, system prompt or data) is a different cache entry.
-        let key2 = tokenCacheKey(modelIdentity: id, examples: examples, template: template, system: "Be brief.", maxLength: 128)
+        let key2 = tokenCacheKey(
+            modelIdentity: id, examples: examples, template: template, system: "Be brief.", maxLength: 128)
         XCTAssertNotEqual(key, key2)
-        XCTAssertNotEqual(key, tokenCacheKey(modelIdentity: id, examples: Array(examples.dropFirst()), template: template, system: nil, maxLength: 128))
-        XCTAssertNotEqual(key, tokenCacheKey(modelIdentity: id, examples: examples, template: template, system: nil, maxLength: 64))
-        let c = try cachedTokenize(examples: examples, tokenizer: tok, template: template, system: "Be brief.", maxLength: 128, cacheDir: dir, key: key2)
+        XCTAssertNotEqual(
+            key,
+            tokenCacheKey(
+                modelIdentity: id, examples: Array(examples.dropFirst()), template: template, system: nil,
+                maxLength: 128))
+        XCTAssertNotEqual(
+            key, tokenCacheKey(modelIdentity: id, examples: examples, template: template, system: nil, maxLength: 64))
+        let c = try cachedTokenize(
+            examples: examples, tokenizer: tok, template: template, system: "Be brief.", maxLength: 128, cacheDir: dir,
+            key: key2)
         XCTAssertFalse(c.fromCache)
         XCTAssertNotEqual(c.examples[0].ids, a.examples[0].ids)
         // A damaged cache file is rebuilt, not trusted.
         let path = dir + "/" + files[0]
         let bytes = try Data(contentsOf: URL(fileURLWithPath: path))
         try bytes.prefix(bytes.count - 3).write(to: URL(fileURLWithPath: path))
-        let d = try cachedTokenize(examples: examples, tokenizer: tok, template: template, system: nil, maxLength: 128, cacheDir: dir, key: key)
+        let d = try cachedTokenize(
+            examples: examples, tokenizer: tok, template: template, system: nil, maxLength: 128, cacheDir: dir, key: key
+        )
         XCTAssertFalse(d.fromCache)
         XCTAssertEqual(d.examples, a.examples)
         print("token cache file: \(bytes.count) bytes for 637 examples")

@@ -86,9 +86,11 @@ final class FigureTests: XCTestCase {
 
     func testHeatmapCellsReadBackFromPNG() throws {
         // 3 layers × 4 hidden indices; L = max|v| = 2.
-        let v: [Float] = [2, 0, -2, 1,
-                          0, -2, 2, 0,
-                          -1, 2, 0, -2]
+        let v: [Float] = [
+            2, 0, -2, 1,
+            0, -2, 2, 0,
+            -1, 2, 0, -2
+        ]
         let spec = HeatmapSpec(title: "test", rowLabels: ["4", "5", "6"])
         let lay = heatmapLayout(values: v, rows: 3, cols: 4, spec: spec)
         let path = try tempDir() + "/cells.png"
@@ -99,12 +101,20 @@ final class FigureTests: XCTestCase {
         XCTAssertEqual([d.width, d.height], [lay.canvasWidth, lay.canvasHeight])
         let m = DivergingColormap.blueWhiteRed
         let red = m.stops.last!, blue = m.stops.first!
-        for r in 0..<3 { for c in 0..<4 {
-            let got = d.at(lay.xCenter(column: c), lay.yCenter(row: r))!
-            let want: RGB = v[r * 4 + c] == 2 ? red : v[r * 4 + c] == -2 ? blue : v[r * 4 + c] == 0 ? .white
-                : m.color(v[r * 4 + c], limit: 2)
-            XCTAssertEqual(got, [Int(want.r), Int(want.g), Int(want.b)], "cell \(r),\(c) value \(v[r * 4 + c])")
-        } }
+        for r in 0..<3 {
+            for c in 0..<4 {
+                let got = d.at(lay.xCenter(column: c), lay.yCenter(row: r))!
+                let want: RGB =
+                    v[r * 4 + c] == 2
+                    ? red
+                    : v[r * 4 + c] == -2
+                        ? blue
+                        : v[r * 4 + c] == 0
+                            ? .white
+                            : m.color(v[r * 4 + c], limit: 2)
+                XCTAssertEqual(got, [Int(want.r), Int(want.g), Int(want.b)], "cell \(r),\(c) value \(v[r * 4 + c])")
+            }
+        }
         XCTAssertEqual(want(red), [110, 5, 20])
         XCTAssertEqual(lay.limit, 2)
         // An explicit limit rescales: with L = 4, v = 2 is half-strength.
@@ -139,7 +149,10 @@ final class FigureTests: XCTestCase {
         XCTAssertNotEqual(cv.pixel(x: lay.plotX + px3000, y: lay.yCenter(row: 1)), blue)
         // Pixel columns partition the indices: every index is covered exactly once.
         var covered = 0, next = 0
-        for p in 0..<lay.plotWidth { let r = lay.columnRange(pixel: p); XCTAssertEqual(r.lowerBound, next); next = r.upperBound; covered += r.count }
+        for p in 0..<lay.plotWidth {
+            let r = lay.columnRange(pixel: p); XCTAssertEqual(r.lowerBound, next); next = r.upperBound;
+            covered += r.count
+        }
         XCTAssertEqual(covered, cols)
         // The marker above the plot is drawn at the stripe (triangle tip 3 px above the frame).
         XCTAssertEqual(cv.pixel(x: lay.plotX + px, y: lay.plotY - 3), .black)
@@ -174,8 +187,11 @@ final class FigureTests: XCTestCase {
     }
 
     func testWriteHeatmapRejectsWrongValueCount() {
-        XCTAssertThrowsError(try writeHeatmapPNG(values: [1, 2, 3], rows: 2, cols: 2, spec: HeatmapSpec(title: ""),
-                                                 path: "/tmp/never-written.png")) { e in
+        XCTAssertThrowsError(
+            try writeHeatmapPNG(
+                values: [1, 2, 3], rows: 2, cols: 2, spec: HeatmapSpec(title: ""),
+                path: "/tmp/never-written.png")
+        ) { e in
             XCTAssertEqual((e as? ImageWriteError)?.path, "/tmp/never-written.png")
         }
         XCTAssertFalse(FileManager.default.fileExists(atPath: "/tmp/never-written.png"))
@@ -183,8 +199,10 @@ final class FigureTests: XCTestCase {
 
     func testHeatmapEdgeCases() throws {
         // One cell; all zeros (limit falls back to 1, everything white); NaN shows grey.
-        let one = renderHeatmap(values: [0], rows: 1, cols: 1, spec: HeatmapSpec(title: "a long title for a single cell"))
-        let l1 = heatmapLayout(values: [0], rows: 1, cols: 1, spec: HeatmapSpec(title: "a long title for a single cell"))
+        let one = renderHeatmap(
+            values: [0], rows: 1, cols: 1, spec: HeatmapSpec(title: "a long title for a single cell"))
+        let l1 = heatmapLayout(
+            values: [0], rows: 1, cols: 1, spec: HeatmapSpec(title: "a long title for a single cell"))
         XCTAssertEqual(l1.limit, 1)
         XCTAssertEqual(one.pixel(x: l1.xCenter(column: 0), y: l1.yCenter(row: 0)), .white)
         XCTAssertGreaterThanOrEqual(one.width, BitmapFont.textWidth("a long title for a single cell", scale: 3))
@@ -208,20 +226,24 @@ final class FigureTests: XCTestCase {
         try FileManager.default.createDirectory(atPath: "/tmp/irm-figures", withIntermediateDirectories: true)
         var small = HeatmapSpec(title: "3 layers x 4", rowLabels: ["4", "5", "6"], highlightColumns: [2])
         small.limit = 2
-        try writeHeatmapPNG(values: [2, 0, -2, 1, 0, -2, 2, 0, -1, 2, 0, -2], rows: 3, cols: 4, spec: small,
-                            path: "/tmp/irm-figures/heatmap_small.png")
+        try writeHeatmapPNG(
+            values: [2, 0, -2, 1, 0, -2, 2, 0, -1, 2, 0, -2], rows: 3, cols: 4, spec: small,
+            path: "/tmp/irm-figures/heatmap_small.png")
     }
 
     // MARK: line chart
 
     func testLineChartDrawsEverySeriesInItsColour() throws {
         let a: [(Double, Double)] = (0...100).map { (i: Int) -> (Double, Double) in
-            let x = Double(i); return (x, 3.0 * exp(-x / 30.0) + 0.5) }
+            let x = Double(i); return (x, 3.0 * exp(-x / 30.0) + 0.5)
+        }
         let b: [(Double, Double)] = (0...100).map { (i: Int) -> (Double, Double) in
-            let x = Double(i); return (x, 2.5 * exp(-x / 50.0) + 0.8) }
+            let x = Double(i); return (x, 2.5 * exp(-x / 50.0) + 0.8)
+        }
         let c: [(Double, Double)] = [(0, 1), (50, .nan), (100, 2)]  // NaN breaks the line
-        let cv = renderLineChart(series: [("train", a), ("val", b), ("gap", c)], title: "loss",
-                                 xLabel: "step", yLabel: "loss")
+        let cv = renderLineChart(
+            series: [("train", a), ("val", b), ("gap", c)], title: "loss",
+            xLabel: "step", yLabel: "loss")
         var counts = [RGB: Int]()
         for y in 0..<cv.height { for x in 0..<cv.width { counts[cv.pixel(x: x, y: y), default: 0] += 1 } }
         for k in 0..<2 { XCTAssertGreaterThan(counts[seriesPalette[k]] ?? 0, 300, "series \(k) colour") }
@@ -248,13 +270,16 @@ final class FigureTests: XCTestCase {
         let rows = 30, cols = 576
         let stripes = (0..<cols).map { _ in rng.float() * (rng.next() % 9 == 0 ? 0.6 : 0.08) }
         var v = [Float](repeating: 0, count: rows * cols)
-        for r in 0..<rows { for c in 0..<cols {
-            let layerGain = 0.5 + Float(r) / Float(rows)
-            v[r * cols + c] = stripes[c] * layerGain + 0.03 * rng.float()
-        } }
+        for r in 0..<rows {
+            for c in 0..<cols {
+                let layerGain = 0.5 + Float(r) / Float(rows)
+                v[r * cols + c] = stripes[c] * layerGain + 0.03 * rng.float()
+            }
+        }
         for r in 0..<rows { v[r * cols + 217] = 2.4 + 0.2 * rng.float() }
-        var spec = HeatmapSpec(title: "IRM output, anger, mean over tokens", rowLabels: (0..<rows).map(String.init),
-                               highlightColumns: [217])
+        var spec = HeatmapSpec(
+            title: "IRM output, anger, mean over tokens", rowLabels: (0..<rows).map(String.init),
+            highlightColumns: [217])
         spec.colorbarLabel = "IRM output"
         try writeHeatmapPNG(values: v, rows: rows, cols: cols, spec: spec, path: dir + "/heatmap_576.png")
         try writeMatrixCSV(values: v, rows: rows, cols: cols, rowLabels: spec.rowLabels, path: dir + "/heatmap_576.csv")
@@ -263,8 +288,9 @@ final class FigureTests: XCTestCase {
         let cols2 = 4096
         var v2 = (0..<(32 * cols2)).map { _ in 0.02 * rng.float() }
         for r in 0..<32 { v2[r * cols2 + 1512] = -0.9 - 0.1 * Float(r % 3); v2[r * cols2 + 2533] = 0.35 }
-        var spec2 = HeatmapSpec(title: "Llama-2-7b-chat IRM, sadness", rowLabels: (0..<32).map(String.init),
-                                highlightColumns: [1512, 1600, 2533])
+        var spec2 = HeatmapSpec(
+            title: "Llama-2-7b-chat IRM, sadness", rowLabels: (0..<32).map(String.init),
+            highlightColumns: [1512, 1600, 2533])
         spec2.limit = 1
         try writeHeatmapPNG(values: v2, rows: 32, cols: cols2, spec: spec2, path: dir + "/heatmap_4096.png")
 
@@ -276,15 +302,19 @@ final class FigureTests: XCTestCase {
         }
         var val: [(Double, Double)] = []
         for s in stride(from: 0.0, through: 300.0, by: 25.0) { val.append((s * 10, 2.7 * exp(-s / 70.0) + 1.05)) }
-        try renderLineChart(series: [("train loss", train), ("validation loss", val)],
-                            title: "IRM training, anger", xLabel: "step", yLabel: "cross-entropy")
-            .writePNG(to: dir + "/loss.png")
+        try renderLineChart(
+            series: [("train loss", train), ("validation loss", val)],
+            title: "IRM training, anger", xLabel: "step", yLabel: "cross-entropy"
+        )
+        .writePNG(to: dir + "/loss.png")
         // Font sheet.
         var sheet = Canvas(width: 16 * 6 * 3 + 20, height: 6 * 8 * 3 + 20)
         for row in 0..<6 {
-            let s = String((0..<16).compactMap { k -> Character? in
-                let code = 0x20 + row * 16 + k
-                return code <= 0x7E ? Character(Unicode.Scalar(UInt8(code))) : nil })
+            let s = String(
+                (0..<16).compactMap { k -> Character? in
+                    let code = 0x20 + row * 16 + k
+                    return code <= 0x7E ? Character(Unicode.Scalar(UInt8(code))) : nil
+                })
             sheet.drawText(s, x: 10, y: 10 + row * 24, scale: 3)
         }
         try sheet.writePNG(to: dir + "/font.png")
@@ -302,9 +332,11 @@ struct Box: Equatable { var x0, y0, x1, y1: Int }
 /// Bounding box of the non-white pixels.
 func inkBox(_ cv: Canvas) -> Box? {
     var b: Box? = nil
-    for y in 0..<cv.height { for x in 0..<cv.width where cv.pixel(x: x, y: y) != .white {
-        if b == nil { b = Box(x0: x, y0: y, x1: x, y1: y) }
-        b!.x0 = min(b!.x0, x); b!.y0 = min(b!.y0, y); b!.x1 = max(b!.x1, x); b!.y1 = max(b!.y1, y)
-    } }
+    for y in 0..<cv.height {
+        for x in 0..<cv.width where cv.pixel(x: x, y: y) != .white {
+            if b == nil { b = Box(x0: x, y0: y, x1: x, y1: y) }
+            b!.x0 = min(b!.x0, x); b!.y0 = min(b!.y0, y); b!.x1 = max(b!.x1, x); b!.y1 = max(b!.y1, y)
+        }
+    }
     return b
 }

@@ -30,14 +30,19 @@ final class PNGCodecTests: XCTestCase {
     func testDeflateRoundTripThroughPythonZlib() throws {
         var rng = SplitMix(seed: 7)
         let random = (0..<100_000).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
-        let text = Array(String(repeating: "The IRM output lines up in vertical stripes; index 1512 dominates. ", count: 3000).utf8)
+        let text = Array(
+            String(repeating: "The IRM output lines up in vertical stripes; index 1512 dominates. ", count: 3000).utf8)
         let zeros = [UInt8](repeating: 0, count: 200_000)
         var mixed: [UInt8] = []
         for k in 0..<40_000 { mixed.append(k % 7 == 0 ? UInt8(truncatingIfNeeded: rng.next()) : UInt8(k / 300 % 256)) }
-        let inputs: [(String, [UInt8])] = [("empty", []), ("one", [42]), ("two", [1, 2]), ("random", random),
-                                           ("text", text), ("zeros", zeros), ("mixed", mixed)]
-        let modes: [(String, DeflateBlockMode)] = [("auto", .automatic), ("stored", .stored), ("fixed", .fixed),
-                                                   ("dynamic", .dynamic)]
+        let inputs: [(String, [UInt8])] = [
+            ("empty", []), ("one", [42]), ("two", [1, 2]), ("random", random),
+            ("text", text), ("zeros", zeros), ("mixed", mixed)
+        ]
+        let modes: [(String, DeflateBlockMode)] = [
+            ("auto", .automatic), ("stored", .stored), ("fixed", .fixed),
+            ("dynamic", .dynamic)
+        ]
         let dir = try tempDir()
         var args: [String] = []
         var sizes: [String: Int] = [:]
@@ -57,13 +62,13 @@ final class PNGCodecTests: XCTestCase {
             }
         }
         let script = #"""
-import sys, zlib
-a = sys.argv[1:]
-for i in range(0, len(a), 2):
-    orig = open(a[i], 'rb').read(); comp = open(a[i + 1], 'rb').read()
-    out = zlib.decompress(comp)
-    print('ok' if out == orig else 'MISMATCH', a[i + 1])
-"""#
+            import sys, zlib
+            a = sys.argv[1:]
+            for i in range(0, len(a), 2):
+                orig = open(a[i], 'rb').read(); comp = open(a[i + 1], 'rb').read()
+                out = zlib.decompress(comp)
+                print('ok' if out == orig else 'MISMATCH', a[i + 1])
+            """#
         let r = try runProcess(try python3(), ["-c", script] + args)
         XCTAssertEqual(r.status, 0, r.stderr)
         let lines = r.stdout.split(separator: "\n")
@@ -96,17 +101,21 @@ for i in range(0, len(a), 2):
 
     func testSmallRGBImageDecodesWithPythonAndFile() throws {
         // 3×2: red, green, blue / white, black, (12, 34, 56)
-        let px: [UInt8] = [255, 0, 0, 0, 255, 0, 0, 0, 255,
-                           255, 255, 255, 0, 0, 0, 12, 34, 56]
+        let px: [UInt8] = [
+            255, 0, 0, 0, 255, 0, 0, 0, 255,
+            255, 255, 255, 0, 0, 0, 12, 34, 56
+        ]
         let path = try tempDir() + "/small.png"
         try PNGImage(width: 3, height: 2, channels: 3, pixels: px).write(to: path)
         let d = try decodeWithPython(path, points: ["all"])
         XCTAssertEqual([d.width, d.height, d.channels], [3, 2, 3])
         XCTAssertEqual(d.chunks, ["IHDR", "IDAT", "IEND"])
-        for y in 0..<2 { for x in 0..<3 {
-            let o = (y * 3 + x) * 3
-            XCTAssertEqual(d.at(x, y), px[o..<(o + 3)].map(Int.init), "pixel \(x),\(y)")
-        } }
+        for y in 0..<2 {
+            for x in 0..<3 {
+                let o = (y * 3 + x) * 3
+                XCTAssertEqual(d.at(x, y), px[o..<(o + 3)].map(Int.init), "pixel \(x),\(y)")
+            }
+        }
         if FileManager.default.isExecutableFile(atPath: "/usr/bin/file") {
             let out = try runProcess("/usr/bin/file", [path]).stdout
             XCTAssertTrue(out.contains("PNG image data, 3 x 2, 8-bit/color RGB"), out)
@@ -132,15 +141,17 @@ for i in range(0, len(a), 2):
         let w = 61, h = 37
         var rng = SplitMix(seed: 3)
         var px = [UInt8](repeating: 0, count: w * h * 3)
-        for y in 0..<h { for x in 0..<w {
-            let o = (y * w + x) * 3
-            switch y % 4 {
-            case 0: px[o] = UInt8(x * 4); px[o + 1] = UInt8(y * 6); px[o + 2] = 128      // horizontal ramp: Sub
-            case 1: px[o] = UInt8(truncatingIfNeeded: rng.next()); px[o + 1] = 7; px[o + 2] = UInt8(x) // noise
-            case 2: px[o] = px[o - w * 3]; px[o + 1] = px[o - w * 3 + 1]; px[o + 2] = px[o - w * 3 + 2] // Up
-            default: px[o] = UInt8((x + y) * 3 % 256); px[o + 1] = UInt8(x * y % 256); px[o + 2] = UInt8(255 - x)
+        for y in 0..<h {
+            for x in 0..<w {
+                let o = (y * w + x) * 3
+                switch y % 4 {
+                case 0: px[o] = UInt8(x * 4); px[o + 1] = UInt8(y * 6); px[o + 2] = 128  // horizontal ramp: Sub
+                case 1: px[o] = UInt8(truncatingIfNeeded: rng.next()); px[o + 1] = 7; px[o + 2] = UInt8(x)  // noise
+                case 2: px[o] = px[o - w * 3]; px[o + 1] = px[o - w * 3 + 1]; px[o + 2] = px[o - w * 3 + 2]  // Up
+                default: px[o] = UInt8((x + y) * 3 % 256); px[o + 1] = UInt8(x * y % 256); px[o + 2] = UInt8(255 - x)
+                }
             }
-        } }
+        }
         let img = PNGImage(width: w, height: h, channels: 3, pixels: px)
         let filtered = img.filteredScanlines()
         let used = Set((0..<h).map { filtered[$0 * (w * 3 + 1)] })
@@ -149,10 +160,12 @@ for i in range(0, len(a), 2):
         try img.write(to: path)
         let d = try decodeWithPython(path, points: ["all"])
         XCTAssertEqual(d.filters, Set(used.map(Int.init)))
-        for y in 0..<h { for x in 0..<w {
-            let o = (y * w + x) * 3
-            XCTAssertEqual(d.at(x, y), px[o..<(o + 3)].map(Int.init), "pixel \(x),\(y)")
-        } }
+        for y in 0..<h {
+            for x in 0..<w {
+                let o = (y * w + x) * 3
+                XCTAssertEqual(d.at(x, y), px[o..<(o + 3)].map(Int.init), "pixel \(x),\(y)")
+            }
+        }
     }
 
     func testWriteErrorsNameThePathAndLeaveNoTemporaryFile() throws {
@@ -207,19 +220,21 @@ final class PNGCompressionQualityTests: XCTestCase {
         let path = try tempDir() + "/quality.png"
         try Data(png).write(to: URL(fileURLWithPath: path))
         let script = #"""
-import sys, zlib, struct
-d = open(sys.argv[1], 'rb').read(); pos = 8; idat = b''
-while pos < len(d):
-    n, = struct.unpack('>I', d[pos:pos+4])
-    if d[pos+4:pos+8] == b'IDAT': idat += d[pos+8:pos+8+n]
-    pos += 12 + n
-raw = zlib.decompress(idat)
-print(len(idat), len(zlib.compress(raw, 6)), len(zlib.compress(raw, 9)), len(raw))
-"""#
+            import sys, zlib, struct
+            d = open(sys.argv[1], 'rb').read(); pos = 8; idat = b''
+            while pos < len(d):
+                n, = struct.unpack('>I', d[pos:pos+4])
+                if d[pos+4:pos+8] == b'IDAT': idat += d[pos+8:pos+8+n]
+                pos += 12 + n
+            raw = zlib.decompress(idat)
+            print(len(idat), len(zlib.compress(raw, 6)), len(zlib.compress(raw, 9)), len(raw))
+            """#
         let r = try runProcess(try python3(), ["-c", script, path])
         XCTAssertEqual(r.status, 0, r.stderr)
         let n = r.stdout.split(whereSeparator: { $0 == " " || $0 == "\n" }).map { Int($0)! }
-        print("heatmap \(cv.width)×\(cv.height): encode \(String(format: "%.3f", dt)) s; IDAT ours \(n[0]) B, zlib -6 \(n[1]) B, zlib -9 \(n[2]) B, raw \(n[3]) B")
+        print(
+            "heatmap \(cv.width)×\(cv.height): encode \(String(format: "%.3f", dt)) s; IDAT ours \(n[0]) B, zlib -6 \(n[1]) B, zlib -9 \(n[2]) B, raw \(n[3]) B"
+        )
         XCTAssertLessThan(Double(n[0]), Double(n[1]) * 1.25)
     }
 }

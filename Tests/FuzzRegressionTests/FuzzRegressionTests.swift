@@ -56,9 +56,13 @@ final class FuzzRegressionTests: XCTestCase {
             for s in seeds {
                 let o = try run(t, s)
                 XCTAssertTrue(o.accepted, "\(t.rawValue) refuses the written seed \(s): \(o.errors)")
-                XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: s)),
-                               try? Data(contentsOf: URL(fileURLWithPath: packageRoot + "/Fuzz/corpus/" + t.rawValue + "/" + (s as NSString).lastPathComponent)),
-                               "\(s) differs from the committed seed (run scripts/fuzz.sh --seeds)")
+                XCTAssertEqual(
+                    try Data(contentsOf: URL(fileURLWithPath: s)),
+                    try? Data(
+                        contentsOf: URL(
+                            fileURLWithPath: packageRoot + "/Fuzz/corpus/" + t.rawValue + "/"
+                                + (s as NSString).lastPathComponent)),
+                    "\(s) differs from the committed seed (run scripts/fuzz.sh --seeds)")
             }
         }
     }

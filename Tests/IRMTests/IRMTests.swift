@@ -30,8 +30,10 @@ final class IRMTests: XCTestCase {
         XCTAssertEqual(wide.checkedParameterCount, (8 << 40) * 9 + 16 * ((8 << 40) + 1))
         XCTAssertNil(IRMConfig(hidden: 8, layers: [0, 1], widthMultiplier: 1 << 40, depth: 3).checkedParameterCount)
         XCTAssertNil(IRMConfig(hidden: 8, layers: [0], widthMultiplier: 0).checkedParameterCount)
-        XCTAssertThrowsError(try IRMConfig(hidden: 8, layers: [0], widthMultiplier: Int.max / 4, depth: 3).checkShape()) {
-            XCTAssertEqual("\($0)", "width 8 × 2305843009213693951 = more than Int holds is above the supported 16777216")
+        XCTAssertThrowsError(try IRMConfig(hidden: 8, layers: [0], widthMultiplier: Int.max / 4, depth: 3).checkShape())
+        {
+            XCTAssertEqual(
+                "\($0)", "width 8 × 2305843009213693951 = more than Int holds is above the supported 16777216")
         }
         XCTAssertNoThrow(try IRMConfig(hidden: 4096, layers: [0], widthMultiplier: 4096, depth: 2).checkShape())
         XCTAssertThrowsError(try IRMConfig(hidden: 4096, layers: [0], widthMultiplier: 4097).checkShape()) {
@@ -78,8 +80,8 @@ final class IRMTests: XCTestCase {
         for i in 0..<4 { for j in 0..<2 { net.bias(0)[i * 2 + j] = Float(100 * j + i) } }
         let inj = IRMInjector(net: net)
         var x = [Float](repeating: 0, count: 4)
-        inj.afterAttention(layer: 0, residual: &x, T: 1, pos0: 0, replay: false)   // tap
-        XCTAssertEqual(x, [0, 0, 0, 0])                              // layer 0 is not an injection layer
+        inj.afterAttention(layer: 0, residual: &x, T: 1, pos0: 0, replay: false)  // tap
+        XCTAssertEqual(x, [0, 0, 0, 0])  // layer 0 is not an injection layer
         inj.afterAttention(layer: 1, residual: &x, T: 1, pos0: 0, replay: false)
         XCTAssertEqual(x, [0, 1, 2, 3])
         x = [0, 0, 0, 0]
@@ -90,39 +92,47 @@ final class IRMTests: XCTestCase {
 
     /// Frozen model + IRM + cross-entropy + L1: d loss / d IRM parameters against central differences.
     func testWholeModelPlusIRMGradients() throws {
-        let mc = LlamaConfig(dim: 16, hiddenDim: 24, nLayers: 4, nHeads: 4, nKVHeads: 2, vocabSize: 23,
-                             normEps: 1e-5, ropeTheta: 10000, maxSeqLen: 8, tiedEmbeddings: true)
+        let mc = LlamaConfig(
+            dim: 16, hiddenDim: 24, nLayers: 4, nHeads: 4, nKVHeads: 2, vocabSize: 23,
+            normEps: 1e-5, ropeTheta: 10000, maxSeqLen: 8, tiedEmbeddings: true)
         try checkIRMGradients(LlamaModel.random(mc, seed: 9), layers: [0, 2, 3], width: 2)
     }
 
     /// The same through models whose matrices stay quantized (the GEMV and GEMM forward, the backward
     /// `dy·W` dequantizing while it packs): a 32-weight type, and the K-quants at their 256-wide rows.
     func testWholeModelPlusIRMGradientsThroughQuantizedWeights() throws {
-        let small = LlamaConfig(dim: 32, hiddenDim: 64, nLayers: 3, nHeads: 4, nKVHeads: 2, vocabSize: 23,
-                                normEps: 1e-5, ropeTheta: 10000, maxSeqLen: 8, tiedEmbeddings: true)
+        let small = LlamaConfig(
+            dim: 32, hiddenDim: 64, nLayers: 3, nHeads: 4, nKVHeads: 2, vocabSize: 23,
+            normEps: 1e-5, ropeTheta: 10000, maxSeqLen: 8, tiedEmbeddings: true)
         for type in [WeightType.q4_1, .q8_0] {
-            try checkIRMGradients(LlamaModel.random(small, seed: 10, type: type), layers: [0, 2], width: 1, l1: 0, "\(type)")
+            try checkIRMGradients(
+                LlamaModel.random(small, seed: 10, type: type), layers: [0, 2], width: 1, l1: 0, "\(type)")
         }
-        let wide = LlamaConfig(dim: 256, hiddenDim: 256, nLayers: 2, nHeads: 4, nKVHeads: 2, vocabSize: 23,
-                               normEps: 1e-5, ropeTheta: 10000, maxSeqLen: 8, tiedEmbeddings: false)
+        let wide = LlamaConfig(
+            dim: 256, hiddenDim: 256, nLayers: 2, nHeads: 4, nKVHeads: 2, vocabSize: 23,
+            normEps: 1e-5, ropeTheta: 10000, maxSeqLen: 8, tiedEmbeddings: false)
         for type in [WeightType.q4_K, .q6_K] {
-            try checkIRMGradients(LlamaModel.random(wide, seed: 11, type: type), layers: [1], width: 1, l1: 0, "\(type)")
+            try checkIRMGradients(
+                LlamaModel.random(wide, seed: 11, type: type), layers: [1], width: 1, l1: 0, "\(type)")
         }
     }
 
     /// The constant kind (one trainable vector per injection layer): every coordinate of d loss / d vector.
     func testWholeModelPlusConstantIRMGradients() throws {
-        let mc = LlamaConfig(dim: 16, hiddenDim: 24, nLayers: 4, nHeads: 4, nKVHeads: 2, vocabSize: 23,
-                             normEps: 1e-5, ropeTheta: 10000, maxSeqLen: 8, tiedEmbeddings: true)
+        let mc = LlamaConfig(
+            dim: 16, hiddenDim: 24, nLayers: 4, nHeads: 4, nKVHeads: 2, vocabSize: 23,
+            normEps: 1e-5, ropeTheta: 10000, maxSeqLen: 8, tiedEmbeddings: true)
         try checkIRMGradients(LlamaModel.random(mc, seed: 9), layers: [0, 2, 3], width: 1, kind: .constant, "constant")
     }
 
     /// `l1`: the L1 penalty's kinks (outputs crossing 0) add noise to finite differences along directions
     /// of many parameters; the quantized models are checked without it.
-    func checkIRMGradients(_ model: LlamaModel, layers: [Int], width: Int, l1: Float = 0.01, kind: IRMKind = .network,
-                           _ what: String = "f32", file: StaticString = #filePath, line: UInt = #line) throws {
+    func checkIRMGradients(
+        _ model: LlamaModel, layers: [Int], width: Int, l1: Float = 0.01, kind: IRMKind = .network,
+        _ what: String = "f32", file: StaticString = #filePath, line: UInt = #line
+    ) throws {
         let mc = model.config
-        rng = Rng(seed: 77)   // the same directions whatever ran before
+        rng = Rng(seed: 77)  // the same directions whatever ran before
         let cfg = IRMConfig(hidden: mc.dim, layers: layers, widthMultiplier: width, depth: 3, l1: l1, kind: kind)
         let net = IRMNetwork(config: cfg, seed: 4)
         // Keep every hidden pre-activation far from the ReLU kink (half the units clearly on, half clearly
@@ -133,7 +143,9 @@ final class IRMTests: XCTestCase {
             for i in 0..<s.out { net.bias(k)[i] = i % 2 == 0 ? 1 : -1 }
         }
         // The constant's values away from L1's kink at 0 (farther than the one-by-one step below).
-        if kind == .constant { for i in 0..<cfg.outputDim { net.constant[i] = (i % 2 == 0 ? 1 : -1) * (0.05 + 0.01 * Float(i % 7)) } }
+        if kind == .constant {
+            for i in 0..<cfg.outputDim { net.constant[i] = (i % 2 == 0 ? 1 : -1) * (0.05 + 0.01 * Float(i % 7)) }
+        }
         let inj = IRMInjector(net: net)
         let B = 2, T = 4
         let tokens: [Int32] = [1, 2, 3, 4, 5, 6, 7, 0]
@@ -145,7 +157,9 @@ final class IRMTests: XCTestCase {
                 try! model.trainingForward(tokens, arena: a, intervention: inj)
                 let ce = model.trainingLoss(targets: targets, arena: a).mean
                 var l1 = 0.0
-                for n in 0..<B * T where mask[n] { for i in 0..<cfg.outputDim { l1 += Double(abs(inj.acts.output[n * cfg.outputDim + i])) } }
+                for n in 0..<B * T where mask[n] {
+                    for i in 0..<cfg.outputDim { l1 += Double(abs(inj.acts.output[n * cfg.outputDim + i])) }
+                }
                 return ce + Double(cfg.l1) * l1 / Double(7 * cfg.outputDim)
             }
             try model.trainingForward(tokens, arena: a, intervention: inj)
@@ -172,8 +186,9 @@ final class IRMTests: XCTestCase {
                 // The differences' noise scales with the gradient, not with this direction's (possibly
                 // small) projection of it: a term in Σ|g·u| as well.
                 let terms = zip(g, u).reduce(0.0) { $0 + abs(Double($1.0 * $1.1)) }
-                XCTAssertEqual(analytic, numeric, accuracy: 1e-4 + 3e-3 * abs(numeric) + 3e-4 * terms,
-                               "\(what): direction \(trial), recompute \(recompute)", file: file, line: line)
+                XCTAssertEqual(
+                    analytic, numeric, accuracy: 1e-4 + 3e-3 * abs(numeric) + 3e-4 * terms,
+                    "\(what): direction \(trial), recompute \(recompute)", file: file, line: line)
             }
             // And parameters of the last Linear (no ReLU after it) one by one: every 5th, at most about 100.
             let lastW = kind == .constant ? 0 : net.weight(net.linearCount - 1) - net.params.ptr
@@ -183,8 +198,9 @@ final class IRMTests: XCTestCase {
                 net.params[i] = p0[i] - eps; let lm = loss()
                 net.params[i] = p0[i]
                 let numeric = (lp - lm) / Double(2 * eps)
-                XCTAssertEqual(Double(g[i]), numeric, accuracy: 1e-4 + 1e-2 * abs(numeric),
-                               "\(what): last-layer param \(i), recompute \(recompute)", file: file, line: line)
+                XCTAssertEqual(
+                    Double(g[i]), numeric, accuracy: 1e-4 + 1e-2 * abs(numeric),
+                    "\(what): last-layer param \(i), recompute \(recompute)", file: file, line: line)
             }
         }
     }
@@ -194,8 +210,9 @@ final class IRMTests: XCTestCase {
     /// each path gives the same bits on 1 and 2 threads. Shapes large enough for the blocked GEMM and for both
     /// threads to take part; fp32 and Q4_1 weights.
     func testTrainingStepOnEveryKernelPath() throws {
-        let mc = LlamaConfig(dim: 128, hiddenDim: 320, nLayers: 2, nHeads: 4, nKVHeads: 2, vocabSize: 97,
-                             normEps: 1e-5, ropeTheta: 10000, maxSeqLen: 32, tiedEmbeddings: false)
+        let mc = LlamaConfig(
+            dim: 128, hiddenDim: 320, nLayers: 2, nHeads: 4, nKVHeads: 2, vocabSize: 97,
+            normEps: 1e-5, ropeTheta: 10000, maxSeqLen: 32, tiedEmbeddings: false)
         let savedPath = kernelPath, savedThreads = numThreads
         defer { kernelPath = savedPath; numThreads = savedThreads }
         for type in [WeightType.f32, .q4_1] {
@@ -205,7 +222,8 @@ final class IRMTests: XCTestCase {
             let tokens = (0..<B * T).map { _ in Int32(r.int(mc.vocabSize)) }
             let targets = (0..<B * T).map { i in i % T >= T / 3 ? Int32(r.int(mc.vocabSize)) : -1 }
             func step() throws -> (loss: Double, grads: [Float]) {
-                let net = IRMNetwork(config: IRMConfig(hidden: mc.dim, layers: [0, 1], widthMultiplier: 1, depth: 3), seed: 4)
+                let net = IRMNetwork(
+                    config: IRMConfig(hidden: mc.dim, layers: [0, 1], widthMultiplier: 1, depth: 3), seed: 4)
                 let inj = IRMInjector(net: net)
                 let a = TrainingArena(config: mc, B: B, T: T)
                 try model.trainingForward(tokens, arena: a, intervention: inj)
@@ -217,14 +235,18 @@ final class IRMTests: XCTestCase {
             }
             var first: (path: KernelPath, loss: Double, grads: [Float])?
             for path in KernelPath.allCases {
-                guard CPUInfo.current.paths.contains(path) else { print("kernel path \(path.rawValue) skipped: this CPU cannot run it"); continue }
+                guard CPUInfo.current.paths.contains(path) else {
+                    print("kernel path \(path.rawValue) skipped: this CPU cannot run it"); continue
+                }
                 kernelPath = path
                 numThreads = 1
                 let one = try step()
                 numThreads = 2
                 let two = try step()
                 XCTAssertEqual(one.loss.bitPattern, two.loss.bitPattern, "\(type) \(path): loss on 1 and 2 threads")
-                XCTAssert(one.grads.map(\.bitPattern) == two.grads.map(\.bitPattern), "\(type) \(path): gradients on 1 and 2 threads")
+                XCTAssert(
+                    one.grads.map(\.bitPattern) == two.grads.map(\.bitPattern),
+                    "\(type) \(path): gradients on 1 and 2 threads")
                 guard let f = first else { first = (path, one.loss, one.grads); continue }
                 XCTAssertEqual(one.loss, f.loss, accuracy: 1e-5 * abs(f.loss), "\(type): loss on \(path) vs \(f.path)")
                 let scale = f.grads.reduce(0) { max($0, abs($1)) }
@@ -250,7 +272,7 @@ final class IRMTests: XCTestCase {
         let slice = inj.slice(row: 0, slot: 0)
         for i in 0..<4 { XCTAssertEqual(x[i] - x0[i], slice[i], accuracy: 1e-6) }
         XCTAssertGreaterThan(slice.map(abs).max()!, 1e-3)
-        let y0: [Float] = [9, 9, -9, 9]   // another residual: a forward would change the output
+        let y0: [Float] = [9, 9, -9, 9]  // another residual: a forward would change the output
         var y = y0
         inj.afterAttention(layer: 0, residual: &y, T: 1, pos0: 0, replay: true)
         XCTAssertEqual(Array(UnsafeBufferPointer(start: inj.acts.output, count: cfg.outputDim)), out)
@@ -264,8 +286,9 @@ final class IRMTests: XCTestCase {
     /// With --recompute the IRM's gradients are those of the stored activations, and the network runs once
     /// per step (in the forward; the backward replays it).
     func testRecomputeStepRunsTheNetworkOnce() throws {
-        let mc = LlamaConfig(dim: 16, hiddenDim: 24, nLayers: 4, nHeads: 4, nKVHeads: 2, vocabSize: 23,
-                             normEps: 1e-5, ropeTheta: 10000, maxSeqLen: 8, tiedEmbeddings: false)
+        let mc = LlamaConfig(
+            dim: 16, hiddenDim: 24, nLayers: 4, nHeads: 4, nKVHeads: 2, vocabSize: 23,
+            normEps: 1e-5, ropeTheta: 10000, maxSeqLen: 8, tiedEmbeddings: false)
         let model = LlamaModel.random(mc, seed: 3)
         let cfg = IRMConfig(hidden: 16, layers: [1, 3], widthMultiplier: 2, depth: 2)
         let tokens: [Int32] = [1, 2, 3, 4, 5, 6, 7, 0], targets: [Int32] = [-1, 7, 8, 9, -1, -1, 10, -1]
@@ -281,11 +304,14 @@ final class IRMTests: XCTestCase {
             inj.backward()
             return (net.grads.array, runs)
         }
-        let (stored, runsStored) = try grads(recompute: false), (recomputed, runsRecomputed) = try grads(recompute: true)
+        let (stored, runsStored) = try grads(recompute: false),
+            (recomputed, runsRecomputed) = try grads(recompute: true)
         XCTAssertEqual(runsStored, 1)
         XCTAssertEqual(runsRecomputed, 1)
         XCTAssertGreaterThan(stored.map(abs).max()!, 1e-4)
-        for i in 0..<stored.count { XCTAssertEqual(recomputed[i], stored[i], accuracy: 1e-6 + 1e-5 * abs(stored[i]), "grad \(i)") }
+        for i in 0..<stored.count {
+            XCTAssertEqual(recomputed[i], stored[i], accuracy: 1e-6 + 1e-5 * abs(stored[i]), "grad \(i)")
+        }
     }
 
     func testSaveLoadRoundTripWithReferenceNames() throws {
@@ -295,7 +321,9 @@ final class IRMTests: XCTestCase {
         defer { try? FileManager.default.removeItem(atPath: path) }
         try net.save(path: path)
         let f = try SafetensorsFile(path: path)
-        XCTAssertEqual(Set(f.tensors.keys), Set([0, 2, 4, 6, 8].flatMap { ["basic_forward.\($0).weight", "basic_forward.\($0).bias"] }))
+        XCTAssertEqual(
+            Set(f.tensors.keys),
+            Set([0, 2, 4, 6, 8].flatMap { ["basic_forward.\($0).weight", "basic_forward.\($0).bias"] }))
         XCTAssertEqual(f.tensors["basic_forward.8.weight"]?.shape, [24, 24])
         XCTAssertEqual(f.tensors["basic_forward.0.weight"]?.shape, [24, 8])
         let back = try IRMNetwork.load(path: path)
@@ -318,12 +346,17 @@ final class IRMTests: XCTestCase {
         let net = IRMNetwork(config: cfg, seed: 3)
         XCTAssertEqual(net.params.count, 8)
         XCTAssertTrue((0..<8).allSatisfy { net.constant[$0] != 0 && abs(net.constant[$0]) <= 0.5 })
-        XCTAssertTrue(IRMNetwork(config: IRMConfig(hidden: 4, layers: [1], initialization: .zeroOutput, kind: .constant),
-                                 seed: 3).params.array.allSatisfy { $0 == 0 })
+        XCTAssertTrue(
+            IRMNetwork(
+                config: IRMConfig(hidden: 4, layers: [1], initialization: .zeroOutput, kind: .constant),
+                seed: 3
+            ).params.array.allSatisfy { $0 == 0 })
         let acts = IRMActivations(config: cfg, rows: 3)
         let u = randoms(3 * 4)
         net.forward(u, rows: 3, acts)
-        for r in 0..<3 { XCTAssertEqual(Array(UnsafeBufferPointer(start: acts.output + r * 8, count: 8)), net.params.array) }
+        for r in 0..<3 {
+            XCTAssertEqual(Array(UnsafeBufferPointer(start: acts.output + r * 8, count: 8)), net.params.array)
+        }
         // d vector = Σ_rows dOut
         let dOut = (0..<24).map { Float($0) }
         net.zeroGrad()
@@ -346,12 +379,16 @@ final class IRMTests: XCTestCase {
 
         let enc = sortedJSONEncoder()
         let network = IRMConfig(hidden: 4, layers: [1, 3])
-        XCTAssertEqual(String(decoding: try enc.encode(network), as: UTF8.self),
-                       #"{"depth":5,"hidden":4,"initialization":"pytorch","l1":0,"layers":[1,3],"tapLayer":0,"widthMultiplier":3}"#)
+        XCTAssertEqual(
+            String(decoding: try enc.encode(network), as: UTF8.self),
+            #"{"depth":5,"hidden":4,"initialization":"pytorch","l1":0,"layers":[1,3],"tapLayer":0,"widthMultiplier":3}"#
+        )
         XCTAssertTrue(String(decoding: try enc.encode(cfg), as: UTF8.self).contains(#""kind":"constant""#))
         XCTAssertEqual(try JSONDecoder().decode(IRMConfig.self, from: try enc.encode(network)), network)
         XCTAssertEqual(try JSONDecoder().decode(IRMConfig.self, from: try enc.encode(cfg)), cfg)
-        let unknown = Data(#"{"depth":5,"hidden":4,"initialization":"pytorch","l1":0,"layers":[1],"tapLayer":0,"widthMultiplier":3,"kind":"lora"}"#.utf8)
+        let unknown = Data(
+            #"{"depth":5,"hidden":4,"initialization":"pytorch","l1":0,"layers":[1],"tapLayer":0,"widthMultiplier":3,"kind":"lora"}"#
+                .utf8)
         XCTAssertThrowsError(try JSONDecoder().decode(IRMConfig.self, from: unknown))
     }
 

@@ -8,8 +8,9 @@ import ModelIO
 /// must load back to the same logits: this checks both readers, both writers and the un-permutation.
 final class FormatEquivalenceTests: XCTestCase {
     func testGGUFAndHuggingFaceFolderGiveTheSameLogits() throws {
-        let cfg = LlamaConfig(dim: 64, hiddenDim: 96, nLayers: 2, nHeads: 4, nKVHeads: 2, vocabSize: 101,
-                              normEps: 1e-5, ropeTheta: 10000, maxSeqLen: 64, tiedEmbeddings: false)
+        let cfg = LlamaConfig(
+            dim: 64, hiddenDim: 96, nLayers: 2, nHeads: 4, nKVHeads: 2, vocabSize: 101,
+            normEps: 1e-5, ropeTheta: 10000, maxSeqLen: 64, tiedEmbeddings: false)
         let model = LlamaModel.random(cfg, seed: 11)
         let dir = NSTemporaryDirectory() + "irm-fmt-\(getpid())"
         defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -26,7 +27,7 @@ final class FormatEquivalenceTests: XCTestCase {
         let ref = try model.forward(tokens, state: model.makeState(capacity: 16), allLogits: true)
         let lg = try g.forward(tokens, state: g.makeState(capacity: 16), allLogits: true)
         let lh = try h.forward(tokens, state: h.makeState(capacity: 16), allLogits: true)
-        XCTAssertEqual(lg, ref)   // fp32 written and read back exactly
+        XCTAssertEqual(lg, ref)  // fp32 written and read back exactly
         XCTAssertEqual(lh, ref)
 
         // Reading the HF folder *without* un-permuting would differ: the permutation matters.

@@ -48,7 +48,7 @@ final class GoldenLogitsTests: XCTestCase {
         XCTAssertEqual(w.layers[0].wq.type, .q4_1)
         XCTAssertEqual(w.layers[29].wDown.type, .q4_1)
         XCTAssertEqual(w.tokenEmbedding.type, .q8_0)
-        XCTAssertLessThan(w.byteCount, 100_000_000)   // fp16 would take 269 MB
+        XCTAssertLessThan(w.byteCount, 100_000_000)  // fp16 would take 269 MB
         let tokens = try goldenTokens()
         for id in ids {
             let ref = try readF32(goldenDir + "/logits_f32ref_\(id).f32")
@@ -81,12 +81,16 @@ final class GoldenLogitsTests: XCTestCase {
         quantizedDot = .int8
         let tokens = try goldenTokens()
         for id in ["chat_france", "plain", "short", "unicode"] {
-            let exact = try readF32(goldenDir + "/logits_f32ref_\(id).f32"), native = try readF32(goldenDir + "/logits_\(id).f32")
+            let exact = try readF32(goldenDir + "/logits_f32ref_\(id).f32"),
+                native = try readF32(goldenDir + "/logits_\(id).f32")
             let state = model.makeState(capacity: 512)
             var last: [Float] = []
             for t in tokens[id]! { last = try model.forward([t], state: state) }
-            let dExact = maxAbsDiff(last, exact), dNative = maxAbsDiff(last, native), nativeExact = maxAbsDiff(native, exact)
-            print("golden int8 \(id): max |Δlogit| vs exact \(dExact), vs llama.cpp q41 \(dNative) (llama.cpp q41 vs exact \(nativeExact))")
+            let dExact = maxAbsDiff(last, exact), dNative = maxAbsDiff(last, native),
+                nativeExact = maxAbsDiff(native, exact)
+            print(
+                "golden int8 \(id): max |Δlogit| vs exact \(dExact), vs llama.cpp q41 \(dNative) (llama.cpp q41 vs exact \(nativeExact))"
+            )
             XCTAssertGreaterThan(dExact, 1e-3, "\(id): the 8-bit path is in use")
             XCTAssertLessThan(dExact, max(1.5, nativeExact), "\(id) vs exact")
             XCTAssertLessThan(dNative, max(1.5, nativeExact), "\(id) vs llama.cpp")

@@ -29,7 +29,7 @@ final class GradientCheckTests: XCTestCase {
         var y = [Float](repeating: 0, count: T * C), rstd = [Float](repeating: 0, count: T)
         rmsnormForward(&y, &rstd, x, w, T: T, C: C, eps: 1e-5)
         var dx = [Float](repeating: 0.5, count: T * C)
-        rmsnormBackward(&dx, r, x, w, rstd, T: T, C: C, accumulate: true)   // accumulate onto 0.5
+        rmsnormBackward(&dx, r, x, w, rstd, T: T, C: C, accumulate: true)  // accumulate onto 0.5
         for i in 0..<T * C { assertClose(Double(dx[i] - 0.5), fd(&x, i, eps: 1e-3, L), "rmsnorm dx[\(i)]") }
     }
 
@@ -79,12 +79,19 @@ final class GradientCheckTests: XCTestCase {
         attentionForward(&o, q, k, v, T: T, pos0: 0, nHeads: H, nKVHeads: KV, headDim: hd, probs: &probs)
         var dq = [Float](repeating: 0, count: q.count), dk = [Float](repeating: 0, count: k.count), dv = dk
         var ds = [Float](repeating: 0, count: H * T * T)
-        attentionBackward(dq: &dq, dk: &dk, dv: &dv, dout: r, q: q, k: k, v: v, probs: probs, ds: &ds,
-                          T: T, nHeads: H, nKVHeads: KV, headDim: hd)
+        attentionBackward(
+            dq: &dq, dk: &dk, dv: &dv, dout: r, q: q, k: k, v: v, probs: probs, ds: &ds,
+            T: T, nHeads: H, nKVHeads: KV, headDim: hd)
         let q0 = q, k0 = k, v0 = v
-        for i in 0..<q.count { assertClose(Double(dq[i]), fd(&q, i, eps: 1e-3) { L($0, k0, v0) }, "attention dq[\(i)]") }
-        for i in 0..<k.count { assertClose(Double(dk[i]), fd(&k, i, eps: 1e-3) { L(q0, $0, v0) }, "attention dk[\(i)]") }
-        for i in 0..<v.count { assertClose(Double(dv[i]), fd(&v, i, eps: 1e-3) { L(q0, k0, $0) }, "attention dv[\(i)]") }
+        for i in 0..<q.count {
+            assertClose(Double(dq[i]), fd(&q, i, eps: 1e-3) { L($0, k0, v0) }, "attention dq[\(i)]")
+        }
+        for i in 0..<k.count {
+            assertClose(Double(dk[i]), fd(&k, i, eps: 1e-3) { L(q0, $0, v0) }, "attention dk[\(i)]")
+        }
+        for i in 0..<v.count {
+            assertClose(Double(dv[i]), fd(&v, i, eps: 1e-3) { L(q0, k0, $0) }, "attention dv[\(i)]")
+        }
     }
 
     func testCrossEntropyBackward() {
@@ -98,7 +105,7 @@ final class GradientCheckTests: XCTestCase {
         let res = crossEntropy(xn: xn, targets: targets, head: head, dim: dim, dxn: &dxn, chunk: 2)
         XCTAssertEqual(res.count, 3)
         for i in 0..<N * dim { assertClose(Double(dxn[i]), fd(&xn, i, eps: 1e-3, L), "cross-entropy dxn[\(i)]") }
-        for i in dim..<2 * dim { XCTAssertEqual(dxn[i], 0) }   // the row without a target gets no gradient
+        for i in dim..<2 * dim { XCTAssertEqual(dxn[i], 0) }  // the row without a target gets no gradient
     }
 
     /// The whole frozen model: d loss / d embeddings against central differences along random directions,
@@ -112,8 +119,9 @@ final class GradientCheckTests: XCTestCase {
     }
 
     func wholeModelInputGradient(_ scaling: RopeScaling?) throws {
-        let cfg = LlamaConfig(dim: 32, hiddenDim: 48, nLayers: 3, nHeads: 4, nKVHeads: 2, vocabSize: 37,
-                              normEps: 1e-5, ropeTheta: 10000, maxSeqLen: 16, tiedEmbeddings: false, ropeScaling: scaling)
+        let cfg = LlamaConfig(
+            dim: 32, hiddenDim: 48, nLayers: 3, nHeads: 4, nKVHeads: 2, vocabSize: 37,
+            normEps: 1e-5, ropeTheta: 10000, maxSeqLen: 16, tiedEmbeddings: false, ropeScaling: scaling)
         let model = LlamaModel.random(cfg, seed: 5)
         let B = 2, T = 6, N = B * T
         let tokens = (0..<N).map { _ in Int32(rng.int(cfg.vocabSize)) }
@@ -135,15 +143,19 @@ final class GradientCheckTests: XCTestCase {
                 let lp = L(zip(emb, u).map { $0 + eps * $1 }), lm = L(zip(emb, u).map { $0 - eps * $1 })
                 let numeric = (lp - lm) / Double(2 * eps)
                 let analytic = zip(g, u).reduce(0.0) { $0 + Double($1.0 * $1.1) }
-                assertClose(analytic, numeric, rel: 1e-2, abs: 1e-4, "model input gradient (scaling \(scaling.map(\.description) ?? "none"), recompute \(recompute), trial \(trial))")
+                assertClose(
+                    analytic, numeric, rel: 1e-2, abs: 1e-4,
+                    "model input gradient (scaling \(scaling.map(\.description) ?? "none"), recompute \(recompute), trial \(trial))"
+                )
             }
         }
     }
 
     /// Gradients delivered at the afterAttention sites equal finite differences of an added perturbation there.
     func testHookSiteGradients() throws {
-        let cfg = LlamaConfig(dim: 16, hiddenDim: 24, nLayers: 3, nHeads: 2, nKVHeads: 1, vocabSize: 19,
-                              normEps: 1e-5, ropeTheta: 10000, maxSeqLen: 8, tiedEmbeddings: true)
+        let cfg = LlamaConfig(
+            dim: 16, hiddenDim: 24, nLayers: 3, nHeads: 2, nKVHeads: 1, vocabSize: 19,
+            normEps: 1e-5, ropeTheta: 10000, maxSeqLen: 8, tiedEmbeddings: true)
         let model = LlamaModel.random(cfg, seed: 8)
         let B = 1, T = 5, N = B * T
         let tokens: [Int32] = [1, 5, 7, 2, 18], targets: [Int32] = [-1, 3, 4, 9, 0]
@@ -163,7 +175,7 @@ final class GradientCheckTests: XCTestCase {
         let cap = Capture()
         try model.trainingForward(tokens, arena: a)
         model.trainingBackward(targets: targets, arena: a, receiver: cap, stopLayer: 1)
-        XCTAssertEqual(Set(cap.grads.keys), [1, 2])   // stops at layer 1's site
+        XCTAssertEqual(Set(cap.grads.keys), [1, 2])  // stops at layer 1's site
         let add = Add()
         for layer in [1, 2] {
             add.layer = layer
@@ -182,8 +194,9 @@ final class GradientCheckTests: XCTestCase {
 
     /// The training forward computes the same logits as the inference forward.
     func testTrainingForwardMatchesInference() throws {
-        let cfg = LlamaConfig(dim: 32, hiddenDim: 48, nLayers: 2, nHeads: 4, nKVHeads: 2, vocabSize: 37,
-                              normEps: 1e-5, ropeTheta: 10000, maxSeqLen: 16, tiedEmbeddings: true)
+        let cfg = LlamaConfig(
+            dim: 32, hiddenDim: 48, nLayers: 2, nHeads: 4, nKVHeads: 2, vocabSize: 37,
+            normEps: 1e-5, ropeTheta: 10000, maxSeqLen: 16, tiedEmbeddings: true)
         let model = LlamaModel.random(cfg, seed: 6)
         let tokens: [Int32] = [1, 2, 3, 4, 5, 6, 7, 8]
         let a = TrainingArena(config: cfg, B: 2, T: 4)
@@ -193,7 +206,7 @@ final class GradientCheckTests: XCTestCase {
         var targets = [Int32](repeating: -1, count: 8)
         targets[6] = 9
         let loss = model.trainingLoss(targets: targets, arena: a)
-        let row = Array(inf[2 * 37 ..< 3 * 37])
+        let row = Array(inf[2 * 37..<3 * 37])
         let mx = row.max()!
         let lse = log(row.reduce(0.0) { $0 + exp(Double($1 - mx)) }) + Double(mx)
         XCTAssertEqual(loss.mean, lse - Double(row[9]), accuracy: 1e-4)
@@ -203,28 +216,34 @@ final class GradientCheckTests: XCTestCase {
 final class TrainingArenaTests: XCTestCase {
     /// An arena re-shaped to a smaller batch gives the same loss as one allocated for that shape.
     func testSetShapeReusesStorage() throws {
-        let cfg = LlamaConfig(dim: 32, hiddenDim: 48, nLayers: 2, nHeads: 4, nKVHeads: 2, vocabSize: 37,
-                              normEps: 1e-5, ropeTheta: 10000, maxSeqLen: 16, tiedEmbeddings: true)
+        let cfg = LlamaConfig(
+            dim: 32, hiddenDim: 48, nLayers: 2, nHeads: 4, nKVHeads: 2, vocabSize: 37,
+            normEps: 1e-5, ropeTheta: 10000, maxSeqLen: 16, tiedEmbeddings: true)
         let model = LlamaModel.random(cfg, seed: 2)
         let tokens: [Int32] = [3, 4, 5, 6, 7, 8], targets: [Int32] = [4, 5, -1, 7, 8, -1]
         let big = TrainingArena(config: cfg, B: 4, T: 10)
-        try model.trainingForward(Array(repeating: 1, count: 40), arena: big)   // dirty it first
+        try model.trainingForward(Array(repeating: 1, count: 40), arena: big)  // dirty it first
         big.setShape(B: 2, T: 3)
         try model.trainingForward(tokens, arena: big)
         let fresh = TrainingArena(config: cfg, B: 2, T: 3)
         try model.trainingForward(tokens, arena: fresh)
-        XCTAssertEqual(model.trainingLoss(targets: targets, arena: big).sum, model.trainingLoss(targets: targets, arena: fresh).sum)
+        XCTAssertEqual(
+            model.trainingLoss(targets: targets, arena: big).sum, model.trainingLoss(targets: targets, arena: fresh).sum
+        )
     }
 
-    let cfg = LlamaConfig(dim: 32, hiddenDim: 48, nLayers: 3, nHeads: 4, nKVHeads: 2, vocabSize: 37,
-                          normEps: 1e-5, ropeTheta: 10000, maxSeqLen: 16, tiedEmbeddings: true)
+    let cfg = LlamaConfig(
+        dim: 32, hiddenDim: 48, nLayers: 3, nHeads: 4, nKVHeads: 2, vocabSize: 37,
+        normEps: 1e-5, ropeTheta: 10000, maxSeqLen: 16, tiedEmbeddings: true)
 
     /// Every view of `a` sits where a walk of its table for the current shape puts it, inside the storage.
     func assertCarvedByTable(_ a: TrainingArena, _ what: String, file: StaticString = #filePath, line: UInt = #line) {
         let table = TrainingArena.table(a.config, B: a.B, T: a.T, recompute: a.recompute)
         var offset = 0
         for r in table.regions {
-            for v in r.views { XCTAssertEqual(a[keyPath: v]! - a.storage.ptr, offset, "\(what): \(v)", file: file, line: line) }
+            for v in r.views {
+                XCTAssertEqual(a[keyPath: v]! - a.storage.ptr, offset, "\(what): \(v)", file: file, line: line)
+            }
             offset += r.floats
         }
         XCTAssertEqual(a.extent, offset, what, file: file, line: line)
@@ -234,7 +253,9 @@ final class TrainingArenaTests: XCTestCase {
     /// The table's sum is the byte count and the carved extent, and matches the layout written out by hand.
     func testTableSumIsTheCarvedExtent() {
         let c = cfg, H = c.nHeads
-        for (B, T, recompute) in [(1, 1, false), (2, 3, false), (4, 10, false), (1, 1, true), (2, 3, true), (3, 7, true)] {
+        for (B, T, recompute) in [
+            (1, 1, false), (2, 3, false), (4, 10, false), (1, 1, true), (2, 3, true), (3, 7, true)
+        ] {
             let a = TrainingArena(config: c, B: B, T: T, recompute: recompute)
             let what = "B \(B) T \(T) recompute \(recompute)"
             assertCarvedByTable(a, what)
@@ -244,10 +265,12 @@ final class TrainingArenaTests: XCTestCase {
             let input = N * c.dim
             let rest = N + N * c.qDim + 2 * N * c.kvDim + B * H * T * T + N * c.dim + N + 2 * N * c.hiddenDim
             let final = 2 * N * c.dim + N
-            let scratch = 2 * N * c.dim + N * c.qDim + 3 * N * c.hiddenDim + N * c.qDim + 2 * N * c.kvDim + H * T * T + 2 * N * c.dim
+            let scratch =
+                2 * N * c.dim + N * c.qDim + 3 * N * c.hiddenDim + N * c.qDim + 2 * N * c.kvDim + H * T * T + 2 * N
+                * c.dim
             // The LM head's chunk: logits and its input and input gradient, for min(N, …) rows.
             let chunk = crossEntropyChunkRows(vocab: c.vocabSize, rows: N)
-            XCTAssertEqual(chunk, N, what)   // a tiny vocabulary: every row in one chunk
+            XCTAssertEqual(chunk, N, what)  // a tiny vocabulary: every row in one chunk
             let head = chunk * c.vocabSize + 2 * chunk * c.dim
             let layers = recompute ? c.nLayers * input + rest : c.nLayers * (input + rest)
             XCTAssertEqual(a.extent, layers + final + scratch + head, what)

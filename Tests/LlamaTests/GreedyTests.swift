@@ -12,8 +12,9 @@ final class GreedyTests: XCTestCase {
         for (id, g) in greedy {
             let expected = (g["ids"] as! [Int]).map(Int32.init)
             var sampler = Sampler(SamplingParams())
-            let got = try model.generate(prompt: tokens[id]!.map(Int32.init), maxTokens: 32, sampler: &sampler,
-                                         isStop: { $0 == 2 })
+            let got = try model.generate(
+                prompt: tokens[id]!.map(Int32.init), maxTokens: 32, sampler: &sampler,
+                isStop: { $0 == 2 })
             XCTAssertEqual(got, expected, id)
         }
     }
@@ -40,7 +41,7 @@ final class GreedyTests: XCTestCase {
     }
 
     func testSamplingFrequenciesFollowSoftmax() {
-        let logits: [Float] = [0, log(3)]   // p = 0.25, 0.75
+        let logits: [Float] = [0, log(3)]  // p = 0.25, 0.75
         var s = Sampler(SamplingParams(temperature: 1, seed: 3))
         var ones = 0
         for _ in 0..<20000 where s.sample(logits) == 1 { ones += 1 }

@@ -23,16 +23,18 @@ final class Llama3GoldenTests: XCTestCase {
         let vocab = meta["vocab"] as! Int
         XCTAssertEqual(tokens.count, meta["T"] as! Int)
         XCTAssertEqual(logits.count, tokens.count * vocab)
-        XCTAssertGreaterThan(tokens.count, meta["original_context"] as! Int)   // both sides of the original context
-        return Fixture(folder: f, tokens: tokens, logits: logits, vocab: vocab,
-                       moved: Float((meta["moved_without_scaling"] as! NSNumber).doubleValue))
+        XCTAssertGreaterThan(tokens.count, meta["original_context"] as! Int)  // both sides of the original context
+        return Fixture(
+            folder: f, tokens: tokens, logits: logits, vocab: vocab,
+            moved: Float((meta["moved_without_scaling"] as! NSNumber).doubleValue))
     }
 
     /// A Hugging Face folder with `config` as its config.json and the fixture's weights.
     func hfFolder(_ fx: Fixture, config: Data) throws -> String {
         let dir = try tempDir()
         try config.write(to: URL(fileURLWithPath: dir + "/config.json"))
-        try FileManager.default.createSymbolicLink(atPath: dir + "/model.safetensors", withDestinationPath: fx.folder + "/model.safetensors")
+        try FileManager.default.createSymbolicLink(
+            atPath: dir + "/model.safetensors", withDestinationPath: fx.folder + "/model.safetensors")
         return dir
     }
 
@@ -44,10 +46,14 @@ final class Llama3GoldenTests: XCTestCase {
         for name in names {
             let fx = try fixture(name)
             let v4 = try hfFolder(fx, config: Data(contentsOf: URL(fileURLWithPath: fx.folder + "/config_v4.json")))
-            for (label, path) in [("config.json (transformers 5)", fx.folder), ("config.json (rope_scaling)", v4),
-                                  ("GGUF with rope_freqs", fx.folder + "/model.gguf")] {
+            for (label, path) in [
+                ("config.json (transformers 5)", fx.folder), ("config.json (rope_scaling)", v4),
+                ("GGUF with rope_freqs", fx.folder + "/model.gguf")
+            ] {
                 let model = try LlamaModel.load(path: path, storage: .f32)
-                guard case .some = model.config.ropeScaling else { return XCTFail("\(name) \(label): no RoPE scaling read") }
+                guard case .some = model.config.ropeScaling else {
+                    return XCTFail("\(name) \(label): no RoPE scaling read")
+                }
                 let d = maxAbsDiff(try allLogits(model, fx.tokens), fx.logits)
                 print("llama3 \(name) from \(label): max |Δlogit| over \(fx.tokens.count) positions = \(d)")
                 XCTAssertLessThan(d, 1e-4, "\(name) from \(label)")
@@ -63,7 +69,9 @@ final class Llama3GoldenTests: XCTestCase {
             let v4 = try LlamaConfig(hfConfigAt: fx.folder + "/config_v4.json")
             XCTAssertEqual(v5, v4, name)
             XCTAssertEqual(v5.ropeTheta, 500000, name)
-            guard case .llama3(let factor, 1, 4, let L) = v5.ropeScaling else { return XCTFail("\(name): \(String(describing: v5.ropeScaling))") }
+            guard case .llama3(let factor, 1, 4, let L) = v5.ropeScaling else {
+                return XCTFail("\(name): \(String(describing: v5.ropeScaling))")
+            }
             XCTAssertEqual(factor, name == "untied" ? 8 : 32)
             XCTAssertEqual(L, name == "untied" ? 64 : 48)
             let g = try LlamaConfig(gguf: GGUFFile(path: fx.folder + "/model.gguf"))
@@ -84,9 +92,12 @@ final class Llama3GoldenTests: XCTestCase {
     /// The test can fail: the same weights with the scaling dropped (plain RoPE at θ 500000) are far from the goldens.
     func testDroppingTheScalingMovesTheLogits() throws {
         let fx = try fixture("untied")
-        var cfg = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: fx.folder + "/config.json"))) as! [String: Any]
+        var cfg =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: fx.folder + "/config.json")))
+            as! [String: Any]
         cfg["rope_parameters"] = ["rope_type": "default", "rope_theta": 500000.0]
-        let model = try LlamaModel.load(path: try hfFolder(fx, config: JSONSerialization.data(withJSONObject: cfg)), storage: .f32)
+        let model = try LlamaModel.load(
+            path: try hfFolder(fx, config: JSONSerialization.data(withJSONObject: cfg)), storage: .f32)
         XCTAssertNil(model.config.ropeScaling)
         XCTAssertEqual(model.config.ropeTheta, 500000)
         let d = maxAbsDiff(try allLogits(model, fx.tokens), fx.logits)
@@ -103,11 +114,12 @@ final class Llama3GoldenTests: XCTestCase {
         for t in [5, 47, 100, T - 1] {
             var targets = [Int32](repeating: -1, count: T)
             targets[t] = Int32(t % V)
-            let row = fx.logits[t * V ..< (t + 1) * V]
+            let row = fx.logits[t * V..<(t + 1) * V]
             let mx = row.max()!
             let lse = log(row.reduce(0.0) { $0 + exp(Double($1 - mx)) }) + Double(mx)
-            XCTAssertEqual(model.trainingLoss(targets: targets, arena: a).mean, lse - Double(row[t * V + t % V]),
-                           accuracy: 1e-4, "position \(t)")
+            XCTAssertEqual(
+                model.trainingLoss(targets: targets, arena: a).mean, lse - Double(row[t * V + t % V]),
+                accuracy: 1e-4, "position \(t)")
         }
     }
 
@@ -124,17 +136,22 @@ final class Llama3GoldenTests: XCTestCase {
         }
         // Divisors from a GGUF have no config.json spelling: refused, not dropped.
         let g = try LlamaModel.load(path: dir + "/m.gguf", storage: .f32)
-        XCTAssertThrowsError(try g.writeHuggingFace(folder: dir + "/hf2")) { XCTAssert("\($0)".contains("rope_freqs"), "\($0)") }
+        XCTAssertThrowsError(try g.writeHuggingFace(folder: dir + "/hf2")) {
+            XCTAssert("\($0)".contains("rope_freqs"), "\($0)")
+        }
     }
 }
 
 /// config.json and GGUF settings that change the computation: understood, or refused in one line naming them.
 final class ModelSettingsAuditTests: XCTestCase {
-    let base: [String: Any] = ["model_type": "llama", "hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2,
-                               "num_attention_heads": 4, "num_key_value_heads": 2, "vocab_size": 256]
+    let base: [String: Any] = [
+        "model_type": "llama", "hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2,
+        "num_attention_heads": 4, "num_key_value_heads": 2, "vocab_size": 256
+    ]
 
     func config(_ extra: [String: Any]) throws -> LlamaConfig {
-        try LlamaConfig(hfConfigJSON: JSONSerialization.data(withJSONObject: base.merging(extra) { $1 }), file: "c.json")
+        try LlamaConfig(
+            hfConfigJSON: JSONSerialization.data(withJSONObject: base.merging(extra) { $1 }), file: "c.json")
     }
 
     func refused(_ extra: [String: Any], _ words: [String], file: StaticString = #filePath, line: UInt = #line) {
@@ -152,8 +169,9 @@ final class ModelSettingsAuditTests: XCTestCase {
         XCTAssertEqual(c.ropeTheta, 500000)
         XCTAssertNil(c.ropeScaling)
         XCTAssertEqual(try config(["rope_theta": 250000.0, "rope_scaling": NSNull()]).ropeTheta, 250000)
-        XCTAssertEqual(try config([:]).ropeTheta, 10000)   // transformers' LlamaConfig default
-        XCTAssertEqual(try config(["rope_scaling": ["rope_type": "linear", "factor": 4.0]]).ropeScaling, .linear(factor: 4))
+        XCTAssertEqual(try config([:]).ropeTheta, 10000)  // transformers' LlamaConfig default
+        XCTAssertEqual(
+            try config(["rope_scaling": ["rope_type": "linear", "factor": 4.0]]).ropeScaling, .linear(factor: 4))
         XCTAssertEqual(try config(["rope_scaling": ["type": "linear", "factor": 2.0]]).ropeScaling, .linear(factor: 2))
         XCTAssertEqual(try config(["sliding_window": 32, "max_position_embeddings": 4096]).maxSeqLen, 32)
         XCTAssertEqual(try config(["sliding_window": NSNull(), "max_position_embeddings": 4096]).maxSeqLen, 4096)
@@ -163,14 +181,27 @@ final class ModelSettingsAuditTests: XCTestCase {
         refused(["rope_scaling": ["rope_type": "yarn", "factor": 4.0]], ["rope_type 'yarn'"])
         refused(["rope_scaling": ["type": "dynamic", "factor": 2.0]], ["rope_type 'dynamic'"])
         refused(["rope_parameters": ["rope_type": "longrope", "rope_theta": 1e4]], ["rope_type 'longrope'"])
-        refused(["rope_parameters": ["full_attention": ["rope_type": "default"], "sliding_attention": ["rope_type": "default"]]],
-                ["rope_parameters", "per attention type"])
+        refused(
+            [
+                "rope_parameters": [
+                    "full_attention": ["rope_type": "default"], "sliding_attention": ["rope_type": "default"]
+                ]
+            ],
+            ["rope_parameters", "per attention type"])
         refused(["rope_theta": 1e4, "rope_parameters": ["rope_type": "default", "rope_theta": 5e5]], ["disagree"])
-        refused(["rope_scaling": ["rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0]],
-                ["original_max_position_embeddings"])
-        refused(["rope_scaling": ["rope_type": "llama3", "factor": 8.0, "low_freq_factor": 4.0, "high_freq_factor": 1.0,
-                                  "original_max_position_embeddings": 8192]], ["low_freq_factor"])
-        refused(["rope_parameters": ["rope_type": "default", "rope_theta": 1e4, "partial_rotary_factor": 0.5]], ["partial_rotary_factor"])
+        refused(
+            ["rope_scaling": ["rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0]],
+            ["original_max_position_embeddings"])
+        refused(
+            [
+                "rope_scaling": [
+                    "rope_type": "llama3", "factor": 8.0, "low_freq_factor": 4.0, "high_freq_factor": 1.0,
+                    "original_max_position_embeddings": 8192
+                ]
+            ], ["low_freq_factor"])
+        refused(
+            ["rope_parameters": ["rope_type": "default", "rope_theta": 1e4, "partial_rotary_factor": 0.5]],
+            ["partial_rotary_factor"])
         refused(["hidden_act": "gelu"], ["hidden_act 'gelu'"])
         refused(["attention_bias": true], ["attention_bias"])
         refused(["mlp_bias": true], ["mlp_bias"])
@@ -189,13 +220,19 @@ final class ModelSettingsAuditTests: XCTestCase {
             try model.writeGGUF(path: p, extraMetadata: meta)
             return p
         }
-        let linear = try LlamaConfig(gguf: GGUFFile(path: write([("llama.rope.scaling.type", .string("linear")),
-                                                                  ("llama.rope.scaling.factor", .float32(4))])))
+        let linear = try LlamaConfig(
+            gguf: GGUFFile(
+                path: write([
+                    ("llama.rope.scaling.type", .string("linear")),
+                    ("llama.rope.scaling.factor", .float32(4))
+                ])))
         XCTAssertEqual(linear.ropeScaling, .linear(factor: 4))
-        for (meta, word) in [([("llama.rope.scaling.type", GGUFValue.string("yarn"))], "'yarn'"),
-                             ([("llama.expert_count", .uint32(8)), ("llama.expert_used_count", .uint32(2))], "expert_count"),
-                             ([("llama.attention.sliding_window", .uint32(4))], "sliding_window"),
-                             ([("llama.attention.key_length", .uint32(8)), ("llama.rope.dimension_count", .uint32(4))], "partial rotary")] {
+        for (meta, word) in [
+            ([("llama.rope.scaling.type", GGUFValue.string("yarn"))], "'yarn'"),
+            ([("llama.expert_count", .uint32(8)), ("llama.expert_used_count", .uint32(2))], "expert_count"),
+            ([("llama.attention.sliding_window", .uint32(4))], "sliding_window"),
+            ([("llama.attention.key_length", .uint32(8)), ("llama.rope.dimension_count", .uint32(4))], "partial rotary")
+        ] {
             XCTAssertThrowsError(try LlamaConfig(gguf: GGUFFile(path: write(meta)))) { e in
                 XCTAssert("\(e)".contains(word), "\(e)")
                 XCTAssertFalse("\(e)".contains("\n"))

@@ -9,21 +9,25 @@ import TestSupport
 /// hold one model (bit-equal logits in fp16), the shards cut as save_pretrained cuts them, checked also by
 /// Python's stdlib, and the GGUF's tokenizer (from tokenizer.model) encodes as tokenizer.model does.
 final class RandomModelFilesTests: XCTestCase {
-    let config = LlamaConfig(dim: 256, hiddenDim: 512, nLayers: 2, nHeads: 4, nKVHeads: 2, vocabSize: 32000,
-                             normEps: 1e-5, ropeTheta: 10000, maxSeqLen: 512)
+    let config = LlamaConfig(
+        dim: 256, hiddenDim: 512, nLayers: 2, nHeads: 4, nKVHeads: 2, vocabSize: 32000,
+        normEps: 1e-5, ropeTheta: 10000, maxSeqLen: 512)
 
     func testHuggingFaceShardsAndGGUFHoldOneModel() throws {
         let dir = try tempDir()
         // 17 MB per shard: the 16 MB embedding and lm_head force three shards, each closed before the tensor
         // that would pass the limit.
         let limit = 17_000_000
-        let shards = try writeRandomHuggingFace(config, folder: dir + "/hf", seed: 7, maxShardBytes: limit,
-                                                tokenizerModel: llama2TokenizerModel)
+        let shards = try writeRandomHuggingFace(
+            config, folder: dir + "/hf", seed: 7, maxShardBytes: limit,
+            tokenizerModel: llama2TokenizerModel)
         XCTAssertEqual(shards.map(\.file), (1...3).map { String(format: "model-%05d-of-00003.safetensors", $0) })
-        try writeRandomGGUF(config, path: dir + "/f16.gguf", seed: 7, scheme: .uniform(.f16),
-                            extraMetadata: try ggufTokenizerMetadata(sentencePieceModel: llama2TokenizerModel))
-        try writeRandomGGUF(config, path: dir + "/q4km.gguf", seed: 7, scheme: .q4_K_M,
-                            extraMetadata: try ggufTokenizerMetadata(sentencePieceModel: llama2TokenizerModel))
+        try writeRandomGGUF(
+            config, path: dir + "/f16.gguf", seed: 7, scheme: .uniform(.f16),
+            extraMetadata: try ggufTokenizerMetadata(sentencePieceModel: llama2TokenizerModel))
+        try writeRandomGGUF(
+            config, path: dir + "/q4km.gguf", seed: 7, scheme: .q4_K_M,
+            extraMetadata: try ggufTokenizerMetadata(sentencePieceModel: llama2TokenizerModel))
 
         // An independent reader of the folder: every shard's header, offsets contiguous, sizes adding up, the
         // index naming each tensor's shard, and no shard over the limit unless it holds a single tensor.
@@ -52,8 +56,9 @@ final class RandomModelFilesTests: XCTestCase {
             """
         let r = try runProcess("/usr/bin/env", ["python3", "-c", py, dir + "/hf", "\(limit)"])
         XCTAssertEqual(r.status, 0, r.stderr)
-        XCTAssertEqual(r.stdout.trimmingCharacters(in: .whitespacesAndNewlines),
-                       "\(3 + 9 * config.nLayers) \(2 * (config.parameterCount))")
+        XCTAssertEqual(
+            r.stdout.trimmingCharacters(in: .whitespacesAndNewlines),
+            "\(3 + 9 * config.nLayers) \(2 * (config.parameterCount))")
 
         let hf = try LoadedModel.load(path: dir + "/hf")
         let f16 = try LoadedModel.load(path: dir + "/f16.gguf")
@@ -68,10 +73,14 @@ final class RandomModelFilesTests: XCTestCase {
         let ids = hf.tokenizer.encode(text, addSpecial: true, parseSpecial: false)
         XCTAssertEqual(f16.tokenizer.encode(text, addSpecial: true, parseSpecial: false), ids)
         XCTAssertEqual(ids.first, 1)
-        func logits(_ m: LoadedModel) throws -> [Float] { try m.model.forward(ids, state: m.model.makeState(capacity: 64)) }
+        func logits(_ m: LoadedModel) throws -> [Float] {
+            try m.model.forward(ids, state: m.model.makeState(capacity: 64))
+        }
         let a = try logits(hf), b = try logits(f16), c = try logits(q4)
-        XCTAssert(a.map(\.bitPattern) == b.map(\.bitPattern), "HF fp16 shards and GGUF fp16 of one seed: max |Δ| "
-                  + "\(zip(a, b).map { abs($0 - $1) }.max()!)")
+        XCTAssert(
+            a.map(\.bitPattern) == b.map(\.bitPattern),
+            "HF fp16 shards and GGUF fp16 of one seed: max |Δ| "
+                + "\(zip(a, b).map { abs($0 - $1) }.max()!)")
         var dot = 0.0, na = 0.0, nc = 0.0
         for i in a.indices { dot += Double(a[i] * c[i]); na += Double(a[i] * a[i]); nc += Double(c[i] * c[i]) }
         XCTAssertGreaterThan(dot / (na * nc).squareRoot(), 0.98, "Q4_K_M logits against fp16")

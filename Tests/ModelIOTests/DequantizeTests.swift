@@ -26,8 +26,11 @@ final class DequantizeTests: XCTestCase {
             // zeros or abs values would fail above; this guards the fixture itself).
             XCTAssertTrue(expected.contains { $0 < 0 } && expected.contains { $0 > 0 }, "\(type) fixture")
         }
-        XCTAssertEqual(seen, Set([TensorType.q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .q4_K, .q5_K, .q6_K, .f16, .bf16]
-            .map(\.rawValue)))
+        XCTAssertEqual(
+            seen,
+            Set(
+                [TensorType.q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .q4_K, .q5_K, .q6_K, .f16, .bf16]
+                    .map(\.rawValue)))
     }
 
     func testQuantizedRowsOfTheRealModelMatchNumpy() throws {
@@ -51,7 +54,8 @@ final class DequantizeTests: XCTestCase {
                 XCTAssertEqual((0..<fx.cols).map { w.value(1, $0) }, got)
             }
         }
-        XCTAssertEqual(Set(smolLM2RowFixtures.map { $0.type }), Set([TensorType.q4_1.rawValue, TensorType.q8_0.rawValue]))
+        XCTAssertEqual(
+            Set(smolLM2RowFixtures.map { $0.type }), Set([TensorType.q4_1.rawValue, TensorType.q8_0.rawValue]))
     }
 
     /// A hand-built Q4_K block checks the scale/min unpacking of sub-blocks 4-7 independently of the
@@ -59,14 +63,14 @@ final class DequantizeTests: XCTestCase {
     /// min 50 = 0b11_0010 (low nibble in byte 8+j's high half, top bits in byte 4+j's top).
     func testQ4KHighSubBlockScaleAndMin() throws {
         var b = [UInt8](repeating: 0, count: 144)
-        b[0] = 0x00; b[1] = 0x3C            // d = 1.0 (fp16 0x3C00)
-        b[2] = 0x00; b[3] = 0x38            // dmin = 0.5
+        b[0] = 0x00; b[1] = 0x3C  // d = 1.0 (fp16 0x3C00)
+        b[2] = 0x00; b[3] = 0x38  // dmin = 0.5
         // sub-block 5 (j = 5): scale bits from scales[9] low nibble and scales[1] >> 6; min from
         // scales[9] high nibble and scales[5] >> 6.
         b[4 + 9] = (0b0010 << 4) | 0b0101
         b[4 + 1] = 0b10 << 6
         b[4 + 5] = 0b11 << 6
-        for l in 0..<32 { b[16 + 64 + l] = 0x70 | UInt8(l % 16) } // group 2: low nibble = sub-block 4, high = 5
+        for l in 0..<32 { b[16 + 64 + l] = 0x70 | UInt8(l % 16) }  // group 2: low nibble = sub-block 4, high = 5
         let y = try dequantize(tensorInfo("k", .q4_K, [256], b)).array
         // Sub-block 5 covers y[160..<192]: 37 * 7 - 0.5 * 50 = 234
         XCTAssertEqual(y[160], 234); XCTAssertEqual(y[191], 234)
@@ -87,16 +91,21 @@ final class DequantizeTests: XCTestCase {
         for (w, type) in [(w32, WeightType.f32), (w16, .f16), (wbf, .bf16)] {
             XCTAssertEqual(w.rows, 2); XCTAssertEqual(w.cols, 32); XCTAssertEqual(w.type, type)
         }
-        for r in 0..<2 { for c in 0..<32 {
-            let x = ref[r * 32 + c]
-            XCTAssertEqual(w32.value(r, c), x)
-            XCTAssertEqual(w16.value(r, c), Float(Float16(x)))
-            XCTAssertEqual(wbf.value(r, c), bf16ToFloat(floatToBF16(x)))
-        } }
+        for r in 0..<2 {
+            for c in 0..<32 {
+                let x = ref[r * 32 + c]
+                XCTAssertEqual(w32.value(r, c), x)
+                XCTAssertEqual(w16.value(r, c), Float(Float16(x)))
+                XCTAssertEqual(wbf.value(r, c), bf16ToFloat(floatToBF16(x)))
+            }
+        }
 
         // Same storage: a zero-copy view into the tensor's memory, owned by the tensor's owner.
-        let f16 = tensorInfo("f", .f16, [3, 4], (0..<12).flatMap { i -> [UInt8] in
-            let h = Float16(Float(i) - 5.5).bitPattern; return [UInt8(h & 0xFF), UInt8(h >> 8)] })
+        let f16 = tensorInfo(
+            "f", .f16, [3, 4],
+            (0..<12).flatMap { i -> [UInt8] in
+                let h = Float16(Float(i) - 5.5).bitPattern; return [UInt8(h & 0xFF), UInt8(h >> 8)]
+            })
         let view = try makeWeight(f16, storage: .f16)
         XCTAssertEqual(view.base, f16.data)
         XCTAssertTrue(view.owner === f16.owner)
@@ -110,18 +119,30 @@ final class DequantizeTests: XCTestCase {
 
     func testMakeWeightErrors() {
         let q = [UInt8](repeating: 0, count: 34)
-        assertModelIOError({ _ = try makeWeight(tensorInfo("norm", .f32, [8], [UInt8](repeating: 0, count: 32)),
-                                                storage: .f32) },
-                           file: "test.gguf", contains: ["'norm'", "2-D", "[8]"])
-        assertModelIOError({ _ = try makeWeight(tensorInfo("odd", .q8_0, [1, 17], q), storage: .f32) },
-                           file: "test.gguf", contains: ["'odd'", "17", "block size 32"])
-        assertModelIOError({ _ = try makeWeight(tensorInfo("short", .q8_0, [2, 32], q), storage: .f16) },
-                           file: "test.gguf", contains: ["'short'", "needs 68 bytes", "has 34"])
-        assertModelIOError({ _ = try makeWeight(tensorInfo("k2", .q2_K, [1, 256],
-                                                           [UInt8](repeating: 0, count: 84)), storage: .f32) },
-                           file: "test.gguf", contains: ["'k2'", "Q2_K", "cannot dequantize"])
-        assertModelIOError({ _ = try dequantize(tensorInfo("neg", .f32, [-1, 4], [])) },
-                           file: "test.gguf", contains: ["'neg'", "invalid shape"])
+        assertModelIOError(
+            {
+                _ = try makeWeight(
+                    tensorInfo("norm", .f32, [8], [UInt8](repeating: 0, count: 32)),
+                    storage: .f32)
+            },
+            file: "test.gguf", contains: ["'norm'", "2-D", "[8]"])
+        assertModelIOError(
+            { _ = try makeWeight(tensorInfo("odd", .q8_0, [1, 17], q), storage: .f32) },
+            file: "test.gguf", contains: ["'odd'", "17", "block size 32"])
+        assertModelIOError(
+            { _ = try makeWeight(tensorInfo("short", .q8_0, [2, 32], q), storage: .f16) },
+            file: "test.gguf", contains: ["'short'", "needs 68 bytes", "has 34"])
+        assertModelIOError(
+            {
+                _ = try makeWeight(
+                    tensorInfo(
+                        "k2", .q2_K, [1, 256],
+                        [UInt8](repeating: 0, count: 84)), storage: .f32)
+            },
+            file: "test.gguf", contains: ["'k2'", "Q2_K", "cannot dequantize"])
+        assertModelIOError(
+            { _ = try dequantize(tensorInfo("neg", .f32, [-1, 4], [])) },
+            file: "test.gguf", contains: ["'neg'", "invalid shape"])
     }
 
     func testDequantizeIsParallelAndShapeFaithful() throws {

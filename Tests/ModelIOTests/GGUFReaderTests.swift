@@ -2,7 +2,6 @@ import XCTest
 import Foundation
 @testable import ModelIO
 
-
 final class GGUFReaderTests: XCTestCase {
     func testSmolLM2Metadata() throws {
         let g = try GGUFFile(path: smolPath)
@@ -79,10 +78,14 @@ final class GGUFReaderTests: XCTestCase {
 
 final class SHA256Tests: XCTestCase {
     func testKnownVectorsAndModelFile() throws {
-        func hex(_ s: String) -> String { var h = SHA256(); h.update(Array(s.utf8)); return h.finalize().map { String(format: "%02x", $0) }.joined() }
+        func hex(_ s: String) -> String {
+            var h = SHA256(); h.update(Array(s.utf8)); return h.finalize().map { String(format: "%02x", $0) }.joined()
+        }
         XCTAssertEqual(hex(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
         XCTAssertEqual(hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
-        XCTAssertEqual(hex(String(repeating: "a", count: 1000)), "41edece42d63e8d9bf515a9ba6932e1c20cbc9f5a5d134645adb5db1b9737ea3")
+        XCTAssertEqual(
+            hex(String(repeating: "a", count: 1000)), "41edece42d63e8d9bf515a9ba6932e1c20cbc9f5a5d134645adb5db1b9737ea3"
+        )
         // Fed in odd-sized pieces it gives the same digest.
         var h = SHA256()
         let msg = Array(String(repeating: "The quick brown fox. ", count: 50).utf8)
@@ -90,6 +93,7 @@ final class SHA256Tests: XCTestCase {
         while i < msg.count { let n = min(37, msg.count - i); h.update(Array(msg[i..<i + n])); i += n }
         var whole = SHA256(); whole.update(msg)
         XCTAssertEqual(h.finalize(), whole.finalize())
-        XCTAssertEqual(try sha256Hex(ofFile: smolPath), "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53")
+        XCTAssertEqual(
+            try sha256Hex(ofFile: smolPath), "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53")
     }
 }

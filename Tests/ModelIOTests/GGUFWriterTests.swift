@@ -17,7 +17,7 @@ final class GGUFWriterTests: XCTestCase {
         ("t.f32s", .array([.float32(0.5), .float32(-0.25)])),
         ("t.bools", .array([.bool(true), .bool(false)])),
         ("t.u64s", .array([.uint64(1), .uint64(UInt64.max)])),
-        ("t.empty", .array([])),
+        ("t.empty", .array([]))
     ]
 
     func testHeaderBytes() throws {
@@ -38,8 +38,11 @@ final class GGUFWriterTests: XCTestCase {
         // data section: aligned to 32, holds 1, 2, 3 as f32, padded to 32
         XCTAssertEqual(b.count % 32, 0)
         let data = b.count - 32
-        XCTAssertEqual(Array(b[data..<(data + 12)]), [1.0, 2.0, 3.0].flatMap { (f: Float) -> [UInt8] in
-            withUnsafeBytes(of: f.bitPattern.littleEndian) { Array($0) } })
+        XCTAssertEqual(
+            Array(b[data..<(data + 12)]),
+            [1.0, 2.0, 3.0].flatMap { (f: Float) -> [UInt8] in
+                withUnsafeBytes(of: f.bitPattern.littleEndian) { Array($0) }
+            })
         XCTAssertTrue(b[(data + 12)...].allSatisfy { $0 == 0 })
     }
 
@@ -111,20 +114,26 @@ final class GGUFWriterTests: XCTestCase {
     func testWriterErrors() throws {
         let dir = try tempDir()
         let path = dir + "/bad.gguf"
-        assertModelIOError({ _ = try GGUFWriter(path: path, alignment: 24) }, file: "bad.gguf",
-                           contains: ["alignment", "power of two"])
+        assertModelIOError(
+            { _ = try GGUFWriter(path: path, alignment: 24) }, file: "bad.gguf",
+            contains: ["alignment", "power of two"])
         let w = try GGUFWriter(path: path)
-        assertModelIOError({ try w.set("mixed", .array([.int32(1), .string("x")])) }, file: "bad.gguf",
-                           contains: ["'mixed'", "same type"])
-        assertModelIOError({ try w.set("nested", .array([.array([.int32(1)])])) }, file: "bad.gguf",
-                           contains: ["'nested'", "arrays of arrays"])
+        assertModelIOError(
+            { try w.set("mixed", .array([.int32(1), .string("x")])) }, file: "bad.gguf",
+            contains: ["'mixed'", "same type"])
+        assertModelIOError(
+            { try w.set("nested", .array([.array([.int32(1)])])) }, file: "bad.gguf",
+            contains: ["'nested'", "arrays of arrays"])
         try w.addTensor(name: "x", floats: [1], shape: [1])
-        assertModelIOError({ try w.addTensor(name: "x", floats: [1], shape: [1]) }, file: "bad.gguf",
-                           contains: ["duplicate", "'x'"])
-        assertModelIOError({ try w.addTensor(name: "y", floats: [1, 2], shape: [3]) }, file: "bad.gguf",
-                           contains: ["'y'", "needs 12 bytes", "got 8"])
-        assertModelIOError({ try w.addTensor(name: "q", type: .q8_0, shape: [1, 16], bytes: [UInt8](repeating: 0, count: 17)) },
-                           file: "bad.gguf", contains: ["'q'", "block size 32"])
+        assertModelIOError(
+            { try w.addTensor(name: "x", floats: [1], shape: [1]) }, file: "bad.gguf",
+            contains: ["duplicate", "'x'"])
+        assertModelIOError(
+            { try w.addTensor(name: "y", floats: [1, 2], shape: [3]) }, file: "bad.gguf",
+            contains: ["'y'", "needs 12 bytes", "got 8"])
+        assertModelIOError(
+            { try w.addTensor(name: "q", type: .q8_0, shape: [1, 16], bytes: [UInt8](repeating: 0, count: 17)) },
+            file: "bad.gguf", contains: ["'q'", "block size 32"])
         let nowhere = try GGUFWriter(path: dir + "/no/such/dir/x.gguf")
         assertModelIOError({ try nowhere.write() }, file: "x.gguf", contains: ["temporary file", "no/such/dir"])
     }

@@ -24,14 +24,17 @@ func hexFloats(_ s: String) -> [Float] {
 
 /// Asserts that `body` throws a ModelIOError whose file ends with `file` and whose message contains
 /// every fragment.
-func assertModelIOError(_ body: () throws -> Void, file: String, contains fragments: [String],
-                        _ sourceFile: StaticString = #filePath, line: UInt = #line) {
+func assertModelIOError(
+    _ body: () throws -> Void, file: String, contains fragments: [String],
+    _ sourceFile: StaticString = #filePath, line: UInt = #line
+) {
     do {
         try body()
         XCTFail("expected a ModelIOError", file: sourceFile, line: line)
     } catch let e as ModelIOError {
-        XCTAssertTrue(e.file.hasSuffix(file), "error names '\(e.file)', expected '\(file)': \(e)",
-                      file: sourceFile, line: line)
+        XCTAssertTrue(
+            e.file.hasSuffix(file), "error names '\(e.file)', expected '\(file)': \(e)",
+            file: sourceFile, line: line)
         for f in fragments {
             XCTAssertTrue(e.message.contains(f), "message lacks '\(f)': \(e)", file: sourceFile, line: line)
         }
@@ -42,9 +45,11 @@ func assertModelIOError(_ body: () throws -> Void, file: String, contains fragme
 
 /// A TensorInfo over bytes owned by a ByteBuffer.
 func tensorInfo(_ name: String, _ type: TensorType, _ shape: [Int], _ bytes: [UInt8], file: String = "test.gguf")
-    -> TensorInfo {
+    -> TensorInfo
+{
     let buf = ByteBuffer(byteCount: bytes.count)
     bytes.withUnsafeBytes { buf.ptr.copyMemory(from: $0.baseAddress!, byteCount: bytes.count) }
-    return TensorInfo(name: name, type: type, shape: shape, data: UnsafeRawPointer(buf.ptr),
-                      byteCount: bytes.count, owner: buf, file: file)
+    return TensorInfo(
+        name: name, type: type, shape: shape, data: UnsafeRawPointer(buf.ptr),
+        byteCount: bytes.count, owner: buf, file: file)
 }

@@ -16,16 +16,23 @@ final class SafetensorsTests: XCTestCase {
         try Data(b).write(to: URL(fileURLWithPath: path))
     }
 
-    let specials: [Float] = [0, -0.0, 1, -1.5, 3.1415927, Float(bitPattern: 0x0001_1234), -Float.infinity, Float.greatestFiniteMagnitude, 65504]
+    let specials: [Float] = [
+        0, -0.0, 1, -1.5, 3.1415927, Float(bitPattern: 0x0001_1234), -Float.infinity, Float.greatestFiniteMagnitude,
+        65504
+    ]
 
     func testRoundTrip() throws {
         let dir = try tempDir()
         let path = dir + "/irm.safetensors"
         let w1 = (0..<12).map { Float($0) * 0.1 - 0.55 }
         let odd: [Float] = [1, 2, 3]
-        try writeSafetensors(path: path, floatTensors: [("layers.1.weight", [3, 4], w1), ("b", [9], specials),
-                                                        ("odd", [3], odd)],
-                             metadata: ["format": "pt", "irm.layers": "0,1,2", "quote\"key": "line\nbreak"])
+        try writeSafetensors(
+            path: path,
+            floatTensors: [
+                ("layers.1.weight", [3, 4], w1), ("b", [9], specials),
+                ("odd", [3], odd)
+            ],
+            metadata: ["format": "pt", "irm.layers": "0,1,2", "quote\"key": "line\nbreak"])
         // The same values as f16 and bf16, written through the raw-bytes API.
         let h = try writeAndRead16(dir)
         XCTAssertEqual(h.f16, w1.map { Float(Float16($0)) })
@@ -48,14 +55,16 @@ final class SafetensorsTests: XCTestCase {
         // Keys are sorted in the header text.
         let header = String(decoding: UnsafeRawBufferPointer(start: f.file.base + 8, count: n), as: UTF8.self)
         let positions = ["\"__metadata__\"", "\"b\"", "\"layers.1.weight\"", "\"odd\""].map {
-            header.range(of: $0)!.lowerBound }
+            header.range(of: $0)!.lowerBound
+        }
         XCTAssertEqual(positions, positions.sorted())
         XCTAssertTrue(header.hasSuffix("}") || header.hasSuffix(" "))
         // A zero-copy fp32 weight straight from the file.
         let w = try makeWeight(t, storage: .f32)
         XCTAssertEqual(w.base, t.data); XCTAssertEqual(w.value(2, 3), w1[11])
-        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir).sorted(),
-                       ["h.safetensors", "irm.safetensors"])
+        XCTAssertEqual(
+            try FileManager.default.contentsOfDirectory(atPath: dir).sorted(),
+            ["h.safetensors", "irm.safetensors"])
     }
 
     func writeAndRead16(_ dir: String) throws -> (f16: [Float], bf16: [Float]) {
@@ -63,8 +72,9 @@ final class SafetensorsTests: XCTestCase {
         let f16 = vals.map { Float16($0).bitPattern }.withUnsafeBytes { [UInt8]($0) }
         let bf = vals.map { floatToBF16($0) }.withUnsafeBytes { [UInt8]($0) }
         let one: [UInt8] = [0, 0, 0x80, 0x3F]
-        try writeSafetensors(path: dir + "/h.safetensors",
-                             tensors: [("half", .f16, [12], f16), ("brain", .bf16, [2, 6], bf), ("one", .f32, [1], one)])
+        try writeSafetensors(
+            path: dir + "/h.safetensors",
+            tensors: [("half", .f16, [12], f16), ("brain", .bf16, [2, 6], bf), ("one", .f32, [1], one)])
         let f = try SafetensorsFile(path: dir + "/h.safetensors")
         XCTAssertEqual(f.metadata, [:])
         // The f32 tensor comes first in the data (largest element size), then 16-bit ones by name.
@@ -79,37 +89,40 @@ final class SafetensorsTests: XCTestCase {
         let dir = try tempDir()
         let path = dir + "/py.safetensors"
         let a = (0..<6).map { Float($0) * -0.75 + 0.125 }
-        try writeSafetensors(path: path, floatTensors: [("irm.0.weight", [2, 3], a), ("irm.0.bias", [2], [7.5, -1])],
-                             metadata: ["irm.hidden": "576", "ünï": "cödé"])
-        try writeSafetensors(path: dir + "/py16.safetensors", floatTensors: [("h", [3], [0.5, -2, 1e-3])],
-                             storage: .f16)
-        try writeSafetensors(path: dir + "/pybf.safetensors", floatTensors: [("h", [3], [0.5, -2, 1e-3])],
-                             storage: .bf16)
+        try writeSafetensors(
+            path: path, floatTensors: [("irm.0.weight", [2, 3], a), ("irm.0.bias", [2], [7.5, -1])],
+            metadata: ["irm.hidden": "576", "ünï": "cödé"])
+        try writeSafetensors(
+            path: dir + "/py16.safetensors", floatTensors: [("h", [3], [0.5, -2, 1e-3])],
+            storage: .f16)
+        try writeSafetensors(
+            path: dir + "/pybf.safetensors", floatTensors: [("h", [3], [0.5, -2, 1e-3])],
+            storage: .bf16)
         let script = """
-        import json, struct, sys
-        out = {}
-        for path in sys.argv[1:]:
-            with open(path, 'rb') as f:
-                raw = f.read()
-            (n,) = struct.unpack('<Q', raw[:8])
-            assert n % 8 == 0, 'header not padded to 8'
-            header = json.loads(raw[8:8 + n].decode('utf-8'))
-            data = raw[8 + n:]
-            res = {'__metadata__': header.pop('__metadata__', {})}
-            for name, e in header.items():
-                b, end = e['data_offsets']
-                chunk = data[b:end]
-                if e['dtype'] == 'F32':
-                    vals = list(struct.unpack('<%df' % (len(chunk) // 4), chunk))
-                elif e['dtype'] == 'F16':
-                    vals = list(struct.unpack('<%de' % (len(chunk) // 2), chunk))
-                else:
-                    hs = struct.unpack('<%dH' % (len(chunk) // 2), chunk)
-                    vals = [struct.unpack('<f', struct.pack('<I', h << 16))[0] for h in hs]
-                res[name] = {'dtype': e['dtype'], 'shape': e['shape'], 'values': vals}
-            out[path.split('/')[-1]] = res
-        print(json.dumps(out))
-        """
+            import json, struct, sys
+            out = {}
+            for path in sys.argv[1:]:
+                with open(path, 'rb') as f:
+                    raw = f.read()
+                (n,) = struct.unpack('<Q', raw[:8])
+                assert n % 8 == 0, 'header not padded to 8'
+                header = json.loads(raw[8:8 + n].decode('utf-8'))
+                data = raw[8 + n:]
+                res = {'__metadata__': header.pop('__metadata__', {})}
+                for name, e in header.items():
+                    b, end = e['data_offsets']
+                    chunk = data[b:end]
+                    if e['dtype'] == 'F32':
+                        vals = list(struct.unpack('<%df' % (len(chunk) // 4), chunk))
+                    elif e['dtype'] == 'F16':
+                        vals = list(struct.unpack('<%de' % (len(chunk) // 2), chunk))
+                    else:
+                        hs = struct.unpack('<%dH' % (len(chunk) // 2), chunk)
+                        vals = [struct.unpack('<f', struct.pack('<I', h << 16))[0] for h in hs]
+                    res[name] = {'dtype': e['dtype'], 'shape': e['shape'], 'values': vals}
+                out[path.split('/')[-1]] = res
+            print(json.dumps(out))
+            """
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         p.arguments = ["python3", "-c", script, path, dir + "/py16.safetensors", dir + "/pybf.safetensors"]
@@ -134,13 +147,15 @@ final class SafetensorsTests: XCTestCase {
 
     func testShardedFolder() throws {
         let dir = try tempDir()
-        try writeSafetensors(path: dir + "/model-00001-of-00002.safetensors",
-                             floatTensors: [("a", [2], [1, 2]), ("b", [1], [3])])
-        try writeSafetensors(path: dir + "/model-00002-of-00002.safetensors", floatTensors: [("c", [2, 2], [4, 5, 6, 7])])
+        try writeSafetensors(
+            path: dir + "/model-00001-of-00002.safetensors",
+            floatTensors: [("a", [2], [1, 2]), ("b", [1], [3])])
+        try writeSafetensors(
+            path: dir + "/model-00002-of-00002.safetensors", floatTensors: [("c", [2, 2], [4, 5, 6, 7])])
         let index = """
-        {"metadata": {"total_size": 28}, "weight_map": {"a": "model-00001-of-00002.safetensors",
-         "b": "model-00001-of-00002.safetensors", "c": "model-00002-of-00002.safetensors"}}
-        """
+            {"metadata": {"total_size": 28}, "weight_map": {"a": "model-00001-of-00002.safetensors",
+             "b": "model-00001-of-00002.safetensors", "c": "model-00002-of-00002.safetensors"}}
+            """
         try index.write(toFile: dir + "/model.safetensors.index.json", atomically: true, encoding: .utf8)
         let ts = try loadSafetensorsFolder(dir)
         XCTAssertEqual(Set(ts.keys), ["a", "b", "c"])
@@ -159,52 +174,66 @@ final class SafetensorsTests: XCTestCase {
     func testHeaderLengthPastEndOfFile() throws {
         let dir = try tempDir()
         try rawFile(dir + "/model.safetensors", header: "{}", data: [], headerLength: 1_000_000)
-        assertModelIOError({ _ = try SafetensorsFile(path: dir + "/model.safetensors") }, file: "model.safetensors",
-                           contains: ["header length 1000000", "past the end of the file (10 bytes)"])
+        assertModelIOError(
+            { _ = try SafetensorsFile(path: dir + "/model.safetensors") }, file: "model.safetensors",
+            contains: ["header length 1000000", "past the end of the file (10 bytes)"])
     }
 
     func testOffsetsPastEnd() throws {
         let dir = try tempDir()
-        try rawFile(dir + "/model.safetensors",
-                    header: #"{"x":{"dtype":"F32","shape":[32,32],"data_offsets":[0,4096]}}"#,
-                    data: [UInt8](repeating: 0, count: 1000))
-        assertModelIOError({ _ = try SafetensorsFile(path: dir + "/model.safetensors") }, file: "model.safetensors",
-                           contains: ["tensor 'x' data_offsets [0, 4096] run past the end of the file (1000 bytes of data)"])
+        try rawFile(
+            dir + "/model.safetensors",
+            header: #"{"x":{"dtype":"F32","shape":[32,32],"data_offsets":[0,4096]}}"#,
+            data: [UInt8](repeating: 0, count: 1000))
+        assertModelIOError(
+            { _ = try SafetensorsFile(path: dir + "/model.safetensors") }, file: "model.safetensors",
+            contains: ["tensor 'x' data_offsets [0, 4096] run past the end of the file (1000 bytes of data)"])
     }
 
     func testOffsetsDisagreeWithShape() throws {
         let dir = try tempDir()
-        try rawFile(dir + "/m.safetensors", header: #"{"x":{"dtype":"F16","shape":[3],"data_offsets":[0,8]}}"#,
-                    data: [UInt8](repeating: 0, count: 8))
-        assertModelIOError({ _ = try SafetensorsFile(path: dir + "/m.safetensors") }, file: "m.safetensors",
-                           contains: ["tensor 'x'", "needs 6 bytes", "hold 8"])
-        try rawFile(dir + "/r.safetensors", header: #"{"x":{"dtype":"F32","shape":[0],"data_offsets":[8,4]}}"#,
-                    data: [UInt8](repeating: 0, count: 8))
-        assertModelIOError({ _ = try SafetensorsFile(path: dir + "/r.safetensors") }, file: "r.safetensors",
-                           contains: ["tensor 'x'", "[8, 4]", "end before they begin"])
-        try rawFile(dir + "/o.safetensors",
-                    header: #"{"x":{"dtype":"F32","shape":[4611686018427387904,4],"data_offsets":[0,0]}}"#, data: [])
-        assertModelIOError({ _ = try SafetensorsFile(path: dir + "/o.safetensors") }, file: "o.safetensors",
-                           contains: ["tensor 'x'", "overflows"])
+        try rawFile(
+            dir + "/m.safetensors", header: #"{"x":{"dtype":"F16","shape":[3],"data_offsets":[0,8]}}"#,
+            data: [UInt8](repeating: 0, count: 8))
+        assertModelIOError(
+            { _ = try SafetensorsFile(path: dir + "/m.safetensors") }, file: "m.safetensors",
+            contains: ["tensor 'x'", "needs 6 bytes", "hold 8"])
+        try rawFile(
+            dir + "/r.safetensors", header: #"{"x":{"dtype":"F32","shape":[0],"data_offsets":[8,4]}}"#,
+            data: [UInt8](repeating: 0, count: 8))
+        assertModelIOError(
+            { _ = try SafetensorsFile(path: dir + "/r.safetensors") }, file: "r.safetensors",
+            contains: ["tensor 'x'", "[8, 4]", "end before they begin"])
+        try rawFile(
+            dir + "/o.safetensors",
+            header: #"{"x":{"dtype":"F32","shape":[4611686018427387904,4],"data_offsets":[0,0]}}"#, data: [])
+        assertModelIOError(
+            { _ = try SafetensorsFile(path: dir + "/o.safetensors") }, file: "o.safetensors",
+            contains: ["tensor 'x'", "overflows"])
     }
 
     func testUnknownDType() throws {
         let dir = try tempDir()
-        try rawFile(dir + "/model.safetensors",
-                    header: #"{"ids":{"dtype":"I64","shape":[1],"data_offsets":[0,8]}}"#, data: [UInt8](repeating: 0, count: 8))
-        assertModelIOError({ _ = try SafetensorsFile(path: dir + "/model.safetensors") }, file: "model.safetensors",
-                           contains: ["tensor 'ids'", "dtype I64", "F32, F16 and BF16 only"])
+        try rawFile(
+            dir + "/model.safetensors",
+            header: #"{"ids":{"dtype":"I64","shape":[1],"data_offsets":[0,8]}}"#, data: [UInt8](repeating: 0, count: 8))
+        assertModelIOError(
+            { _ = try SafetensorsFile(path: dir + "/model.safetensors") }, file: "model.safetensors",
+            contains: ["tensor 'ids'", "dtype I64", "F32, F16 and BF16 only"])
     }
 
     func testBadJSONHeader() throws {
         let dir = try tempDir()
         try rawFile(dir + "/j.safetensors", header: "{\"x\": [1, 2", data: [])
-        assertModelIOError({ _ = try SafetensorsFile(path: dir + "/j.safetensors") }, file: "j.safetensors",
-                           contains: ["not valid JSON"])
-        try rawFile(dir + "/s.safetensors", header: #"{"x":{"dtype":"F32","shape":[1.5],"data_offsets":[0,4]}}"#,
-                    data: [0, 0, 0, 0])
-        assertModelIOError({ _ = try SafetensorsFile(path: dir + "/s.safetensors") }, file: "s.safetensors",
-                           contains: ["tensor 'x'", "invalid shape"])
+        assertModelIOError(
+            { _ = try SafetensorsFile(path: dir + "/j.safetensors") }, file: "j.safetensors",
+            contains: ["not valid JSON"])
+        try rawFile(
+            dir + "/s.safetensors", header: #"{"x":{"dtype":"F32","shape":[1.5],"data_offsets":[0,4]}}"#,
+            data: [0, 0, 0, 0])
+        assertModelIOError(
+            { _ = try SafetensorsFile(path: dir + "/s.safetensors") }, file: "s.safetensors",
+            contains: ["tensor 'x'", "invalid shape"])
     }
 
     func testMissingShard() throws {
@@ -212,8 +241,9 @@ final class SafetensorsTests: XCTestCase {
         try writeSafetensors(path: dir + "/model-00001-of-00002.safetensors", floatTensors: [("a", [1], [1])])
         try #"{"weight_map": {"a": "model-00001-of-00002.safetensors", "b": "model-00002-of-00002.safetensors"}}"#
             .write(toFile: dir + "/model.safetensors.index.json", atomically: true, encoding: .utf8)
-        assertModelIOError({ _ = try loadSafetensorsFolder(dir) }, file: "model.safetensors.index.json",
-                           contains: ["shard 'model-00002-of-00002.safetensors'", "tensor 'b'", "missing"])
+        assertModelIOError(
+            { _ = try loadSafetensorsFolder(dir) }, file: "model.safetensors.index.json",
+            contains: ["shard 'model-00002-of-00002.safetensors'", "tensor 'b'", "missing"])
     }
 
     func testTensorAbsentFromItsShard() throws {
@@ -221,20 +251,24 @@ final class SafetensorsTests: XCTestCase {
         try writeSafetensors(path: dir + "/s1.safetensors", floatTensors: [("a", [1], [1])])
         try #"{"weight_map": {"a": "s1.safetensors", "ghost": "s1.safetensors"}}"#
             .write(toFile: dir + "/model.safetensors.index.json", atomically: true, encoding: .utf8)
-        assertModelIOError({ _ = try loadSafetensorsFolder(dir) }, file: "s1.safetensors",
-                           contains: ["tensor 'ghost'", "not in it"])
+        assertModelIOError(
+            { _ = try loadSafetensorsFolder(dir) }, file: "s1.safetensors",
+            contains: ["tensor 'ghost'", "not in it"])
         try #"{"weight_map": {"a": "../s1.safetensors"}}"#
             .write(toFile: dir + "/model.safetensors.index.json", atomically: true, encoding: .utf8)
-        assertModelIOError({ _ = try loadSafetensorsFolder(dir) }, file: "model.safetensors.index.json",
-                           contains: ["'../s1.safetensors'", "not a file in this folder"])
+        assertModelIOError(
+            { _ = try loadSafetensorsFolder(dir) }, file: "model.safetensors.index.json",
+            contains: ["'../s1.safetensors'", "not a file in this folder"])
     }
 
     func testMissingFile() throws {
         let dir = try tempDir()
-        assertModelIOError({ _ = try SafetensorsFile(path: dir + "/nope.safetensors") }, file: "nope.safetensors",
-                           contains: ["no such file"])
-        assertModelIOError({ _ = try loadSafetensorsFolder(dir) }, file: dir,
-                           contains: ["no model.safetensors or model.safetensors.index.json"])
+        assertModelIOError(
+            { _ = try SafetensorsFile(path: dir + "/nope.safetensors") }, file: "nope.safetensors",
+            contains: ["no such file"])
+        assertModelIOError(
+            { _ = try loadSafetensorsFolder(dir) }, file: dir,
+            contains: ["no model.safetensors or model.safetensors.index.json"])
     }
 
     func testTruncatedFile() throws {
@@ -243,22 +277,27 @@ final class SafetensorsTests: XCTestCase {
         try writeSafetensors(path: path, floatTensors: [("w", [4, 4], [Float](repeating: 1, count: 16))])
         let full = try Data(contentsOf: URL(fileURLWithPath: path))
         try full.prefix(full.count - 10).write(to: URL(fileURLWithPath: path))
-        assertModelIOError({ _ = try SafetensorsFile(path: path) }, file: "t.safetensors",
-                           contains: ["tensor 'w' data_offsets [0, 64] run past the end of the file (54 bytes of data)"])
+        assertModelIOError(
+            { _ = try SafetensorsFile(path: path) }, file: "t.safetensors",
+            contains: ["tensor 'w' data_offsets [0, 64] run past the end of the file (54 bytes of data)"])
         try full.prefix(5).write(to: URL(fileURLWithPath: path))
-        assertModelIOError({ _ = try SafetensorsFile(path: path) }, file: "t.safetensors",
-                           contains: ["5 bytes", "too short"])
+        assertModelIOError(
+            { _ = try SafetensorsFile(path: path) }, file: "t.safetensors",
+            contains: ["5 bytes", "too short"])
     }
 
     func testWriterRejectsBadTensors() throws {
         let dir = try tempDir()
         let path = dir + "/w.safetensors"
-        assertModelIOError({ try writeSafetensors(path: path, floatTensors: [("a", [2], [1])]) }, file: "w.safetensors",
-                           contains: ["tensor 'a'", "needs 8 bytes, got 4"])
-        assertModelIOError({ try writeSafetensors(path: path, floatTensors: [("a", [1], [1]), ("a", [1], [2])]) },
-                           file: "w.safetensors", contains: ["duplicate", "'a'"])
-        assertModelIOError({ try writeSafetensors(path: path, tensors: [("q", .q8_0, [32], [UInt8](repeating: 0, count: 34))]) },
-                           file: "w.safetensors", contains: ["tensor 'q'", "Q8_0"])
+        assertModelIOError(
+            { try writeSafetensors(path: path, floatTensors: [("a", [2], [1])]) }, file: "w.safetensors",
+            contains: ["tensor 'a'", "needs 8 bytes, got 4"])
+        assertModelIOError(
+            { try writeSafetensors(path: path, floatTensors: [("a", [1], [1]), ("a", [1], [2])]) },
+            file: "w.safetensors", contains: ["duplicate", "'a'"])
+        assertModelIOError(
+            { try writeSafetensors(path: path, tensors: [("q", .q8_0, [32], [UInt8](repeating: 0, count: 34))]) },
+            file: "w.safetensors", contains: ["tensor 'q'", "Q8_0"])
         XCTAssertFalse(FileManager.default.fileExists(atPath: path))
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir), [])
     }

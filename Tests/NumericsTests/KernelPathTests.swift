@@ -22,12 +22,17 @@ final class KernelPathTests: XCTestCase {
         XCTAssertEqual(requestedKernelPath("portable", cpu: avx2), .success(.portable))
         // AVX-512F alone (no BW/VL) is not enough for the AVX-512 kernels.
         XCTAssertEqual(cpu(["avx2", "avx512f"]).paths, [.avx2, .portable])
-        guard case .failure(let lacking) = requestedKernelPath("avx512", cpu: avx2) else { return XCTFail("avx512 granted") }
-        XCTAssertEqual(lacking.description, "IRM_ISA=avx512: this CPU (test CPU) cannot run it (paths here: avx2, portable)")
+        guard case .failure(let lacking) = requestedKernelPath("avx512", cpu: avx2) else {
+            return XCTFail("avx512 granted")
+        }
+        XCTAssertEqual(
+            lacking.description, "IRM_ISA=avx512: this CPU (test CPU) cannot run it (paths here: avx2, portable)")
         #else
         XCTAssertEqual(avx512.paths, [.portable])
         #endif
-        guard case .failure(let unknown) = requestedKernelPath("sse9", cpu: avx2) else { return XCTFail("sse9 granted") }
+        guard case .failure(let unknown) = requestedKernelPath("sse9", cpu: avx2) else {
+            return XCTFail("sse9 granted")
+        }
         XCTAssertEqual(unknown.description, "IRM_ISA=sse9: unknown path (one of avx512, avx2, portable)")
         XCTAssertFalse(unknown.description.contains("\n"))
     }
@@ -48,8 +53,11 @@ final class KernelPathTests: XCTestCase {
     func testThisMachine() {
         let env = ProcessInfo.processInfo.environment["IRM_ISA"]
         // Tests may set kernelPath and restore it: what it started as is the CPU's best (or IRM_ISA's).
-        if env == nil { XCTAssertEqual(kernelPath, CPUInfo.current.paths.first) }
-        else { XCTAssertEqual(kernelPath.rawValue, env?.lowercased()) }
+        if env == nil {
+            XCTAssertEqual(kernelPath, CPUInfo.current.paths.first)
+        } else {
+            XCTAssertEqual(kernelPath.rawValue, env?.lowercased())
+        }
         XCTAssert(CPUInfo.current.paths.contains(.portable))
         print("kernel paths here: \(CPUInfo.current.paths.map(\.rawValue)); in use: \(kernelPathDescription)")
     }
@@ -60,7 +68,9 @@ final class KernelPathTests: XCTestCase {
     /// module's name, through its `ISA` type) or holds no AVX-512 instruction (no zmm, mask or 16–31 register).
     func testAVX512ObjectSharesNoAVX512Code() throws {
         #if arch(x86_64)
-        let objects = ["release", "debug"].map { packageRoot + "/.build/\($0)/KernelsAVX512.build/KernelsAVX512.swift.o" }
+        let objects = ["release", "debug"].map {
+            packageRoot + "/.build/\($0)/KernelsAVX512.build/KernelsAVX512.swift.o"
+        }
         guard let object = objects.first(where: { FileManager.default.fileExists(atPath: $0) }) else {
             throw XCTSkip("KernelsAVX512's object file is not under .build")
         }
@@ -84,7 +94,8 @@ final class KernelPathTests: XCTestCase {
             }
             let text = String(line)
             if foreign.contains(current),
-               avx512.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) != nil {
+                avx512.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) != nil
+            {
                 offending[current] = text
             }
         }

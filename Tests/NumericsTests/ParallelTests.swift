@@ -33,7 +33,9 @@ final class ParallelTests: XCTestCase {
                 let hits = Hits(n)
                 out.withUnsafeMutableBufferPointer { o in
                     let op = SendablePointer(o.baseAddress!)
-                    parallelFor(n) { i in op.p[i] = f(i); hits.hit(i) }
+                    parallelFor(n) { i in
+                        op.p[i] = f(i); hits.hit(i)
+                    }
                 }
                 XCTAssertEqual(out, (0..<n).map(f), "threads \(t), \(n) chunks")
                 XCTAssertEqual(hits.all, [Int](repeating: 1, count: n), "threads \(t), \(n) chunks")
@@ -61,7 +63,7 @@ final class ParallelTests: XCTestCase {
             parallelFor(inner) { i in
                 hits.hit(o * inner + i)
                 if pthread_equal(pthread_self(), me) == 0 { sameThread.hit(0) }
-                parallelRanges(3) { _ in }                  // a third level, too
+                parallelRanges(3) { _ in }  // a third level, too
             }
         }
         XCTAssertEqual(hits.all, [Int](repeating: 1, count: outer * inner))
@@ -100,7 +102,9 @@ final class ParallelTests: XCTestCase {
         XCTAssertEqual(e, ChunkFailed(chunk: 10))
         XCTAssertLessThan(hits.all.reduce(0, +), 5000, "chunks kept running after the error")
         // Every chunk throws: one of the errors comes back.
-        let all = thrown(ChunkFailed.self) { try parallelFor(64) { (i: Int) throws(ChunkFailed) in throw ChunkFailed(chunk: i) } }
+        let all = thrown(ChunkFailed.self) {
+            try parallelFor(64) { (i: Int) throws(ChunkFailed) in throw ChunkFailed(chunk: i) }
+        }
         XCTAssertNotNil(all)
         // Early returns, and the pool still serves a region afterwards.
         let after = Hits(100)

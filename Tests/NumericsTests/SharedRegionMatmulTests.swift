@@ -12,7 +12,7 @@ final class SharedRegionMatmulTests: XCTestCase {
         for type in [WeightType.f32, .f16, .bf16] {
             // Output sizes of the weights sharing the input: large and small, one below a GEMV chunk.
             let ws = [1000, 193, 64, 3].map { randomWeight($0, K, type, &rng).0 }
-            for M in [1, 5, 40] {                            // GEMV, GEMV over several rows, GEMM
+            for M in [1, 5, 40] {  // GEMV, GEMV over several rows, GEMM
                 let x = FloatBuffer(randomArray(M * K, &rng))
                 numThreads = 1
                 let separate = ws.map { w -> [Float] in
@@ -25,8 +25,9 @@ final class SharedRegionMatmulTests: XCTestCase {
                     let ys = ws.map { w in FloatBuffer([Float](repeating: .nan, count: M * w.rows)) }
                     matmul(x.ptr, M, zip(ws, ys).map { (W: $0.0, y: $0.1.ptr) })
                     for (j, y) in ys.enumerated() {
-                        XCTAssert(y.array.map(\.bitPattern) == separate[j].map(\.bitPattern),
-                                  "\(type) M=\(M) weight \(j) threads \(t)")
+                        XCTAssert(
+                            y.array.map(\.bitPattern) == separate[j].map(\.bitPattern),
+                            "\(type) M=\(M) weight \(j) threads \(t)")
                     }
                 }
             }
@@ -35,7 +36,9 @@ final class SharedRegionMatmulTests: XCTestCase {
 
     /// matmulPair: both products as separate calls give them, and `combine` sees every output element once,
     /// after both products have written it.
-    func testPairCombinesEachBlockOnceAfterBothProducts() { onEveryKernelPath(checkPairCombinesEachBlockOnceAfterBothProducts) }
+    func testPairCombinesEachBlockOnceAfterBothProducts() {
+        onEveryKernelPath(checkPairCombinesEachBlockOnceAfterBothProducts)
+    }
     func checkPairCombinesEachBlockOnceAfterBothProducts() {
         let saved = numThreads
         defer { numThreads = saved }
@@ -55,7 +58,9 @@ final class SharedRegionMatmulTests: XCTestCase {
                     let hp = SendablePointer(h.ptr), sp = SendablePointer(seen.ptr)
                     let p1 = SendablePointer(y1.ptr), p2 = SendablePointer(y2.ptr)
                     matmulPair(x.ptr, M, w1, y1.ptr, w2, y2.ptr) { rows, cols in
-                        for m in rows { for n in cols { let i = m * N + n; hp.p[i] = p1.p[i] * 2 - p2.p[i]; sp.p[i] += 1 } }
+                        for m in rows {
+                            for n in cols { let i = m * N + n; hp.p[i] = p1.p[i] * 2 - p2.p[i]; sp.p[i] += 1 }
+                        }
                     }
                     let what = "\(type) \(M)×\(N)×\(K) threads \(t)"
                     XCTAssert(y1.array.map(\.bitPattern) == r1.array.map(\.bitPattern), what)

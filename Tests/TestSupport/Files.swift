@@ -28,7 +28,9 @@ public func llama3TokenizerFixture() throws -> String {
 private let llama3Fixture: Result<String, Error> = Result {
     let dir = NSTemporaryDirectory() + "irm-llama3-tokenizer-\(getpid())"
     let r = try runProcess(try python3(), [packageRoot + "/scripts/llama3_tokenizer_cases.py", dir])
-    guard r.status == 0 else { throw ScriptFailed(description: "llama3_tokenizer_cases.py failed (\(r.status)): \(r.stderr)") }
+    guard r.status == 0 else {
+        throw ScriptFailed(description: "llama3_tokenizer_cases.py failed (\(r.status)): \(r.stderr)")
+    }
     return dir
 }
 

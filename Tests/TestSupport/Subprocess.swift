@@ -12,8 +12,10 @@ public struct ProcessResult: Sendable {
 }
 
 /// Runs `executable` with `args` (in `cwd`, default the package root), feeding `stdin` if given.
-public func runProcess(_ executable: String, _ args: [String], cwd: String = packageRoot, stdin: String? = nil,
-                       environment: [String: String]? = nil) throws -> ProcessResult {
+public func runProcess(
+    _ executable: String, _ args: [String], cwd: String = packageRoot, stdin: String? = nil,
+    environment: [String: String]? = nil
+) throws -> ProcessResult {
     let p = Process()
     p.executableURL = URL(fileURLWithPath: executable)
     p.arguments = args
@@ -38,13 +40,16 @@ public func runProcess(_ executable: String, _ args: [String], cwd: String = pac
     let outData = out.fileHandleForReading.readDataToEndOfFile()
     done.wait()
     p.waitUntilExit()
-    return ProcessResult(status: p.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-                         stderr: String(decoding: errData, as: UTF8.self), signalled: p.terminationReason == .uncaughtSignal)
+    return ProcessResult(
+        status: p.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+        stderr: String(decoding: errData, as: UTF8.self), signalled: p.terminationReason == .uncaughtSignal)
 }
 
 /// python3 from the system, or the test is skipped.
 public func python3() throws -> String {
-    for p in ["/usr/bin/python3", "/usr/local/bin/python3"] where FileManager.default.isExecutableFile(atPath: p) { return p }
+    for p in ["/usr/bin/python3", "/usr/local/bin/python3"] where FileManager.default.isExecutableFile(atPath: p) {
+        return p
+    }
     let r = try runProcess("/usr/bin/env", ["which", "python3"])
     let p = r.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     guard r.status == 0, !p.isEmpty else { throw XCTSkip("python3 not installed") }
@@ -52,7 +57,9 @@ public func python3() throws -> String {
 }
 
 /// Runs a Python script (standard library only) and returns its stdout; a failing script fails the test.
-public func runPython(_ script: String, args: [String] = [], file: StaticString = #filePath, line: UInt = #line) throws -> String {
+public func runPython(_ script: String, args: [String] = [], file: StaticString = #filePath, line: UInt = #line) throws
+    -> String
+{
     let r = try runProcess(try python3(), ["-c", script] + args)
     if r.status != 0 { XCTFail("python3 failed (\(r.status)): \(r.stderr)", file: file, line: line) }
     return r.stdout
@@ -91,8 +98,14 @@ public func requireFreshBinary(_ binary: String) throws {
     }
     let built = (try? fm.attributesOfItem(atPath: binary))?[.modificationDate] as? Date ?? .distantPast
     let newest = newestSourceDate()
-    let r: Result<Void, Error> = built >= newest ? .success(())
-        : .failure(StaleBinary(description: "\(binary) is older than the sources (built \(built), newest source \(newest)): run `swift build -c release` (make test does)"))
+    let r: Result<Void, Error> =
+        built >= newest
+        ? .success(())
+        : .failure(
+            StaleBinary(
+                description:
+                    "\(binary) is older than the sources (built \(built), newest source \(newest)): run `swift build -c release` (make test does)"
+            ))
     binariesChecked[binary] = r
     try r.get()
 }
@@ -101,12 +114,15 @@ public func requireFreshIRMBinary() throws { try requireFreshBinary(irmBinary) }
 
 /// Runs the built `irm` binary in the package root and captures its output; `fileSizeLimitKB` runs it under
 /// `ulimit -f` (bash: 1024-byte blocks).
-public func runIRM(_ args: [String], stdin: String? = nil, environment: [String: String]? = nil,
-                   fileSizeLimitKB: Int? = nil) throws -> ProcessResult {
+public func runIRM(
+    _ args: [String], stdin: String? = nil, environment: [String: String]? = nil,
+    fileSizeLimitKB: Int? = nil
+) throws -> ProcessResult {
     try requireFreshIRMBinary()
     if let kb = fileSizeLimitKB {
-        return try runProcess("/bin/bash", ["-c", "ulimit -f \(kb) && exec \"$0\" \"$@\"", irmBinary] + args, stdin: stdin,
-                              environment: environment)
+        return try runProcess(
+            "/bin/bash", ["-c", "ulimit -f \(kb) && exec \"$0\" \"$@\"", irmBinary] + args, stdin: stdin,
+            environment: environment)
     }
     return try runProcess(irmBinary, args, stdin: stdin, environment: environment)
 }
@@ -125,7 +141,9 @@ public func startIRM(_ args: [String]) throws -> Process {
 }
 
 /// A user mistake: exit status non-zero (not a crash), exactly one line on stderr containing `parts`.
-public func assertOneLineError(_ r: ProcessResult, contains parts: [String], file: StaticString = #filePath, line: UInt = #line) {
+public func assertOneLineError(
+    _ r: ProcessResult, contains parts: [String], file: StaticString = #filePath, line: UInt = #line
+) {
     XCTAssertFalse(r.signalled, "crashed: \(r.stderr)", file: file, line: line)
     XCTAssertNotEqual(r.status, 0, file: file, line: line)
     let lines = r.stderr.split(separator: "\n", omittingEmptySubsequences: false).filter { !$0.isEmpty }
@@ -135,12 +153,16 @@ public func assertOneLineError(_ r: ProcessResult, contains parts: [String], fil
 
 /// A failure in the middle of a run: non-zero exit (not a crash), and after whatever progress it printed,
 /// stderr ends with the error: one line ("irm COMMAND: ...") that contains `parts` and is not said twice.
-public func assertEndsWithOneErrorLine(_ r: ProcessResult, contains parts: [String], file: StaticString = #filePath, line: UInt = #line) {
+public func assertEndsWithOneErrorLine(
+    _ r: ProcessResult, contains parts: [String], file: StaticString = #filePath, line: UInt = #line
+) {
     XCTAssertFalse(r.signalled, "crashed: \(r.stderr)", file: file, line: line)
     XCTAssertNotEqual(r.status, 0, file: file, line: line)
     let lines = r.stderr.split(separator: "\n").map(String.init)
     let last = lines.last ?? ""
     XCTAssertTrue(last.hasPrefix("irm "), "stderr: \(r.stderr)", file: file, line: line)
     for p in parts { XCTAssertTrue(last.contains(p), "'\(p)' not in: \(last)", file: file, line: line) }
-    XCTAssertFalse(lines.dropLast().contains { l in parts.allSatisfy { l.contains($0) } }, "stderr: \(r.stderr)", file: file, line: line)
+    XCTAssertFalse(
+        lines.dropLast().contains { l in parts.allSatisfy { l.contains($0) } }, "stderr: \(r.stderr)", file: file,
+        line: line)
 }

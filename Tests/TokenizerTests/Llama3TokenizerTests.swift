@@ -15,8 +15,9 @@ final class Llama3TokenizerTests: XCTestCase {
     func fixture() throws -> Fixture {
         if let f = Self.made { return f }
         let dir = try llama3TokenizerFixture()
-        let f = Fixture(tok: try loadTokenizerJSON(path: dir + "/tokenizer.json"),
-                        cases: try json(dir + "/cases.json") as! [[String: Any]])
+        let f = Fixture(
+            tok: try loadTokenizerJSON(path: dir + "/tokenizer.json"),
+            cases: try json(dir + "/cases.json") as! [[String: Any]])
         Self.made = f
         return f
     }
@@ -33,7 +34,9 @@ final class Llama3TokenizerTests: XCTestCase {
             let got = f.tok.encode(text, addSpecial: false, parseSpecial: special)
             if got != want {
                 failures += 1
-                if failures <= 10 { XCTFail("\(text.debugDescription) (special \(special)): irm \(got), quicktok \(want)") }
+                if failures <= 10 {
+                    XCTFail("\(text.debugDescription) (special \(special)): irm \(got), quicktok \(want)")
+                }
             }
             // Decoding gives the text back (every string here is valid UTF-8).
             if failures == 0 { XCTAssertEqual(f.tok.decode(got), text, text.debugDescription) }
@@ -45,9 +48,11 @@ final class Llama3TokenizerTests: XCTestCase {
     /// The chat format's pieces are single special tokens, and the end-of-turn ids stop generation.
     func testChatSpecials() throws {
         let t = try fixture().tok
-        XCTAssertEqual(t.encode("<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\nHi<|eot_id|>",
-                                addSpecial: false, parseSpecial: true),
-                       [128000, 128006, 882, 128007, 271, 13347, 128009])
+        XCTAssertEqual(
+            t.encode(
+                "<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\nHi<|eot_id|>",
+                addSpecial: false, parseSpecial: true),
+            [128000, 128006, 882, 128007, 271, 13347, 128009])
         // <|end_of_text|> and <|eot_id|> end generation. quicktok names the specials as Llama 3.0 does, so 128008
         // (Llama 3.1's <|eom_id|>) is <|reserved_special_token_4|> here and does not.
         for id: Int32 in [128001, 128009] { XCTAssert(t.isEndOfGeneration(id), "\(id)") }
@@ -69,19 +74,31 @@ final class Llama3TokenizerTests: XCTestCase {
     /// The rendering of Llama 3.1/3.2's template (no tools) and Llama 3.0's, written out from Meta's
     /// tokenizer_config.json templates: the 3.1 template always writes the system turn with the knowledge date.
     func testChatRendering() throws {
-        let t31 = ChatTemplate.llama3(systemPrefix: "Cutting Knowledge Date: December 2023\nToday Date: 26 Jul 2024\n\n")
-        let head = "<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\nCutting Knowledge Date: December 2023\nToday Date: 26 Jul 2024\n\n"
-        XCTAssertEqual(t31.render(system: nil, turns: [("user", "Hi!")], addGenerationPrompt: true),
-                       head + "<|eot_id|><|start_header_id|>user<|end_header_id|>\n\nHi!<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n")
-        XCTAssertEqual(t31.render(system: " Be brief.\n", turns: [("user", "  Hi! \n"), ("assistant", "Hello."), ("user", "Bye")],
-                                  addGenerationPrompt: false),
-                       head + "Be brief.<|eot_id|><|start_header_id|>user<|end_header_id|>\n\nHi!<|eot_id|>"
-                           + "<|start_header_id|>assistant<|end_header_id|>\n\nHello.<|eot_id|><|start_header_id|>user<|end_header_id|>\n\nBye<|eot_id|>")
+        let t31 = ChatTemplate.llama3(
+            systemPrefix: "Cutting Knowledge Date: December 2023\nToday Date: 26 Jul 2024\n\n")
+        let head =
+            "<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\nCutting Knowledge Date: December 2023\nToday Date: 26 Jul 2024\n\n"
+        XCTAssertEqual(
+            t31.render(system: nil, turns: [("user", "Hi!")], addGenerationPrompt: true),
+            head
+                + "<|eot_id|><|start_header_id|>user<|end_header_id|>\n\nHi!<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n"
+        )
+        XCTAssertEqual(
+            t31.render(
+                system: " Be brief.\n", turns: [("user", "  Hi! \n"), ("assistant", "Hello."), ("user", "Bye")],
+                addGenerationPrompt: false),
+            head + "Be brief.<|eot_id|><|start_header_id|>user<|end_header_id|>\n\nHi!<|eot_id|>"
+                + "<|start_header_id|>assistant<|end_header_id|>\n\nHello.<|eot_id|><|start_header_id|>user<|end_header_id|>\n\nBye<|eot_id|>"
+        )
         let t30 = ChatTemplate.llama3(systemPrefix: nil)
-        XCTAssertEqual(t30.render(system: nil, turns: [("user", "Hi")], addGenerationPrompt: true),
-                       "<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\nHi<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n")
-        XCTAssertEqual(t30.render(system: "S", turns: [("user", "Hi")], addGenerationPrompt: false),
-                       "<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\nS<|eot_id|><|start_header_id|>user<|end_header_id|>\n\nHi<|eot_id|>")
+        XCTAssertEqual(
+            t30.render(system: nil, turns: [("user", "Hi")], addGenerationPrompt: true),
+            "<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\nHi<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n"
+        )
+        XCTAssertEqual(
+            t30.render(system: "S", turns: [("user", "Hi")], addGenerationPrompt: false),
+            "<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\nS<|eot_id|><|start_header_id|>user<|end_header_id|>\n\nHi<|eot_id|>"
+        )
     }
 
     /// irm's rendering equals Llama 3.2 Instruct's own template rendered by transformers' apply_chat_template
@@ -97,8 +114,9 @@ final class Llama3TokenizerTests: XCTestCase {
             var messages = (c["messages"] as! [[String: String]]).map { (role: $0["role"]!, content: $0["content"]!) }
             var system: String?
             if messages.first?.role == "system" { system = messages.removeFirst().content }
-            XCTAssertEqual(t.render(system: system, turns: messages, addGenerationPrompt: c["add_generation_prompt"] as! Bool),
-                           c["text"] as! String)
+            XCTAssertEqual(
+                t.render(system: system, turns: messages, addGenerationPrompt: c["add_generation_prompt"] as! Bool),
+                c["text"] as! String)
         }
     }
 
@@ -106,16 +124,22 @@ final class Llama3TokenizerTests: XCTestCase {
     /// renders it), 3.0 (no system text), and from the vocabulary alone.
     func testChatDetection() throws {
         let tok = try fixture().tok
-        let t31 = "{{- bos_token }}{%- set date_string = \"26 Jul 2024\" %}{{- \"<|start_header_id|>system<|end_header_id|>\\n\\n\" }}{{- \"Cutting Knowledge Date: December 2023\\n\" }}"
-        XCTAssertEqual(ChatTemplate.detect(template: t31, tokenizer: tok),
-                       .llama3(systemPrefix: "Cutting Knowledge Date: December 2023\nToday Date: 26 Jul 2024\n\n"))
+        let t31 =
+            "{{- bos_token }}{%- set date_string = \"26 Jul 2024\" %}{{- \"<|start_header_id|>system<|end_header_id|>\\n\\n\" }}{{- \"Cutting Knowledge Date: December 2023\\n\" }}"
+        XCTAssertEqual(
+            ChatTemplate.detect(template: t31, tokenizer: tok),
+            .llama3(systemPrefix: "Cutting Knowledge Date: December 2023\nToday Date: 26 Jul 2024\n\n"))
         let f = DateFormatter()
         f.locale = Locale(identifier: "en_US_POSIX"); f.dateFormat = "dd MMM yyyy"
-        guard case .llama3(let p32?) = ChatTemplate.detect(template: t31 + "{%- set date_string = strftime_now(\"%d %b %Y\") %}", tokenizer: tok) else {
+        guard
+            case .llama3(let p32?) = ChatTemplate.detect(
+                template: t31 + "{%- set date_string = strftime_now(\"%d %b %Y\") %}", tokenizer: tok)
+        else {
             return XCTFail("3.2 template not detected")
         }
         XCTAssertEqual(p32, "Cutting Knowledge Date: December 2023\nToday Date: \(f.string(from: Date()))\n\n")
-        let t30 = "{% for message in loop_messages %}{% set content = '<|start_header_id|>' + message['role'] + '<|end_header_id|>\\n\\n' %}"
+        let t30 =
+            "{% for message in loop_messages %}{% set content = '<|start_header_id|>' + message['role'] + '<|end_header_id|>\\n\\n' %}"
         XCTAssertEqual(ChatTemplate.detect(template: t30, tokenizer: tok), .llama3(systemPrefix: nil))
         XCTAssertEqual(ChatTemplate.detect(template: nil, tokenizer: tok), .llama3(systemPrefix: nil))
     }

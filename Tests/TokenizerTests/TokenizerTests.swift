@@ -14,8 +14,9 @@ func cases(_ file: String) throws -> [Case] {
     let root = try json(shared + "/golden/" + file)
     let arr = (root as? [[String: Any]]) ?? ((root as? [String: Any])?["cases"] as? [[String: Any]]) ?? []
     return arr.map { c in
-        Case(id: c["id"] as! String, text: c["text"] as! String,
-             ids: (c["ids"] as! [NSNumber]).map { Int32($0.intValue) }, pieces: c["pieces"] as? [String])
+        Case(
+            id: c["id"] as! String, text: c["text"] as! String,
+            ids: (c["ids"] as! [NSNumber]).map { Int32($0.intValue) }, pieces: c["pieces"] as? [String])
     }
 }
 
@@ -23,8 +24,9 @@ func cases(_ file: String) throws -> [Case] {
 final class Shared: @unchecked Sendable {
     static let smol: (gguf: GGUFFile, tok: Tokenizer)? = {
         guard FileManager.default.fileExists(atPath: smolPath),
-              let g = try? GGUFFile(path: smolPath),
-              let t = try? loadTokenizer(gguf: g.metadata, file: smolPath) else { return nil }
+            let g = try? GGUFFile(path: smolPath),
+            let t = try? loadTokenizer(gguf: g.metadata, file: smolPath)
+        else { return nil }
         return (g, t)
     }()
 }
@@ -44,13 +46,13 @@ final class TokenizerTests: XCTestCase {
         XCTAssertEqual(t.eosId, 2)
         XCTAssertFalse(t.addBOS)
         XCTAssertTrue(t.isEndOfGeneration(2))
-        XCTAssertTrue(t.isEndOfGeneration(0))       // <|endoftext|>, as in llama.cpp's EOG set
+        XCTAssertTrue(t.isEndOfGeneration(0))  // <|endoftext|>, as in llama.cpp's EOG set
         XCTAssertFalse(t.isEndOfGeneration(1))
         XCTAssertEqual(t.tokenString(1), "<|im_start|>")
         XCTAssertEqual(t.tokenId("<|im_end|>"), 2)
         XCTAssertEqual(t.tokenKind(2), .control)
         XCTAssertEqual(t.tokenBytes(2), Array("<|im_end|>".utf8))
-        XCTAssertEqual(t.tokenBytes(216), [0x20])     // "Ġ"
+        XCTAssertEqual(t.tokenBytes(216), [0x20])  // "Ġ"
     }
 
     func testSmolLM2GoldenPrompts() throws {
@@ -127,7 +129,9 @@ final class TokenizerTests: XCTestCase {
             XCTAssertEqual(t.tokenId("\u{03AC}"), 30216, name)
             XCTAssertEqual(t.tokenId("\u{1F71}"), 31042, name)
             XCTAssertEqual(t.encode("\u{1F71}", addSpecial: false, parseSpecial: false), [29871, 31042], name)
-            XCTAssertEqual(t.encode("e\u{301}", addSpecial: false, parseSpecial: false).map(t.tokenString), ["▁e", "\u{301}"], name)
+            XCTAssertEqual(
+                t.encode("e\u{301}", addSpecial: false, parseSpecial: false).map(t.tokenString), ["▁e", "\u{301}"], name
+            )
             for c in cs {
                 // The reference is SentencePieceProcessor.encode: no BOS.
                 let got = t.encode(c.text, addSpecial: false, parseSpecial: false)
@@ -150,7 +154,7 @@ final class TokenizerTests: XCTestCase {
             XCTAssertEqual(t.encode("", addSpecial: true, parseSpecial: true), [1], name)
             XCTAssertEqual(t.decode([1, 15043, 3186]), "<s>Hello world", name)
             XCTAssertEqual(t.decode([15043, 2]), "Hello</s>", name)
-            XCTAssertEqual(t.tokenBytes(13), [0x0A], name)        // <0x0A>
+            XCTAssertEqual(t.tokenBytes(13), [0x0A], name)  // <0x0A>
             XCTAssertEqual(t.tokenBytes(15043), Array(" Hello".utf8), name)
         }
     }
@@ -189,9 +193,12 @@ final class TokenizerTests: XCTestCase {
                 var parts: [String] = []
                 for id in ids { parts.append(d.push(id)) }
                 parts.append(d.flush())
-                for p in parts { XCTAssertFalse(p.contains("\u{FFFD}"), "\(name): split character in \(p.debugDescription)") }
+                for p in parts {
+                    XCTAssertFalse(p.contains("\u{FFFD}"), "\(name): split character in \(p.debugDescription)")
+                }
                 let whole = parts.joined()
-                XCTAssertEqual(whole, start ? t.decode(ids) : String(decoding: ids.flatMap(t.tokenBytes), as: UTF8.self), name)
+                XCTAssertEqual(
+                    whole, start ? t.decode(ids) : String(decoding: ids.flatMap(t.tokenBytes), as: UTF8.self), name)
                 // Byte-fallback / byte-level pieces of one emoji produce empty outputs until it completes.
                 XCTAssertTrue(parts.contains(""), name)
             }
@@ -208,28 +215,38 @@ final class TokenizerTests: XCTestCase {
         let france = prompts.first { $0["id"] == "chat_france" }!["text"]!
         let sys = "You are a helpful AI assistant named SmolLM, trained by Hugging Face"
         let chatml = ChatTemplate.chatml(defaultSystem: sys)
-        XCTAssertEqual(chatml.render(system: nil, turns: [("user", "What is the capital of France?")],
-                                     addGenerationPrompt: true), france)
+        XCTAssertEqual(
+            chatml.render(
+                system: nil, turns: [("user", "What is the capital of France?")],
+                addGenerationPrompt: true), france)
         if let s = Shared.smol {
             let detected = ChatTemplate.detect(metadata: s.gguf.metadata, tokenizer: s.tok)
             XCTAssertEqual(detected, chatml)
             XCTAssertEqual(ChatTemplate.detect(metadata: nil, tokenizer: s.tok), .chatml(defaultSystem: nil))
         }
-        XCTAssertEqual(ChatTemplate.chatml(defaultSystem: nil).render(
-            system: "S", turns: [("user", "a"), ("assistant", "b"), ("user", "c")], addGenerationPrompt: false),
-            "<|im_start|>system\nS<|im_end|>\n<|im_start|>user\na<|im_end|>\n<|im_start|>assistant\nb<|im_end|>\n<|im_start|>user\nc<|im_end|>\n")
+        XCTAssertEqual(
+            ChatTemplate.chatml(defaultSystem: nil).render(
+                system: "S", turns: [("user", "a"), ("assistant", "b"), ("user", "c")], addGenerationPrompt: false),
+            "<|im_start|>system\nS<|im_end|>\n<|im_start|>user\na<|im_end|>\n<|im_start|>assistant\nb<|im_end|>\n<|im_start|>user\nc<|im_end|>\n"
+        )
 
         let l2 = ChatTemplate.llama2
-        XCTAssertEqual(l2.render(system: "Be nice.", turns: [("user", "Hi")], addGenerationPrompt: true),
-                       "<s>[INST] <<SYS>>\nBe nice.\n<</SYS>>\n\nHi [/INST]")
-        XCTAssertEqual(l2.render(system: nil, turns: [("user", "Hi")], addGenerationPrompt: true), "<s>[INST] Hi [/INST]")
-        XCTAssertEqual(l2.render(system: "S", turns: [("user", "A"), ("assistant", "B"), ("user", "C")],
-                                 addGenerationPrompt: true),
-                       "<s>[INST] <<SYS>>\nS\n<</SYS>>\n\nA [/INST] B </s><s>[INST] C [/INST]")
+        XCTAssertEqual(
+            l2.render(system: "Be nice.", turns: [("user", "Hi")], addGenerationPrompt: true),
+            "<s>[INST] <<SYS>>\nBe nice.\n<</SYS>>\n\nHi [/INST]")
+        XCTAssertEqual(
+            l2.render(system: nil, turns: [("user", "Hi")], addGenerationPrompt: true), "<s>[INST] Hi [/INST]")
+        XCTAssertEqual(
+            l2.render(
+                system: "S", turns: [("user", "A"), ("assistant", "B"), ("user", "C")],
+                addGenerationPrompt: true),
+            "<s>[INST] <<SYS>>\nS\n<</SYS>>\n\nA [/INST] B </s><s>[INST] C [/INST]")
         let l2tok = try loadSentencePieceModel(path: llama2Model)
         XCTAssertEqual(ChatTemplate.detect(metadata: nil, tokenizer: l2tok), .llama2)
-        XCTAssertEqual(ChatTemplate.detect(metadata: ["tokenizer.chat_template": .string("{{ '[INST] ' }}")],
-                                           tokenizer: l2tok), .llama2)
+        XCTAssertEqual(
+            ChatTemplate.detect(
+                metadata: ["tokenizer.chat_template": .string("{{ '[INST] ' }}")],
+                tokenizer: l2tok), .llama2)
     }
 
     // MARK: tokenizer.json
@@ -247,20 +264,26 @@ final class TokenizerTests: XCTestCase {
         }
         let root: [String: Any] = [
             "added_tokens": added,
-            "pre_tokenizer": ["type": "Sequence", "pretokenizers": [
-                ["type": "Digits", "individual_digits": true],
-                ["type": "ByteLevel", "add_prefix_space": false, "use_regex": true]]],
+            "pre_tokenizer": [
+                "type": "Sequence",
+                "pretokenizers": [
+                    ["type": "Digits", "individual_digits": true],
+                    ["type": "ByteLevel", "add_prefix_space": false, "use_regex": true]
+                ]
+            ],
             "decoder": ["type": "ByteLevel"],
-            "model": ["type": "BPE", "vocab": vocab, "merges": md["tokenizer.ggml.merges"]!.stringArray!],
+            "model": ["type": "BPE", "vocab": vocab, "merges": md["tokenizer.ggml.merges"]!.stringArray!]
         ]
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tokjson-\(getpid())")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
         let path = dir.appendingPathComponent("tokenizer.json").path
         try JSONSerialization.data(withJSONObject: root).write(to: URL(fileURLWithPath: path))
-        try JSONSerialization.data(withJSONObject: ["bos_token": "<|im_start|>", "eos_token": "<|im_end|>",
-                                                    "add_bos_token": false])
-            .write(to: dir.appendingPathComponent("tokenizer_config.json"))
+        try JSONSerialization.data(withJSONObject: [
+            "bos_token": "<|im_start|>", "eos_token": "<|im_end|>",
+            "add_bos_token": false
+        ])
+        .write(to: dir.appendingPathComponent("tokenizer_config.json"))
         let t = try loadTokenizerJSON(path: path)
         XCTAssertEqual(t.bosId, 1); XCTAssertEqual(t.eosId, 2); XCTAssertFalse(t.addBOS)
         for c in try cases("tokenizer_cases.json") {
@@ -282,7 +305,9 @@ final class TokenizerTests: XCTestCase {
             guard sc.count > 1 else { continue }
             for k in 1..<sc.count {
                 let a = String(String.UnicodeScalarView(sc[..<k])), b = String(String.UnicodeScalarView(sc[k...]))
-                if let ia = vocab[Array(a.utf8)], let ib = vocab[Array(b.utf8)], v.kinds[ia] == .normal, v.kinds[ib] == .normal {
+                if let ia = vocab[Array(a.utf8)], let ib = vocab[Array(b.utf8)], v.kinds[ia] == .normal,
+                    v.kinds[ib] == .normal
+                {
                     merges.append((v.scores[i], ia * 100_000 + ib, a + " " + b))
                 }
             }
@@ -294,20 +319,21 @@ final class TokenizerTests: XCTestCase {
                 switch u {
                 case "\"": o += "\\\""
                 case "\\": o += "\\\\"
-                default: if u.value < 0x20 { o += String(format: "\\u%04x", u.value) } else { o.unicodeScalars.append(u) }
+                default:
+                    if u.value < 0x20 { o += String(format: "\\u%04x", u.value) } else { o.unicodeScalars.append(u) }
                 }
             }
             return o + "\""
         }
         let vocabText = v.pieces.enumerated().map { "\(q($0.element)):\($0.offset)" }.joined(separator: ",")
         let text = """
-        {"added_tokens":[{"id":0,"content":"<unk>","special":true},{"id":1,"content":"<s>","special":true},\
-        {"id":2,"content":"</s>","special":true}],
-        "normalizer":{"type":"Sequence","normalizers":[{"type":"Prepend","prepend":"▁"},\
-        {"type":"Replace","pattern":{"String":" "},"content":"▁"}]},
-        "model":{"type":"BPE","byte_fallback":true,"unk_token":"<unk>","vocab":{\(vocabText)},
-        "merges":[\(merges.map { q($0.2) }.joined(separator: ","))]}}
-        """
+            {"added_tokens":[{"id":0,"content":"<unk>","special":true},{"id":1,"content":"<s>","special":true},\
+            {"id":2,"content":"</s>","special":true}],
+            "normalizer":{"type":"Sequence","normalizers":[{"type":"Prepend","prepend":"▁"},\
+            {"type":"Replace","pattern":{"String":" "},"content":"▁"}]},
+            "model":{"type":"BPE","byte_fallback":true,"unk_token":"<unk>","vocab":{\(vocabText)},
+            "merges":[\(merges.map { q($0.2) }.joined(separator: ","))]}}
+            """
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("spm-\(getpid()).json").path
         defer { try? FileManager.default.removeItem(atPath: path) }
         try Data(text.utf8).write(to: URL(fileURLWithPath: path))
@@ -318,7 +344,9 @@ final class TokenizerTests: XCTestCase {
         }
         // Canonically equivalent but distinct pieces stay distinct (JSONSerialization would merge them).
         for s in ["\u{03AC}", "\u{1F71}", "e\u{301}", "caf\u{E9} \u{3AC}\u{1F71}"] {
-            XCTAssertEqual(t.encode(s, addSpecial: false, parseSpecial: false), m.encode(s, addSpecial: false, parseSpecial: false), s.debugDescription)
+            XCTAssertEqual(
+                t.encode(s, addSpecial: false, parseSpecial: false),
+                m.encode(s, addSpecial: false, parseSpecial: false), s.debugDescription)
         }
     }
 
@@ -350,12 +378,12 @@ final class TokenizerTests: XCTestCase {
             defer { try? FileManager.default.removeItem(atPath: p) }
             assertModelIOError(p, "protobuf") { try loadSentencePieceModel(path: p) }
         }
-        let garbage = try tmp("garbage.model", [0x0B, 0xFF, 0xFF])   // wire type 3 (group)
+        let garbage = try tmp("garbage.model", [0x0B, 0xFF, 0xFF])  // wire type 3 (group)
         defer { try? FileManager.default.removeItem(atPath: garbage) }
         assertModelIOError(garbage, "protobuf") { try loadSentencePieceModel(path: garbage) }
 
         var bin = Array(try Data(contentsOf: URL(fileURLWithPath: shared + "/models/stories260K/tok512.bin")))
-        bin.replaceSubrange(8..<12, with: [0xFF, 0xFF, 0x00, 0x00])   // token 0's length: 65535
+        bin.replaceSubrange(8..<12, with: [0xFF, 0xFF, 0x00, 0x00])  // token 0's length: 65535
         let pb = try tmp("long.bin", bin)
         defer { try? FileManager.default.removeItem(atPath: pb) }
         assertModelIOError(pb, "past the end") { try loadLlama2cTokenizer(path: pb, vocabSize: 512) }
@@ -371,7 +399,9 @@ final class TokenizerTests: XCTestCase {
         let notJSON = try tmp("bad.json", Array("{".utf8))
         defer { try? FileManager.default.removeItem(atPath: notJSON) }
         assertModelIOError(notJSON, "JSON") { try loadTokenizerJSON(path: notJSON) }
-        let badMerge = try tmp("badmerge.json", Array(#"{"model":{"type":"BPE","vocab":{"a":0},"merges":["ab"]},"decoder":{"type":"ByteLevel"}}"#.utf8))
+        let badMerge = try tmp(
+            "badmerge.json",
+            Array(#"{"model":{"type":"BPE","vocab":{"a":0},"merges":["ab"]},"decoder":{"type":"ByteLevel"}}"#.utf8))
         defer { try? FileManager.default.removeItem(atPath: badMerge) }
         assertModelIOError(badMerge, "merges") { try loadTokenizerJSON(path: badMerge) }
         assertModelIOError("/nonexistent/tokenizer.model", "no such file") {
@@ -383,7 +413,7 @@ final class TokenizerTests: XCTestCase {
         let base: [String: GGUFValue] = [
             "tokenizer.ggml.model": .string("gpt2"),
             "tokenizer.ggml.tokens": .array([.string("a"), .string("b"), .string("ab")]),
-            "tokenizer.ggml.merges": .array([.string("a b")]),
+            "tokenizer.ggml.merges": .array([.string("a b")])
         ]
         XCTAssertNoThrow(try loadTokenizer(gguf: base, file: "m.gguf"))
         var md = base; md["tokenizer.ggml.merges"] = .array([.string("ab")])
@@ -410,9 +440,11 @@ final class TokenizerTests: XCTestCase {
     }
 
     func testPreTokenizers() {
-        XCTAssertEqual(words(.gpt2, "Hello  world's 123 ok!!  "), ["Hello", " ", " world", "'s", " 123", " ok", "!!", "  "])
+        XCTAssertEqual(
+            words(.gpt2, "Hello  world's 123 ok!!  "), ["Hello", " ", " world", "'s", " 123", " ok", "!!", "  "])
         XCTAssertEqual(words(.digitsThenGPT2, "ab 1234x"), ["ab", " ", "1", "2", "3", "4", "x"])
-        XCTAssertEqual(words(.llama3, "Hello 12345 I'M\n\n  x"), ["Hello", " ", "123", "45", " I", "'M", "\n\n", " ", " x"])
+        XCTAssertEqual(
+            words(.llama3, "Hello 12345 I'M\n\n  x"), ["Hello", " ", "123", "45", " I", "'M", "\n\n", " ", " x"])
         XCTAssertEqual(words(.gpt2, "x\u{3000}y"), ["x", "\u{3000}", "y"])
         XCTAssertEqual(words(.gpt2, "Ωμέγα ٣"), ["Ωμέγα", " ٣"])
     }

@@ -8,7 +8,9 @@ final class LayerSpecTests: XCTestCase {
     func parse(_ s: String, _ n: Int = 30) throws -> [Int] { try parseLayerSpec(s, nLayers: n) }
 
     func message(_ s: String, _ n: Int = 30, flag: String = "--layers") -> String {
-        do { _ = try parseLayerSpec(s, nLayers: n, flag: flag); return "no error for '\(s)'" } catch { return "\(error)" }
+        do { _ = try parseLayerSpec(s, nLayers: n, flag: flag); return "no error for '\(s)'" } catch {
+            return "\(error)"
+        }
     }
 
     func testForms() throws {
@@ -16,12 +18,12 @@ final class LayerSpecTests: XCTestCase {
         XCTAssertEqual(try parse("0-29"), Array(0...29))
         XCTAssertEqual(try parse("0,4,8"), [0, 4, 8])
         XCTAssertEqual(try parse("3:29:4"), [3, 7, 11, 15, 19, 23, 27])
-        XCTAssertEqual(try parse("3:27:4"), [3, 7, 11, 15, 19, 23, 27])      // stop inclusive
-        XCTAssertEqual(try parse("5:8"), [5, 6, 7, 8])                       // start:stop, step 1
+        XCTAssertEqual(try parse("3:27:4"), [3, 7, 11, 15, 19, 23, 27])  // stop inclusive
+        XCTAssertEqual(try parse("5:8"), [5, 6, 7, 8])  // start:stop, step 1
         XCTAssertEqual(try parse("7"), [7])
         XCTAssertEqual(try parse("29-29"), [29])
         XCTAssertEqual(try parse("0-3,8,12:20:4"), [0, 1, 2, 3, 8, 12, 16, 20])
-        XCTAssertEqual(try parse("8,0-2,2"), [0, 1, 2, 8])                   // sorted, de-duplicated
+        XCTAssertEqual(try parse("8,0-2,2"), [0, 1, 2, 8])  // sorted, de-duplicated
         XCTAssertEqual(try parse("20:28:4, 0-5 ,4,24"), [0, 1, 2, 3, 4, 5, 20, 24, 28])
         XCTAssertEqual(try parse(" all "), Array(0..<30))
     }
@@ -33,7 +35,9 @@ final class LayerSpecTests: XCTestCase {
         XCTAssertEqual(message("-1"), "--layers '-1': layer -1 is outside the model's layers 0-29")
         XCTAssertEqual(message("2:99:3", 16), "--layers '2:99:3': layer 99 is outside the model's layers 0-15")
         // A huge range is refused before it is expanded (this would otherwise insert 10^15 layers).
-        XCTAssertEqual(message("0-999999999999999"), "--layers '0-999999999999999': layer 999999999999999 is outside the model's layers 0-29")
+        XCTAssertEqual(
+            message("0-999999999999999"),
+            "--layers '0-999999999999999': layer 999999999999999 is outside the model's layers 0-29")
         // Malformed items: the item, the problem, the grammar and the model's layers.
         let syntax = "; use \(layerSpecSyntax); the model has layers 0-29"
         XCTAssertEqual(message("5-2"), "--layers '5-2': start 5 is after stop 2" + syntax)
@@ -55,7 +59,7 @@ final class LayerSpecTests: XCTestCase {
         XCTAssertEqual(layerSpecName([0, 1, 5]), "0,1,5")
         XCTAssertEqual(layerSpecName([12]), "12")
         XCTAssertEqual(layerSpecName([]), "none")
-        XCTAssertEqual(layerSpecName([3, 3]), "3,3")                        // not sorted-unique: listed, never a 0 step
+        XCTAssertEqual(layerSpecName([3, 3]), "3,3")  // not sorted-unique: listed, never a 0 step
         // Every sorted unique list survives name → parse, on random subsets of a 30-layer model.
         var rng = Rng(seed: 11)
         for _ in 0..<500 {

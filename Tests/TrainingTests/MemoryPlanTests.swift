@@ -11,11 +11,12 @@ final class MemoryPlanTests: XCTestCase {
     /// weights, gradients and Adam state alone take 34 GB: the plan must refuse on a 24 GiB machine.
     func testLlama2ReferencePlanDoesNotFit() {
         let c = LlamaConfig.llama2_7b
-        let weights = c.parameterCount * 2   // fp16
+        let weights = c.parameterCount * 2  // fp16
         XCTAssertEqual(Double(weights) / 1e9, 13.48, accuracy: 0.01)
         let irm = IRMConfig(hidden: 4096, layers: Array(0..<32))
-        let p = MemoryPlan.make(model: c, weightBytes: weights, irm: irm, B: 8, T: 128, recompute: false,
-                                available: 24 << 30)
+        let p = MemoryPlan.make(
+            model: c, weightBytes: weights, irm: irm, B: 8, T: 128, recompute: false,
+            available: 24 << 30)
         let P = irm.parameterCount
         XCTAssertEqual(bytes(p, "IRM parameters"), 4 * P)
         XCTAssertEqual(bytes(p, "Adam state"), 8 * P)
@@ -26,7 +27,8 @@ final class MemoryPlanTests: XCTestCase {
         XCTAssertGreaterThan(bytes(p, "model activations"), 32 * perLayer * 4)
         XCTAssertFalse(p.fits)
         XCTAssertGreaterThan(Double(p.total) / 1e9, 50)
-        let s = memorySuggestions(model: c, weightBytes: weights, irm: irm, B: 8, T: 128, recompute: false, available: 24 << 30)
+        let s = memorySuggestions(
+            model: c, weightBytes: weights, irm: irm, B: 8, T: 128, recompute: false, available: 24 << 30)
         XCTAssertFalse(s.isEmpty)
         XCTAssertTrue(s.allSatisfy { $0.contains("--") })
         print(p.report() + "suggestions: " + s.joined(separator: "; "))
@@ -36,13 +38,15 @@ final class MemoryPlanTests: XCTestCase {
         let c = LlamaConfig.smolLM2_135M
         let irm = IRMConfig(hidden: 576, layers: Array(0..<30))
         XCTAssertEqual(irm.parameterCount, 576 * 1728 + 1728 + 3 * (1728 * 1728 + 1728) + 17280 * 1728 + 17280)
-        let p = MemoryPlan.make(model: c, weightBytes: 269_000_000, irm: irm, B: 8, T: 128, recompute: false,
-                                available: 24 << 30)
+        let p = MemoryPlan.make(
+            model: c, weightBytes: 269_000_000, irm: irm, B: 8, T: 128, recompute: false,
+            available: 24 << 30)
         XCTAssertTrue(p.fits)
         // 1.98 GB, and the LM head's chunk (170 rows of 49152 logits: 34 MB) since it lives in the arena.
         XCTAssertEqual(Double(p.total) / 1e9, 2.02, accuracy: 0.02)
         // Recomputing keeps one layer's activations instead of 30 (the LM head's chunk is the same in both).
-        let r = MemoryPlan.make(model: c, weightBytes: 269_000_000, irm: irm, B: 8, T: 128, recompute: true, available: 24 << 30)
+        let r = MemoryPlan.make(
+            model: c, weightBytes: 269_000_000, irm: irm, B: 8, T: 128, recompute: true, available: 24 << 30)
         let chunk = crossEntropyChunkRows(vocab: c.vocabSize, rows: 8 * 128)
         XCTAssertEqual(chunk, 170)
         let head = 4 * (chunk * c.vocabSize + 2 * chunk * c.dim)

@@ -16,7 +16,8 @@ final class ObjectiveTests: XCTestCase {
         let (tok, _) = try LoadedModel.loadTokenizerOnly(path: smolPath)
         let eos = tok.eosId!
         let e = Example(prompt: "What is the capital of France?", response: "Paris, obviously.", source: "t:1")
-        let text = tok.encode("What is the capital of France?   Paris, obviously.", addSpecial: true, parseSpecial: false)
+        let text = tok.encode(
+            "What is the capital of France?   Paris, obviously.", addSpecial: true, parseSpecial: false)
         XCTAssertFalse(tok.decode(text).contains("<|im_start|>"))
         let (row, cut) = try XCTUnwrap(referenceTokenize(e, tokenizer: tok, maxLength: 32))
         XCTAssertFalse(cut)
@@ -48,9 +49,11 @@ final class ObjectiveTests: XCTestCase {
         let c = LlamaConfig(dim: 32, hiddenDim: 64, nLayers: 2, nHeads: 4, nKVHeads: 2, vocabSize: 50, maxSeqLen: 64)
         let model = LlamaModel.random(c, seed: 5)
         let pad: Int32 = 2
-        let rows: [[Int32]] = [[1, 17, 33, 4, 9, 41, 12, 2, 2, 2, 2, 2],
-                               [1, 8, 8, 30, 2, 2, 2, 2, 2, 2, 2, 2],
-                               [1, 45, 3, 19, 27, 6, 11, 38, 22, 7, 14, 49]]   // a row cut at the length, no padding
+        let rows: [[Int32]] = [
+            [1, 17, 33, 4, 9, 41, 12, 2, 2, 2, 2, 2],
+            [1, 8, 8, 30, 2, 2, 2, 2, 2, 2, 2, 2],
+            [1, 45, 3, 19, 27, 6, 11, 38, 22, 7, 14, 49]
+        ]  // a row cut at the length, no padding
         let examples = rows.map { TokenizedExample(ids: $0, responseStart: 2) }
 
         // The reference, literally: x = tokens[:-1], y = tokens[1:]; logits = model(x); loss over logits[:, :-1] vs y[:, 1:].
@@ -81,11 +84,13 @@ final class ObjectiveTests: XCTestCase {
         // The same through the backward pass (what a training step reports), and through Trainer's validation loss.
         let back = model.trainingBackward(targets: b.targets, arena: arena, receiver: nil)
         assertClose(back.mean, expected, rel: 1e-5, abs: 1e-6, "backward's loss")
-        let val = try responseLoss(model: model, examples: examples, batchSize: 2, padId: pad, arena: arena, intervention: nil,
-                                   objective: .reference)
+        let val = try responseLoss(
+            model: model, examples: examples, batchSize: 2, padId: pad, arena: arena, intervention: nil,
+            objective: .reference)
         assertClose(val.mean, expected, rel: 1e-5, abs: 1e-6, "validation loss in batches of 2")
         // Our objective on the same rows is another number (a single shift).
-        let ours = try responseLoss(model: model, examples: examples, batchSize: 3, padId: pad, arena: arena, intervention: nil)
+        let ours = try responseLoss(
+            model: model, examples: examples, batchSize: 3, padId: pad, arena: arena, intervention: nil)
         XCTAssertEqual(ours.count, 3 * 10)
         XCTAssertGreaterThan(abs(ours.mean - expected), 1e-3)
     }
