@@ -133,6 +133,22 @@ public final class LMHeadDecoder: @unchecked Sendable {
         return (r.top(0), r.bottom(0))
     }
 
+    /// How far `token` stands out when `v` is read through the head: (l_token − mean l) / sd l over the whole
+    /// vocabulary (population sd), l = W_U·(g⊙w) (no gain for `.none`); 0 when every logit is equal. `irm neurons
+    /// clamp` reads a neuron's down column this way to say which sign of an activation pushes the token up.
+    public func zScore(_ v: [Float], token: Int32) -> Float {
+        precondition(v.count == dim && token >= 0 && Int(token) < vocab)
+        let x = gain.map { g in zip(v, g).map { $0 * $1 } } ?? v
+        var logits = [Float](repeating: 0, count: vocab)
+        x.withUnsafeBufferPointer { xp in
+            logits.withUnsafeMutableBufferPointer { matmul(xp.baseAddress!, 1, head, $0.baseAddress!) }
+        }
+        let n = Float(logits.count)
+        let mean = logits.reduce(0, +) / n
+        let sd = (logits.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / n).squareRoot()
+        return sd > 0 ? (logits[Int(token)] - mean) / sd : 0
+    }
+
     /// The residual stream's basis direction e_index read through the head: what a large value at one hidden
     /// index (the IRM's dominant index, e.g. 1512 in Llama-2-7b-chat) pushes the logits towards. The softmax
     /// is scale-dependent, so `scale` (the value sitting at that index) sets how peaked the probabilities are;

@@ -42,40 +42,6 @@ func readJSON<T: Decodable>(_ type: T.Type, _ path: String, limit: Int = 256 << 
     { throw e } catch { throw ModelIOError(path, "not a valid \(T.self) (\(describe(error)))") }
 }
 
-// MARK: metrics.csv
-
-/// One row of metrics.csv (RunFolder.metricsHeader); the validation loss only at validation steps.
-public struct MetricsRow: Sendable, Equatable {
-    public var step: Int
-    public var epoch: Int
-    public var trainLoss: Double
-    public var valLoss: Double?
-    public var lr: Double
-    public var tokensPerSecond: Double
-}
-
-public func readMetrics(_ path: String) throws -> [MetricsRow] {
-    let lines = try readText(path).split(separator: "\n", omittingEmptySubsequences: true)
-    guard lines.first.map(String.init) == RunFolder.metricsHeader else {
-        throw ModelIOError(path, "line 1: expected the header '\(RunFolder.metricsHeader)'")
-    }
-    var rows: [MetricsRow] = []
-    for (k, line) in lines.enumerated().dropFirst() {
-        let f = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
-        func bad() -> ModelIOError {
-            ModelIOError(path, "line \(k + 1): expected step,epoch,train_loss,val_loss,lr,tokens_per_s")
-        }
-        guard f.count == 6, let step = Int(f[0]), let epoch = Int(f[1]), let train = Double(f[2]),
-            let lr = Double(f[4]),
-            let tps = Double(f[5])
-        else { throw bad() }
-        var val: Double? = nil
-        if !f[3].isEmpty { guard let v = Double(f[3]) else { throw bad() }; val = v }
-        rows.append(MetricsRow(step: step, epoch: epoch, trainLoss: train, valLoss: val, lr: lr, tokensPerSecond: tps))
-    }
-    return rows
-}
-
 // MARK: images
 
 /// A PNG's bytes and its size from the IHDR chunk (checked: the signature, the chunk, a sane size).
@@ -153,7 +119,7 @@ public struct ReportInputs {
         self.run = run
         config = try run.readConfig()
         configJSON = (try? readText(run.configPath)) ?? ""
-        metrics = load(run.metricsPath, readMetrics)
+        metrics = load(run.metricsPath, MetricsCSV.read)
         state = load(run.lastOptimizerPath ?? run.manifestPath, readTrainState)
         best = load(run.bestWeightsPath, readBestWeightsInfo)
         samples = load(run.samplesPath) { try lastSamplesBlock(readText($0)) }

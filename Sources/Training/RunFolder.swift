@@ -59,10 +59,9 @@ public struct RunFolder: Sendable {
 
     // MARK: metrics.csv
 
-    public static let metricsHeader = "step,epoch,train_loss,val_loss,lr,tokens_per_s"
-
+    /// Appends one row (MetricsCSV.line), creating the file with its header first.
     public func appendMetrics(_ line: String) throws {
-        try appendCSVRow(metricsPath, header: RunFolder.metricsHeader, line)
+        try appendCSVRow(metricsPath, header: MetricsCSV.header, line)
     }
 
     /// Appends `line` to the CSV file at `path`, creating it with `header` first (metrics.csv, striation.csv).

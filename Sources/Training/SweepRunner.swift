@@ -255,10 +255,7 @@ func lastLine(of path: String, preferring prefix: String? = nil) -> String {
 }
 
 /// The lowest validation loss in metrics.csv.
+/// The lowest validation loss in metrics.csv; nil when there is none or the file is absent or not readable.
 public func bestValidationLoss(_ run: RunFolder) -> Double? {
-    guard let s = try? String(contentsOfFile: run.metricsPath, encoding: .utf8) else { return nil }
-    return s.split(separator: "\n").dropFirst().compactMap { line -> Double? in
-        let f = line.split(separator: ",", omittingEmptySubsequences: false)
-        return f.count > 3 ? Double(f[3]) : nil
-    }.min()
+    (try? MetricsCSV.read(run.metricsPath))?.compactMap(\.valLoss).min()
 }

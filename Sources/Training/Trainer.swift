@@ -138,8 +138,9 @@ public final class Trainer {
                 // The row goes in before the checkpoint that contains its step: a resume from an older
                 // checkpoint drops it (truncateRecords), one from this checkpoint keeps it.
                 try run.appendMetrics(
-                    "\(state.step),\(endOfEpoch ? state.epoch - 1 : state.epoch),\(fmt(loss)),\(v.map(fmt) ?? ""),\(lr),\(Int(tps))"
-                )
+                    MetricsCSV.line(
+                        step: state.step, epoch: endOfEpoch ? state.epoch - 1 : state.epoch, trainLoss: loss,
+                        valLoss: v, lr: lr, tokensPerSecond: tps))
                 if state.step == totalSteps { markFinished() }  // so that the last checkpoint is the final one
                 if evalDue { try checkpoint() }
                 if v != nil { try onValidation?(state) }

@@ -239,8 +239,8 @@ struct NeuronsClamp: Command {
                 + tokenList(decoded.top, text))
         // What a positive activation writes: the down column through the head. Its z-score for the watched token
         // tells which sign of V raises it (in SmolLM2 the late concept neurons write *against* their concept).
-        let z = Self.headZScore(
-            model: m, vector: NeuronVectors(model: m, kind: .down).vector(layer: layer, index: index), token: watch)
+        let z = LMHeadDecoder(model: m, norm: .final)
+            .zScore(NeuronVectors(model: m, kind: .down).vector(layer: layer, index: index), token: watch)
         let hint =
             abs(z) < 2
             ? "no direct push either way (any effect goes through later layers)"
@@ -325,20 +325,6 @@ struct NeuronsClamp: Command {
         let v = s.split(separator: ",").map { Float($0.trimmingCharacters(in: .whitespaces)) }
         guard !v.isEmpty, v.allSatisfy({ $0 != nil && $0!.isFinite }) else { throw bad }
         return v.map { $0! }
-    }
-
-    /// z-score of `token`'s logit among all logits of W_U·(g⊙v).
-    static func headZScore(model m: LlamaModel, vector v: [Float], token: Int32) -> Float {
-        let g = m.weights.outputNorm
-        let x = v.enumerated().map { $0.element * g[$0.offset] }
-        var logits = [Float](repeating: 0, count: m.config.vocabSize)
-        x.withUnsafeBufferPointer { xp in
-            logits.withUnsafeMutableBufferPointer { matmul(xp.baseAddress!, 1, m.weights.output, $0.baseAddress!) }
-        }
-        let n = Float(logits.count)
-        let mean = logits.reduce(0, +) / n
-        let sd = (logits.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / n).squareRoot()
-        return sd > 0 ? (logits[Int(token)] - mean) / sd : 0
     }
 }
 

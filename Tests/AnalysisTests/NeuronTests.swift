@@ -168,6 +168,26 @@ final class NeuronMapTests: XCTestCase {
         XCTAssertLessThan(sweep[1].first, sweep[2].first)
     }
 
+    /// The z-score of a token's logit against one computed here in Double from the head's rows: the hand-built
+    /// neuron's down column writes e, which the head reads as token 42's logit 4, far above the rest.
+    func testZScoreOfTheWatchedToken() throws {
+        let (m, _, _) = handBuiltModel()
+        let down = NeuronVectors(model: m, kind: .down).vector(layer: 1, index: 5)
+        let g = m.weights.outputNorm.array, V = m.config.vocabSize, D = m.config.dim
+        let head = m.weights.output
+        let logits = (0..<V).map { v in
+            (0..<D).reduce(0.0) { $0 + Double(head.value(v, $1)) * Double(g[$1] * down[$1]) }
+        }
+        let mean = logits.reduce(0, +) / Double(V)
+        let sd = (logits.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(V)).squareRoot()
+        let dec = LMHeadDecoder(model: m, norm: .final)
+        for t: Int32 in [42, 0, 7] {
+            XCTAssertEqual(Double(dec.zScore(down, token: t)), (logits[Int(t)] - mean) / sd, accuracy: 1e-4, "\(t)")
+        }
+        XCTAssertGreaterThan(dec.zScore(down, token: 42), 5)
+        XCTAssertEqual(dec.zScore([Float](repeating: 0, count: D), token: 3), 0)
+    }
+
     /// The mention rule (case-insensitive, at a word start) and the exact McNemar p-value against binomial sums
     /// worked by hand: 2·(1/32) for a 0–5 split, 2·(1+10)/1024 for 1–9, and 1 (capped) for an even split.
     func testMentionsAndMcNemar() {

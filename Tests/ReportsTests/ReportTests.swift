@@ -185,7 +185,7 @@ final class ReportTests: XCTestCase {
     func testUnreadableFilesAreNamedAndTheRestIsDrawn() throws {
         let dir = try tempDir()
         let run = try makeRun(dir)
-        try writeTextAtomically(run.metricsPath, RunFolder.metricsHeader + "\n1,0,3.5,,0.0001,150\n2,0,x,,0.0001,150\n")
+        try writeTextAtomically(run.metricsPath, MetricsCSV.header + "\n1,0,3.5,,0.0001,150\n2,0,x,,0.0001,150\n")
         try writeTextAtomically(run.heatmapDir + "/token_003.png", "not a png")
         try writeTextAtomically(run.evalJSONPath, "{\"run\": 1}")
         let rep = try buildRunReport(run)
