@@ -179,9 +179,7 @@ public func analyzeRun(_ run: RunFolder, options o: AnalysisOptions, progress: (
 
 /// Writes analysis.json atomically.
 public func writeAnalysis(_ r: AnalysisReport, run: RunFolder) throws {
-    let e = JSONEncoder()
-    e.outputFormatting = [.prettyPrinted, .sortedKeys]
-    try writeFileAtomically(run.analysisJSONPath, [UInt8](try e.encode(r)))
+    try writeJSONFile(r, to: run.analysisJSONPath)
 }
 
 /// (x − frozen) / (irm − frozen) for the control vector and the mean vector, on alignment and loss.

@@ -110,10 +110,9 @@ public struct HeatmapSummary: Codable, Sendable {
 
 /// Writes `dir`/summary.json for the maps of `h`, atomically.
 public func writeHeatmapSummary(_ h: HeatmapRun, prompt: String, dir: String) throws {
-    let e = JSONEncoder()
-    e.outputFormatting = [.prettyPrinted, .sortedKeys]
-    let data = try e.encode(HeatmapSummary(prompt: prompt, generated: h.generated, tokens: h.tokens, stats: h.stats))
-    try writeFileAtomically(data, to: dir + "/summary.json")
+    try writeJSONFile(
+        HeatmapSummary(prompt: prompt, generated: h.generated, tokens: h.tokens, stats: h.stats),
+        to: dir + "/summary.json")
 }
 
 /// Token text for a title: ASCII only (the bitmap font's range), control characters shown escaped.

@@ -105,7 +105,7 @@ public func cachedResidualStats(
     do { try FileManager.default.createDirectory(atPath: cacheDir, withIntermediateDirectories: true) } catch {
         throw RunError("\(cacheDir): cannot create the folder (\(error.localizedDescription))")
     }
-    try writeFileAtomically(path, [UInt8](try JSONEncoder().encode(s)))
+    try writeJSONFile(s, to: path, .compact)
     return (s, path, false)
 }
 

@@ -12,9 +12,7 @@ extension RunFolder {
 
 /// Writes eval.json and eval_samples.md into the run folder, each atomically.
 public func writeEvalOutputs(_ r: EvalReport, run: RunFolder) throws {
-    let e = JSONEncoder()
-    e.outputFormatting = [.prettyPrinted, .sortedKeys]
-    try writeFileAtomically(run.evalJSONPath, [UInt8](try e.encode(r)))
+    try writeJSONFile(r, to: run.evalJSONPath)
     try writeFileAtomically(run.evalSamplesPath, Array(evalSamplesMarkdown(r).utf8))
 }
 

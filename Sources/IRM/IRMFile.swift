@@ -30,7 +30,7 @@ extension IRMNetwork {
                 (t.name, .f32, t.shape, UnsafeRawBufferPointer(start: params.ptr + t.offset, count: 4 * t.count)))
         }
         var meta = extraMetadata
-        meta["irm_config"] = String(decoding: try sortedJSONEncoder().encode(config), as: UTF8.self)
+        meta["irm_config"] = String(decoding: try encodeJSON(config, .compact), as: UTF8.self)
         meta["output_layout"] =
             "out[token, i*L + j] = hidden index i of injection layer slot j (reference .view(B, T, h, L))"
         try withExtendedLifetime(params) { try writeSafetensors(path: path, rawTensors: tensors, metadata: meta) }
@@ -115,12 +115,4 @@ extension IRMNetwork {
             throw IRMError.badFile(f.path, "weights contain NaN or infinity")
         }
     }
-}
-
-/// JSON with sorted keys: files written from the same state are byte-identical (Swift's dictionary
-/// order changes from process to process).
-public func sortedJSONEncoder() -> JSONEncoder {
-    let e = JSONEncoder()
-    e.outputFormatting = [.sortedKeys]
-    return e
 }

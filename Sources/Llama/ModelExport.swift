@@ -90,7 +90,7 @@ extension LlamaModel {
             "max_position_embeddings": c.maxSeqLen, "tie_word_embeddings": c.tiedEmbeddings,
             "torch_dtype": "float32", "hidden_act": "silu"
         ]
-        let json = try JSONSerialization.data(withJSONObject: cfg, options: [.prettyPrinted, .sortedKeys])
+        let json = try encodeJSONObject(cfg)
         try json.write(to: URL(fileURLWithPath: folder + "/config.json"), options: .atomic)
         try writeSafetensors(
             path: folder + "/model.safetensors", floatTensors: namedTensors(hfNames, hfPermute: true),

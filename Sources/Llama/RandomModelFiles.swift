@@ -155,7 +155,7 @@ extension LlamaConfig {
             "tie_word_embeddings": tiedEmbeddings, "torch_dtype": "float16", "use_cache": true, "vocab_size": vocabSize
         ]
         for (k, v) in hfExtra { cfg[k] = v }
-        return try JSONSerialization.data(withJSONObject: cfg, options: [.prettyPrinted, .sortedKeys])
+        return try encodeJSONObject(cfg)
     }
 }
 
@@ -199,7 +199,7 @@ public func writeRandomHuggingFace(
     if shards.count > 1 {
         let index: [String: Any] = ["metadata": ["total_size": total], "weight_map": weightMap]
         try writeFileAtomically(
-            try JSONSerialization.data(withJSONObject: index, options: [.prettyPrinted, .sortedKeys]),
+            try encodeJSONObject(index),
             to: folder + "/model.safetensors.index.json")
     }
     try writeFileAtomically(try c.huggingFaceConfigJSON(hfExtra: hfExtra), to: folder + "/config.json")

@@ -36,9 +36,7 @@ public func writeSweepReport(_ folder: SweepFolder) throws -> SweepReportFiles {
     let f = SweepReportFiles(
         summary: summary, summaryPath: folder.path + "/summary.json", htmlPath: folder.path + "/sweep.html",
         gridPath: folder.path + "/" + sweepGridPNG, correlationPath: folder.path + "/" + sweepCorrelationPNG)
-    let e = JSONEncoder()
-    e.outputFormatting = [.prettyPrinted, .sortedKeys]
-    try writeFileAtomically(f.summaryPath, [UInt8](try e.encode(summary)))
+    try writeJSONFile(summary, to: f.summaryPath)
     try writeFileAtomically(f.gridPath, grid.bytes)
     try writeFileAtomically(f.correlationPath, corr.bytes)
     try writeFileAtomically(f.htmlPath, Array(sweepPage(summary, grid: grid, correlation: corr).utf8))

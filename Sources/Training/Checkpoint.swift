@@ -84,7 +84,7 @@ extension RunFolder {
         let w = checkpointPath(g, "irm"), o = checkpointPath(g, "optimizer")
         do {
             try net.save(path: w, extraMetadata: ["step": String(state.step)])
-            let js = String(decoding: try sortedJSONEncoder().encode(state), as: UTF8.self)
+            let js = String(decoding: try encodeJSON(state, .compact), as: UTF8.self)
             try withExtendedLifetime(adam) {
                 try writeSafetensors(
                     path: o,
@@ -101,7 +101,7 @@ extension RunFolder {
             }
             let m = CheckpointManifest(
                 generation: g, step: state.step, weightsBytes: fileSize(w), optimizerBytes: fileSize(o))
-            try writeFileAtomically(manifestPath, [UInt8](try sortedJSONEncoder().encode(m)))
+            try writeJSONFile(m, to: manifestPath, .compact)
         } catch {
             // Not committed: the new pair goes, the previous generation stays. (If only the folder sync after
             // the manifest's rename failed, the manifest names G already and its files must stay.)

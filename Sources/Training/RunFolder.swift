@@ -35,9 +35,7 @@ public struct RunFolder: Sendable {
     }
 
     public func writeConfig(_ c: TrainConfig) throws {
-        let e = JSONEncoder()
-        e.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try writeFileAtomically(configPath, [UInt8](try e.encode(c)))
+        try writeJSONFile(c, to: configPath)
     }
 
     /// Reads config.json; a folder that is not a run gets one clear error.

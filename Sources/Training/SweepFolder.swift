@@ -73,9 +73,7 @@ public struct SweepFolder: Sendable {
         do { try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true) } catch {
             throw RunError("\(path): cannot create the sweep folder (\(error.localizedDescription))")
         }
-        let e = JSONEncoder()
-        e.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try writeFileAtomically(planPath, [UInt8](try e.encode(plan)))
+        try writeJSONFile(plan, to: planPath)
         return plan
     }
 

@@ -377,7 +377,8 @@ final class IRMTests: XCTestCase {
             XCTAssertTrue("\($0)".contains("basic_forward.0.weight"), "\($0)")
         }
 
-        let enc = sortedJSONEncoder()
+        struct Enc { func encode(_ c: IRMConfig) throws -> Data { try encodeJSON(c, .compact) } }
+        let enc = Enc()
         let network = IRMConfig(hidden: 4, layers: [1, 3])
         XCTAssertEqual(
             String(decoding: try enc.encode(network), as: UTF8.self),
