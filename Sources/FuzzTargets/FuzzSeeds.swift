@@ -175,11 +175,12 @@ func writeQuantizedGGUF(_ path: String) throws {
     let g = try GGUFWriter(path: path)
     try g.set("general.architecture", .string("llama"))
     for (k, v) in bpeMetadata { try g.set(k, v) }
-    for (k, v) in [
-        ("embedding_length", c.dim), ("feed_forward_length", c.hiddenDim), ("block_count", c.nLayers),
-        ("attention.head_count", c.nHeads), ("attention.head_count_kv", c.nKVHeads), ("context_length", c.maxSeqLen)
+    // A minimal key set (no ε, θ or rope dimension: the reader's defaults), unlike LlamaConfig.ggufMetadata.
+    for (k, v): (GGUFKey, Int) in [
+        (.embeddingLength, c.dim), (.feedForwardLength, c.hiddenDim), (.blockCount, c.nLayers),
+        (.headCount, c.nHeads), (.headCountKV, c.nKVHeads), (.contextLength, c.maxSeqLen)
     ] {
-        try g.set("llama." + k, .uint32(UInt32(v)))
+        try g.set(k.key(), .uint32(UInt32(v)))
     }
     var rng = Rng(seed: 9)
     func add(_ name: String, _ type: TensorType, _ shape: [Int]) throws {

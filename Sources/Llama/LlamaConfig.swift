@@ -110,30 +110,31 @@ extension LlamaConfig {
         guard ["llama", "mistral", "granite"].contains(arch) || arch.hasPrefix("llama") else {
             throw ModelIOError(g.path, "architecture '\(arch)' is not a Llama-family model")
         }
-        func int(_ k: String) throws -> Int {
-            guard let v = g.metadata["\(arch).\(k)"]?.int else {
-                throw ModelIOError(g.path, "missing metadata '\(arch).\(k)'")
+        func int(_ k: GGUFKey) throws -> Int {
+            guard let v = g.metadata[k.key(arch)]?.int else {
+                throw ModelIOError(g.path, "missing metadata '\(k.key(arch))'")
             }
             return v
         }
-        let dim = try int("embedding_length"), heads = try int("attention.head_count")
+        let dim = try int(.embeddingLength), heads = try int(.headCount)
         let emb = try g.tensor("token_embd.weight")
         try Self.refuseUnsupportedGGUF(g, arch: arch)
-        let vocab = g.metadata["\(arch).vocab_size"]?.int ?? emb.shape[0]
+        let vocab = g.metadata[GGUFKey.vocabSize.key(arch)]?.int ?? emb.shape[0]
         self.init(
-            dim: dim, hiddenDim: try int("feed_forward_length"), nLayers: try int("block_count"),
-            nHeads: heads, nKVHeads: g.metadata["\(arch).attention.head_count_kv"]?.int ?? heads,
-            headDim: g.metadata["\(arch).attention.key_length"]?.int ?? g.metadata["\(arch).rope.dimension_count"]?.int,
+            dim: dim, hiddenDim: try int(.feedForwardLength), nLayers: try int(.blockCount),
+            nHeads: heads, nKVHeads: g.metadata[GGUFKey.headCountKV.key(arch)]?.int ?? heads,
+            headDim: g.metadata[GGUFKey.keyLength.key(arch)]?.int
+                ?? g.metadata[GGUFKey.ropeDimensionCount.key(arch)]?.int,
             vocabSize: vocab,
-            normEps: Float(g.metadata["\(arch).attention.layer_norm_rms_epsilon"]?.double ?? 1e-5),
-            ropeTheta: Float(g.metadata["\(arch).rope.freq_base"]?.double ?? 10000),
-            maxSeqLen: g.metadata["\(arch).context_length"]?.int ?? 2048,
+            normEps: Float(g.metadata[GGUFKey.normEpsilon.key(arch)]?.double ?? 1e-5),
+            ropeTheta: Float(g.metadata[GGUFKey.ropeFreqBase.key(arch)]?.double ?? 10000),
+            maxSeqLen: g.metadata[GGUFKey.contextLength.key(arch)]?.int ?? 2048,
             tiedEmbeddings: g.tensors["output.weight"] == nil)
         ropeScaling = try Self.ggufRopeScaling(g, arch: arch)
         // Without key_length the head dimension is read from rope.dimension_count (above); a file with both that
         // rotates only part of each head (Phi-style partial rotary) is refused. A file with neither whose rope
         // dimension is partial fails the tensor-shape check at load.
-        if let rd = g.metadata["\(arch).rope.dimension_count"]?.int, rd != headDim {
+        if let rd = g.metadata[GGUFKey.ropeDimensionCount.key(arch)]?.int, rd != headDim {
             throw ModelIOError(
                 g.path,
                 "\(arch).rope.dimension_count \(rd) differs from the head dimension \(headDim): partial rotary embeddings are not supported"
@@ -145,9 +146,9 @@ extension LlamaConfig {
     /// GGUF's rotary scaling: the tensor `rope_freqs.weight` (per-pair divisors, as llama.cpp's converter writes
     /// Llama 3.1) or `rope.scaling.type` linear; any other scaling type is refused.
     static func ggufRopeScaling(_ g: GGUFFile, arch: String) throws -> RopeScaling? {
-        let type = g.metadata["\(arch).rope.scaling.type"]?.string ?? "none"
-        let factor = g.metadata["\(arch).rope.scaling.factor"]?.double
-        let freqs = g.tensors["rope_freqs.weight"]
+        let type = g.metadata[GGUFKey.ropeScalingType.key(arch)]?.string ?? "none"
+        let factor = g.metadata[GGUFKey.ropeScalingFactor.key(arch)]?.double
+        let freqs = g.tensors[ggufRopeFreqsTensor]
         switch type {
         case "none":
             guard let t = freqs else { return nil }
@@ -172,7 +173,7 @@ extension LlamaConfig {
 
     /// Metadata that changes the computation in ways irm does not implement: refused, never ignored.
     static func refuseUnsupportedGGUF(_ g: GGUFFile, arch: String) throws {
-        if let n = g.metadata["\(arch).expert_count"]?.int, n > 0 {
+        if let n = g.metadata[GGUFKey.expertCount.key(arch)]?.int, n > 0 {
             throw ModelIOError(g.path, "\(arch).expert_count \(n): mixture-of-experts models are not supported")
         }
         for key in [

@@ -144,18 +144,15 @@ extension LlamaConfig {
         return ts
     }
 
-    /// Meta's published config.json for this shape (Llama-2 keys; `hfExtra` adds or replaces keys).
-    public func huggingFaceConfigJSON(hfExtra: [String: Any] = [:]) throws -> Data {
-        var cfg: [String: Any] = [
-            "architectures": ["LlamaForCausalLM"], "model_type": "llama", "bos_token_id": 1, "eos_token_id": 2,
-            "hidden_act": "silu", "hidden_size": dim, "initializer_range": 0.02, "intermediate_size": hiddenDim,
-            "max_position_embeddings": maxSeqLen, "num_attention_heads": nHeads, "num_hidden_layers": nLayers,
-            "num_key_value_heads": nKVHeads, "pretraining_tp": 1, "rms_norm_eps": Double(normEps),
-            "rope_scaling": NSNull(), "rope_theta": Double(ropeTheta), "attention_bias": false,
-            "tie_word_embeddings": tiedEmbeddings, "torch_dtype": "float16", "use_cache": true, "vocab_size": vocabSize
+    /// Meta's published config.json for this shape (its keys that do not change the computation as Llama 2's
+    /// files have them; `hfExtra` adds or replaces keys).
+    public func huggingFaceConfigJSON(hfExtra: [String: Any] = [:], file: String) throws -> Data {
+        var extra: [String: Any] = [
+            "bos_token_id": 1, "eos_token_id": 2, "initializer_range": 0.02, "pretraining_tp": 1,
+            "torch_dtype": "float16", "use_cache": true
         ]
-        for (k, v) in hfExtra { cfg[k] = v }
-        return try encodeJSONObject(cfg)
+        for (k, v) in hfExtra { extra[k] = v }
+        return try encodeJSONObject(try huggingFaceConfig(extra: extra, file: file))
     }
 }
 
@@ -202,7 +199,8 @@ public func writeRandomHuggingFace(
             try encodeJSONObject(index),
             to: folder + "/model.safetensors.index.json")
     }
-    try writeFileAtomically(try c.huggingFaceConfigJSON(hfExtra: hfExtra), to: folder + "/config.json")
+    try writeFileAtomically(
+        try c.huggingFaceConfigJSON(hfExtra: hfExtra, file: folder + "/config.json"), to: folder + "/config.json")
     if let tok = tokenizerModel {
         try writeFileAtomically(try Data(contentsOf: URL(fileURLWithPath: tok)), to: folder + "/tokenizer.model")
     }
@@ -216,19 +214,12 @@ public func writeRandomGGUF(
     name: String = "random", extraMetadata: [(String, GGUFValue)] = []
 ) throws {
     let g = try GGUFWriter(path: path)
-    try g.set("general.architecture", .string("llama"))
+    let meta = c.ggufMetadata
+    try g.set(meta[0].0, meta[0].1)  // general.architecture first, as llama.cpp writes it
     try g.set("general.name", .string(name))
     try g.set("general.file_type", .uint32(scheme.fileType))
-    try g.set("llama.context_length", .uint32(UInt32(c.maxSeqLen)))
-    try g.set("llama.embedding_length", .uint32(UInt32(c.dim)))
-    try g.set("llama.block_count", .uint32(UInt32(c.nLayers)))
-    try g.set("llama.feed_forward_length", .uint32(UInt32(c.hiddenDim)))
-    try g.set("llama.rope.dimension_count", .uint32(UInt32(c.headDim)))
-    try g.set("llama.attention.head_count", .uint32(UInt32(c.nHeads)))
-    try g.set("llama.attention.head_count_kv", .uint32(UInt32(c.nKVHeads)))
-    try g.set("llama.attention.layer_norm_rms_epsilon", .float32(c.normEps))
-    try g.set("llama.rope.freq_base", .float32(c.ropeTheta))
-    for (k, v) in extraMetadata { try g.set(k, v) }
+    for (k, v) in meta.dropFirst() + extraMetadata { try g.set(k, v) }
+    if let d = c.ggufRopeDivisors { try g.addTensor(name: ggufRopeFreqsTensor, floats: d, shape: [d.count]) }
     for (t, kind, layer) in c.randomTensors(ggufNames, seed: seed, hfLayout: false) {
         let type: WeightType =
             t.isNorm
