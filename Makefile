@@ -5,7 +5,7 @@ MODEL      := $(MODEL_DIR)/SmolLM2-135M-Instruct.Q4_1.gguf
 MODEL_SHA  := b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53
 BIN        := .build/release/irm
 
-.PHONY: all build model test lint format bench bench-llamacpp bench-pytorch demo sweep slurm-check report-check check-7b fuzz fixtures-llama3 fixtures-llama3-chat clean
+.PHONY: all build model test lint format bench bench-llamacpp bench-pytorch demo sweep slurm-check report-check check-7b check-8b fuzz fixtures-llama3 fixtures-llama3-chat clean
 
 all: build
 
@@ -102,6 +102,12 @@ bench: model
 # default /tmp/irm-check-7b), each through info/generate/logits/train/neurons/heatmap with time and peak RSS.
 check-7b:
 	bash scripts/check-7b.sh
+
+# Llama-3.1-8B and -8B-Instruct at their real shape, random weights: an HF folder and two Q4_K_M GGUFs with Llama 3's
+# real tokenizer (~26 GB under WORK, default /tmp/irm-check-8b), info/generate/logits/train, the full neuron map of
+# both and their comparison, with time and peak RSS. SHAPE=tiny-llama3 runs the same in about 10 s.
+check-8b:
+	bash scripts/check-8b.sh
 
 # irm and llama.cpp (built from its public source in /tmp) side by side on SmolLM2 F32/F16/Q4_1, interleaved
 # (scripts/bench_vs_llamacpp.sh; ROUNDS, THREADS); prints the Markdown table of README.md's performance section.

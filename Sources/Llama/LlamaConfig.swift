@@ -42,6 +42,11 @@ public struct LlamaConfig: Sendable, Equatable, Codable {
     public static let llama2_7b = LlamaConfig(
         dim: 4096, hiddenDim: 11008, nLayers: 32, nHeads: 32, nKVHeads: 32,
         vocabSize: 32000, normEps: 1e-5, ropeTheta: 10000, maxSeqLen: 4096)
+    /// Llama-3.1-8B (and -Instruct): GQA 32/8, MLP 14336, vocabulary 128256, θ 500000 with Llama 3.1's scaling.
+    public static let llama3_1_8b = LlamaConfig(
+        dim: 4096, hiddenDim: 14336, nLayers: 32, nHeads: 32, nKVHeads: 8, vocabSize: 128256, normEps: 1e-5,
+        ropeTheta: 500000, maxSeqLen: 131072,
+        ropeScaling: .llama3(factor: 8, lowFreqFactor: 1, highFreqFactor: 4, originalContext: 8192))
     /// SmolLM2-135M: GQA 9/3, tied embeddings, θ 1e5.
     public static let smolLM2_135M = LlamaConfig(
         dim: 576, hiddenDim: 1536, nLayers: 30, nHeads: 9, nKVHeads: 3,

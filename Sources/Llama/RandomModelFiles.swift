@@ -163,7 +163,7 @@ extension LlamaConfig {
 @discardableResult
 public func writeRandomHuggingFace(
     _ c: LlamaConfig, folder: String, seed: UInt64, maxShardBytes: Int = 10_000_000_000,
-    tokenizerModel: String? = nil, hfExtra: [String: Any] = [:],
+    tokenizerModel: String? = nil, chatTemplate: String? = nil, hfExtra: [String: Any] = [:],
     progress: (String) -> Void = { _ in }
 ) throws -> [(file: String, bytes: Int)] {
     let fm = FileManager.default
@@ -202,7 +202,12 @@ public func writeRandomHuggingFace(
     try writeFileAtomically(
         try c.huggingFaceConfigJSON(hfExtra: hfExtra, file: folder + "/config.json"), to: folder + "/config.json")
     if let tok = tokenizerModel {
-        try writeFileAtomically(try Data(contentsOf: URL(fileURLWithPath: tok)), to: folder + "/tokenizer.model")
+        // tokenizer.model (sentencepiece) or tokenizer.json (byte-level BPE), under the name transformers reads.
+        let name = tok.hasSuffix(".json") ? "tokenizer.json" : "tokenizer.model"
+        try writeFileAtomically(try Data(contentsOf: URL(fileURLWithPath: tok)), to: folder + "/" + name)
+    }
+    if let t = chatTemplate {
+        try writeFileAtomically(try encodeJSONObject(["chat_template": t]), to: folder + "/tokenizer_config.json")
     }
     return written
 }

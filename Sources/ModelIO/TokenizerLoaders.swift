@@ -133,6 +133,54 @@ public func ggufTokenizerMetadata(sentencePieceModel path: String) throws -> [(S
     return md
 }
 
+/// The `tokenizer.ggml.*` metadata llama.cpp's converter writes for a Llama 3 `tokenizer.json` (byte-level BPE):
+/// model "gpt2", pre "llama-bpe", every piece by id (added tokens included), token types (1 normal, 3 control for
+/// special added tokens, 4 user-defined for other added tokens), the merges as "a b", `<|begin_of_text|>` as BOS,
+/// `<|end_of_text|>` as EOS (when the vocabulary has them), and `chatTemplate` when given.
+public func ggufLlama3TokenizerMetadata(tokenizerJSON path: String, chatTemplate: String? = nil) throws
+    -> [(String, GGUFValue)]
+{
+    guard let data = FileManager.default.contents(atPath: path),
+        let root = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+        let model = root["model"] as? [String: Any], let vocab = model["vocab"] as? [String: Int],
+        let mergeList = model["merges"] as? [Any]
+    else { throw ModelIOError(path, "not a byte-level BPE tokenizer.json (model.vocab and model.merges)") }
+    let added = (root["added_tokens"] as? [[String: Any]]) ?? []
+    let n = max(vocab.values.max() ?? -1, added.compactMap { $0["id"] as? Int }.max() ?? -1) + 1
+    guard n > 0, n <= 1 << 24 else { throw ModelIOError(path, "a vocabulary of \(n) ids") }
+    var pieces = [String?](repeating: nil, count: n), types = [Int32](repeating: 1, count: n)
+    for (p, id) in vocab where id >= 0 { pieces[id] = p }
+    for a in added {
+        guard let id = a["id"] as? Int, id >= 0, let s = a["content"] as? String else {
+            throw ModelIOError(path, "an added token without an id or content")
+        }
+        pieces[id] = s
+        types[id] = (a["special"] as? Bool) == true ? 3 : 4
+    }
+    if let hole = pieces.firstIndex(where: { $0 == nil }) { throw ModelIOError(path, "no piece has id \(hole)") }
+    var merges: [GGUFValue] = []
+    merges.reserveCapacity(mergeList.count)
+    for (i, m) in mergeList.enumerated() {
+        if let s = m as? String { merges.append(.string(s)); continue }
+        guard let pair = m as? [String], pair.count == 2 else { throw ModelIOError(path, "merge \(i) is not a pair") }
+        merges.append(.string(pair[0] + " " + pair[1]))
+    }
+    let ids = Dictionary(pieces.enumerated().map { ($1!, $0) }, uniquingKeysWith: { a, _ in a })
+    var md: [(String, GGUFValue)] = [
+        ("tokenizer.ggml.model", .string("gpt2")),
+        ("tokenizer.ggml.pre", .string("llama-bpe")),
+        ("tokenizer.ggml.tokens", .array(pieces.map { .string($0!) })),
+        ("tokenizer.ggml.token_type", .array(types.map { .int32($0) })),
+        ("tokenizer.ggml.merges", .array(merges))
+    ]
+    for (key, piece) in [("bos", "<|begin_of_text|>"), ("eos", "<|end_of_text|>")] {
+        if let id = ids[piece] { md.append(("tokenizer.ggml.\(key)_token_id", .uint32(UInt32(id)))) }
+    }
+    md.append(("tokenizer.ggml.add_bos_token", .bool(true)))
+    if let t = chatTemplate { md.append(("tokenizer.chat_template", .string(t))) }
+    return md
+}
+
 // MARK: - llama2.c tokenizer.bin
 
 /// llama2.c `tokenizer.bin`: int32 max_token_length, then per token: float32 score, int32 length, bytes.

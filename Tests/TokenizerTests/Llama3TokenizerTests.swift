@@ -45,6 +45,44 @@ final class Llama3TokenizerTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(specialCases, 100)
     }
 
+    /// The tokenizer written into a GGUF as llama.cpp's converter does (gpt2 model, llama-bpe pre-tokenizer, pieces,
+    /// token types, merges, BOS/EOS, chat template), read back through the GGUF reader: the same ids as the
+    /// tokenizer.json it came from on every case, and the Llama 3 chat format detected from the template.
+    func testGGUFTokenizerFromTokenizerJSON() throws {
+        let f = try fixture()
+        let dir = try llama3TokenizerFixture()
+        let template =
+            "{{ bos_token }}{% for m in messages %}<|start_header_id|>{{ m['role'] }}<|end_header_id|>\n\n"
+            + "{{ m['content'] | trim }}<|eot_id|>{% endfor %}"
+        let md = try ggufLlama3TokenizerMetadata(tokenizerJSON: dir + "/tokenizer.json", chatTemplate: template)
+        let path = dir + "/tokenizer-only.gguf"
+        let w = try GGUFWriter(path: path)
+        try w.set("general.architecture", .string("llama"))
+        for (k, v) in md { try w.set(k, v) }
+        try w.write()
+        let g = try GGUFFile(path: path)
+        XCTAssertEqual(g.metadata["tokenizer.ggml.pre"]?.string, "llama-bpe")
+        XCTAssertEqual(g.metadata["tokenizer.ggml.merges"]?.array?.count, 280147)
+        let t = try loadTokenizer(gguf: g.metadata, file: path)
+        XCTAssertEqual(t.vocabSize, 128256)
+        XCTAssertEqual(t.bosId, 128000)
+        XCTAssertEqual(t.eosId, 128001)
+        var differ = 0
+        for c in f.cases {
+            let text = c["text"] as! String, special = c["special"] as! Bool
+            if t.encode(text, addSpecial: false, parseSpecial: special)
+                != f.tok.encode(text, addSpecial: false, parseSpecial: special)
+            {
+                differ += 1
+            }
+        }
+        XCTAssertEqual(differ, 0)
+        XCTAssertEqual(t.encode("Hi", addSpecial: true, parseSpecial: false).first, 128000)
+        guard case .llama3 = ChatTemplate.detect(metadata: g.metadata, tokenizer: t) else {
+            return XCTFail("the template was not detected as Llama 3's")
+        }
+    }
+
     /// The chat format's pieces are single special tokens, and the end-of-turn ids stop generation.
     func testChatSpecials() throws {
         let t = try fixture().tok
