@@ -51,21 +51,8 @@ final class TokenizeTests: XCTestCase {
         let tok = try loadSentencePieceModel(path: llama2TokenizerModel)
         let template = ChatTemplate.llama2
         XCTAssertEqual(endOfTurnToken(tokenizer: tok, template: template), tok.eosId)
-        var examples = try loadQACSV(path: datasetsDir + "/anger.csv").prefix(200).map { $0 }
-        examples += try loadExamples(path: carerVal).prefix(100)
-        for system in [nil, "Be brief."] as [String?] {
-            for e in examples {
-                let p = promptIds(e.prompt, tokenizer: tok, template: template, system: system)
-                let r = responseIds(e.response, tokenizer: tok, template: template)
-                let full = tok.encode(
-                    template.render(
-                        system: system, turns: [("user", e.prompt), ("assistant", e.response)],
-                        addGenerationPrompt: false), addSpecial: false, parseSpecial: true)
-                guard p + r == full else {
-                    return XCTFail("\(e.source): \(p + r) vs \(full)")
-                }
-                XCTAssertEqual(p.first, tok.bosId)  // "<s>" written by the template
-            }
+        try assertSplitEqualsFull(tok, template) { p, _ in
+            XCTAssertEqual(p.first, tok.bosId)  // "<s>" written by the template
         }
     }
 
@@ -76,8 +63,22 @@ final class TokenizeTests: XCTestCase {
             systemPrefix: "Cutting Knowledge Date: December 2023\nToday Date: 26 Jul 2024\n\n")
         let eot = tok.tokenId("<|eot_id|>")!
         XCTAssertEqual(endOfTurnToken(tokenizer: tok, template: template), eot)
+        try assertSplitEqualsFull(tok, template) { p, r in
+            XCTAssertEqual(p.first, 128000)  // <|begin_of_text|> written by the template, once
+            XCTAssertEqual(p.dropFirst().first, 128006)
+            XCTAssertEqual(r.last, eot)
+        }
+    }
+
+    /// For 200 anger answers and 100 CARER texts, with and without a system prompt: the prompt's ids followed by
+    /// the response's equal the whole rendered conversation's; `check` sees each (prompt, response) pair.
+    func assertSplitEqualsFull(
+        _ tok: Tokenizer, _ template: ChatTemplate, check: ([Int32], [Int32]) -> Void,
+        file: StaticString = #filePath, line: UInt = #line
+    ) throws {
         var examples = try loadQACSV(path: datasetsDir + "/anger.csv").prefix(200).map { $0 }
         examples += try loadExamples(path: carerVal).prefix(100)
+        XCTAssertEqual(examples.count, 300, file: file, line: line)
         for system in [nil, "Be brief."] as [String?] {
             for e in examples {
                 let p = promptIds(e.prompt, tokenizer: tok, template: template, system: system)
@@ -86,10 +87,10 @@ final class TokenizeTests: XCTestCase {
                     template.render(
                         system: system, turns: [("user", e.prompt), ("assistant", e.response)],
                         addGenerationPrompt: false), addSpecial: false, parseSpecial: true)
-                guard p + r == full else { return XCTFail("\(e.source): \(p + r) vs \(full)") }
-                XCTAssertEqual(p.first, 128000)  // <|begin_of_text|> written by the template, once
-                XCTAssertEqual(p.dropFirst().first, 128006)
-                XCTAssertEqual(r.last, eot)
+                guard p + r == full else {
+                    return XCTFail("\(e.source): \(p + r) vs \(full)", file: file, line: line)
+                }
+                check(p, r)
             }
         }
     }
