@@ -20,14 +20,15 @@ public enum ChatTemplate: Sendable, Equatable {
     /// Llama 3.0's (`systemPrefix` nil) writes one only when the conversation has a system message.
     case llama3(systemPrefix: String?)
 
-    /// From GGUF `tokenizer.chat_template` when present ("<|im_start|>" -> ChatML with the default system
-    /// prompt the template writes, "[INST]" -> Llama 2), else from the vocabulary (an `<|im_start|>` piece
-    /// -> ChatML, otherwise Llama 2).
+    /// From GGUF `tokenizer.chat_template` (see `detect(template:tokenizer:)`).
     public static func detect(metadata: [String: GGUFValue]?, tokenizer: Tokenizer) -> ChatTemplate {
         detect(template: metadata?["tokenizer.chat_template"]?.string, tokenizer: tokenizer)
     }
 
-    /// From a Jinja chat template's text (GGUF `tokenizer.chat_template`, tokenizer_config.json `chat_template`).
+    /// From a Jinja chat template's text (GGUF `tokenizer.chat_template`, tokenizer_config.json `chat_template`):
+    /// "<|im_start|>" -> ChatML with the default system prompt the template writes, "<|start_header_id|>" ->
+    /// Llama 3 (with 3.1/3.2's system text when it has one), "[INST]" -> Llama 2; without a template, from the
+    /// vocabulary (an `<|im_start|>` or `<|start_header_id|>` piece), otherwise Llama 2.
     public static func detect(template: String?, tokenizer: Tokenizer) -> ChatTemplate {
         if let t = template {
             if t.contains("<|im_start|>") { return .chatml(defaultSystem: defaultSystemPrompt(inChatML: t)) }

@@ -140,32 +140,38 @@ public func ggufTokenizerMetadata(sentencePieceModel path: String) throws -> [(S
 public func ggufLlama3TokenizerMetadata(tokenizerJSON path: String, chatTemplate: String? = nil) throws
     -> [(String, GGUFValue)]
 {
-    guard let data = FileManager.default.contents(atPath: path),
-        let root = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-        let model = root["model"] as? [String: Any], let vocab = model["vocab"] as? [String: Int],
-        let mergeList = model["merges"] as? [Any]
-    else { throw ModelIOError(path, "not a byte-level BPE tokenizer.json (model.vocab and model.merges)") }
-    let added = (root["added_tokens"] as? [[String: Any]]) ?? []
-    let n = max(vocab.values.max() ?? -1, added.compactMap { $0["id"] as? Int }.max() ?? -1) + 1
+    // The project's JSON reader, not JSONSerialization: a [String: Int] would merge canonically equivalent pieces.
+    let f = try MappedFile(path: path)
+    let root = try JSONParser.parse(f.bytes, file: path)
+    guard let vocab = root["model"]?["vocab"]?.members, let mergeList = root["model"]?["merges"]?.array else {
+        throw ModelIOError(path, "not a byte-level BPE tokenizer.json (model.vocab and model.merges)")
+    }
+    let added = root["added_tokens"]?.array ?? []
+    let n = max(vocab.compactMap { $0.1.int }.max() ?? -1, added.compactMap { $0["id"]?.int }.max() ?? -1) + 1
     guard n > 0, n <= 1 << 24 else { throw ModelIOError(path, "a vocabulary of \(n) ids") }
     var pieces = [String?](repeating: nil, count: n), types = [Int32](repeating: 1, count: n)
-    for (p, id) in vocab where id >= 0 { pieces[id] = p }
+    for (p, v) in vocab {
+        guard let id = v.int, id >= 0 else { throw ModelIOError(path, "vocab entry \(p.debugDescription) has no id") }
+        pieces[id] = p
+    }
     for a in added {
-        guard let id = a["id"] as? Int, id >= 0, let s = a["content"] as? String else {
+        guard let id = a["id"]?.int, id >= 0, let s = a["content"]?.string else {
             throw ModelIOError(path, "an added token without an id or content")
         }
         pieces[id] = s
-        types[id] = (a["special"] as? Bool) == true ? 3 : 4
+        types[id] = a["special"]?.bool == true ? 3 : 4
     }
     if let hole = pieces.firstIndex(where: { $0 == nil }) { throw ModelIOError(path, "no piece has id \(hole)") }
     var merges: [GGUFValue] = []
     merges.reserveCapacity(mergeList.count)
     for (i, m) in mergeList.enumerated() {
-        if let s = m as? String { merges.append(.string(s)); continue }
-        guard let pair = m as? [String], pair.count == 2 else { throw ModelIOError(path, "merge \(i) is not a pair") }
-        merges.append(.string(pair[0] + " " + pair[1]))
+        if let s = m.string { merges.append(.string(s)); continue }
+        guard let pair = m.array, pair.count == 2, let l = pair[0].string, let r = pair[1].string else {
+            throw ModelIOError(path, "merge \(i) is not a pair")
+        }
+        merges.append(.string(l + " " + r))
     }
-    let ids = Dictionary(pieces.enumerated().map { ($1!, $0) }, uniquingKeysWith: { a, _ in a })
+    func id(of piece: String) -> Int? { pieces.firstIndex { $0!.utf8.elementsEqual(piece.utf8) } }
     var md: [(String, GGUFValue)] = [
         ("tokenizer.ggml.model", .string("gpt2")),
         ("tokenizer.ggml.pre", .string("llama-bpe")),
@@ -174,7 +180,7 @@ public func ggufLlama3TokenizerMetadata(tokenizerJSON path: String, chatTemplate
         ("tokenizer.ggml.merges", .array(merges))
     ]
     for (key, piece) in [("bos", "<|begin_of_text|>"), ("eos", "<|end_of_text|>")] {
-        if let id = ids[piece] { md.append(("tokenizer.ggml.\(key)_token_id", .uint32(UInt32(id)))) }
+        if let i = id(of: piece) { md.append(("tokenizer.ggml.\(key)_token_id", .uint32(UInt32(i)))) }
     }
     md.append(("tokenizer.ggml.add_bos_token", .bool(true)))
     if let t = chatTemplate { md.append(("tokenizer.chat_template", .string(t))) }
