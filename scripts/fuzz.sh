@@ -52,8 +52,11 @@ PY
         for f in $sources "${objects[@]}"; do [ "$f" -nt "$obj" ] && stale=1; done
         if [ $stale = 1 ]; then
             echo "fuzz: compiling $name"
+            local cpu=()
+            # vpdpbusd cannot be lowered for Haswell: the VNNI kernels keep their target CPU (Package.swift).
+            [ "$name" = KernelsVNNI ] && cpu=(-target-cpu cascadelake)
             # shellcheck disable=SC2086
-            "$SWIFTC" "${FLAGS[@]}" -module-name "$name" -wmo -I "$OUT" -emit-module -emit-module-path "$OUT/$name.swiftmodule" \
+            "$SWIFTC" "${FLAGS[@]}" "${cpu[@]}" -module-name "$name" -wmo -I "$OUT" -emit-module -emit-module-path "$OUT/$name.swiftmodule" \
                 -c $sources -o "$obj"
         fi
         objects+=("$obj")

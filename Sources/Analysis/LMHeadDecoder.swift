@@ -25,12 +25,16 @@ public struct DecodedTokens: Sendable {
     public let count: Int, k: Int, bottomK: Int
     public var topIds: [Int32], topProbs: [Float]
     public var bottomIds: [Int32], bottomProbs: [Float]
+    /// The logits of the listed tokens (NaN when not known: a map read from a file keeps probabilities only).
+    public var topLogits: [Float], bottomLogits: [Float]
 
     public init(count: Int, k: Int, bottomK: Int) {
         self.count = count; self.k = k; self.bottomK = bottomK
         topIds = [Int32](repeating: -1, count: count * k); topProbs = [Float](repeating: 0, count: count * k)
         bottomIds = [Int32](repeating: -1, count: count * bottomK);
         bottomProbs = [Float](repeating: 0, count: count * bottomK)
+        topLogits = [Float](repeating: .nan, count: count * k)
+        bottomLogits = [Float](repeating: .nan, count: count * bottomK)
     }
 
     public func top(_ i: Int) -> [(id: Int32, prob: Float)] {
@@ -41,14 +45,46 @@ public struct DecodedTokens: Sendable {
     }
 }
 
+/// How a decoder finds each vector's logits.
+///   exact     every logit in fp32 by the blocked GEMM (`matmulGEMM`);
+///   screened  every logit in 8 bits with a proven error bound (Numerics/Int8Screen.swift), then the tokens whose
+///             bound reaches the K-th best (or worst) value rescored exactly, one at a time in the GEMM's own
+///             order. The kept tokens and their logits equal the exact method's bit for bit; the probabilities
+///             share the exact logits but their normaliser lse is summed over screened values for the other
+///             tokens, so they differ from the exact method's by a factor e^±(largest bound) at most (in practice
+///             ~10⁻⁶ relative).
+public enum DecodeMethod: Sendable, Equatable {
+    case exact
+    case screened(Int8ScreenKernel)
+
+    /// Screened where the fast 8-bit kernel runs (AVX-512 VNNI), exact elsewhere.
+    public static var best: DecodeMethod { Int8ScreenKernel.best.map { .screened($0) } ?? .exact }
+    public var summary: String {
+        switch self {
+        case .exact: "exact fp32 (\(kernelPath.rawValue) GEMM)"
+        case .screened(let k): "8-bit screen (\(k.rawValue)) + exact fp32 rescoring (\(kernelPath.rawValue))"
+        }
+    }
+}
+
 public final class LMHeadDecoder: @unchecked Sendable {
     public let head: Weight  // W_U [vocab, dim]
     public let gain: [Float]?  // g [dim], nil for --norm none
     public var vocab: Int { head.rows }
     public var dim: Int { head.cols }
-    /// Vectors per GEMM block. 256 amortises the packing of W_U (done once per block) to a few per cent
-    /// of the block's FLOPs; the scratch is 256·vocab floats (50 MB for a 49k vocabulary).
-    public var blockRows = 256
+    /// Vectors per block (nil: 256 exact, 1024 screened). 256 amortises the packing of W_U (done once per block)
+    /// to a few per cent of the block's FLOPs; the screened method's second stage reads each candidate token's
+    /// 8-bit rows once per block, so more vectors share them. The scratch is blockRows·vocab floats (50 MB at 256
+    /// for a 49k vocabulary, 525 MB at 1024 for Llama 3's 128k).
+    public var blockRows: Int?
+    /// Exact unless set: single vectors and the analysis want exact probabilities; the neuron map (hundreds of
+    /// thousands of vectors) screens where it can (`NeuronMap.build`).
+    public var method: DecodeMethod = .exact
+    /// The 8-bit head of the screened method, made on first use (V·K bytes).
+    private var int8Head: Int8Head?
+    /// What the screened method has done so far.
+    public var screenStats: ScreenStats { counter.stats }
+    private let counter = RescoreCounter()
 
     public init(head: Weight, gain: [Float]?) {
         precondition(gain == nil || gain!.count == head.cols)
@@ -72,7 +108,7 @@ public final class LMHeadDecoder: @unchecked Sendable {
         precondition(topK >= 1 && topK <= vocab && bottomK >= 0 && bottomK <= vocab)
         var out = DecodedTokens(count: count, k: topK, bottomK: bottomK)
         if count == 0 { return out }
-        let B = max(1, min(blockRows, count)), V = vocab, D = dim
+        let B = max(1, min(blockRows ?? (method == .exact ? 256 : 1024), count)), V = vocab, D = dim
         let x = FloatBuffer(count: B * D)
         let logits = FloatBuffer(count: B * V)
         let g = gain
@@ -80,6 +116,9 @@ public final class LMHeadDecoder: @unchecked Sendable {
         let noIds = UnsafeMutablePointer<Int32>.allocate(capacity: 1),
             noProbs = UnsafeMutablePointer<Float>.allocate(capacity: 1)
         defer { noIds.deallocate(); noProbs.deallocate() }
+        let topLogits = UnsafeMutablePointer<Float>.allocate(capacity: max(1, count * topK)),
+            bottomLogits = UnsafeMutablePointer<Float>.allocate(capacity: max(1, count * bottomK))
+        defer { topLogits.deallocate(); bottomLogits.deallocate() }
         out.topIds.withUnsafeMutableBufferPointer { ti in
             out.topProbs.withUnsafeMutableBufferPointer { tp in
                 out.bottomIds.withUnsafeMutableBufferPointer { bi in
@@ -87,6 +126,7 @@ public final class LMHeadDecoder: @unchecked Sendable {
                         let ti = SendablePointer(ti.baseAddress!), tp = SendablePointer(tp.baseAddress!)
                         let bi = SendablePointer(bi.baseAddress ?? noIds),
                             bp = SendablePointer(bp.baseAddress ?? noProbs)
+                        let tl = SendablePointer(topLogits), bl = SendablePointer(bottomLogits)
                         let ls = SendableConstPointer(UnsafePointer(logits.ptr))
                         var start = 0
                         while start < count {
@@ -97,14 +137,16 @@ public final class LMHeadDecoder: @unchecked Sendable {
                                     for r in 0..<n { let row = x.ptr + r * D; for c in 0..<D { row[c] *= gp[c] } }
                                 }
                             }
-                            matmul(x.ptr, n, head, logits.ptr)
                             let s0 = start
+                            let rescore = logitsOfBlock(x.ptr, n, logits.ptr, topK: topK, bottomK: bottomK)
                             parallelFor(n) { r in
                                 let i = s0 + r
+                                rescore?(r)
                                 selectSoftmax(
                                     ls.p + r * V, V, k: topK, kb: bottomK,
                                     topIds: ti.p + i * topK, topProbs: tp.p + i * topK,
-                                    botIds: bi.p + i * bottomK, botProbs: bp.p + i * bottomK)
+                                    botIds: bi.p + i * bottomK, botProbs: bp.p + i * bottomK,
+                                    topLogits: tl.p + i * topK, botLogits: bl.p + i * bottomK)
                             }
                             start += n
                             progress?(start)
@@ -113,7 +155,30 @@ public final class LMHeadDecoder: @unchecked Sendable {
                 }
             }
         }
+        out.topLogits = Array(UnsafeBufferPointer(start: topLogits, count: count * topK))
+        out.bottomLogits = Array(UnsafeBufferPointer(start: bottomLogits, count: count * bottomK))
         return out
+    }
+
+    /// Fills logits [n, V] for the block x [n, dim] (gain applied) by the decoder's method. Exact: every value.
+    /// Screened: every value screened, and a function for the selection's worker that makes row r's kept tokens
+    /// exact before it is selected (`refineRow`).
+    private func logitsOfBlock(
+        _ x: UnsafeMutablePointer<Float>, _ n: Int, _ logits: UnsafeMutablePointer<Float>, topK: Int, bottomK: Int
+    ) -> (@Sendable (Int) -> Void)? {
+        guard case .screened(let kernel) = method else {
+            matmulGEMM(x, n, head, logits)
+            return nil
+        }
+        let h8: Int8Head
+        if let h = int8Head { h8 = h } else { h8 = Int8Head(head: head); int8Head = h8 }
+        let rows = int8Screen(x, n, h8, logits, ldo: vocab, kernel: kernel)
+        let block = ScreenedBlock(
+            logits, n, vocab, rows, h8, kernel: kernel, topK: topK, bottomK: max(bottomK, 1))
+        let xs = SendableConstPointer(UnsafePointer(x))
+        return { [head, dim, counter] r in
+            counter.add(block.finishRow(r, xs.p + r * dim, head: head))
+        }
     }
 
     /// Decodes `count` contiguous vectors [count, dim].
@@ -163,12 +228,161 @@ public final class LMHeadDecoder: @unchecked Sendable {
     }
 }
 
+/// What the screened method did: vectors decoded, and tokens that passed stage 1 and stage 2 (then rescored exactly).
+public struct ScreenStats: Sendable {
+    public var vectors = 0, stage2 = 0, exact = 0
+    /// Per vector, as fractions of the vocabulary.
+    public func fractions(vocab: Int) -> (stage2: Double, exact: Double) {
+        let n = Double(max(1, vectors)) * Double(vocab)
+        return (Double(stage2) / n, Double(exact) / n)
+    }
+}
+
+/// Counts the screened method's candidates across worker threads.
+private final class RescoreCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var total = ScreenStats()
+    var stats: ScreenStats { lock.lock(); defer { lock.unlock() }; return total }
+    func add(_ c: (stage2: Int, exact: Int)) {
+        lock.lock(); total.vectors += 1; total.stage2 += c.stage2; total.exact += c.exact; lock.unlock()
+    }
+}
+
+/// Makes the top-K and bottom-K of a block of screened rows l [n, V] exact, in three steps.
+///   1. Every value has an interval [lo, hi] that holds the exact logit: stage 1's l_v ± b_v (Numerics/
+///      Int8Screen.swift). With T the K-th largest lo and T′ the K-th smallest hi of a row, every token of its
+///      exact top-K has hi ≥ T and every one of its bottom-K lo ≤ T′ (ties included); no other token can enter
+///      them. Those are the row's candidates (per row, in parallel: `init`).
+///   2. Every candidate gets stage 2's interval, intersected with stage 1's, token by token across the block, so a
+///      token's 8-bit rows are read once per block however many rows need them (`init`, in parallel).
+///   3. Per row (`finishRow`, called by the selection's worker): T and T′ again over the candidates; the ones
+///      still reaching them are recomputed exactly in the GEMM's own order (`gemmRowElements`), in place, and the
+///      others take a value inside their interval, strictly below T (above T′). A selection over the row then
+///      keeps exactly the exact method's tokens, logits and tie order.
+final class ScreenedBlock: @unchecked Sendable {
+    let l: UnsafeMutablePointer<Float>, V: Int, topK: Int, bottomK: Int
+    /// Candidates of all rows, row after row (row r's at start[r] ..< start[r+1]): token, interval, value.
+    var start: [Int] = [0]
+    let ids: UnsafeMutablePointer<Int32>, lo: UnsafeMutablePointer<Float>, hi: UnsafeMutablePointer<Float>,
+        mid: UnsafeMutablePointer<Float>
+
+    init(
+        _ l: UnsafeMutablePointer<Float>, _ n: Int, _ V: Int, _ rows: ScreenRows, _ h8: Int8Head,
+        kernel: Int8ScreenKernel, topK: Int, bottomK: Int
+    ) {
+        self.l = l; self.V = V; self.topK = topK; self.bottomK = bottomK
+        // 1. Stage 1 candidates, per row.
+        let perRow = UnsafeMutablePointer<(ids: [Int32], lo: [Float], hi: [Float])>.allocate(capacity: n)
+        perRow.initialize(repeating: ([], [], []), count: n)
+        defer { perRow.deinitialize(count: n); perRow.deallocate() }
+        let pr = SendablePointer(perRow), ls = SendablePointer(l)
+        parallelFor(n) { i in
+            pr.p[i] = stage1Candidates(
+                ls.p + i * V, V, h8, rowErr: rows.normErr[i], rowNorm: rows.norm[i], topK: topK, bottomK: bottomK)
+        }
+        for i in 0..<n { start.append(start[i] + perRow[i].ids.count) }
+        let P = start[n]
+        ids = .allocate(capacity: max(1, P)); lo = .allocate(capacity: max(1, P)); hi = .allocate(capacity: max(1, P))
+        mid = .allocate(capacity: max(1, P))
+        var rowOf = [Int32](repeating: 0, count: P)
+        for i in 0..<n {
+            let c = perRow[i], s = start[i]
+            for j in 0..<c.ids.count {
+                ids[s + j] = c.ids[j]; lo[s + j] = c.lo[j]; hi[s + j] = c.hi[j]; rowOf[s + j] = Int32(i)
+            }
+        }
+        // 2. Stage 2, token by token: the pairs sorted by token (a counting sort), cut into chunks.
+        var first = [Int](repeating: 0, count: V + 1)
+        for p in 0..<P { first[Int(ids[p]) + 1] += 1 }
+        for v in 0..<V { first[v + 1] += first[v] }
+        var order = [Int32](repeating: 0, count: P)
+        for p in 0..<P {
+            let v = Int(ids[p])
+            order[first[v]] = Int32(p); first[v] += 1
+        }
+        let ip = SendablePointer(ids), lp = SendablePointer(lo), hp = SendablePointer(hi), mp = SendablePointer(mid)
+        order.withUnsafeBufferPointer { op in
+            rowOf.withUnsafeBufferPointer { rp in
+                let op = SendableConstPointer(op.baseAddress ?? UnsafePointer(ids)),
+                    rp = SendableConstPointer(rp.baseAddress ?? UnsafePointer(ids))
+                parallelRanges(P, align: 64) { range in
+                    for q in range {
+                        let p = Int(op.p[q]), v = Int(ip.p[p])
+                        let (a2, b2) = int8Refine(rows, Int(rp.p[p]), h8, v, kernel: kernel)
+                        let lo2 = max(lp.p[p], a2 - b2), hi2 = min(hp.p[p], a2 + b2)
+                        lp.p[p] = lo2; hp.p[p] = hi2; mp.p[p] = min(max(a2, lo2), hi2)
+                    }
+                }
+            }
+        }
+    }
+
+    deinit { ids.deallocate(); lo.deallocate(); hi.deallocate(); mid.deallocate() }
+
+    /// 3. for row r (x its vector): returns the numbers of its stage-2 candidates and of its exact rescorings.
+    func finishRow(_ r: Int, _ x: UnsafePointer<Float>, head: Weight) -> (stage2: Int, exact: Int) {
+        let s = start[r], n = start[r + 1] - s, row = l + r * V
+        let (tTop, tBot) = kthBounds(lo + s, hi + s, n, topK: topK, bottomK: bottomK)
+        var exact = [Int32]()
+        for j in s..<s + n {
+            if hi[j] >= tTop || lo[j] <= tBot { exact.append(ids[j]) } else { row[Int(ids[j])] = mid[j] }
+        }
+        var vals = [Float](repeating: 0, count: exact.count)
+        exact.withUnsafeBufferPointer { c in
+            guard let e = c.baseAddress else { return }
+            gemmRowElements(x, head, ids: e, count: c.count, &vals)
+            for j in 0..<c.count { row[Int(c[j])] = vals[j] }
+        }
+        return (n, exact.count)
+    }
+}
+
+/// Stage 1's candidates of one screened row (step 1 of `ScreenedBlock`): tokens and intervals.
+private func stage1Candidates(
+    _ l: UnsafePointer<Float>, _ V: Int, _ h8: Int8Head, rowErr: Float, rowNorm: Float, topK: Int, bottomK: Int
+) -> (ids: [Int32], lo: [Float], hi: [Float]) {
+    withScratch(floats: 2 * V) { tmp in  // pooled: a fresh megabyte per row would be page-faulted every time
+        let lo = tmp, hi = lo + V
+        h8.normHat.withUnsafeBufferPointer { hat in
+            h8.normErr.withUnsafeBufferPointer { err in
+                for v in 0..<V {
+                    let b = int8ScreenBound(a: l[v], rowErr: rowErr, rowNorm: rowNorm, headHat: hat[v], headErr: err[v])
+                    lo[v] = l[v] - b; hi[v] = l[v] + b
+                }
+            }
+        }
+        let (tTop, tBot) = kthBounds(lo, hi, V, topK: topK, bottomK: bottomK)
+        var out: (ids: [Int32], lo: [Float], hi: [Float]) = ([], [], [])
+        for v in 0..<V where hi[v] >= tTop || lo[v] <= tBot {
+            out.ids.append(Int32(v)); out.lo.append(lo[v]); out.hi.append(hi[v])
+        }
+        return out
+    }
+}
+
+/// (K-th largest of lo, K′-th smallest of hi) over n values (−∞ / +∞ when n is smaller).
+private func kthBounds(_ lo: UnsafePointer<Float>, _ hi: UnsafePointer<Float>, _ n: Int, topK: Int, bottomK: Int) -> (
+    Float, Float
+) {
+    withUnsafeTemporaryAllocation(of: Float.self, capacity: topK + bottomK + 2) { vals in
+        withUnsafeTemporaryAllocation(of: Int32.self, capacity: topK + bottomK + 2) { ids in
+            let v = vals.baseAddress!, ip = ids.baseAddress!
+            RowSelection(k: topK, kb: 1, topV: v, topI: ip, botV: v + topK, botI: ip + topK).scan(lo, n)
+            let t = v[topK - 1]
+            let b = v + topK + 1, bi = ip + topK + 1
+            RowSelection(k: 1, kb: bottomK, topV: b, topI: bi, botV: b + 1, botI: bi + 1).scan(hi, n)
+            return (t, (b + 1)[bottomK - 1])
+        }
+    }
+}
+
 /// Softmax of one logits row restricted to its top-K and bottom-K entries, written to the four outputs.
 /// The selection always keeps at least one bottom value: the row's minimum decides whether the fast exp applies.
 func selectSoftmax(
     _ l: UnsafePointer<Float>, _ n: Int, k: Int, kb: Int,
     topIds: UnsafeMutablePointer<Int32>, topProbs: UnsafeMutablePointer<Float>,
-    botIds: UnsafeMutablePointer<Int32>, botProbs: UnsafeMutablePointer<Float>
+    botIds: UnsafeMutablePointer<Int32>, botProbs: UnsafeMutablePointer<Float>,
+    topLogits: UnsafeMutablePointer<Float>? = nil, botLogits: UnsafeMutablePointer<Float>? = nil
 ) {
     let kb1 = max(kb, 1)
     withUnsafeTemporaryAllocation(of: Float.self, capacity: k + kb1) { vals in
@@ -180,8 +394,10 @@ func selectSoftmax(
             let m = sel.topV[0], lo = sel.botV[0]
             let sum = lo >= m - 87 ? sumExpShifted(l, n, m) : sumExpShiftedWide(l, n, m)
             let lse = m + logf(sum)
-            for j in 0..<k { topProbs[j] = expf(sel.topV[j] - lse) }
-            for j in 0..<kb { botIds[j] = sel.botI[j]; botProbs[j] = expf(sel.botV[j] - lse) }
+            for j in 0..<k { topProbs[j] = expf(sel.topV[j] - lse); topLogits?[j] = sel.topV[j] }
+            for j in 0..<kb {
+                botIds[j] = sel.botI[j]; botProbs[j] = expf(sel.botV[j] - lse); botLogits?[j] = sel.botV[j]
+            }
         }
     }
 }

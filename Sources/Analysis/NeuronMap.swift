@@ -23,6 +23,8 @@ public struct NeuronMap: Sendable {
     /// The text of every token id (decoded bytes; specials as their text), so a map answers queries alone.
     public var tokens: [String]
     public var decoded: DecodedTokens
+    /// How a map built here was decoded (not stored in the file): the method, and the screen's candidate counts.
+    public var method: DecodeMethod?, screenStats: ScreenStats?
     public var k: Int { decoded.k }
     public var bottomK: Int { decoded.bottomK }
 
@@ -49,11 +51,12 @@ public struct NeuronMap: Sendable {
     public static func build(
         model: LlamaModel, tokens: [String], kind: NeuronKind = .up, norm: DecodeNorm = .final,
         layers: [Int]? = nil, topK: Int = 10, bottomK: Int? = nil, modelName: String? = nil,
-        progress: ((Int, Int) -> Void)? = nil
+        method: DecodeMethod = .best, progress: ((Int, Int) -> Void)? = nil
     ) -> NeuronMap {
         let c = model.config
         let ls = layers ?? Array(0..<c.nLayers)
         let decoder = LMHeadDecoder(model: model, norm: norm)
+        decoder.method = method
         let total = ls.count * c.hiddenDim
         let source = NeuronVectors(model: model, kind: kind)
         let decoded = decoder.decode(
@@ -61,9 +64,12 @@ public struct NeuronMap: Sendable {
             fill: { start, n, dst in
                 source.fill(layers: ls, start: start, count: n, dst)
             }, progress: progress.map { p in { p($0, total) } })
-        return NeuronMap(
+        var map = NeuronMap(
             kind: kind, norm: norm, dim: c.dim, hiddenDim: c.hiddenDim, modelLayers: c.nLayers,
             vocab: c.vocabSize, layers: ls, modelName: modelName ?? model.path, tokens: tokens, decoded: decoded)
+        map.method = method
+        if case .screened = method { map.screenStats = decoder.screenStats }
+        return map
     }
 }
 

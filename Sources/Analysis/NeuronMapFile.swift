@@ -2,7 +2,7 @@
 //
 // Binary (.nmap), all integers little-endian u32 unless noted:
 //   0   magic "IRMNMAP\0" (8 bytes)
-//   8   version (1)
+//   8   version (2; version 1 files, without the logits, are still read)
 //   12  kind (0 up, 1 gate, 2 down)      16  norm (0 final, 1 none)
 //   20  k (top list length)              24  bottomK
 //   28  dim    32  hiddenDim    36  model layers    40  vocab
@@ -10,7 +10,11 @@
 //   56  L layer indices; nameBytes of model name (UTF-8); T token byte lengths; the token bytes;
 //       zero padding to a multiple of 4
 //   then, for N = L·hiddenDim neurons in map order (layer slot major):
-//       top ids Int32 [N·k], top probs Float32 [N·k], bottom ids Int32 [N·bottomK], bottom probs Float32 [N·bottomK]
+//       top ids Int32 [N·k], top probs Float32 [N·k], bottom ids Int32 [N·bottomK], bottom probs Float32 [N·bottomK],
+//       top logits Float32 [N·k], bottom logits Float32 [N·bottomK] (version 2)
+// The logits are the exact fp32 ones whichever method made the map (LMHeadDecoder.swift: the screened map's
+// equal the exact map's bit for bit); the probabilities of a screened map have a normaliser summed partly over
+// screened values.
 // The reader checks every length against the file size before use. Files are written to a temporary
 // name and renamed, so a reader never sees half a map.
 //
@@ -28,7 +32,7 @@ public struct NeuronMapError: Error, CustomStringConvertible {
 }
 
 private let magic: [UInt8] = Array("IRMNMAP\0".utf8)
-private let formatVersion: UInt32 = 1
+private let formatVersion: UInt32 = 2
 
 extension NeuronMap {
     // MARK: binary
@@ -54,6 +58,8 @@ extension NeuronMap {
         decoded.topProbs.withUnsafeBytes { d.append(contentsOf: $0) }
         decoded.bottomIds.withUnsafeBytes { d.append(contentsOf: $0) }
         decoded.bottomProbs.withUnsafeBytes { d.append(contentsOf: $0) }
+        decoded.topLogits.withUnsafeBytes { d.append(contentsOf: $0) }
+        decoded.bottomLogits.withUnsafeBytes { d.append(contentsOf: $0) }
         return d
     }
 
@@ -92,8 +98,8 @@ extension NeuronMap {
         guard Array(raw[0..<8]) == magic else { throw bad("not an irm neuron map (bad magic)") }
         off = 8
         let version = try u32("the version")
-        guard version == Int(formatVersion) else {
-            throw bad("neuron map version \(version) is not supported (expected \(formatVersion))")
+        guard version == 1 || version == Int(formatVersion) else {
+            throw bad("neuron map version \(version) is not supported (expected 1 or \(formatVersion))")
         }
         let kindRaw = try u32("the kind"), normRaw = try u32("the norm")
         guard kindRaw < NeuronKind.allCases.count else { throw bad("unknown neuron kind \(kindRaw)") }
@@ -138,7 +144,7 @@ extension NeuronMap {
         }
         off = (off + 3) & ~3
         let N = nl * hidden
-        let expected = off + N * (k + kb) * 8
+        let expected = off + N * (k + kb) * (version == 1 ? 8 : 12)
         guard raw.count == expected else {
             throw bad(
                 raw.count < expected
@@ -152,6 +158,7 @@ extension NeuronMap {
         }
         copy(&dec.topIds, N * k); copy(&dec.topProbs, N * k)
         copy(&dec.bottomIds, N * kb); copy(&dec.bottomProbs, N * kb)
+        if version >= 2 { copy(&dec.topLogits, N * k); copy(&dec.bottomLogits, N * kb) }
         for id in dec.topIds where id < 0 || id >= vocab {
             throw bad("token id \(id) is outside the vocabulary of \(vocab)")
         }

@@ -109,11 +109,9 @@ public struct GEMMPlan: @unchecked Sendable {
         self.accumulate = accumulate
         let nr = blocking.nr
         self.nr = nr
-        let kcMax = max(8, blocking.kc & ~7), mcMax = max(6, blocking.mc / 6 * 6)
+        let mcMax = max(6, blocking.mc / 6 * 6)
         let ncMax = max(nr, blocking.nc / nr * nr)
-        // K slices: as even as possible, a multiple of 8 long; a function of K and the path alone.
-        nK = (K + kcMax - 1) / kcMax
-        kcStep = ((K + nK - 1) / nK + 7) & ~7
+        (nK, kcStep) = GEMMPlan.kSlices(K: K, kc: blocking.kc)
 
         // Tasks: column chunks, about 4 per thread so that the pool can rebalance when another process
         // takes a core for a while (the machine is shared), but at least 2 panels wide; row chunks only
@@ -137,6 +135,16 @@ public struct GEMMPlan: @unchecked Sendable {
         // packed right before its use and is still in L1 when the kernels read it; otherwise the whole
         // KC×NC block is packed once and reused across the MC blocks.
         fused = mChunk <= mcBlock
+    }
+
+    /// The K slices of a product of depth K with blocking KC: `count` slices of `step` (the last one shorter), as
+    /// even as possible and a multiple of 8 long; a function of K and the path alone. Every C element is one FMA
+    /// chain per slice, the slices added in order (GEMMKernel.swift), so this fixes the order of its sums.
+    public static func kSlices(K: Int, kc: Int) -> (count: Int, step: Int) {
+        let kcMax = max(8, kc & ~7)
+        guard K > 0 else { return (0, kcMax) }
+        let n = (K + kcMax - 1) / kcMax
+        return (n, ((K + n - 1) / n + 7) & ~7)
     }
 
     /// The rows and columns of C that task t writes.

@@ -13,3 +13,18 @@ public func gemmTask(_ plan: GEMMPlan, _ t: Int) { plan.run(ISA.self, t) }
 public func fmaPeak(iters: Int, seed: Float) -> (value: Float, flops: Double) {
     (fmaPeakLoop(ISA.self, iters: iters, seed: seed), 24 * Double(ISA.V.scalarCount) * Double(iters))
 }
+
+/// One task of the neuron map's 8-bit screen (Kernels' `int8ScreenChunk`) in plain integer SIMD.
+public func int8ScreenChunk(
+    M: Int, k4: Int, _ xu: UnsafeRawPointer, lda: Int, _ head: UnsafeRawPointer, panels: Range<Int>,
+    _ out: UnsafeMutablePointer<Int32>, ldo: Int
+) {
+    Kernels.int8ScreenChunk(Int8DotPortable.self, M: M, k4: k4, xu, lda: lda, head, panels: panels, out, ldo: ldo)
+}
+
+/// The screen's second stage (Kernels' `int8Dots2x2`) for one token: (u·q, u·r, e·q, e·r) over n64 runs of 64 bytes.
+public func int8Dots2x2(
+    _ u: UnsafeRawPointer, _ e: UnsafeRawPointer, _ q: UnsafeRawPointer, _ r: UnsafeRawPointer, n64: Int
+) -> (uq: Int32, ur: Int32, eq: Int32, er: Int32) {
+    Kernels.int8Dots2x2(Int8DotPortable.self, u, e, q, r, n64: n64)
+}

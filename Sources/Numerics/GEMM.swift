@@ -41,6 +41,14 @@ public func matmul(
     }
 }
 
+/// y[M,N] = x[M,K] · Wᵀ through the blocked GEMM whatever M (never the GEMV): every element is the GEMM's
+/// FMA order (`gemmRowElements` recomputes any one of them alone, bit for bit). The neuron map's exact path.
+public func matmulGEMM(_ x: UnsafePointer<Float>, _ M: Int, _ W: Weight, _ y: UnsafeMutablePointer<Float>) {
+    gemm(
+        M: M, N: W.rows, K: W.cols, a: .rowMajor(x, ld: W.cols), b: .transposed(W), c: y, ldc: W.rows, accumulate: false
+    )
+}
+
 /// y_i[M,N_i] = x[M,K] · W_iᵀ for several weights that read the same input (q, k, v; gate, up), in one
 /// parallel region: a decode step then forks once for the three attention projections instead of three
 /// times. The results are those of separate `matmul` calls (the chunking never splits K).

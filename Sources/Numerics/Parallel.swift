@@ -38,6 +38,10 @@ public struct SendableConstPointer<T>: @unchecked Sendable {
     public let p: UnsafePointer<T>
     @inlinable public init(_ p: UnsafePointer<T>) { self.p = p }
 }
+public struct SendableRawPointer: @unchecked Sendable {
+    public let p: UnsafeMutableRawPointer
+    @inlinable public init(_ p: UnsafeMutableRawPointer) { self.p = p }
+}
 
 // MARK: parallel-for
 

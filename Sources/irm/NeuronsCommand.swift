@@ -56,11 +56,15 @@ struct NeuronsMap: Command {
         summary = "decode every neuron of the layers through the LM head; write FILE (binary) and a TSV"
 
     var model = ModelOptions(), threads = ThreadOptions(), vectors = NeuronVectorOptions()
-    var layers = "all", top = 10, bottom: Int?, out: String?, tsv: String?
+    var layers = "all", top = 10, bottom: Int?, out: String?, tsv: String?, exact = false
 
     static var options: [Opt<Self>] {
         including(\.model) + including(\.threads) + including(\.vectors) + [
             .string("layers", "SPEC", \.layers, "layers to map: " + layerSpecSyntax),
+            .flag(
+                "exact", \.exact,
+                "compute every logit in fp32 (the default screens in 8 bits where the CPU has AVX-512 VNNI and rescores the candidates exactly: the same map)"
+            ),
             .int("top", "K", \.top, 1...1000, "tokens kept per neuron"),
             .int("bottom", "K", \.bottom, 0...1000, "most suppressed tokens kept per neuron (default = --top)"),
             .string("out", "FILE", \.out, "the binary map file (default Runs/neurons/MODEL.KIND.nmap)"),
@@ -94,11 +98,13 @@ struct NeuronsMap: Command {
             try? FileManager.default.createDirectory(atPath: "Runs/neurons", withIntermediateDirectories: true)
         }
         let tokens = tokenTexts(count: c.vocabSize, bytes: lm.tokenizer.tokenBytes)
+        let method: DecodeMethod = exact ? .exact : .best
+        print("method: \(method.summary)")
         let progress = NeuronProgress(label: "irm neurons map")
         let t0 = DispatchTime.now().uptimeNanoseconds
         let map = NeuronMap.build(
             model: lm.model, tokens: tokens, kind: kind, norm: vectors.norm, layers: layers, topK: top, bottomK: kb,
-            modelName: (path as NSString).lastPathComponent, progress: progress.update)
+            modelName: (path as NSString).lastPathComponent, method: method, progress: progress.update)
         let secs = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
         try map.write(to: out)
         try map.writeTSV(to: tsv)
@@ -106,9 +112,17 @@ struct NeuronsMap: Command {
         print(
             String(
                 format:
-                    "mapped %d %@ neurons (%d layers × %d) against %d tokens in %.1f s: %.0f GFLOP, %.1f GFLOP/s, %d threads",
-                map.neuronCount, kind.rawValue, layers.count, c.hiddenDim, c.vocabSize, secs, gflop, gflop / secs,
+                    "mapped %d %@ neurons (%d layers × %d) against %d tokens in %.1f s (%.0f rows/s): %.0f GFLOP of fp32 products, %.1f GFLOP/s%@, %d threads",
+                map.neuronCount, kind.rawValue, layers.count, c.hiddenDim, c.vocabSize, secs,
+                Double(map.neuronCount) / secs, gflop, gflop / secs, method == .exact ? "" : " equivalent",
                 numThreads))
+        if let st = map.screenStats {
+            let f = st.fractions(vocab: c.vocabSize)
+            print(
+                String(
+                    format: "screen: %.3f %% of the tokens per neuron went to stage 2, %.4f %% to exact rescoring",
+                    100 * f.stage2, 100 * f.exact))
+        }
         print("wrote \(out) and \(tsv)")
     }
 }

@@ -259,6 +259,9 @@ final class NeuronMapTests: XCTestCase {
         XCTAssertEqual(r.decoded.topIds, map.decoded.topIds); XCTAssertEqual(r.decoded.topProbs, map.decoded.topProbs)
         XCTAssertEqual(r.decoded.bottomIds, map.decoded.bottomIds);
         XCTAssertEqual(r.decoded.bottomProbs, map.decoded.bottomProbs)
+        XCTAssertEqual(r.decoded.topLogits, map.decoded.topLogits)
+        XCTAssertEqual(r.decoded.bottomLogits, map.decoded.bottomLogits)
+        XCTAssertFalse(map.decoded.topLogits.contains { $0.isNaN })
         XCTAssertEqual(r.entry(layer: 0, index: 0), 32)
         let tsv = map.tsvText().split(separator: "\n")
         XCTAssertEqual(tsv.count, 1 + 64)
@@ -280,6 +283,18 @@ final class NeuronMapTests: XCTestCase {
         try expectError(data + Data([0, 0, 0, 0]), "trailing")
         var bad = data; bad[0] = 0x58
         try expectError(bad, "magic")
+        // A version-1 file (no logits) still reads, its logits unknown (NaN).
+        let logitBytes = 4 * 64 * (4 + 3)
+        var v1 = data.prefix(data.count - logitBytes)
+        v1[8] = 1
+        let p1 = dir + "/v1.nmap"
+        try v1.write(to: URL(fileURLWithPath: p1))
+        let r1 = try NeuronMap.read(path: p1)
+        XCTAssertEqual(r1.decoded.topIds, map.decoded.topIds);
+        XCTAssertEqual(r1.decoded.bottomProbs, map.decoded.bottomProbs)
+        XCTAssertTrue(r1.decoded.topLogits.allSatisfy { $0.isNaN })
+        var v3 = data; v3[8] = 3
+        try expectError(v3, "version 3")
         XCTAssertThrowsError(try NeuronMap.read(path: dir + "/none.nmap")) {
             XCTAssertTrue("\($0)".contains("no such map file"))
         }

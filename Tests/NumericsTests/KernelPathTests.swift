@@ -62,44 +62,48 @@ final class KernelPathTests: XCTestCase {
         print("kernel paths here: \(CPUInfo.current.paths.map(\.rawValue)); in use: \(kernelPathDescription)")
     }
 
-    /// The AVX-512 kernels must not leak into the other paths: a symbol that the AVX-512 target defines and another
-    /// object may define too (a weak, shared specialisation) is kept once by the linker, so an AVX-512 copy could run
-    /// on an AVX2-only CPU. Every weak symbol of KernelsAVX512's object is either its own (its mangled name holds the
-    /// module's name, through its `ISA` type) or holds no AVX-512 instruction (no zmm, mask or 16–31 register).
+    /// The AVX-512 kernels must not leak into the other paths: a symbol that an AVX-512 target (KernelsAVX512,
+    /// KernelsVNNI) defines and another object may define too (a weak, shared specialisation) is kept once by the
+    /// linker, so an AVX-512 copy could run on an AVX2-only CPU. Every weak symbol of their objects is either their
+    /// own (its mangled name holds the module's name, through its `ISA` or `VNNI` type) or holds no AVX-512
+    /// instruction (no zmm, mask or 16–31 register).
     func testAVX512ObjectSharesNoAVX512Code() throws {
         #if arch(x86_64)
-        let objects = ["release", "debug"].map {
-            packageRoot + "/.build/\($0)/KernelsAVX512.build/KernelsAVX512.swift.o"
-        }
-        guard let object = objects.first(where: { FileManager.default.fileExists(atPath: $0) }) else {
-            throw XCTSkip("KernelsAVX512's object file is not under .build")
-        }
-        let nm = try runProcess("/usr/bin/env", ["nm", "--defined-only", object])
-        try XCTSkipIf(nm.status != 0, "nm is not available")
-        let shared = nm.stdout.split(separator: "\n").compactMap { line -> String? in
-            let f = line.split(separator: " ")
-            return f.count == 3 && (f[1] == "W" || f[1] == "w") ? String(f[2]) : nil
-        }
-        XCTAssertFalse(shared.isEmpty)
-        // The module name may be spelled through word substitutions ("0A6AVX512..." after "Kernels"), never without AVX512.
-        let foreign = shared.filter { !$0.contains("AVX512") }
-        let dump = try runProcess("/usr/bin/env", ["objdump", "-d", "--no-show-raw-insn", object])
-        try XCTSkipIf(dump.status != 0, "objdump is not available")
-        var current = "", offending: [String: String] = [:]
-        let avx512 = try NSRegularExpression(pattern: #"zmm|%k[0-7]|mm(1[6-9]|2[0-9]|3[01])\b|\{1to"#)
-        for line in dump.stdout.split(separator: "\n") {
-            if line.hasSuffix(">:"), let open = line.firstIndex(of: "<") {
-                current = String(line[line.index(after: open)..<line.index(line.endIndex, offsetBy: -2)])
-                continue
+        for (module, mark) in [("KernelsAVX512", "AVX512"), ("KernelsVNNI", "VNNI")] {
+            let objects = ["release", "debug"].map {
+                packageRoot + "/.build/\($0)/\(module).build/\(module).swift.o"
             }
-            let text = String(line)
-            if foreign.contains(current),
-                avx512.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) != nil
-            {
-                offending[current] = text
+            guard let object = objects.first(where: { FileManager.default.fileExists(atPath: $0) }) else {
+                throw XCTSkip("\(module)'s object file is not under .build")
             }
+            let nm = try runProcess("/usr/bin/env", ["nm", "--defined-only", object])
+            try XCTSkipIf(nm.status != 0, "nm is not available")
+            let shared = nm.stdout.split(separator: "\n").compactMap { line -> String? in
+                let f = line.split(separator: " ")
+                return f.count == 3 && (f[1] == "W" || f[1] == "w") ? String(f[2]) : nil
+            }
+            if module == "KernelsAVX512" { XCTAssertFalse(shared.isEmpty) }
+            // The module name may be spelled through word substitutions ("0A6AVX512..." after "Kernels"), never
+            // without its mark.
+            let foreign = shared.filter { !$0.contains(mark) }
+            let dump = try runProcess("/usr/bin/env", ["objdump", "-d", "--no-show-raw-insn", object])
+            try XCTSkipIf(dump.status != 0, "objdump is not available")
+            var current = "", offending: [String: String] = [:]
+            let avx512 = try NSRegularExpression(pattern: #"zmm|%k[0-7]|mm(1[6-9]|2[0-9]|3[01])\b|\{1to"#)
+            for line in dump.stdout.split(separator: "\n") {
+                if line.hasSuffix(">:"), let open = line.firstIndex(of: "<") {
+                    current = String(line[line.index(after: open)..<line.index(line.endIndex, offsetBy: -2)])
+                    continue
+                }
+                let text = String(line)
+                if foreign.contains(current),
+                    avx512.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) != nil
+                {
+                    offending[current] = text
+                }
+            }
+            XCTAssert(offending.isEmpty, "shared symbols of \(module) with AVX-512 code: \(offending)")
         }
-        XCTAssert(offending.isEmpty, "shared symbols of KernelsAVX512 with AVX-512 code: \(offending)")
         #else
         throw XCTSkip("x86 only")
         #endif
