@@ -110,7 +110,10 @@ public final class LMHeadDecoder: @unchecked Sendable {
         if count == 0 { return out }
         let B = max(1, min(blockRows ?? (method == .exact ? 256 : 1024), count)), V = vocab, D = dim
         let x = FloatBuffer(count: B * D)
-        let logits = FloatBuffer(count: B * V)
+        // Every block overwrites its rows whole (the GEMM or the screen), so the scratch is not zero-filled first:
+        // at 1024 × 128k floats that memset alone costs a fifth of a second per map.
+        let logits = UnsafeMutablePointer<Float>.allocate(capacity: B * V)
+        defer { logits.deallocate() }
         let g = gain
         // Stand-ins when there is no bottom list (an empty array has no base address); never written.
         let noIds = UnsafeMutablePointer<Int32>.allocate(capacity: 1),
@@ -127,7 +130,7 @@ public final class LMHeadDecoder: @unchecked Sendable {
                         let bi = SendablePointer(bi.baseAddress ?? noIds),
                             bp = SendablePointer(bp.baseAddress ?? noProbs)
                         let tl = SendablePointer(topLogits), bl = SendablePointer(bottomLogits)
-                        let ls = SendableConstPointer(UnsafePointer(logits.ptr))
+                        let ls = SendableConstPointer(UnsafePointer(logits))
                         var start = 0
                         while start < count {
                             let n = min(B, count - start)
@@ -138,7 +141,7 @@ public final class LMHeadDecoder: @unchecked Sendable {
                                 }
                             }
                             let s0 = start
-                            let rescore = logitsOfBlock(x.ptr, n, logits.ptr, topK: topK, bottomK: bottomK)
+                            let rescore = logitsOfBlock(x.ptr, n, logits, topK: topK, bottomK: bottomK)
                             parallelFor(n) { r in
                                 let i = s0 + r
                                 rescore?(r)
@@ -337,28 +340,80 @@ final class ScreenedBlock: @unchecked Sendable {
     }
 }
 
-/// Stage 1's candidates of one screened row (step 1 of `ScreenedBlock`): tokens and intervals.
+/// Stage 1's candidates of one screened row (step 1 of `ScreenedBlock`): tokens and intervals. Two passes over the
+/// row, 8 values at a time: the K-th largest lo and K-th smallest hi kept by insertion (only values that beat the
+/// current ones are inserted), then the tokens that reach them. The bounds are recomputed in the second pass by the
+/// same operations, so they are the same values.
 private func stage1Candidates(
     _ l: UnsafePointer<Float>, _ V: Int, _ h8: Int8Head, rowErr: Float, rowNorm: Float, topK: Int, bottomK: Int
 ) -> (ids: [Int32], lo: [Float], hi: [Float]) {
-    withScratch(floats: 2 * V) { tmp in  // pooled: a fresh megabyte per row would be page-faulted every time
-        let lo = tmp, hi = lo + V
-        h8.normHat.withUnsafeBufferPointer { hat in
-            h8.normErr.withUnsafeBufferPointer { err in
-                for v in 0..<V {
-                    let b = int8ScreenBound(a: l[v], rowErr: rowErr, rowNorm: rowNorm, headHat: hat[v], headErr: err[v])
-                    lo[v] = l[v] - b; hi[v] = l[v] + b
+    let hatp = h8.normHat, errp = h8.normErr
+    let hat = UnsafeRawPointer(hatp), err = UnsafeRawPointer(errp)
+    let row = UnsafeRawPointer(l), V8 = V & ~7
+    @inline(__always) func bounds8(_ v: Int) -> (lo: SIMD8<Float>, hi: SIMD8<Float>) {
+        let a = row.loadUnaligned(fromByteOffset: 4 * v, as: SIMD8<Float>.self)
+        let b = int8ScreenBound(
+            a: a, rowErr: rowErr, rowNorm: rowNorm,
+            headHat: hat.loadUnaligned(fromByteOffset: 4 * v, as: SIMD8<Float>.self),
+            headErr: err.loadUnaligned(fromByteOffset: 4 * v, as: SIMD8<Float>.self))
+        return (a - b, a + b)
+    }
+    @inline(__always) func bounds1(_ v: Int) -> (lo: Float, hi: Float) {
+        let b = int8ScreenBound(
+            a: l[v], rowErr: rowErr, rowNorm: rowNorm, headHat: hatp[v], headErr: errp[v])
+        return (l[v] - b, l[v] + b)
+    }
+    let (tTop, tBot): (Float, Float) = withUnsafeTemporaryAllocation(of: Float.self, capacity: topK + bottomK) {
+        vals in
+        withUnsafeTemporaryAllocation(of: Int32.self, capacity: topK + bottomK) { ids in
+            let sel = RowSelection(
+                k: topK, kb: bottomK, topV: vals.baseAddress!, topI: ids.baseAddress!,
+                botV: vals.baseAddress! + topK, botI: ids.baseAddress! + topK)
+            sel.topV.update(repeating: -.infinity, count: topK)
+            sel.botV.update(repeating: .infinity, count: bottomK)
+            var t = -Float.infinity, b = Float.infinity
+            @inline(__always) func one(_ lo: Float, _ hi: Float) {
+                if lo > t { sel.insertTop(lo, 0); t = sel.topV[topK - 1] }
+                if hi < b { sel.insertBottom(hi, 0); b = sel.botV[bottomK - 1] }
+            }
+            var v = 0
+            while v < V8 {
+                let (lo, hi) = bounds8(v)
+                // lo > t or hi < b in some lane, from the sign bits of the differences (SIMD masks
+                // compile to a loop through memory here; TopK.swift's `thresholdHits` does the same).
+                if (signBit(SIMD8(repeating: t) - lo) | signBit(hi - SIMD8(repeating: b))).wrappedSum() != 0 {
+                    for j in 0..<8 { one(lo[j], hi[j]) }
                 }
+                v += 8
+            }
+            while v < V { let (lo, hi) = bounds1(v); one(lo, hi); v += 1 }
+            return (t, b)
+        }
+    }
+    var out: (ids: [Int32], lo: [Float], hi: [Float]) = ([], [], [])
+    var v = 0
+    let tt = SIMD8(repeating: tTop), tb = SIMD8(repeating: tBot)
+    while v < V8 {
+        let (lo, hi) = bounds8(v)
+        // Not (hi < tTop and lo > tBot) in some lane.
+        if (signBit(hi - tt) & signBit(tb - lo)).wrappedSum() != 8 {
+            for j in 0..<8 where hi[j] >= tTop || lo[j] <= tBot {
+                out.ids.append(Int32(v + j)); out.lo.append(lo[j]); out.hi.append(hi[j])
             }
         }
-        let (tTop, tBot) = kthBounds(lo, hi, V, topK: topK, bottomK: bottomK)
-        var out: (ids: [Int32], lo: [Float], hi: [Float]) = ([], [], [])
-        for v in 0..<V where hi[v] >= tTop || lo[v] <= tBot {
-            out.ids.append(Int32(v)); out.lo.append(lo[v]); out.hi.append(hi[v])
-        }
-        return out
+        v += 8
     }
+    while v < V {
+        let (lo, hi) = bounds1(v)
+        if hi >= tTop || lo <= tBot { out.ids.append(Int32(v)); out.lo.append(lo); out.hi.append(hi) }
+        v += 1
+    }
+    return out
 }
+
+/// 1 in each lane whose value has its sign bit set (negative, −0 or a NaN with the bit), else 0.
+@inline(__always)
+private func signBit(_ v: SIMD8<Float>) -> SIMD8<UInt32> { unsafeBitCast(v, to: SIMD8<UInt32>.self) &>> 31 }
 
 /// (K-th largest of lo, K′-th smallest of hi) over n values (−∞ / +∞ when n is smaller).
 private func kthBounds(_ lo: UnsafePointer<Float>, _ hi: UnsafePointer<Float>, _ n: Int, topK: Int, bottomK: Int) -> (

@@ -64,9 +64,14 @@ public final class Int8Head: @unchecked Sendable {
     public let vocab: Int, dim: Int, k4: Int, panels: Int, rowBytes: Int
     let packed: ByteBuffer, rows: ByteBuffer
     /// Per row: s, 128·Σq, ‖s·q‖ and ‖h − s·q‖ + γ‖h‖ (stage 1); s₂, 128·Σr, ‖s·q + s₂·r‖ and ‖h − s·q − s₂·r‖ + γ‖h‖
-    /// (stage 2). Norms rounded up; padding rows are zero.
-    public let scale: [Float], offset: [Int32], normHat: [Float], normErr: [Float]
-    public let scale2: [Float], offset2: [Int32], normHat2: [Float], normErr2: [Float]
+    /// (stage 2). Norms rounded up; padding rows are zero. Pointers into storage the head owns, not arrays: the
+    /// screen's workers read them per token, and an array read may retain its buffer (an atomic shared by both
+    /// threads).
+    public let scale: UnsafePointer<Float>, offset: UnsafePointer<Int32>, normHat: UnsafePointer<Float>,
+        normErr: UnsafePointer<Float>
+    public let scale2: UnsafePointer<Float>, offset2: UnsafePointer<Int32>, normHat2: UnsafePointer<Float>,
+        normErr2: UnsafePointer<Float>
+    private let fbuf: UnsafeMutablePointer<Float>, obuf: UnsafeMutablePointer<Int32>
 
     public init(head: Weight) {
         let V = head.rows, K = head.cols
@@ -80,7 +85,6 @@ public final class Int8Head: @unchecked Sendable {
         let fbuf = UnsafeMutablePointer<Float>.allocate(capacity: 6 * n),
             obuf = UnsafeMutablePointer<Int32>.allocate(capacity: 2 * n)
         fbuf.initialize(repeating: 0, count: 6 * n); obuf.initialize(repeating: 0, count: 2 * n)
-        defer { fbuf.deallocate(); obuf.deallocate() }
         let gamma = gemmDotErrorFactor(K: K)
         let out = SendableRawPointer(packed.ptr), rp = SendableRawPointer(rows.ptr)
         let fs = (0..<6).map { SendablePointer(fbuf + $0 * n) }, os = (0..<2).map { SendablePointer(obuf + $0 * n) }
@@ -124,12 +128,14 @@ public final class Int8Head: @unchecked Sendable {
                 fs[4].p[v] = normUp(hat22); fs[5].p[v] = Float((err2.squareRoot() + gh) * (1 + 1e-12)).nextUp
             }
         }
-        func column(_ i: Int) -> [Float] { Array(UnsafeBufferPointer(start: fbuf + i * n, count: n)) }
-        scale = column(0); normHat = column(1); normErr = column(2); scale2 = column(3); normHat2 = column(4)
-        normErr2 = column(5)
-        offset = Array(UnsafeBufferPointer(start: obuf, count: n))
-        offset2 = Array(UnsafeBufferPointer(start: obuf + n, count: n))
+        self.fbuf = fbuf; self.obuf = obuf
+        scale = UnsafePointer(fbuf); normHat = UnsafePointer(fbuf + n); normErr = UnsafePointer(fbuf + 2 * n)
+        scale2 = UnsafePointer(fbuf + 3 * n); normHat2 = UnsafePointer(fbuf + 4 * n);
+        normErr2 = UnsafePointer(fbuf + 5 * n)
+        offset = UnsafePointer(obuf); offset2 = UnsafePointer(obuf + n)
     }
+
+    deinit { fbuf.deallocate(); obuf.deallocate() }
 }
 
 /// A block of M vectors x [M, K] quantized in the same two stages (x ≈ t·p + t₂·e), stored offset by 128 as
@@ -138,14 +144,21 @@ public final class Int8Head: @unchecked Sendable {
 public final class ScreenRows: @unchecked Sendable {
     public let count: Int, rowBytes: Int
     let u: ByteBuffer, e: ByteBuffer
-    public var scale: [Float], normErr: [Float], norm: [Float], scale2: [Float], normErr2: [Float]
+    /// Per row (pointers into storage the rows own, as Int8Head's).
+    public let scale: UnsafeMutablePointer<Float>, normErr: UnsafeMutablePointer<Float>,
+        norm: UnsafeMutablePointer<Float>,
+        scale2: UnsafeMutablePointer<Float>, normErr2: UnsafeMutablePointer<Float>
+
+    deinit { scale.deallocate() }
 
     init(_ x: UnsafePointer<Float>, _ M: Int, K: Int, rowBytes L: Int) {
         count = M; rowBytes = L
         u = ByteBuffer(byteCount: max(1, M * L)); e = ByteBuffer(byteCount: max(1, M * L))
         u.ptr.initializeMemory(as: UInt8.self, repeating: 128, count: M * L)
         e.ptr.initializeMemory(as: UInt8.self, repeating: 128, count: M * L)
-        scale = [Float](repeating: 0, count: M); normErr = scale; norm = scale; scale2 = scale; normErr2 = scale
+        let f = UnsafeMutablePointer<Float>.allocate(capacity: max(1, 5 * M))
+        f.initialize(repeating: 0, count: max(1, 5 * M))
+        scale = f; normErr = f + M; norm = f + 2 * M; scale2 = f + 3 * M; normErr2 = f + 4 * M
         let d = UnsafeMutablePointer<Double>.allocate(capacity: max(1, K))
         defer { d.deallocate() }
         for i in 0..<M {
@@ -184,45 +197,39 @@ public func int8Screen(
     let tasks = (head.panels + chunk - 1) / chunk
     let V = head.vocab
     let av = SendablePointer(a), u = SendableRawPointer(rows.u.ptr), hp = SendableRawPointer(head.packed.ptr)
-    rows.scale.withUnsafeBufferPointer { tsp in
-        head.scale.withUnsafeBufferPointer { ssp in
-            head.offset.withUnsafeBufferPointer { osp in
-                let ts = SendableConstPointer(tsp.baseAddress!), ss = SendableConstPointer(ssp.baseAddress!)
-                let os = SendableConstPointer(osp.baseAddress!)
-                parallelFor(tasks) { task in
-                    let p0 = task * chunk, p1 = min(head.panels, p0 + chunk)
-                    let cols = (p1 - p0) * int8PanelColumns, c0 = p0 * int8PanelColumns
-                    withUnsafeTemporaryAllocation(of: Int32.self, capacity: 6 * cols) { tmp in
-                        let s = tmp.baseAddress!
-                        var i = 0
-                        while i < M {
-                            let R = min(6, M - i)
-                            let xu = UnsafeRawPointer(u.p + i * lda), panelsRange = p0..<p1
-                            switch kernel {
-                            case .vnni:
-                                #if canImport(KernelsVNNI)
-                                KernelsVNNI.int8ScreenChunk(
-                                    M: R, k4: k4, xu, lda: lda, UnsafeRawPointer(hp.p), panels: panelsRange, s,
-                                    ldo: cols)
-                                #else
-                                fatalError("int8Screen: the VNNI kernel is not in this build")
-                                #endif
-                            case .portable:
-                                KernelsPortable.int8ScreenChunk(
-                                    M: R, k4: k4, xu, lda: lda, UnsafeRawPointer(hp.p), panels: panelsRange, s,
-                                    ldo: cols)
-                            }
-                            for r in 0..<R {
-                                let t = ts.p[i + r], dst = av.p + (i + r) * ldo, src = s + r * cols
-                                for j in 0..<min(cols, V - c0) {
-                                    let v = c0 + j
-                                    dst[v] = Float(src[j] &- os.p[v]) * (t * ss.p[v])
-                                }
-                            }
-                            i += R
-                        }
+    let ts = SendableConstPointer(UnsafePointer(rows.scale)), ss = SendableConstPointer(head.scale)
+    let os = SendableConstPointer(head.offset)
+    parallelFor(tasks) { task in
+        let p0 = task * chunk, p1 = min(head.panels, p0 + chunk)
+        let cols = (p1 - p0) * int8PanelColumns, c0 = p0 * int8PanelColumns
+        withUnsafeTemporaryAllocation(of: Int32.self, capacity: 6 * cols) { tmp in
+            let s = tmp.baseAddress!
+            var i = 0
+            while i < M {
+                let R = min(6, M - i)
+                let xu = UnsafeRawPointer(u.p + i * lda), panelsRange = p0..<p1
+                switch kernel {
+                case .vnni:
+                    #if canImport(KernelsVNNI)
+                    KernelsVNNI.int8ScreenChunk(
+                        M: R, k4: k4, xu, lda: lda, UnsafeRawPointer(hp.p), panels: panelsRange, s,
+                        ldo: cols)
+                    #else
+                    fatalError("int8Screen: the VNNI kernel is not in this build")
+                    #endif
+                case .portable:
+                    KernelsPortable.int8ScreenChunk(
+                        M: R, k4: k4, xu, lda: lda, UnsafeRawPointer(hp.p), panels: panelsRange, s,
+                        ldo: cols)
+                }
+                for r in 0..<R {
+                    let t = ts.p[i + r], dst = av.p + (i + r) * ldo, src = s + r * cols
+                    for j in 0..<min(cols, V - c0) {
+                        let v = c0 + j
+                        dst[v] = Float(src[j] &- os.p[v]) * (t * ss.p[v])
                     }
                 }
+                i += R
             }
         }
     }
@@ -268,6 +275,15 @@ public func int8ScreenBound(
     a: Float, rowErr: Float, rowNorm: Float, headHat: Float, headErr: Float
 ) -> Float {
     (headHat * rowErr + headErr * rowNorm) * (1 + 1e-5) + 1e-6 * abs(a) + 1e-30
+}
+
+/// The same for 8 head rows at once: the same operations lane by lane (no fused multiply-adds), so the same bits.
+@inline(__always)
+public func int8ScreenBound(
+    a: SIMD8<Float>, rowErr: Float, rowNorm: Float, headHat: SIMD8<Float>, headErr: SIMD8<Float>
+) -> SIMD8<Float> {
+    let absA = unsafeBitCast(unsafeBitCast(a, to: SIMD8<UInt32>.self) & 0x7FFF_FFFF, to: SIMD8<Float>.self)
+    return (headHat * rowErr + headErr * rowNorm) * (1 + 1e-5) + 1e-6 * absA + 1e-30
 }
 
 /// out[j] = the value the blocked GEMM (`matmulGEMM`) writes for x [K] against row ids[j] of W [N, K], computed

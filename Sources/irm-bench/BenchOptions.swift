@@ -7,11 +7,13 @@ struct BenchOptions {
     static let groups = ["gemm", "forward", "quant", "neurons", "train", "gemv-cold"]
     /// Run only when named: a single-core tuning sweep.
     static let extraGroups = ["gemm-tune", "gemm-train"]
-    static let models = ["smollm2", "llama7b"]
+    static let models = ["smollm2", "llama7b", "llama3-8b"]
+    /// Run only when named: llama3-8b (the neurons group's Llama-3.1-8B-shaped layer: a 1 GB random head).
+    static let defaultModels: Set<String> = ["smollm2", "llama7b"]
     static let dtypes = ["f32", "f16", "auto", "int8"]
 
     var groups: [String] = []
-    var models = Set(BenchOptions.models)
+    var models = BenchOptions.defaultModels
     var dtypes = BenchOptions.dtypes
     var threads: Int?
     var help = false
@@ -33,7 +35,8 @@ struct BenchOptions {
           gemm-train  every product of a SmolLM2 training step at its shape: GFLOP/s, share (only when named)
 
         options:
-          --model LIST     shapes to run: smollm2, llama7b (comma-separated; default both)
+          --model LIST     shapes to run: smollm2, llama7b, llama3-8b (comma-separated; default the first two;
+                           llama3-8b only in the neurons group)
           --dtype LIST     SmolLM2 weight storage in forward: f32, f16, auto (auto keeps the file's Q4_1 in its
                            blocks, as the loader does), int8 (auto decoded with 8-bit activations, as
                            `--int8-dot` does); default all four
