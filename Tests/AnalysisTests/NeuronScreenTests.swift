@@ -3,6 +3,7 @@ import Foundation
 @testable import Analysis
 import Llama
 import Numerics
+import TestSupport
 
 /// The screened decoder (LMHeadDecoder's `.screened`: an 8-bit screen with proven bounds, then exact rescoring)
 /// against the exact one: the same tokens and the same logits bit for bit, probabilities close.
@@ -81,9 +82,7 @@ final class NeuronScreenTests: XCTestCase {
     /// SmolLM2's map (up and down neurons of three layers) screened equals the exact map: tokens and logits bit
     /// for bit.
     func testScreenedMapEqualsExactOnSmolLM2() throws {
-        let path =
-            URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().path + "/Models/SmolLM2-135M-Instruct.Q4_1.gguf"
+        let path = smolPath  // TestSupport: the file `make model` fetches
         guard FileManager.default.fileExists(atPath: path) else { throw XCTSkip("SmolLM2 not present: make model") }
         let m = try LlamaModel.load(path: path)
         for kind in [NeuronKind.up, .down] {

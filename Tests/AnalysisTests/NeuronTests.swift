@@ -3,6 +3,7 @@ import Foundation
 @testable import Analysis
 import Llama
 import Numerics
+import TestSupport
 
 private func mutableFloats(_ w: Weight) -> UnsafeMutablePointer<Float> {
     precondition(w.type == .f32)
@@ -306,9 +307,7 @@ final class NeuronMapTests: XCTestCase {
 /// plus moved ones whose new row happens to share the old top-1 token).
 final class SmolNeuronCompareTests: XCTestCase {
     func testPermutedSmolLM2() throws {
-        let path =
-            URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().path + "/Models/SmolLM2-135M-Instruct.Q4_1.gguf"
+        let path = smolPath  // TestSupport: the file `make model` fetches
         guard FileManager.default.fileExists(atPath: path) else { throw XCTSkip("SmolLM2 not present: make model") }
         let a = try LlamaModel.load(path: path)
         let H = a.config.hiddenDim, layers = [0, 29]
