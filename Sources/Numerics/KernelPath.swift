@@ -160,12 +160,13 @@ private func initialKernelPath() -> KernelPath {
     }
 }
 
-/// One line naming the path in use and the CPU, for `irm info`, `generate --stats`, `train` and irm-bench.
+/// One line naming the path in use, the CPU, and whether `irm neurons map` screens in 8 bits (Int8Screen.swift),
+/// for `irm info`, `generate --stats`, `train` and irm-bench.
 public var kernelPathDescription: String {
     let b = gemmBlocking(kernelPath), cpu = CPUInfo.current
     func kib(_ v: Int?) -> String { v.map { "\($0 / 1024) KiB" } ?? "?" }
     return
-        "\(kernelPath.rawValue) (\(kernelPath.summary), KC \(b.kc), MC \(b.mc); \(cpu.model), L1d \(kib(cpu.l1d)), L2 \(kib(cpu.l2)))"
+        "\(kernelPath.rawValue) (\(kernelPath.summary), KC \(b.kc), MC \(b.mc); \(cpu.model), L1d \(kib(cpu.l1d)), L2 \(kib(cpu.l2)); neuron-map screen \(Int8ScreenKernel.best?.rawValue ?? "none: maps exact"))"
 }
 
 /// Overrides of the blocking for tuning experiments (irm-bench's IRM_GEMM_KC / _MC / _NC): nil keeps the

@@ -13,6 +13,17 @@ final class KernelPathCLITests: XCTestCase {
         let portable = try runIRM(["info", "--model", smolPath], environment: ["IRM_ISA": "portable"])
         XCTAssertEqual(portable.status, 0, portable.stderr)
         XCTAssert(portable.stdout.contains("\nkernels      portable ("), portable.stdout)
+        XCTAssert(portable.stdout.contains("neuron-map screen none: maps exact)"), portable.stdout)
+        // The default path screens the map exactly when the CPU has AVX-512 (F/BW/VL/DQ/CD) and VNNI (Linux's
+        // flags read here independently of irm).
+        #if os(Linux)
+        let flags = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
+        let vnni = ["avx512f", "avx512bw", "avx512vl", "avx512dq", "avx512cd", "avx512_vnni"].allSatisfy {
+            flags.contains(" \($0)")
+        }
+        let info = try runIRM(["info", "--model", smolPath]).stdout
+        XCTAssert(info.contains(vnni ? "neuron-map screen vnni)" : "neuron-map screen none: maps exact)"), info)
+        #endif
     }
 
     /// Every path this CPU has generates the same greedy continuation (the paths differ only in rounding; the
