@@ -293,36 +293,39 @@ public func gemmRowElements(
     _ x: UnsafePointer<Float>, _ W: Weight, ids: UnsafePointer<Int32>, count: Int, _ out: UnsafeMutablePointer<Float>
 ) {
     let K = W.cols
+    guard count > 0 else { return }
     let (nK, step) = GEMMPlan.kSlices(K: K, kc: gemmBlocking(kernelPath).kc)
-    let rows = UnsafeMutablePointer<Float>.allocate(capacity: 8 * K)
-    defer { rows.deallocate() }
-    var g = 0
-    while g < count {
-        let n = min(8, count - g)
+    // Called once per screened vector: the widened rows come from the scratch pool (a fresh 8·K floats per call
+    // would be a new mapping, page-faulted, at K = 4096), and the 8 row pointers are made once.
+    withScratch(floats: 8 * K) { rows in
         var ptrs = [UnsafePointer<Float>](repeating: UnsafePointer(rows), count: 8)
-        for j in 0..<n {
-            let id = Int(ids[g + j])
-            if W.type == .f32 {
-                ptrs[j] = UnsafePointer(W.base.assumingMemoryBound(to: Float.self) + id * K)
-            } else {
-                W.copyRow(id, into: rows + j * K)
-                ptrs[j] = UnsafePointer(rows + j * K)
+        var g = 0
+        while g < count {
+            let n = min(8, count - g)
+            for j in 0..<n {
+                let id = Int(ids[g + j])
+                if W.type == .f32 {
+                    ptrs[j] = UnsafePointer(W.base.assumingMemoryBound(to: Float.self) + id * K)
+                } else {
+                    W.copyRow(id, into: rows + j * K)
+                    ptrs[j] = UnsafePointer(rows + j * K)
+                }
             }
-        }
-        for j in n..<8 { ptrs[j] = ptrs[0] }
-        let p0 = ptrs[0], p1 = ptrs[1], p2 = ptrs[2], p3 = ptrs[3], p4 = ptrs[4], p5 = ptrs[5], p6 = ptrs[6],
-            p7 = ptrs[7]
-        var total = SIMD8<Float>()
-        for kb in 0..<nK {
-            let k0 = kb * step, k1 = min(K, k0 + step)
-            var acc = SIMD8<Float>()
-            for k in k0..<k1 {
-                let b = SIMD8<Float>(p0[k], p1[k], p2[k], p3[k], p4[k], p5[k], p6[k], p7[k])
-                acc = acc.addingProduct(SIMD8(repeating: x[k]), b)
+            for j in n..<8 { ptrs[j] = ptrs[0] }
+            let p0 = ptrs[0], p1 = ptrs[1], p2 = ptrs[2], p3 = ptrs[3], p4 = ptrs[4], p5 = ptrs[5], p6 = ptrs[6],
+                p7 = ptrs[7]
+            var total = SIMD8<Float>()
+            for kb in 0..<nK {
+                let k0 = kb * step, k1 = min(K, k0 + step)
+                var acc = SIMD8<Float>()
+                for k in k0..<k1 {
+                    let b = SIMD8<Float>(p0[k], p1[k], p2[k], p3[k], p4[k], p5[k], p6[k], p7[k])
+                    acc = acc.addingProduct(SIMD8(repeating: x[k]), b)
+                }
+                total = kb == 0 ? acc : total + acc
             }
-            total = kb == 0 ? acc : total + acc
+            for j in 0..<n { out[g + j] = total[j] }
+            g += n
         }
-        for j in 0..<n { out[g + j] = total[j] }
-        g += n
     }
 }
