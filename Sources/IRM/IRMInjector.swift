@@ -42,27 +42,76 @@ public final class IRMInjector: Intervention, GradientReceiver, @unchecked Senda
             rows = T
             editOutput?(acts.output, T)
             onOutput?(acts.output, T)
+            regroupOutput()
         }
         guard let j = slot[layer], strength != 0 else { return }
-        let h = c.hidden, L = c.layers.count, out = acts.output
-        for n in 0..<T {
-            let xr = x + n * h, o = out + n * c.outputDim + j
-            for i in 0..<h { xr[i] += strength * o[i * L] }
+        let h = c.hidden, o = SendableConstPointer(acts.bySlot + j * rows * h), xs = SendablePointer(x)
+        let strength = strength
+        parallelRanges(T, align: 64) { r in
+            for n in r {
+                let xr = xs.p + n * h, on = o.p + n * h
+                for i in 0..<h { xr[i] += strength * on[i] }
+            }
         }
     }
 
     public func afterAttentionGradient(layer: Int, grad: UnsafePointer<Float>, N: Int) {
         guard let j = slot[layer] else { return }
-        let c = net.config, h = c.hidden, L = c.layers.count
-        for n in 0..<N {
-            let g = grad + n * h, d = acts.dOut + n * c.outputDim + j
-            for i in 0..<h { d[i * L] = g[i] }
+        let h = net.config.hidden
+        let d = acts.dBySlot + j * rows * h
+        d.update(from: grad, count: N * h)
+        if N < rows { (d + N * h).update(repeating: 0, count: (rows - N) * h) }
+        slotGradients.insert(j)
+    }
+
+    // MARK: the output regrouped by slot
+    //
+    // The network's output row is [h, L] (the reference layout: slot j of hidden index i at i·L + j), so one
+    // injection site reads every L-th float of the whole [rows, h·L] output: every cache line of it, at every
+    // layer, forward and backward (30 × 70 MB at SmolLM2's 8×128 batch). The output is regrouped once per
+    // forward into [L, rows, h], and the gradients the sites deliver are collected the same way and put back
+    // into dOut's layout once, before the L1 term and the network's backward read it.
+
+    /// acts.bySlot[j, n, i] = acts.output[n, i·L + j] for the `rows` rows.
+    func regroupOutput() {
+        let c = net.config, h = c.hidden, L = c.layers.count, R = rows
+        let out = SendableConstPointer(acts.output), by = SendablePointer(acts.bySlot)
+        parallelRanges(R, align: 16) { r in
+            for n in r {
+                let o = out.p + n * c.outputDim
+                for j in 0..<L {
+                    let d = by.p + (j * R + n) * h
+                    for i in 0..<h { d[i] = o[i * L + j] }
+                }
+            }
+        }
+    }
+
+    /// Slots whose gradient sits in acts.dBySlot and not yet in acts.dOut.
+    var slotGradients = Set<Int>()
+
+    /// acts.dOut[n, i·L + j] = acts.dBySlot[j, n, i] for the slots delivered since the last call.
+    func flushSlotGradients() {
+        guard !slotGradients.isEmpty else { return }
+        let c = net.config, h = c.hidden, L = c.layers.count, R = rows
+        let slots = slotGradients.sorted()
+        slotGradients.removeAll()
+        let dOut = SendablePointer(acts.dOut), by = SendableConstPointer(acts.dBySlot)
+        parallelRanges(R, align: 16) { r in
+            for n in r {
+                let d = dOut.p + n * c.outputDim
+                for j in slots {
+                    let g = by.p + (j * R + n) * h
+                    for i in 0..<h { d[i * L + j] = g[i] }
+                }
+            }
         }
     }
 
     /// Adds the L1 penalty's gradient, λ·sign(out)/count over the rows with rowMask true, to dOut,
     /// and returns the penalty λ·Σ|out|/count.
     public func addL1(rowMask: [Bool]) -> Double {
+        flushSlotGradients()
         let c = net.config
         guard c.l1 > 0 else { return 0 }
         let count = Float(max(1, rowMask.filter { $0 }.count * c.outputDim))
@@ -79,10 +128,14 @@ public final class IRMInjector: Intervention, GradientReceiver, @unchecked Senda
 
     /// Parameter gradients from the collected dOut (call after the model's backward and addL1).
     public func backward() {
+        flushSlotGradients()
         net.backward(acts.dOut, rows: rows, acts)
     }
 
-    public func zeroOutputGradient() { acts.dOut.update(repeating: 0, count: rows * net.config.outputDim) }
+    public func zeroOutputGradient() {
+        slotGradients.removeAll()
+        acts.dOut.update(repeating: 0, count: rows * net.config.outputDim)
+    }
 
     /// The output slice for injection slot j and token row n: out[n, i·L + j], i = 0..<h.
     public func slice(row n: Int, slot j: Int) -> [Float] {

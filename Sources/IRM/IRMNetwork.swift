@@ -61,6 +61,9 @@ public final class IRMActivations: @unchecked Sendable {
     public private(set) var output: UnsafeMutablePointer<Float>  // [rows, h·L]
     /// [rows, h·L] d loss / d output, filled from the hook sites by the injector.
     public private(set) var dOut: UnsafeMutablePointer<Float>
+    /// [L, rows, h]: the output and its gradient regrouped by injection slot (IRMInjector: each layer's site
+    /// then reads and writes one contiguous block instead of every L-th float of the whole output).
+    public private(set) var bySlot: UnsafeMutablePointer<Float>, dBySlot: UnsafeMutablePointer<Float>
     var dA, dB: UnsafeMutablePointer<Float>  // backward scratch for dx = dz·W_k, [rows, max input width]
 
     typealias View = ReferenceWritableKeyPath<IRMActivations, UnsafeMutablePointer<Float>>
@@ -70,6 +73,7 @@ public final class IRMActivations: @unchecked Sendable {
         for (k, s) in c.linearShapes.enumerated() { t.add(\IRMActivations.inputs[k], n * s.in) }
         let wide = c.linearShapes.map(\.in).max() ?? 0  // the widest dx (the last dz is dOut itself)
         t.add(\.output, n * c.outputDim); t.add(\.dOut, n * c.outputDim)
+        t.add(\.bySlot, n * c.outputDim); t.add(\.dBySlot, n * c.outputDim)
         t.add(\.dA, n * wide); t.add(\.dB, n * wide)
         return t
     }
@@ -83,6 +87,7 @@ public final class IRMActivations: @unchecked Sendable {
         storage = FloatBuffer(count: t.floats)
         let p = storage.ptr  // every view is pointed at its own region just below
         inputs = Array(repeating: p, count: config.linearShapes.count); output = p; dOut = p; dA = p; dB = p
+        bySlot = p; dBySlot = p
         t.carve(storage.ptr) { self[keyPath: $0] = $1 }
     }
 }

@@ -100,6 +100,9 @@ public struct GEMMPlan: @unchecked Sendable {
     public let tasks: Int
     /// Too little work to be worth a second thread.
     public let serial: Bool
+    /// A packed once for all tasks (see `sharesPackedA`), or nil: each task packs its own A blocks.
+    /// Layout: K slice kb at kb·kcStep·mPadded floats; in it, the 6-row panel p at p·6·kc (as `packLeft` writes).
+    public var packedA: UnsafePointer<Float>? = nil
 
     public init(
         M: Int, N: Int, K: Int, a: GEMMLeft, b: GEMMRight, c: UnsafeMutablePointer<Float>, ldc: Int,
@@ -147,6 +150,42 @@ public struct GEMMPlan: @unchecked Sendable {
         return (n, ((K + n - 1) / n + 7) & ~7)
     }
 
+    // MARK: A packed once, shared by the tasks
+    //
+    // Every column task reads all of its rows of A, so when a product is cut into several column chunks each
+    // of them packed the same A blocks again (9 times for a 1024×576 · 576×576 product on 2 threads: 7 % of a
+    // training step). Instead, a first parallel region packs A once (`packATask`), and the tasks read their
+    // blocks from it. Packing only moves values, so the results are the same bits either way.
+
+    /// M rounded up to whole 6-row panels.
+    public var mPadded: Int { (M + gemmMR - 1) / gemmMR * gemmMR }
+    /// Floats of the shared packed A: every K slice of every panel.
+    public var packedAFloats: Int { mPadded * K }
+    /// Whether plans reading one A (the same left operand, M, K and path) save work by packing it once: more
+    /// than one column chunk packs A blocks (a fused task packs its A blocks once anyway), and the packed copy
+    /// stays under 256 MiB.
+    public static func sharePackedA(_ plans: [GEMMPlan]) -> Bool {
+        guard let p = plans.first, p.packedAFloats <= 64 << 20 else { return false }
+        return plans.reduce(0) { $0 + ($1.fused ? 0 : $1.nChunks) } > 1
+    }
+    /// Tasks of the packing region: one per K slice and block of MC rows.
+    public var packATasks: Int { nK * ((M + mcBlock - 1) / mcBlock) }
+
+    /// Packing task t of the shared A into `out` (`packedAFloats` floats), on path I.
+    @inlinable
+    public func packATask<I: KernelISA>(_ isa: I.Type, _ t: Int, into out: UnsafeMutablePointer<Float>) {
+        let blocks = (M + mcBlock - 1) / mcBlock
+        let kb = t / blocks, m0 = (t % blocks) * mcBlock
+        let k0 = kb * kcStep, kc = min(kcStep, K - k0)
+        packLeft(I.self, a, rows: M, m0: m0, mc: min(mcBlock, M - m0), k0: k0, kc: kc, out + packedAOffset(kb, m0))
+    }
+
+    /// Where the panel of row i (a multiple of 6) of K slice kb starts in the shared packed A.
+    @inlinable
+    public func packedAOffset(_ kb: Int, _ i: Int) -> Int {
+        kb * kcStep * mPadded + i * min(kcStep, K - kb * kcStep)
+    }
+
     /// The rows and columns of C that task t writes.
     public func block(_ t: Int) -> (rows: Range<Int>, cols: Range<Int>) {
         let n0 = (t % nChunks) * nc, m0 = (t / nChunks) * mChunk
@@ -160,7 +199,7 @@ public struct GEMMPlan: @unchecked Sendable {
         let n0 = (t % nChunks) * nc, n1 = min(N, n0 + nc)
         let m0 = (t / nChunks) * mChunk, m1 = min(M, m0 + mChunk)
         let bFloats = fused ? kcStep * nr : kcStep * nc
-        let aFloats = kcStep * mcBlock
+        let aFloats = packedA == nil || fused ? kcStep * mcBlock : 0
         withScratch(floats: bFloats + aFloats) { buf in
             let bp = buf, ap = buf + bFloats
             let nPanels = (n1 - n0 + nr - 1) / nr
@@ -187,7 +226,13 @@ public struct GEMMPlan: @unchecked Sendable {
                 var ic = m0
                 while ic < m1 {
                     let mc = min(mcBlock, m1 - ic)
-                    packLeft(I.self, a, rows: m1, m0: ic, mc: mc, k0: k0, kc: kc, ap)
+                    let aBlock: UnsafePointer<Float>
+                    if let shared = packedA {
+                        aBlock = shared + packedAOffset(kb, ic)
+                    } else {
+                        packLeft(I.self, a, rows: m1, m0: ic, mc: mc, k0: k0, kc: kc, ap)
+                        aBlock = UnsafePointer(ap)
+                    }
                     let mPanels = (mc + gemmMR - 1) / gemmMR
                     for jp in 0..<nPanels {
                         let j = n0 + jp * nr, nrj = min(nr, n1 - j)
@@ -195,7 +240,7 @@ public struct GEMMPlan: @unchecked Sendable {
                         for ip in 0..<mPanels {
                             let i = ic + ip * gemmMR
                             gemmTile(
-                                I.self, kc, ap + ip * kc * gemmMR, bpp, c + i * ldc + j, ldc, add: add,
+                                I.self, kc, aBlock + ip * kc * gemmMR, bpp, c + i * ldc + j, ldc, add: add,
                                 mr: min(gemmMR, ic + mc - i), nr: nrj)
                         }
                     }

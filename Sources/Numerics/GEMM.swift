@@ -54,16 +54,17 @@ public func matmulGEMM(_ x: UnsafePointer<Float>, _ M: Int, _ W: Weight, _ y: Un
 /// times. The results are those of separate `matmul` calls (the chunking never splits K).
 public func matmul(_ x: UnsafePointer<Float>, _ M: Int, _ products: [(W: Weight, y: UnsafeMutablePointer<Float>)]) {
     if M <= 0 { return }
-    let plans = products.map { MatmulPlan(x, M, $0.W, $0.y) }
-    var starts = [Int](), total = 0
-    for p in plans { starts.append(total); total += p.tasks }
-    let serial = plans.allSatisfy(\.serial)
-    let body = { (t: Int) in
-        var i = plans.count - 1
-        while starts[i] > t { i -= 1 }
-        plans[i].run(t - starts[i])
+    withSharedPackedA(products.map { MatmulPlan(x, M, $0.W, $0.y) }) { plans in
+        var starts = [Int](), total = 0
+        for p in plans { starts.append(total); total += p.tasks }
+        let serial = plans.allSatisfy(\.serial)
+        let body = { (t: Int) in
+            var i = plans.count - 1
+            while starts[i] > t { i -= 1 }
+            plans[i].run(t - starts[i])
+        }
+        if serial { for t in 0..<total { body(t) } } else { parallelFor(total, body) }
     }
-    if serial { for t in 0..<total { body(t) } } else { parallelFor(total, body) }
 }
 
 /// y1 = x·W1ᵀ and y2 = x·W2ᵀ for two weights of one shape (and, for the fused path, one type), then `combine(rows, cols)` on each block
@@ -82,14 +83,44 @@ public func matmulPair(
         return
     }
     // Equal shapes give equal plans: task t of each covers the same block of its output.
-    let p1 = MatmulPlan(x, M, w1, y1), p2 = MatmulPlan(x, M, w2, y2)
-    func body(_ t: Int) {
-        p1.run(t)
-        p2.run(t)
-        let b = p1.block(t)
-        combine(b.rows, b.cols)
+    withSharedPackedA([MatmulPlan(x, M, w1, y1), MatmulPlan(x, M, w2, y2)]) { plans in
+        let p1 = plans[0], p2 = plans[1]
+        func body(_ t: Int) {
+            p1.run(t)
+            p2.run(t)
+            let b = p1.block(t)
+            combine(b.rows, b.cols)
+        }
+        if p1.serial { for t in 0..<p1.tasks { body(t) } } else { parallelFor(p1.tasks, body) }
     }
-    if p1.serial { for t in 0..<p1.tasks { body(t) } } else { parallelFor(p1.tasks, body) }
+}
+
+/// Runs `body` with the plans after packing their common A once (GEMMPlan's "A packed once"), when
+/// `GEMMPlan.sharePackedA` says it saves work; the GEMV plans are left as they are.
+private func withSharedPackedA<R>(_ plans: [MatmulPlan], _ body: ([MatmulPlan]) -> R) -> R {
+    let gemms = plans.compactMap { if case .gemm(let p) = $0 { p } else { nil } }
+    return withSharedPackedA(gemms) { packed in
+        var next = packed.makeIterator()
+        return body(plans.map { if case .gemm = $0 { .gemm(next.next()!) } else { $0 } })
+    }
+}
+
+/// The same for GEMM plans reading one A (the same left operand, M, K, made on the path in use).
+func withSharedPackedA<R>(_ plans: [GEMMPlan], _ body: ([GEMMPlan]) -> R) -> R {
+    guard GEMMPlan.sharePackedA(plans) else { return body(plans) }
+    let p0 = plans[0]
+    return withScratch(floats: p0.packedAFloats) { buf in
+        let out = SendablePointer(buf)
+        if p0.serial {
+            for t in 0..<p0.packATasks { runGEMMPackATask(p0, t, buf) }
+        } else {
+            parallelFor(p0.packATasks) { t in runGEMMPackATask(p0, t, out.p) }
+        }
+        return body(
+            plans.map {
+                var p = $0; p.packedA = UnsafePointer(buf); return p
+            })
+    }
 }
 
 /// A forward product's tasks, GEMV or GEMM as `matmul` would choose.
@@ -172,10 +203,12 @@ func gemm(
         if !accumulate { for i in 0..<M { (c + i * ldc).update(repeating: 0, count: N) } }
         return
     }
-    let plan = gemmPlan(M: M, N: N, K: K, a: a, b: b, c: c, ldc: ldc, accumulate: accumulate)
-    if plan.serial {
-        for t in 0..<plan.tasks { runGEMMTask(plan, t) }
-    } else {
-        parallelFor(plan.tasks) { t in runGEMMTask(plan, t) }
+    withSharedPackedA([gemmPlan(M: M, N: N, K: K, a: a, b: b, c: c, ldc: ldc, accumulate: accumulate)]) { plans in
+        let plan = plans[0]
+        if plan.serial {
+            for t in 0..<plan.tasks { runGEMMTask(plan, t) }
+        } else {
+            parallelFor(plan.tasks) { t in runGEMMTask(plan, t) }
+        }
     }
 }

@@ -204,6 +204,26 @@ func runGEMMTask(_ plan: GEMMPlan, _ t: Int) {
     }
 }
 
+/// Task t of the region packing a plan's A once for all its tasks, in the path in use.
+@inline(__always)
+func runGEMMPackATask(_ plan: GEMMPlan, _ t: Int, _ out: UnsafeMutablePointer<Float>) {
+    switch kernelPath {
+    case .avx512:
+        #if canImport(KernelsAVX512)
+        KernelsAVX512.gemmPackATask(plan, t, out)
+        #else
+        fatalError("avx512 path chosen on a build without it")
+        #endif
+    case .avx2:
+        #if canImport(KernelsAVX2)
+        KernelsAVX2.gemmPackATask(plan, t, out)
+        #else
+        fatalError("avx2 path chosen on a build without it")
+        #endif
+    case .portable: KernelsPortable.gemmPackATask(plan, t, out)
+    }
+}
+
 /// The FMA peak loop of a path (Kernels' `fmaPeakLoop` in that path's registers): its result (to keep it from
 /// being optimised away) and the FLOPs it did.
 public func fmaPeakLoop(_ path: KernelPath, iters: Int, seed: Float) -> (value: Float, flops: Double) {

@@ -207,6 +207,26 @@ final class GEMMTests: XCTestCase {
         }
     }
 
+    /// The shape added to the thread-count test below does exercise the shared packed A on several threads.
+    func testSeveralColumnTasksSharePackedA() {
+        let saved = numThreads
+        defer { numThreads = saved }
+        var rng = Rng(seed: 6)
+        let W = randomWeight(150, 100, .f32, &rng).0
+        let x = FloatBuffer(count: 400 * 100), y = FloatBuffer(count: 400 * 150)
+        func shares() -> Bool {
+            GEMMPlan.sharePackedA([
+                gemmPlan(
+                    M: 400, N: 150, K: 100, a: .rowMajor(x.ptr, ld: 100), b: .transposed(W), c: y.ptr, ldc: 150,
+                    accumulate: false)
+            ])
+        }
+        numThreads = 1
+        XCTAssertFalse(shares())
+        numThreads = 2
+        XCTAssertTrue(shares())
+    }
+
     /// Results must be bit-identical whatever the thread count (training is reproducible from a seed).
     func testThreadCountDoesNotChangeResults() { onEveryKernelPath(checkThreadCountDoesNotChangeResults) }
     func checkThreadCountDoesNotChangeResults() {
@@ -216,7 +236,10 @@ final class GEMMTests: XCTestCase {
         let savedRows = gemvMaxRows
         defer { gemvMaxRows = savedRows }
         for (M, N, K) in [
-            (1, 1500, 700), (3, 1001, 577), (8, 1500, 700), (130, 577, 1100), (64, 2100, 300), (20, 3000, 200)
+            (1, 1500, 700), (3, 1001, 577), (8, 1500, 700), (130, 577, 1100), (64, 2100, 300), (20, 3000, 200),
+            // More rows than one packed A block: with several threads the column tasks share one packed A
+            // (GEMMPlan.sharePackedA), with one thread the only task packs its own.
+            (400, 150, 100)
         ] {
             for type in [WeightType.f32, .f16, .bf16] {
                 for gemvRows in [0, Int.max] {
