@@ -57,7 +57,7 @@ extension LlamaModel {
         let cfg = try c.huggingFaceConfig(extra: ["torch_dtype": "float32"], file: folder)
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         let json = try encodeJSONObject(cfg)
-        try json.write(to: URL(fileURLWithPath: folder + "/config.json"), options: .atomic)
+        try writeFileAtomically(json, to: folder + "/config.json")
         try writeSafetensors(
             path: folder + "/model.safetensors", floatTensors: namedTensors(hfNames, hfPermute: true),
             metadata: ["format": "pt"])

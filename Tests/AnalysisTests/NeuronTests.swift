@@ -250,8 +250,7 @@ final class NeuronMapTests: XCTestCase {
         toks[3] = "tab\there\nnew\\line"
         let map = NeuronMap.build(
             model: m, tokens: toks, kind: .gate, norm: .none, layers: [1, 0], topK: 4, bottomK: 3, modelName: "tiny")
-        let dir = NSTemporaryDirectory() + "irm-nmap-\(getpid())"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let dir = try tempDir()
         let path = dir + "/m.nmap"
         try map.write(to: path)
         let r = try NeuronMap.read(path: path)

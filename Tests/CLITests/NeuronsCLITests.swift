@@ -6,6 +6,10 @@ final class NeuronsCLITests: XCTestCase {
     /// Layer 29 of SmolLM2's up map (1536 neurons; a couple of seconds), made once for the tests.
     static let mapDir = NSTemporaryDirectory() + "irm-cli-neurons-\(getpid())"
     static let mapPath = mapDir + "/l29.nmap"
+    override class func tearDown() {
+        try? FileManager.default.removeItem(atPath: mapDir)
+        super.tearDown()
+    }
     static func makeMap() throws -> String {
         if FileManager.default.fileExists(atPath: mapPath) { return mapPath }
         try FileManager.default.createDirectory(atPath: mapDir, withIntermediateDirectories: true)

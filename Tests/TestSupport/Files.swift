@@ -25,8 +25,10 @@ public func argmax(_ a: ArraySlice<Float>) -> Int {
 public func llama3TokenizerFixture() throws -> String {
     try llama3Fixture.get()
 }
+private let llama3FixtureDir = NSTemporaryDirectory() + "irm-llama3-tokenizer-\(getpid())"
 private let llama3Fixture: Result<String, Error> = Result {
-    let dir = NSTemporaryDirectory() + "irm-llama3-tokenizer-\(getpid())"
+    let dir = llama3FixtureDir
+    atexit { try? FileManager.default.removeItem(atPath: llama3FixtureDir) }  // shared by the process's tests
     let r = try runProcess(try python3(), [packageRoot + "/scripts/llama3_tokenizer_cases.py", dir])
     guard r.status == 0 else {
         throw ScriptFailed(description: "llama3_tokenizer_cases.py failed (\(r.status)): \(r.stderr)")
