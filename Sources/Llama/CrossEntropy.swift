@@ -7,7 +7,10 @@ public struct LossResult: Sendable {
     public init() {}
     public var sum: Double = 0  // Σ −log p(target)
     public var count: Int = 0  // positions with a target
+    /// Σ over the same positions of the entropy of the next-token distribution, −Σ_v p_v log p_v (nats).
+    public var entropySum: Double = 0
     public var mean: Double { count > 0 ? sum / Double(count) : 0 }
+    public var meanEntropy: Double { count > 0 ? entropySum / Double(count) : 0 }
 }
 
 /// Rows of logits computed at once, of N rows at most: enough rows that the LM head's packing (a dequantization,
@@ -47,7 +50,7 @@ func crossEntropy(
         matmul(xr, R, head, logits)
         // Softmax per row; loss; gradient p − onehot (scaled by 1/count) in place.
         let ls = SendablePointer(logits)
-        var losses = [Double](repeating: 0, count: R)
+        var losses = [Double](repeating: 0, count: 2 * R)  // loss, entropy of row i at 2i, 2i + 1
         losses.withUnsafeMutableBufferPointer { lb in
             let lp = SendablePointer(lb.baseAddress!)
             parallelRanges(R) { range in
@@ -56,14 +59,16 @@ func crossEntropy(
                     let target = Int(targets[rows[start + i]])
                     let mx = rowMax(row, V)
                     let zt = Double(row[target] - mx)
-                    let sum = expShiftedSum(row, V, mx)
-                    lp.p[i] = log(sum) - zt
+                    let (sum, ez) = expShiftedSum(row, V, mx)
+                    // −log p_t = log S − z_t; H = −Σ p log p = log S − Σ e·z / S (z = logit − max, e = e^z).
+                    lp.p[2 * i] = log(sum) - zt
+                    lp.p[2 * i + 1] = log(sum) - ez / sum
                     scale(row, V, Float(1 / sum) * invCount)
                     row[target] -= invCount
                 }
             }
         }
-        for v in losses { result.sum += v }
+        for i in 0..<R { result.sum += losses[2 * i]; result.entropySum += losses[2 * i + 1] }
         if let dxn {
             matmulBackward(logits, R, head, dr)
             for i in 0..<R { (dxn + rows[start + i] * dim).update(from: dr + i * dim, count: dim) }
@@ -91,27 +96,33 @@ private func rowMax(_ row: UnsafePointer<Float>, _ n: Int) -> Float {
     return mx
 }
 
-/// row[j] = e^(row[j] − m) in place (every row[j] ≤ m), and Σ_j of them: in 8 Float lanes over runs of 1024
-/// values, the runs' sums added in Double (a Float sum over 49152 terms would lose about 5 digits).
+/// row[j] = e^(row[j] − m) in place (every row[j] ≤ m), Σ_j of them, and Σ_j e_j·(row[j] − m) (for the entropy): in
+/// 8 Float lanes over runs of 1024 values, the runs' sums added in Double (a Float sum over 49152 terms would lose
+/// about 5 digits).
 @inline(__always)
-private func expShiftedSum(_ row: UnsafeMutablePointer<Float>, _ n: Int, _ m: Float) -> Double {
+private func expShiftedSum(_ row: UnsafeMutablePointer<Float>, _ n: Int, _ m: Float) -> (sum: Double, ez: Double) {
     let raw = UnsafeMutableRawPointer(row), mv = SIMD8<Float>(repeating: m)
-    var total: Double = 0
+    var total: Double = 0, totalEZ: Double = 0
     var j = 0
     while j + 8 <= n {
-        var acc = SIMD8<Float>()
+        var acc = SIMD8<Float>(), accEZ = SIMD8<Float>()
         let end = min(n & ~7, j + 1024)
         while j < end {
-            let e = expNonPositive8(
-                clamp8(raw.loadUnaligned(fromByteOffset: 4 * j, as: SIMD8<Float>.self) - mv, -87, 0))
+            let z = clamp8(raw.loadUnaligned(fromByteOffset: 4 * j, as: SIMD8<Float>.self) - mv, -87, 0)
+            let e = expNonPositive8(z)
             raw.storeBytes(of: e, toByteOffset: 4 * j, as: SIMD8<Float>.self)
             acc += e
+            accEZ.addProduct(e, z)
             j += 8
         }
         total += Double(acc.sum())
+        totalEZ += Double(accEZ.sum())
     }
-    while j < n { let e = exp8(SIMD8(repeating: row[j] - m))[0]; row[j] = e; total += Double(e); j += 1 }
-    return total
+    while j < n {
+        let z = row[j] - m, e = exp8(SIMD8(repeating: z))[0]
+        row[j] = e; total += Double(e); totalEZ += Double(e * z); j += 1
+    }
+    return (total, totalEZ)
 }
 
 /// row[j] *= s.

@@ -262,7 +262,7 @@ public func responseLoss(
         arena.setShape(B: b.B, T: b.T)
         try model.trainingForward(b.tokens, arena: arena, intervention: intervention)
         let r = model.trainingLoss(targets: b.targets, arena: arena)
-        total.sum += r.sum; total.count += r.count
+        total.sum += r.sum; total.count += r.count; total.entropySum += r.entropySum
         i += batchSize
     }
     return total

@@ -97,7 +97,29 @@ final class AnalyzeCLITests: XCTestCase {
         XCTAssertTrue(m2.stdout.contains("cached in"), m2.stdout)
         XCTAssertFalse(m2.stdout.contains("measured"), m2.stdout)
 
+        // The knob scan (issue 19) on the run: its 16 strongest IRM indices (from the analysis.json above), c = ±1,
+        // two validation rows; the table, the JSON (read back independently of irm) and the figure.
+        let k = try runIRM(["analyze", "--run", run, "--knobs", "irm-top", "--knob-rows", "2", "--knob-values", "1,-1"])
+        XCTAssertEqual(k.status, 0, k.stderr)
+        XCTAssertTrue(k.stdout.contains("irm-top: "), k.stdout)
+        XCTAssertTrue(k.stdout.contains("33 forward passes"), k.stdout)
+        let scan = try json(run + "/knobs-response.json") as! [String: Any]
+        XCTAssertEqual(scan["rows"] as? Int, 1, "the tiny run's validation split holds one example, fewer than asked")
+        XCTAssertEqual((scan["curves"] as? [Any])?.count, 16)
+        XCTAssertEqual(scan["grid"] as? [Double], [-1, 1])
+        XCTAssertTrue(FileManager.default.fileExists(atPath: run + "/knobs-response.html"))
+
         // Mistakes: one line each.
+        assertOneLineError(try runIRM(["analyze", "--run", run, "--knobs", "loud"]), contains: ["--knobs", "loud"])
+        assertOneLineError(
+            try runIRM(["analyze", "--model", smolPath, "--knobs", "massive"]), contains: ["--dataset"])
+        assertOneLineError(
+            try runIRM(["analyze", "--model", smolPath, "--knobs", "irm-top", "--dataset", "anger"]),
+            contains: ["irm-top", "--run"])
+        assertOneLineError(
+            try runIRM(["analyze", "--run", run, "--knobs", "random", "--knob-values", "1,x"]),
+            contains: ["--knob-values", "'x'"])
+        assertOneLineError(try runIRM(["analyze", "--run", run, "--dataset", "anger"]), contains: ["--knobs"])
         assertOneLineError(try runIRM(["analyze"]), contains: ["--run", "--model"])
         assertOneLineError(try runIRM(["analyze", "--run", runs + "/none"]), contains: [runs + "/none"])
         assertOneLineError(try runIRM(["analyze", "--run", run, "--model", smolPath]), contains: ["--model"])

@@ -106,6 +106,20 @@ final class GradientCheckTests: XCTestCase {
         XCTAssertEqual(res.count, 3)
         for i in 0..<N * dim { assertClose(Double(dxn[i]), fd(&xn, i, eps: 1e-3, L), "cross-entropy dxn[\(i)]") }
         for i in dim..<2 * dim { XCTAssertEqual(dxn[i], 0) }  // the row without a target gets no gradient
+        // The loss and the next-token entropy, −Σ p log p, of the rows with a target, directly in Double.
+        var loss = 0.0, entropy = 0.0
+        for n in 0..<N where targets[n] >= 0 {
+            let logits = (0..<V).map { v in
+                (0..<dim).reduce(0.0) { $0 + Double(xn[n * dim + $1]) * Double(head.value(v, $1)) }
+            }
+            let m = logits.max()!, z = logits.reduce(0.0) { $0 + exp($1 - m) }
+            let p = logits.map { exp($0 - m) / z }
+            loss -= log(p[Int(targets[n])])
+            entropy -= p.reduce(0.0) { $0 + $1 * log($1) }
+        }
+        XCTAssertEqual(res.sum, loss, accuracy: 1e-5)
+        XCTAssertEqual(res.entropySum, entropy, accuracy: 1e-5)
+        XCTAssertEqual(res.meanEntropy, entropy / 3, accuracy: 1e-5)
     }
 
     /// The whole frozen model: d loss / d embeddings against central differences along random directions,
