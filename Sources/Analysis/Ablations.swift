@@ -7,6 +7,8 @@
 //   keep-top-K        only those K kept, every other index set to 0
 //   zero-random-K     K random indices zeroed (none of the top 16; the K = 1, 4 sets are prefixes of the 16)
 //   mean-vector       the IRM replaced by its mean output per layer: a constant vector, no network
+//   constant-on-massive  the IRM as trained, but on the frozen model's 16 massive dims (largest residual RMS)
+//                     only its mean output per layer (issue 19: is what it does there input-independent?)
 //   control-vector    the exported llama.cpp control vector, added after each block (ControlVector.swift)
 // Zeroing every index gives the frozen model exactly (x + 0 = x); keeping every index gives the IRM exactly.
 import Foundation
@@ -37,6 +39,18 @@ public final class EditedIRM: Intervention {
             : { p, n in
                 for r in 0..<n { let row = p + r * D; for o in offsets { row[o] = 0 } }
             }
+    }
+
+    /// The indices `constant` replaced, at every token, by their mean output per layer, `mean` [L, h] (the
+    /// striation's mean matrix M): what the IRM injects there becomes input-independent.
+    public init(_ injector: IRMInjector, constantOn constant: [Int], mean: [Double]) {
+        self.injector = injector; self.zeroed = []
+        let L = injector.net.config.layers.count, h = injector.net.config.hidden, D = injector.net.config.outputDim
+        precondition(mean.count == L * h)
+        let values = constant.flatMap { i in (0..<L).map { j in (i * L + j, Float(mean[j * h + i])) } }
+        edit = { p, n in
+            for r in 0..<n { let row = p + r * D; for (o, v) in values { row[o] = v } }
+        }
     }
 
     /// Only the hidden indices `kept` left.
@@ -111,7 +125,7 @@ public let ablationRandomSeed: UInt64 = 7
 /// vector's directions.
 public func ablationConditions(
     net: IRMNetwork, top: [Int], meanVectors: [Int: [Float]],
-    controlVector: [Int: [Float]]
+    controlVector: [Int: [Float]], massive: [Int] = [], mean: [Double] = []
 ) -> [AblationCondition] {
     let h = net.config.hidden, shared = IRMInjector(net: net)
     let ks = ablationKs.filter { $0 <= top.count }
@@ -146,6 +160,14 @@ public func ablationConditions(
         AblationCondition(
             name: "mean-vector", description: "the IRM's mean output per layer added at its sites (no network)",
             intervention: SteeringVectors(site: .afterAttention, vectors: meanVectors)))
+    if !massive.isEmpty {
+        c.append(
+            AblationCondition(
+                name: "constant-on-massive",
+                description:
+                    "the IRM with its output on the model's \(massive.count) massive dims (largest residual RMS) replaced by its mean per layer",
+                indices: massive, intervention: EditedIRM(shared, constantOn: massive, mean: mean)))
+    }
     c.append(
         AblationCondition(
             name: "control-vector",

@@ -147,6 +147,10 @@ public struct TopIndex: Codable, Sendable, Equatable {
     public var energyShare: Double
     /// In how many injection layers the index is among the top 1 % of indices by |M[j, ·]|.
     public var layersInTopPercent: Int
+    /// The input-independent part (issue 19): Σ_j M[j,i]² / Σ_j mean_t o[t,j,i]², the share of the index's mean
+    /// square output over the probe tokens that its per-layer mean (a constant vector) accounts for; 1 = the same
+    /// value at every token. Absent in analysis.json files written before it existed.
+    public var constantShare: Double?
 
     public init(
         index: Int, columnMean: Double, columnMeanAbs: Double, share: Double, energyShare: Double,

@@ -22,12 +22,13 @@ public func analysisTable(_ r: AnalysisReport) -> String {
     }
     out +=
         "  dominant index \(s.dominantIndex): \(pct(s.dominantShare)) of Σ|column means|; strongest index of \(pct(s.dominantTokenShare)) of the tokens\n"
-    out += "  top indices (column mean, share, energy share, layers in the top \(s.topPercentCount)):\n"
+    out +=
+        "  top indices (column mean, share, energy share, layers in the top \(s.topPercentCount), constant share):\n"
     for t in s.topIndices.prefix(8) {
         out += String(
-            format: "    %5d  %+.4f  %5.1f%%  %5.1f%%  %d/%d\n", t.index, t.columnMean, 100 * t.share,
+            format: "    %5d  %+.4f  %5.1f%%  %5.1f%%  %d/%d  %@\n", t.index, t.columnMean, 100 * t.share,
             100 * t.energyShare,
-            t.layersInTopPercent, r.injectionLayers.count)
+            t.layersInTopPercent, r.injectionLayers.count, t.constantShare.map { pct($0) } ?? "–")
     }
     if let last = r.training.last, let first = r.training.first {
         out +=

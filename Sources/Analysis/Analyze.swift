@@ -136,11 +136,20 @@ public func analyzeRun(_ run: RunFolder, options o: AnalysisOptions, progress: (
         maxTokens: o.maxTokens, tokens: rec.recorder.tokens,
         inTrainingSplit: probeQuestions.filter(\.inTrainingSplit).count, questions: probeQuestions)
 
+    // The frozen model's residual statistics (cached per model and probe): its massive dims, and below the
+    // explanation of the top indices.
+    progress?("residual statistics of the frozen model")
+    let residual = try cachedResidualStats(
+        lm: lm, modelSHA256: config.modelSHA256, probe: sel, system: config.system,
+        cacheDir: o.cacheDir)
+    let massive = topDimensions(residual.stats.rms, rows: residual.stats.nLayers, dim: residual.stats.dim, count: 16)
+
     // The causal tests.
     let meanVectors = meanInjectionVectors(mean: mean, layers: c.layers, hidden: h)
     let cv = try controlVectorDirections(mean: mean, layers: c.layers, nLayers: mc.nLayers, hidden: h)
     let conditions = ablationConditions(
-        net: net, top: striation.topIndices.map(\.index), meanVectors: meanVectors, controlVector: cv)
+        net: net, top: striation.topIndices.map(\.index), meanVectors: meanVectors, controlVector: cv,
+        massive: massive, mean: mean)
     let ablations = try runAblations(
         conditions, lm: lm, validation: data.val, batchSize: config.batchSize,
         questions: questions.map { Example(prompt: $0, response: "", source: "probe") },
@@ -148,10 +157,6 @@ public func analyzeRun(_ run: RunFolder, options o: AnalysisOptions, progress: (
         progress: progress)
 
     // The explanation through the model.
-    progress?("residual statistics of the frozen model")
-    let residual = try cachedResidualStats(
-        lm: lm, modelSHA256: config.modelSHA256, probe: sel, system: config.system,
-        cacheDir: o.cacheDir)
     let explanation = explainIndices(
         lm: lm, modelSHA256: config.modelSHA256, residual: residual, striation: striation,
         mean: mean, layers: c.layers, tokens: o.decodeTokens)

@@ -75,13 +75,14 @@ public func strongestIndices(mean m: [Double], magnitude: [Double], layers L: In
 public final class StriationRecorder {
     public let hidden: Int, slots: Int
     public private(set) var tokens = 0
-    var sum: [Double], sumAbs: [Double]
+    var sum: [Double], sumAbs: [Double], sumSquares: [Double]
     var strongest: [Int] = []
 
     public init(hidden: Int, slots: Int) {
         self.hidden = hidden; self.slots = slots
         sum = [Double](repeating: 0, count: hidden * slots)
         sumAbs = sum
+        sumSquares = sum
     }
 
     /// Records every output block `injector` computes from now on.
@@ -98,7 +99,7 @@ public final class StriationRecorder {
                 var s = 0.0
                 for j in 0..<L {
                     let v = Double(o[i * L + j])
-                    sum[j * h + i] += v; sumAbs[j * h + i] += abs(v); s += v
+                    sum[j * h + i] += v; sumAbs[j * h + i] += abs(v); sumSquares[j * h + i] += v * v; s += v
                 }
                 if abs(s) > bestValue { bestValue = abs(s); best = i }
             }
@@ -111,10 +112,22 @@ public final class StriationRecorder {
     public var mean: [Double] { sum.map { $0 / Double(max(tokens, 1)) } }
     public var magnitude: [Double] { sumAbs.map { $0 / Double(max(tokens, 1)) } }
 
+    /// Per index: Σ_j M[j,i]² / Σ_j mean_t o[t,j,i]² (TopIndex.constantShare); 0 for an index that is always 0.
+    public var constantShares: [Double] {
+        let h = hidden, L = slots, m = mean, n = Double(max(tokens, 1))
+        return (0..<h).map { i in
+            var c = 0.0, all = 0.0
+            for j in 0..<L { c += m[j * h + i] * m[j * h + i]; all += sumSquares[j * h + i] / n }
+            return all > 0 ? min(1, c / all) : 0
+        }
+    }
+
     /// The statistics of everything recorded; `meanMatrixCSV` names the file the caller writes M to.
     public func report(top: Int = 16, meanMatrixCSV: String = "") -> StriationReport {
         let h = hidden, L = slots, m = mean, a = magnitude
-        let topIdx = strongestIndices(mean: m, magnitude: a, layers: L, hidden: h, count: min(top, h))
+        var topIdx = strongestIndices(mean: m, magnitude: a, layers: L, hidden: h, count: min(top, h))
+        let shares = constantShares
+        for k in topIdx.indices { topIdx[k].constantShare = shares[topIdx[k].index] }
         let dominant = topIdx[0].index
         let onDominant = strongest.filter { $0 == dominant }.count
         return StriationReport(

@@ -80,16 +80,16 @@ func striationStatistics(_ a: AnalysisReport) -> HTML {
     h += htmlTable(
         header: [
             "rank", "index", "column mean", "mean |value|", "share of Σ|column means|", "energy share",
-            "layers in the top 1 %"
+            "layers in the top 1 %", "constant share"
         ],
         rows: s.topIndices.enumerated().map { k, t in
             [
                 "\(k + 1)", "\(t.index)", "\(formatSignificant(Float(t.columnMean), plusSign: true))",
                 "\(formatSignificant(Float(t.columnMeanAbs)))", "\(percent(t.share, 2))",
                 "\(percent(t.energyShare, 2))",
-                "\(t.layersInTopPercent) / \(L)"
+                "\(t.layersInTopPercent) / \(L)", "\(t.constantShare.map { percent($0, 1) } ?? "–")"
             ]
-        }, numeric: Set(0...6))
+        }, numeric: Set(0...7))
     h += HTML.el(
         "details", [:],
         HTML.el(

@@ -205,6 +205,28 @@ final class AblationTests: XCTestCase {
         XCTAssertEqual(steering.sum, try loss(IRMInjector(net: constant)).sum)
         XCTAssertNotEqual(steering.sum, try loss(nil).sum)
         XCTAssertNotEqual(try loss(SteeringVectors(site: .afterLayer, vectors: vectors)).sum, steering.sum)
+        // constant-on-massive's edit: every index replaced by its mean is the mean vector exactly; some of them,
+        // neither the mean vector nor the IRM.
+        let fresh = IRMInjector(net: net)
+        XCTAssertEqual(try loss(EditedIRM(fresh, constantOn: Array(0..<16), mean: rec.mean)).sum, steering.sum)
+        let some = try loss(EditedIRM(fresh, constantOn: [0, 5, 9], mean: rec.mean)).sum
+        XCTAssertNotEqual(some, steering.sum)
+        XCTAssertNotEqual(some, try loss(EditedIRM(fresh, zeroing: [])).sum)
+    }
+
+    /// TopIndex.constantShare: Σ_j M[j,i]² / Σ_j mean_t o[t,j,i]², by hand on two tokens.
+    func testConstantShare() {
+        let rec = StriationRecorder(hidden: 3, slots: 2)
+        // Layout i·L + j. Index 0: slot 0 takes 1 then 3 (mean 2, mean square 5), slot 1 takes 2 twice (4, 4):
+        // (4 + 4) / (5 + 4). Index 1: 0 always. Index 2: −1 at every token in both slots: 1.
+        let rows: [Float] = [1, 2, 0, 0, -1, -1, 3, 2, 0, 0, -1, -1]
+        rows.withUnsafeBufferPointer { rec.add($0.baseAddress!, count: 2) }
+        XCTAssertEqual(rec.constantShares[0], 8.0 / 9, accuracy: 1e-12)
+        XCTAssertEqual(rec.constantShares[1], 0)
+        XCTAssertEqual(rec.constantShares[2], 1, accuracy: 1e-12)
+        let top = rec.report(top: 3).topIndices
+        XCTAssertEqual(top.map(\.index), [0, 2, 1])
+        XCTAssertEqual(top.map { $0.constantShare! }, [rec.constantShares[0], rec.constantShares[2], 0])
     }
 
     /// afterLayer adds to the block's output: after the last block that is the final norm's input, in both the

@@ -46,9 +46,15 @@ final class AnalyzeCLITests: XCTestCase {
             rows.map { $0["name"] as! String },
             [
                 "frozen", "irm", "zero-top-1", "zero-top-4", "zero-top-16", "keep-top-1", "keep-top-4", "keep-top-16",
-                "zero-random-1", "zero-random-4", "zero-random-16", "mean-vector", "control-vector"
+                "zero-random-1", "zero-random-4", "zero-random-16", "mean-vector", "constant-on-massive",
+                "control-vector"
             ])
+        for t in s["topIndices"] as! [[String: Any]] {
+            let share = t["constantShare"] as! Double
+            XCTAssertTrue(share >= 0 && share <= 1, "\(share)")
+        }
         func row(_ n: String) -> [String: Any] { rows.first { $0["name"] as! String == n }! }
+        XCTAssertEqual((row("constant-on-massive")["indices"] as! [Int]).count, 16)
         // The IRM row's greedy answers are the probe pass's continuations (two generations, one result).
         XCTAssertEqual(row("irm")["answers"] as! [String], questions.map { $0["continuation"] as! String })
         XCTAssertNotEqual(row("frozen")["validationLoss"] as! Double, row("irm")["validationLoss"] as! Double)
