@@ -9,13 +9,9 @@ import TestSupport
 
 /// Issue 19's knob scan on a tiny random model: each point is the loss with the constant added by hand.
 final class KnobScanTests: XCTestCase {
-    let mc = LlamaConfig(dim: 16, hiddenDim: 24, nLayers: 4, nHeads: 4, nKVHeads: 2, vocabSize: 23, maxSeqLen: 32)
-    lazy var model = LlamaModel.random(mc, seed: 9)
-    let examples = [
-        TokenizedExample(ids: [1, 2, 3, 4, 5, 6], responseStart: 3),
-        TokenizedExample(ids: [7, 8, 9, 10], responseStart: 1),
-        TokenizedExample(ids: [11, 12, 13, 14, 15, 16, 17], responseStart: 4)
-    ]
+    let mc = TinyValidation.config
+    lazy var model = TinyValidation.model()
+    let examples = TinyValidation.examples
 
     /// The loss of the whole set as one batch with `vectors` added at the afterAttention sites.
     func byHand(_ vectors: [Int: [Float]]) throws -> LossResult {

@@ -130,15 +130,23 @@ final class ProbeSetTests: XCTestCase {
     }
 }
 
-/// The ablation conditions on a tiny random model: their validation losses against exact identities.
-final class AblationTests: XCTestCase {
-    let mc = LlamaConfig(dim: 16, hiddenDim: 24, nLayers: 4, nHeads: 4, nKVHeads: 2, vocabSize: 23, maxSeqLen: 32)
-    lazy var model = LlamaModel.random(mc, seed: 9)
-    let examples = [
+/// A tiny random model and three validation rows: what the intervention tests (ablations, knob scans) measure.
+enum TinyValidation {
+    static let config = LlamaConfig(
+        dim: 16, hiddenDim: 24, nLayers: 4, nHeads: 4, nKVHeads: 2, vocabSize: 23, maxSeqLen: 32)
+    static let examples = [
         TokenizedExample(ids: [1, 2, 3, 4, 5, 6], responseStart: 3),
         TokenizedExample(ids: [7, 8, 9, 10], responseStart: 1),
         TokenizedExample(ids: [11, 12, 13, 14, 15, 16, 17], responseStart: 4)
     ]
+    static func model() -> LlamaModel { LlamaModel.random(config, seed: 9) }
+}
+
+/// The ablation conditions on a tiny random model: their validation losses against exact identities.
+final class AblationTests: XCTestCase {
+    let mc = TinyValidation.config
+    lazy var model = TinyValidation.model()
+    let examples = TinyValidation.examples
 
     func loss(_ i: Intervention?) throws -> LossResult {
         let a = TrainingArena(config: mc, B: 2, T: 7, recompute: true)
