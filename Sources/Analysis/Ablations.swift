@@ -178,11 +178,12 @@ public func ablationConditions(
 
 // MARK: - Running them
 
-/// Validation loss and greedy probe answers of every condition. `target`: the emotion the alignment rate counts.
+/// Validation loss (under `objective`, the one `validation` was tokenised for: the run's) and greedy probe answers of
+/// every condition. `target`: the emotion the alignment rate counts.
 public func runAblations(
     _ conditions: [AblationCondition], lm: LoadedModel, validation: [TokenizedExample], batchSize: Int,
     questions: [Example], system: String?, scorer: EmotionScorer, target: String?, maxTokens: Int,
-    progress: ((String) -> Void)? = nil
+    objective: Objective = .response, progress: ((String) -> Void)? = nil
 ) throws -> AblationReport {
     guard let maxT = validation.map({ $0.ids.count }).max() else {
         throw RunError("the run has no validation examples to measure the ablations' loss on")
@@ -196,7 +197,7 @@ public func runAblations(
         losses.append(
             try responseLoss(
                 model: lm.model, examples: validation, batchSize: B, padId: pad, arena: arena,
-                intervention: c.intervention))
+                intervention: c.intervention, objective: objective))
     }
     var o = EvalOptions()
     o.maxTokens = maxTokens

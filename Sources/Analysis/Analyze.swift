@@ -154,7 +154,7 @@ public func analyzeRun(_ run: RunFolder, options o: AnalysisOptions, progress: (
         conditions, lm: lm, validation: data.val, batchSize: config.batchSize,
         questions: questions.map { Example(prompt: $0, response: "", source: "probe") },
         system: config.system, scorer: scorer, target: target, maxTokens: o.maxTokens,
-        progress: progress)
+        objective: config.trainingObjective, progress: progress)
 
     // The explanation through the model.
     let explanation = explainIndices(
