@@ -18,21 +18,6 @@ import Datasets
 import Training
 import Figures
 
-/// A constant c added to hidden index `index` of the residual at every token, at the afterAttention site of the
-/// layers in `layers`.
-public final class IndexKnob: Intervention {
-    public let layers: Set<Int>, dim: Int
-    public var index = 0
-    public var c: Float = 0
-
-    public init(layers: [Int], dim: Int) { self.layers = Set(layers); self.dim = dim }
-
-    public func afterAttention(layer: Int, residual x: UnsafeMutablePointer<Float>, T: Int, pos0: Int, replay: Bool) {
-        guard c != 0, layers.contains(layer) else { return }
-        for t in 0..<T { x[t * dim + index] += c }
-    }
-}
-
 /// The default grid of c: log-spaced magnitudes 0.05 … 4, both signs, in increasing order.
 public let defaultKnobGrid: [Float] = {
     let m: [Float] = [0.05, 0.1, 0.2, 0.5, 1, 2, 4]
@@ -140,13 +125,16 @@ public func knobScan(
     }
     let start = Date()
     let arena = TrainingArena(config: model.config, B: examples.count, T: maxT, recompute: true)
-    let knob = IndexKnob(layers: layers, dim: model.config.dim)
     var passes = 0
     func measure(_ i: Int, _ c: Float) throws -> KnobPoint {
-        knob.index = i; knob.c = c
+        // The knob: c on index i, the same vector at every injection layer's afterAttention site.
+        var v = [Float](repeating: 0, count: model.config.dim)
+        v[i] = c
+        let knob = SteeringVectors(
+            site: .afterAttention, vectors: Dictionary(uniqueKeysWithValues: layers.map { ($0, v) }))
         let r = try responseLoss(
             model: model, examples: examples, batchSize: examples.count, padId: padId, arena: arena,
-            intervention: knob, objective: objective)
+            intervention: c == 0 ? nil : knob, objective: objective)
         passes += 1
         return KnobPoint(c: Double(c), loss: r.mean, entropy: r.meanEntropy)
     }
@@ -228,14 +216,7 @@ public func knobScan(run: RunFolder, _ r: KnobScanRequest, progress: ((String) -
         guard FileManager.default.fileExists(atPath: run.analysisJSONPath) else {
             throw RunError("\(run.path): --knobs irm-top needs analysis.json (run irm analyze --run \(run.path) first)")
         }
-        do {
-            let report = try JSONDecoder().decode(
-                AnalysisReport.self, from: Data(contentsOf: URL(fileURLWithPath: run.analysisJSONPath)))
-            top = report.striation.topIndices.map(\.index)
-        } catch {
-            throw RunError(
-                "\(run.analysisJSONPath): not an analysis.json this irm reads (\(error.localizedDescription))")
-        }
+        top = try readJSON(AnalysisReport.self, run.analysisJSONPath).striation.topIndices.map(\.index)
     }
     let lm = try config.loadModel()
     return try knobScan(lm: lm, config: config, layers: config.irm.layers, irmTop: top, r, progress: progress)

@@ -100,7 +100,7 @@ public struct GEMMPlan: @unchecked Sendable {
     public let tasks: Int
     /// Too little work to be worth a second thread.
     public let serial: Bool
-    /// A packed once for all tasks (see `sharesPackedA`), or nil: each task packs its own A blocks.
+    /// A packed once for all tasks (see `sharePackedA`), or nil: each task packs its own A blocks.
     /// Layout: K slice kb at kb·kcStep·mPadded floats; in it, the 6-row panel p at p·6·kc (as `packLeft` writes).
     public var packedA: UnsafePointer<Float>? = nil
 

@@ -63,7 +63,7 @@ public func matmul(_ x: UnsafePointer<Float>, _ M: Int, _ products: [(W: Weight,
             while starts[i] > t { i -= 1 }
             plans[i].run(t - starts[i])
         }
-        if serial { for t in 0..<total { body(t) } } else { parallelFor(total, body) }
+        runTasks(total, serial: serial, body)
     }
 }
 
@@ -91,7 +91,7 @@ public func matmulPair(
             let b = p1.block(t)
             combine(b.rows, b.cols)
         }
-        if p1.serial { for t in 0..<p1.tasks { body(t) } } else { parallelFor(p1.tasks, body) }
+        runTasks(p1.tasks, serial: p1.serial, body)
     }
 }
 
@@ -111,16 +111,17 @@ func withSharedPackedA<R>(_ plans: [GEMMPlan], _ body: ([GEMMPlan]) -> R) -> R {
     let p0 = plans[0]
     return withScratch(floats: p0.packedAFloats) { buf in
         let out = SendablePointer(buf)
-        if p0.serial {
-            for t in 0..<p0.packATasks { runGEMMPackATask(p0, t, buf) }
-        } else {
-            parallelFor(p0.packATasks) { t in runGEMMPackATask(p0, t, out.p) }
-        }
+        runTasks(p0.packATasks, serial: p0.serial) { t in runGEMMPackATask(p0, t, out.p) }
         return body(
             plans.map {
                 var p = $0; p.packedA = UnsafePointer(buf); return p
             })
     }
+}
+
+/// Tasks 0..<n on this thread (a product too small for a second one) or on the worker pool.
+@inline(__always) private func runTasks(_ n: Int, serial: Bool, _ body: (Int) -> Void) {
+    if serial { for t in 0..<n { body(t) } } else { parallelFor(n, body) }
 }
 
 /// A forward product's tasks, GEMV or GEMM as `matmul` would choose.
@@ -205,10 +206,6 @@ func gemm(
     }
     withSharedPackedA([gemmPlan(M: M, N: N, K: K, a: a, b: b, c: c, ldc: ldc, accumulate: accumulate)]) { plans in
         let plan = plans[0]
-        if plan.serial {
-            for t in 0..<plan.tasks { runGEMMTask(plan, t) }
-        } else {
-            parallelFor(plan.tasks) { t in runGEMMTask(plan, t) }
-        }
+        runTasks(plan.tasks, serial: plan.serial) { t in runGEMMTask(plan, t) }
     }
 }

@@ -23,23 +23,8 @@ func load<T>(_ path: String, _ read: (String) throws -> T) -> Loaded<T> {
     do { return .ok(try read(path)) } catch { return .failed("\(error)") }
 }
 
-/// The bytes of `path`, refusing a file larger than `limit` before reading it.
-func readBounded(_ path: String, limit: Int) throws -> [UInt8] {
-    let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int ?? 0
-    guard size <= limit else { throw ModelIOError(path, "\(size) bytes, more than the report reads (\(limit))") }
-    guard let d = FileManager.default.contents(atPath: path) else { throw ModelIOError(path, "cannot read") }
-    return [UInt8](d)
-}
-
 func readText(_ path: String, limit: Int = 64 << 20) throws -> String {
     String(decoding: try readBounded(path, limit: limit), as: UTF8.self)
-}
-
-/// A JSON file decoded as `T`; a decoding error names the field.
-func readJSON<T: Decodable>(_ type: T.Type, _ path: String, limit: Int = 256 << 20) throws -> T {
-    do { return try JSONDecoder().decode(T.self, from: Data(try readBounded(path, limit: limit))) } catch let e
-        as ModelIOError
-    { throw e } catch { throw ModelIOError(path, "not a valid \(T.self) (\(describe(error)))") }
 }
 
 // MARK: images

@@ -141,3 +141,20 @@ public func loadIRM(_ runOrFile: String, for model: LlamaConfig) throws -> IRMNe
     }
     return try IRMNetwork.load(path: path, model: (model.dim, model.nLayers))
 }
+
+// MARK: reading a file irm wrote (reports, analysis), bounded
+
+/// The bytes of `path`, refusing a file larger than `limit` before reading it.
+public func readBounded(_ path: String, limit: Int) throws -> [UInt8] {
+    let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int ?? 0
+    guard size <= limit else { throw ModelIOError(path, "\(size) bytes, more than irm reads from it (\(limit))") }
+    guard let d = FileManager.default.contents(atPath: path) else { throw ModelIOError(path, "cannot read") }
+    return [UInt8](d)
+}
+
+/// A JSON file decoded as `T`; a decoding error names the field.
+public func readJSON<T: Decodable>(_ type: T.Type, _ path: String, limit: Int = 256 << 20) throws -> T {
+    do { return try JSONDecoder().decode(T.self, from: Data(try readBounded(path, limit: limit))) } catch let e
+        as ModelIOError
+    { throw e } catch { throw ModelIOError(path, "not a valid \(T.self) (\(describe(error)))") }
+}

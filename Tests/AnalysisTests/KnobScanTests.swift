@@ -13,12 +13,23 @@ final class KnobScanTests: XCTestCase {
     lazy var model = TinyValidation.model()
     let examples = TinyValidation.examples
 
-    /// The loss of the whole set as one batch with `vectors` added at the afterAttention sites.
-    func byHand(_ vectors: [Int: [Float]]) throws -> LossResult {
+    /// c added to coordinate `index` of the residual at the afterAttention site of `layers`, written here
+    /// independently of the scan's own intervention.
+    final class AddAtIndex: Intervention {
+        let layers: Set<Int>, index: Int, c: Float, dim: Int
+        init(_ layers: [Int], _ index: Int, _ c: Float, dim: Int) {
+            self.layers = Set(layers); self.index = index; self.c = c; self.dim = dim
+        }
+        func afterAttention(layer: Int, residual x: UnsafeMutablePointer<Float>, T: Int, pos0: Int, replay: Bool) {
+            if layers.contains(layer) { for t in 0..<T { x[t * dim + index] += c } }
+        }
+    }
+
+    /// The loss of the whole set as one batch under `intervention`.
+    func byHand(_ intervention: Intervention?) throws -> LossResult {
         let a = TrainingArena(config: mc, B: 3, T: 7, recompute: true)
         return try responseLoss(
-            model: model, examples: examples, batchSize: 3, padId: 0, arena: a,
-            intervention: vectors.isEmpty ? nil : SteeringVectors(site: .afterAttention, vectors: vectors))
+            model: model, examples: examples, batchSize: 3, padId: 0, arena: a, intervention: intervention)
     }
 
     func testEveryPointIsTheLossWithTheConstantAddedByHand() throws {
@@ -29,7 +40,7 @@ final class KnobScanTests: XCTestCase {
         let s = try knobScan(
             model: model, modelName: "tiny", dataset: "hand", examples: examples, objective: .response, padId: 0,
             layers: layers, groups: groups, grid: grid)
-        let frozen = try byHand([:])
+        let frozen = try byHand(nil)
         XCTAssertEqual(s.baseline.loss, frozen.mean)
         XCTAssertEqual(s.baseline.entropy, frozen.meanEntropy)
         XCTAssertEqual(s.forwardPasses, 1 + 2 * grid.count, "index 5 is in both groups and measured once")
@@ -39,9 +50,7 @@ final class KnobScanTests: XCTestCase {
         for curve in s.curves {
             XCTAssertEqual(curve.points.map(\.c), grid.map(Double.init))
             for p in curve.points {
-                var e = [Float](repeating: 0, count: mc.dim)
-                e[curve.index] = Float(p.c)
-                let r = try byHand(Dictionary(uniqueKeysWithValues: layers.map { ($0, e) }))
+                let r = try byHand(AddAtIndex(layers, curve.index, Float(p.c), dim: mc.dim))
                 XCTAssertEqual(p.loss, r.mean, "index \(curve.index) c \(p.c)")
                 XCTAssertEqual(p.entropy, r.meanEntropy, "index \(curve.index) c \(p.c)")
                 XCTAssertNotEqual(p.loss, frozen.mean, "the knob changes the loss")

@@ -232,6 +232,21 @@ final class AblationTests: XCTestCase {
         XCTAssertEqual(rec.constantShares[0], 8.0 / 9, accuracy: 1e-12)
         XCTAssertEqual(rec.constantShares[1], 0)
         XCTAssertEqual(rec.constantShares[2], 1, accuracy: 1e-12)
+        // The split: constant part M[j,i] plus the token-dependent rest o − M gives the output back, and the two
+        // parts' mean squares add up to the output's (so the share is what the constant part accounts for).
+        for i in 0..<3 {
+            var constant = 0.0, rest = 0.0, all = 0.0
+            for j in 0..<2 {
+                let m = rec.mean[j * 3 + i]
+                for t in 0..<2 {
+                    let o = Double(rows[t * 6 + i * 2 + j]), r = o - m
+                    XCTAssertEqual(m + r, o)
+                    constant += m * m / 2; rest += r * r / 2; all += o * o / 2
+                }
+            }
+            XCTAssertEqual(constant + rest, all, accuracy: 1e-12)
+            XCTAssertEqual(rec.constantShares[i], all > 0 ? constant / all : 0, accuracy: 1e-12)
+        }
         let top = rec.report(top: 3).topIndices
         XCTAssertEqual(top.map(\.index), [0, 2, 1])
         XCTAssertEqual(top.map { $0.constantShare! }, [rec.constantShares[0], rec.constantShares[2], 0])
