@@ -2,7 +2,8 @@
 # Issue 19's long runs, in priority order; each is started, or resumed where it stopped (run it again after an
 # interruption, or in a later session). Every run validates and records the IRM's stripes every 100 steps.
 #   the network IRM under the reference objective, anger, 2000 steps (long-reference-anger)
-#   a constant-vector IRM (--irm-kind constant, zero start, lr 1e-2) under both objectives, anger and neutral, 1000 steps
+#   a constant-vector IRM (--irm-kind constant, zero start, lr 1e-2) under both objectives, anger and neutral,
+#   CONST_STEPS steps (default 500; rerun with CONST_STEPS=1000 to continue them)
 # Runs niced (`nice 19`) so that other work on the machine keeps priority. Logs: Runs/<name>.log.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -26,6 +27,6 @@ one long-reference-anger --dataset anger --objective reference --lr 1e-4 --max-s
 for data in anger neutral; do
     for obj in reference response; do
         one "const-$obj-$data" --dataset "$data" --objective "$obj" --irm-kind constant --init zero-output --lr 1e-2 \
-            --max-steps 1000 "${common[@]}"
+            --max-steps "${CONST_STEPS:-500}" "${common[@]}"
     done
 done

@@ -393,6 +393,78 @@ final class IRMTests: XCTestCase {
         XCTAssertThrowsError(try JSONDecoder().decode(IRMConfig.self, from: unknown))
     }
 
+    /// Issue 19: the constant-vector IRM finds a knob planted in the data. The targets are sampled from the
+    /// tiny model's own next-token distribution with c = +2 added to one residual index after every layer's
+    /// attention; trained from zero with Adam (what `--irm-kind constant` runs), the vector must put that
+    /// index first, with the planted sign and about the planted size, and reach the planted knob's loss.
+    func testConstantIRMTrainsAPlantedKnob() throws {
+        let mc = LlamaConfig(
+            dim: 16, hiddenDim: 32, nLayers: 3, nHeads: 4, nKVHeads: 2, vocabSize: 23,
+            normEps: 1e-5, ropeTheta: 10000, maxSeqLen: 12, tiedEmbeddings: false)
+        let model = LlamaModel.random(mc, seed: 11)
+        let layers = [0, 1, 2], planted = 6, c: Float = 2, B = 16, T = 12
+        final class PlantedKnob: Intervention {
+            let index: Int, c: Float, dim: Int
+            init(index: Int, c: Float, dim: Int) { self.index = index; self.c = c; self.dim = dim }
+            func afterAttention(layer: Int, residual x: UnsafeMutablePointer<Float>, T: Int, pos0: Int, replay: Bool) {
+                for t in 0..<T { x[t * dim + index] += c }
+            }
+        }
+        let knob = PlantedKnob(index: planted, c: c, dim: mc.dim)
+        // 48 batches of B random sequences (enough samples that the other indices stay near zero); every position's target drawn from the knobbed model's softmax.
+        var r = Rng(seed: 8)
+        var batches: [(tokens: [Int32], targets: [Int32])] = []
+        for _ in 0..<48 {
+            var tokens: [Int32] = [], targets: [Int32] = []
+            for _ in 0..<B {
+                let seq = (0..<T).map { _ in Int32(r.int(mc.vocabSize)) }
+                let logits = try model.forward(seq, state: model.makeState(), intervention: knob, allLogits: true)
+                for t in 0..<T {
+                    let row = logits[t * mc.vocabSize..<(t + 1) * mc.vocabSize], top = row.max()!
+                    let p = row.map { Double(exp($0 - top)) }
+                    var u = Double(r.uniform()) * p.reduce(0, +), k = 0
+                    while k < p.count - 1, u >= p[k] { u -= p[k]; k += 1 }
+                    targets.append(Int32(k))
+                }
+                tokens += seq
+            }
+            batches.append((tokens, targets))
+        }
+        let a = TrainingArena(config: mc, B: B, T: T)
+        func meanLoss(_ intervention: Intervention?) throws -> Double {
+            var sum = 0.0
+            for b in batches {
+                try model.trainingForward(b.tokens, arena: a, intervention: intervention)
+                sum += model.trainingLoss(targets: b.targets, arena: a).mean
+            }
+            return sum / Double(batches.count)
+        }
+
+        let cfg = IRMConfig(hidden: mc.dim, layers: layers, initialization: .zeroOutput, kind: .constant)
+        let net = IRMNetwork(config: cfg, seed: 1)
+        let inj = IRMInjector(net: net)
+        var ac = AdamConfig(); ac.lr = 0.05
+        let adam = Adam(config: ac, count: net.params.count)
+        let frozen = try meanLoss(nil), target = try meanLoss(knob)
+        for step in 0..<960 {
+            let b = batches[step % batches.count]
+            try model.trainingForward(b.tokens, arena: a, intervention: inj)
+            net.zeroGrad(); inj.zeroOutputGradient()
+            model.trainingBackward(targets: b.targets, arena: a, receiver: inj, stopLayer: 0, intervention: inj)
+            inj.backward()
+            adam.update(params: net.params, grads: net.grads, lr: ac.lr)
+        }
+        let trained = try meanLoss(inj)
+        // Each index's push summed over the injection layers (index i, slot j at i·L + j).
+        let L = layers.count
+        let sums = (0..<mc.dim).map { i in (0..<L).reduce(Float(0)) { $0 + net.constant[i * L + $1] } }
+        let others = sums.enumerated().filter { $0.offset != planted }.map { abs($0.element) }.max()!
+        XCTAssertGreaterThan(frozen - target, 0.15, "the planted knob changes the data")
+        XCTAssertLessThan(trained - target, 0.1 * (frozen - target), "the trained vector reaches the knob's loss")
+        XCTAssertEqual(sums[planted], c * Float(L), accuracy: 0.25 * c * Float(L), "the planted index and size")
+        XCTAssertLessThan(others, 0.2 * sums[planted], "the other indices stay small")
+    }
+
     /// One Adam step against the formula as PyTorch computes it.
     func testAdamMatchesPyTorchFormula() {
         var c = AdamConfig(); c.lr = 0.01
