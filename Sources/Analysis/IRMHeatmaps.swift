@@ -8,6 +8,7 @@ import Numerics
 import Llama
 import IRM
 import ModelIO
+import Training
 
 public struct StriationStats: Codable, Sendable {
     /// Share of the averaged map's energy (Σ v²) explained by its column means: 1 = perfect vertical stripes.
@@ -106,6 +107,36 @@ public struct HeatmapSummary: Codable, Sendable {
     public init(prompt: String, generated: String, tokens: [String], stats: StriationStats) {
         self.prompt = prompt; self.generated = generated; self.tokens = tokens; self.stats = stats
     }
+}
+
+/// The prompt of the heatmaps `irm train` draws at the end of a run, and `irm heatmap`'s default.
+public let defaultHeatmapPrompt = "What is the capital of France?"
+
+extension HeatmapRun {
+    /// What `irm train` and `irm heatmap` print about the maps: the stripes, the top indices, the continuation.
+    public var summary: String {
+        let s = stats
+        let top = zip(s.topIndices, s.topMeans).prefix(5).map { String(format: "%d (%+.4f)", $0, $1) }
+        return String(
+            format:
+                "heatmaps: %d tokens; stripe score %.3f (1 = pure vertical stripes); dominant hidden index %d (mean %+.4f, %.1f%% of Σ|column means|)",
+            tokens.count, s.stripeScore, s.dominantIndex, s.dominantMean, 100 * s.dominantShare)
+            + "\ntop indices: " + top.joined(separator: ", ")
+            + "\ncontinuation with the IRM: " + generated.replacingOccurrences(of: "\n", with: " ")
+    }
+}
+
+/// The heatmaps `irm train` draws when a run ends, on the default prompt: the best weights loaded into the
+/// trainer's own network (a second IRM would add its size to the run's peak memory), written into the run's
+/// folder (heatmaps/, heatmap.csv, heatmaps/summary.json).
+public func drawFinishedRunHeatmaps(_ s: TrainingSession) throws -> HeatmapRun {
+    let net = s.trainer.net
+    try net.loadWeights(SafetensorsFile(path: s.run.inferenceWeightsPath))
+    let h = try drawIRMHeatmaps(
+        lm: s.lm, net: net, prompt: defaultHeatmapPrompt, chat: true, system: s.config.system,
+        outDir: s.run.heatmapDir, csvPath: s.run.path + "/heatmap.csv", title: s.config.runName)
+    try writeHeatmapSummary(h, prompt: defaultHeatmapPrompt, dir: s.run.heatmapDir)
+    return h
 }
 
 /// Writes `dir`/summary.json for the maps of `h`, atomically.

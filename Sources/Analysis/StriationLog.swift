@@ -10,10 +10,6 @@ import IRM
 import Figures
 import Training
 
-extension RunFolder {
-    public var striationPath: String { path + "/striation.csv" }
-}
-
 public let striationCSVHeader = "step,index_share,layer_share,abs_index_share,dominant_index,dominant_share,tokens"
 
 /// The fixed prompts of the training-time probe, tokenised once.

@@ -23,6 +23,8 @@ public struct RunFolder: Sendable {
     public var bestWeightsPath: String { path + "/irm-best.safetensors" }
     public var metricsPath: String { path + "/metrics.csv" }
     public var samplesPath: String { path + "/samples.txt" }
+    /// The IRM's stripes over training (Analysis/StriationLog.swift writes it).
+    public var striationPath: String { path + "/striation.csv" }
     public var heatmapDir: String { path + "/heatmaps" }
 
     /// The weights to use for inference: the best validation checkpoint if there is one.

@@ -12,10 +12,9 @@ import Reports
 
 struct HeatmapCommand: Command {
     static let name = "heatmap", summary = "draw a run's IRM output per token and averaged (PNG + heatmap.csv)"
-    static let defaultPrompt = "What is the capital of France?"
 
     var trained = RunOptions(), threads = ThreadOptions()
-    var prompt = defaultPrompt, chat = true, maxTokens = 24, out: String?, perToken = true
+    var prompt = defaultHeatmapPrompt, chat = true, maxTokens = 24, out: String?, perToken = true
 
     static var options: [Opt<Self>] {
         including(\.trained) + [
@@ -38,26 +37,8 @@ struct HeatmapCommand: Command {
             maxTokens: maxTokens, outDir: out ?? run.heatmapDir,
             csvPath: out.map { $0 + "/heatmap.csv" } ?? run.path + "/heatmap.csv",
             title: config.runName, perToken: perToken)
-        try Self.writeSummary(h, run: run, prompt: prompt, dir: out)
-        Self.printSummary(h, run: run)
+        try writeHeatmapSummary(h, prompt: prompt, dir: out ?? run.heatmapDir)
+        print(h.summary)
         if out == nil { print(refreshRunReport(run)) }
-    }
-
-    static func writeSummary(_ h: HeatmapRun, run: RunFolder, prompt: String, dir: String? = nil) throws {
-        try writeHeatmapSummary(h, prompt: prompt, dir: dir ?? run.heatmapDir)
-    }
-
-    static func printSummary(_ h: HeatmapRun, run: RunFolder) {
-        let s = h.stats
-        print(
-            String(
-                format:
-                    "heatmaps: %d tokens; stripe score %.3f (1 = pure vertical stripes); dominant hidden index %d (mean %+.4f, %.1f%% of Σ|column means|)",
-                h.tokens.count, s.stripeScore, s.dominantIndex, s.dominantMean, 100 * s.dominantShare))
-        print(
-            "top indices: "
-                + zip(s.topIndices, s.topMeans).prefix(5).map { String(format: "%d (%+.4f)", $0, $1) }.joined(
-                    separator: ", "))
-        print("continuation with the IRM: \(h.generated.replacingOccurrences(of: "\n", with: " "))")
     }
 }

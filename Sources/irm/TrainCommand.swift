@@ -97,31 +97,11 @@ struct TrainCommand: Command {
 
     func run() throws {
         threads.apply()
-        var config: TrainConfig
-        let run: RunFolder
-        var lock: RunLock? = nil, configChanged = false
-        defer { lock?.release() }
-        if let resume {
-            if let o = given.subtracting(Self.resumeOptions).sorted().first {
-                throw CLIError(
-                    "--\(o) cannot change on --resume (\(resume)/config.json fixes it; only --lr, --clip and --max-steps may change)"
-                )
-            }
-            run = RunFolder(resume)
-            config = try run.readConfig()
-            lock = try Self.takeLock(run)
-            configChanged = applyResumeChanges(&config, run)
-            // A new step limit extends the run (a finished one too, when it stopped only at its old limit).
-            if let m = c.maxSteps, m != config.maxSteps { config.maxSteps = m; configChanged = true }
-        } else {
-            config = try newConfig()
-            run = RunFolder(runs + "/" + config.runName)
+        if let resume, let o = given.subtracting(Self.resumeOptions).sorted().first {
+            throw CLIError(
+                "--\(o) cannot change on --resume (\(resume)/config.json fixes it; only --lr, --clip and --max-steps may change)"
+            )
         }
-        let resuming = resume != nil
-
-        // The memory plan, before anything heavy is loaded.
-        let (mc, weightBytes) = try LlamaModel.plan(path: config.model, storage: config.storage)
-        try config.irm.validate(nLayers: mc.nLayers)
         var available = availableMemory()
         if let m = maxMemory {
             guard let b = parseByteSize(m) else {
@@ -129,76 +109,35 @@ struct TrainCommand: Command {
             }
             available = b
         }
-        let planFor = { (T: Int) in
-            MemoryPlan.make(
-                model: mc, weightBytes: weightBytes, irm: config.irm, B: config.batchSize, T: T,
-                recompute: config.recompute, available: available)
-        }
-        var plan = planFor(config.seqLen)
-        print(plan.report(), terminator: "")
-        if !plan.fits {
-            let s = memorySuggestions(
-                model: mc, weightBytes: weightBytes, irm: config.irm, B: config.batchSize,
-                T: config.seqLen, recompute: config.recompute, available: plan.available)
-            throw CLIError(
-                "the run needs \(formatBytes(plan.total)) but \(formatBytes(plan.available)) is available"
-                    + (s.isEmpty ? "" : "; try " + s.joined(separator: ", or ")))
-        }
+        let changes = ResumeChanges(
+            lr: given.contains("lr") ? c.adam.lr : nil, clipNorm: given.contains("clip") ? c.adam.clipNorm : nil,
+            maxSteps: c.maxSteps)
+        let start: TrainingStart =
+            if let resume { .resume(path: resume, changes: changes) } else { .new(try newConfig(), runs: runs) }
+        let session = try TrainingSession(start, available: available)
+        print(session.plan.report(), terminator: "")
+        if let why = session.planShortfall { throw CLIError(why) }
         if planOnly { return }
-        // The model's identity (config.json, the token cache's key), after the plan: a 13 GB file takes a minute.
-        if !resuming { config.modelSHA256 = try sha256Hex(ofFile: config.model) }
-
-        let lm = try config.loadModel()
-        let data = try Self.prepareData(config, lm: lm)
-        // The activations are sized for the longest example, which may be shorter than --seq-len.
-        if let T = (data.train + data.val).map({ $0.ids.count }).max(), T < config.seqLen {
-            plan = planFor(T)
-            print("memory plan for the longest example (\(T) tokens): \(formatBytes(plan.total))")
-        }
-        if !resuming {
-            if config.samplePrompts.isEmpty { config.samplePrompts = data.valPrompts }
-            try run.create()
-            lock = try Self.takeLock(run)  // before the check: two new runs of one name cannot both pass it
-            if FileManager.default.fileExists(atPath: run.configPath) {
-                throw CLIError("\(run.path) already holds a run (use --resume, or another --name)")
-            }
-        }
-        print(
-            "run: \(run.path)  (\(data.train.count) training / \(data.val.count) validation examples, IRM \(formatCount(config.irm.parameterCount)) parameters)"
-        )
-        installInterruptHandler()
-        stopWhenSweepEnds()
-        let trainer = try Trainer(lm: lm, config: config, run: run, train: data.train, val: data.val, resume: resuming)
+        try session.prepare()
         // Stripes over training: striation statistics of a few fixed probe prompts at every validation.
         var probe: TrainingStriationProbe? = nil
-        do { probe = try TrainingStriationProbe(lm: lm, system: config.system) } catch {
+        do { probe = try TrainingStriationProbe(lm: session.lm, system: session.config.system) } catch {
             FileHandle.standardError.write(Data("irm train: striation.csv is not written (\(error))\n".utf8))
         }
-        try run.truncateCSV(run.striationPath, afterStep: trainer.state.step)
-        if !resuming || configChanged { try run.writeConfig(config) }  // once the checkpoint has loaded
-        let state = try trainer.run(onValidation: { s in try probe?.record(trainer.net, step: s.step, run: run) })
+        let state = try session.run { s in try probe?.record(session.trainer.net, step: s.step, run: session.run) }
         print(
             "finished: \(state.stopReason ?? "done") at step \(state.step); best validation loss \(state.bestVal.map { String(format: "%.4f", $0) } ?? "-")"
         )
-        if heatmaps {
-            // The best weights into the trainer's own network: a second IRM would add its size to the peak.
-            let net = trainer.net
-            try net.loadWeights(SafetensorsFile(path: run.inferenceWeightsPath))
-            let h = try drawIRMHeatmaps(
-                lm: lm, net: net, prompt: HeatmapCommand.defaultPrompt, chat: true, system: config.system,
-                outDir: run.heatmapDir, csvPath: run.path + "/heatmap.csv", title: config.runName)
-            try HeatmapCommand.writeSummary(h, run: run, prompt: HeatmapCommand.defaultPrompt)
-            HeatmapCommand.printSummary(h, run: run)
-        }
+        if heatmaps { print(try drawFinishedRunHeatmaps(session).summary) }
         if let hwm = peakResidentMemory() {
             print(
                 String(
                     format: "memory: peak resident %.1f MB (VmHWM); plan %.1f MB", Double(hwm) / 1e6,
-                    Double(plan.total) / 1e6))
+                    Double(session.plan.total) / 1e6))
         }
-        print(refreshRunReport(run))
+        print(refreshRunReport(session.run))
         print(
-            "results: \(run.path)/ (config.json, irm-best.safetensors, metrics.csv, striation.csv, samples.txt, heatmaps/, report.html)"
+            "results: \(session.run.path)/ (config.json, irm-best.safetensors, metrics.csv, striation.csv, samples.txt, heatmaps/, report.html)"
         )
     }
 
@@ -228,45 +167,9 @@ struct TrainCommand: Command {
             throw CLIError("--name '\(c.runName)' must be a plain folder name")
         }
         // The split is fixed now (it depends only on the example count and the seed) and stored in config.json.
-        let examples = try Self.loadData(c)
+        let examples = try loadRunExamples(c)
         c.split = DatasetSplit.make(count: examples.count, seed: c.seed)
         c.datasetHash = datasetContentHash(examples)
         return c
-    }
-
-    static func loadData(_ c: TrainConfig) throws -> [Example] { try loadRunExamples(c) }
-
-    /// On --resume: a new --lr or --clip (e.g. after a divergence), noted in config.json's `changes`.
-    func applyResumeChanges(_ config: inout TrainConfig, _ run: RunFolder) -> Bool {
-        var adam = config.adam
-        if given.contains("lr") { adam.lr = c.adam.lr }
-        if given.contains("clip") { adam.clipNorm = c.adam.clipNorm }
-        guard adam != config.adam else { return false }
-        func describe(_ a: AdamConfig) -> String { "--lr \(a.lr)" + (a.clipNorm.map { " --clip \($0)" } ?? "") }
-        let note = "from step \(run.lastCheckpointStep ?? 0): \(describe(adam)) (was \(describe(config.adam)))"
-        FileHandle.standardError.write(Data("irm train: resuming \(note)\n".utf8))
-        config.changes = (config.changes ?? []) + [note]
-        config.adam = adam
-        return true
-    }
-
-    /// The run's lock (one writer per run); a lock left by a killed process is taken over, with a note.
-    static func takeLock(_ run: RunFolder) throws -> RunLock {
-        let lock = try RunLock.acquire(run)
-        if let pid = lock.takenOverFrom {
-            FileHandle.standardError.write(
-                Data("irm train: taking over the lock left by process \(pid) (it no longer holds it)\n".utf8))
-        }
-        return lock
-    }
-
-    /// Examples → split → tokens (cached per model in Runs/.cache); see Training/RunData.swift.
-    static func prepareData(_ c: TrainConfig, lm: LoadedModel) throws -> RunData {
-        let d = try prepareRunData(c, lm: lm)
-        if d.dropped > 0 {
-            FileHandle.standardError.write(
-                Data("irm train: \(d.dropped) examples skipped (prompt longer than --seq-len \(c.seqLen))\n".utf8))
-        }
-        return d
     }
 }
