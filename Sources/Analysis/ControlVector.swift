@@ -52,7 +52,7 @@ public func writeControlVector(_ directions: [Int: [Float]], nLayers: Int, dim: 
     try w.set("controlvector.layer_count", .int32(Int32(nLayers - 1)))
     for n in 1..<nLayers {
         guard let v = directions[n], v.count == dim else {
-            throw RunError("\(path): direction.\(n) is missing or not \(dim) long")
+            throw FileError(path, "direction.\(n) is missing or not \(dim) long")
         }
         try w.addTensor(name: "direction.\(n)", floats: v, shape: [dim])
     }

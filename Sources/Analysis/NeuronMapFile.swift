@@ -26,11 +26,6 @@ import Figures
 import ModelIO
 import Llama
 
-public struct NeuronMapError: Error, CustomStringConvertible {
-    public let description: String
-    public init(_ path: String, _ message: String) { description = singleLine("\(path): \(message)") }
-}
-
 private let magic: [UInt8] = Array("IRMNMAP\0".utf8)
 private let formatVersion: UInt32 = 2
 
@@ -68,7 +63,7 @@ extension NeuronMap {
     }
 
     public static func read(path: String) throws -> NeuronMap {
-        func bad(_ m: String) -> NeuronMapError { NeuronMapError(path, m) }
+        func bad(_ m: String) -> FileError { FileError(path, m) }
         guard FileManager.default.fileExists(atPath: path) else {
             throw bad("no such map file (make one with `irm neurons map --out \(path)`)")
         }
@@ -81,7 +76,7 @@ extension NeuronMap {
 
     /// Parses the bytes of a .nmap file; `path` names it in errors.
     public static func read(bytes raw: UnsafeRawBufferPointer, path: String) throws -> NeuronMap {
-        func bad(_ m: String) -> NeuronMapError { NeuronMapError(path, m) }
+        func bad(_ m: String) -> FileError { FileError(path, m) }
         var off = 0
         func need(_ n: Int, _ what: String) throws {
             guard n >= 0, off <= raw.count, n <= raw.count - off else {

@@ -11,6 +11,7 @@
 // seed, on a --limit slice or on another file may have trained on some of them: analysis.json marks each
 // question that is in the run's own training split and counts them.
 import Foundation
+import ModelIO
 import Numerics
 import Datasets
 import Training
@@ -39,7 +40,7 @@ public func selectProbeQuestions(datasetsDir: String = "Datasets", count: Int = 
     for name in probeDatasetNames {
         let path = (datasetsDir as NSString).appendingPathComponent(name + ".csv")
         guard FileManager.default.fileExists(atPath: path) else {
-            throw DatasetError(
+            throw FileError(
                 path,
                 "no such file (the probe set is drawn from the questions of Datasets/{\(probeDatasetNames.joined(separator: ","))}.csv)"
             )
@@ -51,7 +52,7 @@ public func selectProbeQuestions(datasetsDir: String = "Datasets", count: Int = 
     let rowCount = files.map(\.count).min()!
     let shared = (0..<rowCount).filter { r in files.allSatisfy { $0[r].prompt == reference[r].prompt } }
     guard !shared.isEmpty else {
-        throw DatasetError(datasetsDir, "the five probe files share no question at the same row")
+        throw FileError(datasetsDir, "the five probe files share no question at the same row")
     }
     let test = Set(DatasetSplit.make(count: reference.count, seed: 0).testIndices)
     var rng = Rng(seed: seed)

@@ -5,6 +5,7 @@
 // after layer 0's attention, read before any injection), so the injection is switched off: the numbers are
 // the same and nothing downstream matters.
 import Foundation
+import ModelIO
 import Llama
 import IRM
 import Figures
@@ -57,19 +58,19 @@ func striationCSVRow(_ p: StriationPoint) -> String {
 public func readStriationCSV(_ path: String) throws -> [StriationPoint] {
     guard FileManager.default.fileExists(atPath: path) else { return [] }
     guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-        throw RunError("\(path): not readable as UTF-8 text")
+        throw FileError(path, "not readable as UTF-8 text")
     }
     var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map {
         $0.trimmingCharacters(in: .whitespaces)
     }
     while lines.last == "" { lines.removeLast() }
     guard let header = lines.first, header == striationCSVHeader else {
-        throw RunError("\(path):1: expected the header '\(striationCSVHeader)'")
+        throw FileError(path, line: 1, "expected the header '\(striationCSVHeader)'")
     }
     var points: [StriationPoint] = []
     for (k, line) in lines.enumerated().dropFirst() {
         let f = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
-        func bad(_ m: String) -> RunError { RunError("\(path):\(k + 1): \(m)") }
+        func bad(_ m: String) -> FileError { FileError(path, line: k + 1, m) }
         guard f.count == 7 else { throw bad("expected 7 fields, found \(f.count)") }
         guard let step = Int(f[0]), let dom = Int(f[4]), let tokens = Int(f[6]), step >= 0, dom >= 0, tokens >= 0 else {
             throw bad("step, dominant_index and tokens must be non-negative integers")

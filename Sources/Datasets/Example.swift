@@ -35,20 +35,6 @@ public enum DatasetFormat: String, Sendable, Codable, CaseIterable {
     }
 }
 
-/// A user-caused problem with a dataset file: printed as `file:line: message` (or `file: message`).
-public struct DatasetError: Error, CustomStringConvertible, Equatable {
-    public var file: String
-    public var line: Int?
-    public var message: String
-    public init(_ file: String, line: Int? = nil, _ message: String) {
-        self.file = file; self.line = line; self.message = message
-    }
-    public var description: String {
-        if let l = line { return singleLine("\(file):\(l): \(message)") }
-        return singleLine("\(file): \(message)")
-    }
-}
-
 /// Loads `path` as `format` (or the format its extension implies). `label` selects one class of a labelled
 /// text file (`--label anger`); it is an error for the other formats. `questionsOnly`: the caller needs only the
 /// prompts (evaluation), so SQuAD questions without an answer are kept, with an empty response.
@@ -58,13 +44,13 @@ public func loadExamples(
 ) throws -> [Example] {
     guard let fmt = format ?? DatasetFormat.fromExtension(path) else {
         let ext = (path as NSString).pathExtension
-        throw DatasetError(
+        throw FileError(
             path,
             "cannot tell the dataset format from the extension \(ext.isEmpty ? "(none)" : "'.\(ext)'")"
                 + "; use --format with one of: " + DatasetFormat.allCases.map(\.rawValue).joined(separator: ", "))
     }
     if label != nil && fmt != .labelled {
-        throw DatasetError(
+        throw FileError(
             path, "--label applies only to labelled text (text;label) files, not to format '\(fmt.rawValue)'")
     }
     switch fmt {
@@ -82,24 +68,24 @@ public func loadExamples(
 func readDatasetText(_ path: String) throws -> [UInt8] {
     var isDir: ObjCBool = false
     guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
-        throw DatasetError(path, "no such file")
+        throw FileError(path, "no such file")
     }
-    guard !isDir.boolValue else { throw DatasetError(path, "is a directory, not a dataset file") }
+    guard !isDir.boolValue else { throw FileError(path, "is a directory, not a dataset file") }
     guard let data = FileManager.default.contents(atPath: path) else {
-        throw DatasetError(path, "cannot read the file")
+        throw FileError(path, "cannot read the file")
     }
     var bytes = [UInt8](data)
     if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes.removeFirst(3) }
     if let bad = firstInvalidUTF8(bytes) {
         let line = 1 + bytes[..<bad].reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
         let lineStart = (bytes[..<bad].lastIndex(of: 0x0A) ?? -1) + 1
-        throw DatasetError(
+        throw FileError(
             path, line: line,
             "invalid UTF-8: byte 0x\(String(bytes[bad], radix: 16, uppercase: true)) is byte \(bad - lineStart + 1) of the line"
         )
     }
     if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D }) {
-        throw DatasetError(path, "empty file")
+        throw FileError(path, "empty file")
     }
     return bytes
 }

@@ -3,6 +3,7 @@
 // The label is what follows the last ';' (a text may contain ';'). Blank lines are skipped (the files may
 // end with one). As training data a text is a response; its prompt comes from `defaultPrompts`.
 import Foundation
+import ModelIO
 
 public struct LabelledText: Sendable, Equatable {
     public var text: String
@@ -19,15 +20,15 @@ public func loadLabelledText(path: String) throws -> [LabelledText] {
         let line = raw.trimmingCharacters(in: .whitespaces)
         if line.isEmpty { continue }
         guard let semi = line.lastIndex(of: ";") else {
-            throw DatasetError(path, line: number, "expected 'text;label', found no ';'")
+            throw FileError(path, line: number, "expected 'text;label', found no ';'")
         }
         let text = line[..<semi].trimmingCharacters(in: .whitespaces)
         let label = line[line.index(after: semi)...].trimmingCharacters(in: .whitespaces)
-        guard !text.isEmpty else { throw DatasetError(path, line: number, "empty text before ';'") }
-        guard !label.isEmpty else { throw DatasetError(path, line: number, "empty label after ';'") }
+        guard !text.isEmpty else { throw FileError(path, line: number, "empty text before ';'") }
+        guard !label.isEmpty else { throw FileError(path, line: number, "empty label after ';'") }
         out.append(LabelledText(text: text, label: label, line: number))
     }
-    guard !out.isEmpty else { throw DatasetError(path, "empty file") }
+    guard !out.isEmpty else { throw FileError(path, "empty file") }
     return out
 }
 
@@ -42,7 +43,7 @@ public func loadLabelledExamples(path: String, label: String?) throws -> [Exampl
             var counts: [String: Int] = [:]
             for r in rows { counts[r.label, default: 0] += 1 }
             let list = counts.keys.sorted().map { "\($0) (\(counts[$0]!))" }.joined(separator: ", ")
-            throw DatasetError(path, "unknown label '\(want)'; labels present: \(list)")
+            throw FileError(path, "unknown label '\(want)'; labels present: \(list)")
         }
     }
     let name = (path as NSString).lastPathComponent

@@ -5,6 +5,7 @@
 // (skipped, as pandas does). Lenient where the RFC is silent: a quote inside an unquoted field is kept as
 // text. Errors: an unterminated quoted field (line of its opening quote), text after a closing quote.
 import Foundation
+import ModelIO
 
 /// One CSV record with the line it starts on (1-based) and its fields.
 public struct CSVRecord: Sendable, Equatable {
@@ -39,7 +40,7 @@ public func parseCSV(_ bytes: [UInt8], file: String) throws -> [CSVRecord] {
             let openLine = line
             i += 1
             while true {
-                guard i < n else { throw DatasetError(file, line: openLine, "unterminated quoted field") }
+                guard i < n else { throw FileError(file, line: openLine, "unterminated quoted field") }
                 let c = bytes[i]
                 if c == quote {
                     if i + 1 < n && bytes[i + 1] == quote { field.append(quote); i += 2; continue }
@@ -72,7 +73,7 @@ public func parseCSV(_ bytes: [UInt8], file: String) throws -> [CSVRecord] {
         // Only reachable after a quoted field.
         precondition(wasQuoted)
         let shown = c < 0x20 || c > 0x7E ? "byte 0x\(String(c, radix: 16))" : "'\(Character(Unicode.Scalar(c)))'"
-        throw DatasetError(
+        throw FileError(
             file, line: line,
             "unexpected \(shown) after a closing quote (a quote inside a quoted field is written \"\")")
     }
@@ -86,30 +87,30 @@ public func parseCSV(_ bytes: [UInt8], file: String) throws -> [CSVRecord] {
 public func loadQACSV(path: String) throws -> [Example] {
     let bytes = try readDatasetText(path)
     let records = try parseCSV(bytes, file: path)
-    guard let header = records.first else { throw DatasetError(path, "empty file") }
+    guard let header = records.first else { throw FileError(path, "empty file") }
     let names = header.fields.map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
     func column(_ name: String) throws -> Int {
         guard let c = names.firstIndex(of: name) else {
-            throw DatasetError(
+            throw FileError(
                 path, line: header.line,
                 "header has no '\(name)' column (found: \(header.fields.map { "'\($0)'" }.joined(separator: ", ")))")
         }
         return c
     }
     let q = try column("question"), a = try column("answer")
-    guard records.count > 1 else { throw DatasetError(path, line: header.line, "no rows after the header") }
+    guard records.count > 1 else { throw FileError(path, line: header.line, "no rows after the header") }
     var out: [Example] = []
     out.reserveCapacity(records.count - 1)
     let name = (path as NSString).lastPathComponent
     for r in records.dropFirst() {
         guard r.fields.count == header.fields.count else {
-            throw DatasetError(
+            throw FileError(
                 path, line: r.line, "expected \(header.fields.count) fields as in the header, found \(r.fields.count)")
         }
         let question = r.fields[q].trimmingCharacters(in: .whitespacesAndNewlines)
         let answer = r.fields[a].trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !question.isEmpty else { throw DatasetError(path, line: r.line, "empty question") }
-        guard !answer.isEmpty else { throw DatasetError(path, line: r.line, "empty answer") }
+        guard !question.isEmpty else { throw FileError(path, line: r.line, "empty question") }
+        guard !answer.isEmpty else { throw FileError(path, line: r.line, "empty answer") }
         out.append(Example(prompt: question, response: answer, source: "\(name):\(r.line)"))
     }
     return out

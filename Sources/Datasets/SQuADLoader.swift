@@ -8,6 +8,7 @@
 // response, since evaluation needs only the questions. The file is one
 // JSON document, so `source` is "file#question-id" rather than a line number.
 import Foundation
+import ModelIO
 
 struct SQuADFile: Decodable {
     struct Article: Decodable { var title: String?; var paragraphs: [Paragraph] }
@@ -29,15 +30,15 @@ public func loadSQuAD(path: String, includeUnanswerable: Bool = false) throws ->
     do {
         file = try JSONDecoder().decode(SQuADFile.self, from: Data(bytes))
     } catch let DecodingError.keyNotFound(key, ctx) {
-        throw DatasetError(path, "not SQuAD JSON: missing \"\(key.stringValue)\" at \(codingPathText(ctx.codingPath))")
+        throw FileError(path, "not SQuAD JSON: missing \"\(key.stringValue)\" at \(codingPathText(ctx.codingPath))")
     } catch let DecodingError.typeMismatch(_, ctx) {
-        throw DatasetError(
+        throw FileError(
             path, "not SQuAD JSON: wrong type at \(codingPathText(ctx.codingPath)) (\(ctx.debugDescription))")
     } catch let DecodingError.valueNotFound(_, ctx) {
-        throw DatasetError(path, "not SQuAD JSON: null at \(codingPathText(ctx.codingPath))")
+        throw FileError(path, "not SQuAD JSON: null at \(codingPathText(ctx.codingPath))")
     } catch let DecodingError.dataCorrupted(ctx) {
         let under = ctx.underlyingError.map { jsonErrorSummary($0) } ?? ctx.debugDescription
-        throw DatasetError(path, "invalid JSON (\(under))")
+        throw FileError(path, "invalid JSON (\(under))")
     }
     let name = (path as NSString).lastPathComponent
     var out: [Example] = []
@@ -56,12 +57,12 @@ public func loadSQuAD(path: String, includeUnanswerable: Bool = false) throws ->
     }
     guard !out.isEmpty else {
         if n > 0 && !includeUnanswerable {
-            throw DatasetError(
+            throw FileError(
                 path,
                 "none of its \(n) questions has an answer: training needs answers "
                     + "(irm eval --questions takes such a file for its questions)")
         }
-        throw DatasetError(path, "no questions found in \"data\"")
+        throw FileError(path, "no questions found in \"data\"")
     }
     return out
 }

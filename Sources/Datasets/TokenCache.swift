@@ -77,7 +77,7 @@ public func cachedTokenize(
         examples, tokenizer: tokenizer, template: template, system: system, maxLength: maxLength,
         objective: objective)
     do { try FileManager.default.createDirectory(atPath: cacheDir, withIntermediateDirectories: true) } catch {
-        throw DatasetError(cacheDir, "cannot create the folder (\(error.localizedDescription))")
+        throw FileError(cacheDir, "cannot create the folder (\(error.localizedDescription))")
     }
     try writeFileAtomically(path, encodeTokenCache(ds, key: key))
     return ds

@@ -3,6 +3,7 @@
 // the share of its words (WordTokenizer) that are in that emotion's list. No training data involved, so it
 // cannot share the classifier's biases from the CARER corpus; it is cruder (no negation, no context).
 import Foundation
+import ModelIO
 import Datasets
 
 public struct EmotionLexicon: Sendable {
@@ -19,18 +20,18 @@ public struct EmotionLexicon: Sendable {
     /// Reads `{"emotions": {"anger": ["angry", …], …}}` (other top-level keys are ignored). Each word is
     /// normalised with WordTokenizer; an entry that is not exactly one word is an error.
     public static func load(path: String) throws -> EmotionLexicon {
-        guard let data = FileManager.default.contents(atPath: path) else { throw DatasetError(path, "no such file") }
+        guard let data = FileManager.default.contents(atPath: path) else { throw FileError(path, "no such file") }
         let f: File
         do { f = try JSONDecoder().decode(File.self, from: data) } catch {
-            throw DatasetError(path, "not an emotion lexicon (\(jsonErrorSummary(error)))")
+            throw FileError(path, "not an emotion lexicon (\(jsonErrorSummary(error)))")
         }
-        guard !f.emotions.isEmpty else { throw DatasetError(path, "no emotions in \"emotions\"") }
+        guard !f.emotions.isEmpty else { throw FileError(path, "no emotions in \"emotions\"") }
         var lists: [String: Set<String>] = [:]
         for (emotion, words) in f.emotions {
             var set = Set<String>()
             for w in words {
                 let t = WordTokenizer.words(w)
-                guard t.count == 1 else { throw DatasetError(path, "\(emotion): entry '\(w)' is not a single word") }
+                guard t.count == 1 else { throw FileError(path, "\(emotion): entry '\(w)' is not a single word") }
                 set.insert(t[0])
             }
             lists[emotion] = set

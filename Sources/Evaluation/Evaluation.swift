@@ -174,7 +174,7 @@ struct EvalInputs {
             config: config, override: o.emotion, labels: scorer.classifier.labels)
         if let q = o.questionsPath {
             let examples = try loadExamples(path: q, format: o.questionsFormat, questionsOnly: true)
-            guard !examples.isEmpty else { throw DatasetError(q, "no questions in the file") }
+            guard !examples.isEmpty else { throw FileError(q, "no questions in the file") }
             fileQuestions = examples
         } else {
             fileQuestions = nil

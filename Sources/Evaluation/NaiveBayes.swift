@@ -138,18 +138,18 @@ public struct NaiveBayesClassifier: Codable, Sendable {
     }
 
     public static func load(path: String) throws -> NaiveBayesClassifier {
-        guard let data = FileManager.default.contents(atPath: path) else { throw DatasetError(path, "no such file") }
+        guard let data = FileManager.default.contents(atPath: path) else { throw FileError(path, "no such file") }
         let m: NaiveBayesClassifier
         do { m = try JSONDecoder().decode(NaiveBayesClassifier.self, from: data) } catch {
-            throw DatasetError(path, "not a naive Bayes model (\(jsonErrorSummary(error)))")
+            throw FileError(path, "not a naive Bayes model (\(jsonErrorSummary(error)))")
         }
         guard m.format == formatName else {
-            throw DatasetError(path, "unknown model format '\(m.format)' (expected \(formatName))")
+            throw FileError(path, "unknown model format '\(m.format)' (expected \(formatName))")
         }
         guard !m.labels.isEmpty, m.logPriors.count == m.labels.count, m.logLikelihoods.count == m.labels.count,
             m.logLikelihoods.allSatisfy({ $0.count == m.vocabulary.count })
         else {
-            throw DatasetError(
+            throw FileError(
                 path,
                 "inconsistent sizes: \(m.labels.count) labels, \(m.logPriors.count) priors, "
                     + "\(m.logLikelihoods.count) likelihood rows, \(m.vocabulary.count) words")

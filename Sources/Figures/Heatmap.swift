@@ -257,7 +257,7 @@ func drawHighlightedColumns(_ cv: inout Canvas, _ lay: HeatmapLayout, cols: Int,
 /// reported as an error naming `path`.
 public func writeHeatmapPNG(values: [Float], rows: Int, cols: Int, spec: HeatmapSpec, path: String) throws {
     guard rows > 0 && cols > 0 && values.count == rows * cols else {
-        throw ImageWriteError(path, "heatmap needs rows × cols = \(rows) × \(cols) values, got \(values.count)")
+        throw FileError(path, "heatmap needs rows × cols = \(rows) × \(cols) values, got \(values.count)")
     }
     try renderHeatmap(values: values, rows: rows, cols: cols, spec: spec).writePNG(to: path)
 }
@@ -283,7 +283,7 @@ public func matrixCSV(values: [Float], rows: Int, cols: Int, rowLabels: [String]
 
 public func writeMatrixCSV(values: [Float], rows: Int, cols: Int, rowLabels: [String] = [], path: String) throws {
     guard values.count == rows * cols else {
-        throw ImageWriteError(path, "matrix needs rows × cols = \(rows) × \(cols) values, got \(values.count)")
+        throw FileError(path, "matrix needs rows × cols = \(rows) × \(cols) values, got \(values.count)")
     }
     try writeTextAtomically(path, matrixCSV(values: values, rows: rows, cols: cols, rowLabels: rowLabels))
 }
@@ -304,11 +304,11 @@ public func parseMatrixCSV(_ text: String, path: String, maxValues: Int = 1 << 2
     }
     if lines.last?.isEmpty == true { lines.removeLast() }
     guard let header = lines.first, header.hasPrefix("layer,") else {
-        throw ModelIOError(path, "line 1: expected the header 'layer,0,1,…'")
+        throw FileError(path, "line 1: expected the header 'layer,0,1,…'")
     }
     let cols = header.split(separator: ",", omittingEmptySubsequences: false).count - 1
     guard cols >= 1, (lines.count - 1) * cols <= maxValues else {
-        throw ModelIOError(path, "a \(lines.count - 1) × \(cols) matrix is larger than \(maxValues) values")
+        throw FileError(path, "a \(lines.count - 1) × \(cols) matrix is larger than \(maxValues) values")
     }
     var m = LabelledMatrix(rowLabels: [], cols: cols, values: [])
     m.values.reserveCapacity((lines.count - 1) * cols)
@@ -325,7 +325,7 @@ public func parseMatrixCSV(_ text: String, path: String, maxValues: Int = 1 << 2
                 }
                 label.append(rest[i]); i = rest.index(after: i)
             }
-            guard closed else { throw ModelIOError(path, "line \(k + 1): unterminated quoted label") }
+            guard closed else { throw FileError(path, "line \(k + 1): unterminated quoted label") }
             rest = rest[i...]
         } else {
             let end = rest.firstIndex(of: ",") ?? rest.endIndex
@@ -333,16 +333,16 @@ public func parseMatrixCSV(_ text: String, path: String, maxValues: Int = 1 << 2
         }
         let fields = rest.split(separator: ",", omittingEmptySubsequences: false).dropFirst()
         guard rest.hasPrefix(","), fields.count == cols else {
-            throw ModelIOError(path, "line \(k + 1): expected \(cols) values after the label")
+            throw FileError(path, "line \(k + 1): expected \(cols) values after the label")
         }
         for f in fields {
             guard let v = Float(f), v.isFinite else {
-                throw ModelIOError(path, "line \(k + 1): '\(f)' is not a finite number")
+                throw FileError(path, "line \(k + 1): '\(f)' is not a finite number")
             }
             m.values.append(v)
         }
         m.rowLabels.append(label)
     }
-    guard m.rows > 0 else { throw ModelIOError(path, "no rows after the header") }
+    guard m.rows > 0 else { throw FileError(path, "no rows after the header") }
     return m
 }

@@ -6,14 +6,6 @@ import ModelIO
 import Glibc
 #endif
 
-/// A failure to write an image or text file; `description` is one line naming the path.
-public struct ImageWriteError: Error, CustomStringConvertible, Equatable {
-    public let path: String
-    public let message: String
-    public init(_ path: String, _ message: String) { self.path = path; self.message = message }
-    public var description: String { "\(path): \(message)" }
-}
-
 /// An 8-bit RGB or RGBA image in row-major order, `channels` bytes per pixel.
 public struct PNGImage {
     public let width: Int

@@ -70,7 +70,7 @@ public struct LlamaConfig: Sendable, Equatable, Codable {
     }
 
     public func validate(file: String) throws {
-        func bad(_ m: String) -> ModelIOError { ModelIOError(file, m) }
+        func bad(_ m: String) -> FileError { FileError(file, m) }
         for l in limits {
             let v = l.value
             guard v > 0 else { throw bad("\(l.name) \(v) must be positive") }
@@ -113,11 +113,11 @@ extension LlamaConfig {
     public init(gguf g: GGUFFile) throws {
         let arch = g.metadata["general.architecture"]?.string ?? "llama"
         guard ["llama", "mistral", "granite"].contains(arch) || arch.hasPrefix("llama") else {
-            throw ModelIOError(g.path, "architecture '\(arch)' is not a Llama-family model")
+            throw FileError(g.path, "architecture '\(arch)' is not a Llama-family model")
         }
         func int(_ k: GGUFKey) throws -> Int {
             guard let v = g.metadata[k.key(arch)]?.int else {
-                throw ModelIOError(g.path, "missing metadata '\(k.key(arch))'")
+                throw FileError(g.path, "missing metadata '\(k.key(arch))'")
             }
             return v
         }
@@ -140,7 +140,7 @@ extension LlamaConfig {
         // rotates only part of each head (Phi-style partial rotary) is refused. A file with neither whose rope
         // dimension is partial fails the tensor-shape check at load.
         if let rd = g.metadata[GGUFKey.ropeDimensionCount.key(arch)]?.int, rd != headDim {
-            throw ModelIOError(
+            throw FileError(
                 g.path,
                 "\(arch).rope.dimension_count \(rd) differs from the head dimension \(headDim): partial rotary embeddings are not supported"
             )
@@ -158,20 +158,20 @@ extension LlamaConfig {
         case "none":
             guard let t = freqs else { return nil }
             guard t.type == .f32, t.shape.count == 1 else {
-                throw ModelIOError(g.path, "rope_freqs.weight must be a 1-D F32 tensor (it is \(t.type) \(t.shape))")
+                throw FileError(g.path, "rope_freqs.weight must be a 1-D F32 tensor (it is \(t.type) \(t.shape))")
             }
             let p = t.data.assumingMemoryBound(to: Float.self)
             return .divisors((0..<t.elementCount).map { p[$0] })
         case "linear":
             guard freqs == nil else {
-                throw ModelIOError(g.path, "rope_freqs.weight together with linear RoPE scaling is not supported")
+                throw FileError(g.path, "rope_freqs.weight together with linear RoPE scaling is not supported")
             }
             guard let f = factor else {
-                throw ModelIOError(g.path, "linear RoPE scaling without \(arch).rope.scaling.factor")
+                throw FileError(g.path, "linear RoPE scaling without \(arch).rope.scaling.factor")
             }
             return f == 1 ? nil : .linear(factor: f)
         default:
-            throw ModelIOError(
+            throw FileError(
                 g.path, "RoPE scaling type '\(type)' is not supported (only llama3 via rope_freqs, and linear)")
         }
     }
@@ -179,14 +179,14 @@ extension LlamaConfig {
     /// Metadata that changes the computation in ways irm does not implement: refused, never ignored.
     static func refuseUnsupportedGGUF(_ g: GGUFFile, arch: String) throws {
         if let n = g.metadata[GGUFKey.expertCount.key(arch)]?.int, n > 0 {
-            throw ModelIOError(g.path, "\(arch).expert_count \(n): mixture-of-experts models are not supported")
+            throw FileError(g.path, "\(arch).expert_count \(n): mixture-of-experts models are not supported")
         }
         for key in [
             "attention.sliding_window", "logit_scale", "embedding_scale", "residual_scale", "attention.scale",
             "attention.clamp_kqv", "attn_logit_softcapping", "final_logit_softcapping", "rope.scaling.attn_factor"
         ] {
             if g.metadata["\(arch).\(key)"] != nil {
-                throw ModelIOError(g.path, "metadata '\(arch).\(key)' changes the computation and is not supported")
+                throw FileError(g.path, "metadata '\(arch).\(key)' changes the computation and is not supported")
             }
         }
     }
@@ -209,29 +209,29 @@ extension LlamaConfig {
 
 extension LlamaConfig {
     public init(hfConfigAt path: String) throws {
-        guard let data = FileManager.default.contents(atPath: path) else { throw ModelIOError(path, "no such file") }
+        guard let data = FileManager.default.contents(atPath: path) else { throw FileError(path, "no such file") }
         try self.init(hfConfigJSON: data, file: path)
     }
 
     /// `file` names the source in errors.
     public init(hfConfigJSON data: Data, file path: String) throws {
         guard let obj = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
-            throw ModelIOError(path, "not a JSON object")
+            throw FileError(path, "not a JSON object")
         }
         func int(_ k: String, _ def: Int? = nil) throws -> Int {
             guard let v = obj[k] else {
                 if let d = def { return d }
-                throw ModelIOError(path, "missing '\(k)'")
+                throw FileError(path, "missing '\(k)'")
             }
             // Int(exactly:) refuses fractions and values beyond Int instead of wrapping them.
             guard let n = v as? NSNumber, let i = Int(exactly: n.doubleValue) else {
-                throw ModelIOError(path, "'\(k)' must be an integer")
+                throw FileError(path, "'\(k)' must be an integer")
             }
             return i
         }
         func num(_ k: String, _ def: Double) -> Double { (obj[k] as? NSNumber)?.doubleValue ?? def }
         if let mt = obj["model_type"] as? String, !["llama", "mistral"].contains(mt) {
-            throw ModelIOError(path, "model_type '\(mt)' is not a Llama-family model")
+            throw FileError(path, "model_type '\(mt)' is not a Llama-family model")
         }
         try Self.refuseUnsupportedHF(obj, file: path)
         let rope = try Self.hfRope(obj, file: path)
@@ -249,7 +249,7 @@ extension LlamaConfig {
         // positions it is full causal attention, which is what irm computes, so the context is capped there.
         if let w = obj["sliding_window"], !(w is NSNull) {
             let window = try int("sliding_window")
-            guard window > 0 else { throw ModelIOError(path, "'sliding_window' must be positive") }
+            guard window > 0 else { throw FileError(path, "'sliding_window' must be positive") }
             maxSeqLen = min(maxSeqLen, window)
         }
         try validate(file: path)
@@ -265,17 +265,17 @@ extension LlamaConfig {
     static func hfRope(_ obj: [String: Any], file path: String) throws -> (theta: Double, scaling: RopeScaling?) {
         func number(_ d: [String: Any], _ k: String, _ where_: String) throws -> Double {
             guard let n = d[k] as? NSNumber, n.doubleValue.isFinite else {
-                throw ModelIOError(path, "\(where_) needs a number '\(k)'")
+                throw FileError(path, "\(where_) needs a number '\(k)'")
             }
             return n.doubleValue
         }
         var theta = (obj["rope_theta"] as? NSNumber)?.doubleValue
         var params: [String: Any]? = nil, where_ = "rope_scaling"
         if let rp = obj["rope_parameters"], !(rp is NSNull) {
-            guard let d = rp as? [String: Any] else { throw ModelIOError(path, "'rope_parameters' must be an object") }
+            guard let d = rp as? [String: Any] else { throw FileError(path, "'rope_parameters' must be an object") }
             // Per-layer-type parameters ({"full_attention": {...}, "sliding_attention": {...}}) are other models'.
             guard d["rope_type"] != nil || d["rope_theta"] != nil else {
-                throw ModelIOError(
+                throw FileError(
                     path,
                     "'rope_parameters' per attention type (\(d.keys.sorted().joined(separator: ", "))) is not supported"
                 )
@@ -283,21 +283,21 @@ extension LlamaConfig {
             if d["rope_theta"] != nil {
                 let t = try number(d, "rope_theta", "rope_parameters")
                 if let top = theta, top != t {
-                    throw ModelIOError(path, "rope_theta \(top) and rope_parameters.rope_theta \(t) disagree")
+                    throw FileError(path, "rope_theta \(top) and rope_parameters.rope_theta \(t) disagree")
                 }
                 theta = t
             }
             params = d; where_ = "rope_parameters"
         }
         if let rs = obj["rope_scaling"], !(rs is NSNull) {
-            guard let d = rs as? [String: Any] else { throw ModelIOError(path, "'rope_scaling' must be an object") }
+            guard let d = rs as? [String: Any] else { throw FileError(path, "'rope_scaling' must be an object") }
             if let p = params {
                 // Both spellings: they must name the same scaling.
                 guard
                     NSDictionary(dictionary: p.filter { $0.key != "rope_theta" }).isEqual(
                         to: d.filter { $0.key != "rope_theta" })
                 else {
-                    throw ModelIOError(path, "'rope_scaling' and 'rope_parameters' disagree")
+                    throw FileError(path, "'rope_scaling' and 'rope_parameters' disagree")
                 }
             } else {
                 params = d
@@ -305,15 +305,15 @@ extension LlamaConfig {
         }
         let base = theta ?? 10000
         guard base.isFinite, base > 0 else {
-            throw ModelIOError(path, "rope_theta \(base) must be a finite number > 0")
+            throw FileError(path, "rope_theta \(base) must be a finite number > 0")
         }
         guard let p = params else { return (base, nil) }
         guard let type = (p["rope_type"] ?? p["type"]) as? String else {
             if where_ == "rope_parameters" { return (base, nil) }
-            throw ModelIOError(path, "\(where_) has no 'rope_type'")
+            throw FileError(path, "\(where_) has no 'rope_type'")
         }
         if let prf = p["partial_rotary_factor"] as? NSNumber, prf.doubleValue != 1 {
-            throw ModelIOError(path, "partial_rotary_factor \(prf) is not supported")
+            throw FileError(path, "partial_rotary_factor \(prf) is not supported")
         }
         switch type {
         case "default":
@@ -324,10 +324,10 @@ extension LlamaConfig {
         case "llama3":
             let L = try number(p, "original_max_position_embeddings", where_)
             guard let l = Int(exactly: L), l > 0 else {
-                throw ModelIOError(path, "\(where_).original_max_position_embeddings must be a positive integer")
+                throw FileError(path, "\(where_).original_max_position_embeddings must be a positive integer")
             }
             if let af = p["attention_factor"] as? NSNumber, af.doubleValue != 1 {
-                throw ModelIOError(path, "\(where_).attention_factor \(af) is not supported")
+                throw FileError(path, "\(where_).attention_factor \(af) is not supported")
             }
             return (
                 base,
@@ -336,20 +336,20 @@ extension LlamaConfig {
                     highFreqFactor: try number(p, "high_freq_factor", where_), originalContext: l)
             )
         default:
-            throw ModelIOError(path, "rope_type '\(type)' is not supported (default, linear and llama3 are)")
+            throw FileError(path, "rope_type '\(type)' is not supported (default, linear and llama3 are)")
         }
     }
 
     /// Settings of config.json that change the computation in ways irm does not implement: refused, never ignored.
     static func refuseUnsupportedHF(_ obj: [String: Any], file path: String) throws {
         if let act = obj["hidden_act"] as? String, act != "silu" {
-            throw ModelIOError(path, "hidden_act '\(act)' is not supported (the Llama MLP is SiLU-gated)")
+            throw FileError(path, "hidden_act '\(act)' is not supported (the Llama MLP is SiLU-gated)")
         }
         for key in ["attention_bias", "mlp_bias"] where (obj[key] as? Bool) == true {
-            throw ModelIOError(path, "'\(key)': true is not supported (Llama layers have no biases)")
+            throw FileError(path, "'\(key)': true is not supported (Llama layers have no biases)")
         }
         if let n = obj["num_local_experts"] as? NSNumber, n.intValue > 0 {
-            throw ModelIOError(path, "num_local_experts \(n): mixture-of-experts models are not supported")
+            throw FileError(path, "num_local_experts \(n): mixture-of-experts models are not supported")
         }
         for key in [
             "attention_multiplier", "embedding_multiplier", "residual_multiplier", "logits_scaling",
@@ -357,10 +357,10 @@ extension LlamaConfig {
         ]
         where obj[key] != nil && !(obj[key] is NSNull) {
             if key == "partial_rotary_factor", (obj[key] as? NSNumber)?.doubleValue == 1 { continue }
-            throw ModelIOError(path, "'\(key)' changes the computation and is not supported")
+            throw FileError(path, "'\(key)' changes the computation and is not supported")
         }
         if let interleaved = obj["rope_interleaved"] as? Bool, interleaved {
-            throw ModelIOError(path, "'rope_interleaved': true is not supported (Hugging Face Llama rotates halves)")
+            throw FileError(path, "'rope_interleaved': true is not supported (Hugging Face Llama rotates halves)")
         }
     }
 }

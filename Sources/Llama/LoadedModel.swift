@@ -22,7 +22,7 @@ public final class LoadedModel: @unchecked Sendable {
             format: model.format, path: path, metadata: model.ggufMetadata,
             vocabSize: model.config.vocabSize, explicitPath: tokenizerPath)
         guard tok.vocabSize <= model.config.vocabSize else {
-            throw ModelIOError(
+            throw FileError(
                 tokenizerPath ?? path,
                 "tokenizer has \(tok.vocabSize) tokens but the model only \(model.config.vocabSize)")
         }
@@ -79,11 +79,11 @@ public final class LoadedModel: @unchecked Sendable {
     ) throws -> Tokenizer {
         let fm = FileManager.default
         if let p = explicitPath {
-            guard fm.fileExists(atPath: p) else { throw ModelIOError(p, "no such file") }
+            guard fm.fileExists(atPath: p) else { throw FileError(p, "no such file") }
             if p.hasSuffix(".json") { return try loadTokenizerJSON(path: p) }
             if p.hasSuffix(".model") { return try loadSentencePieceModel(path: p) }
             if p.hasSuffix(".gguf") { return try ModelIO.loadTokenizer(gguf: GGUFFile(path: p).metadata, file: p) }
-            guard vocabSize > 0 else { throw ModelIOError(p, "a llama2.c tokenizer needs the model's vocabulary size") }
+            guard vocabSize > 0 else { throw FileError(p, "a llama2.c tokenizer needs the model's vocabulary size") }
             return try loadLlama2cTokenizer(path: p, vocabSize: vocabSize)
         }
         switch format {
@@ -96,11 +96,11 @@ public final class LoadedModel: @unchecked Sendable {
             if fm.fileExists(atPath: path + "/tokenizer.model") {
                 return try loadSentencePieceModel(path: path + "/tokenizer.model")
             }
-            throw ModelIOError(path, "no tokenizer.json or tokenizer.model in the folder (pass --tokenizer)")
+            throw FileError(path, "no tokenizer.json or tokenizer.model in the folder (pass --tokenizer)")
         case .llama2c:
             let beside = (path as NSString).deletingLastPathComponent + "/tokenizer.bin"
             if fm.fileExists(atPath: beside) { return try loadLlama2cTokenizer(path: beside, vocabSize: vocabSize) }
-            throw ModelIOError(path, "a llama2.c checkpoint needs its tokenizer: pass --tokenizer PATH")
+            throw FileError(path, "a llama2.c checkpoint needs its tokenizer: pass --tokenizer PATH")
         }
     }
 

@@ -78,7 +78,7 @@ extension LlamaConfig {
                 "original_max_position_embeddings": l
             ]
         case .divisors:
-            throw ModelIOError(file, "per-pair RoPE divisors (a GGUF rope_freqs tensor) have no config.json spelling")
+            throw FileError(file, "per-pair RoPE divisors (a GGUF rope_freqs tensor) have no config.json spelling")
         }
         var cfg: [String: Any] = [
             "architectures": ["LlamaForCausalLM"], "model_type": "llama", "hidden_act": "silu",

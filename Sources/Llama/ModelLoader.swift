@@ -35,7 +35,7 @@ public final class LlamaModel: @unchecked Sendable {
     public static func detectFormat(_ path: String) throws -> ModelFormat {
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
-            throw ModelIOError(path, "no such file or directory")
+            throw FileError(path, "no such file or directory")
         }
         if isDir.boolValue { return .huggingFace }
         if let h = FileHandle(forReadingAtPath: path) {
@@ -150,9 +150,9 @@ func buildWeights(
     names: TensorNames, unpermute: Bool
 ) throws -> LlamaWeights {
     func get(_ name: String, _ shape: [Int]) throws -> TensorInfo {
-        guard let t = tensors[name] else { throw ModelIOError(file, "missing tensor '\(name)'") }
+        guard let t = tensors[name] else { throw FileError(file, "missing tensor '\(name)'") }
         guard t.shape == shape else {
-            throw ModelIOError(file, "tensor '\(name)' has shape \(t.shape), expected \(shape) from the config")
+            throw FileError(file, "tensor '\(name)' has shape \(t.shape), expected \(shape) from the config")
         }
         return t
     }

@@ -231,7 +231,7 @@ public func writeRandomGGUF(
             ? .f32
             : scheme.type(kind, layer: layer, nLayers: c.nLayers, isOutput: t.name == ggufNames.output)
         guard t.cols % type.blockLayout.elements == 0 else {
-            throw ModelIOError(path, "tensor '\(t.name)': rows of \(t.cols) are not whole \(type) blocks")
+            throw FileError(path, "tensor '\(t.name)': rows of \(t.cols) are not whole \(type) blocks")
         }
         try g.addTensor(
             name: t.name, type: TensorType(type), shape: t.isNorm ? [t.cols] : [t.rows, t.cols],

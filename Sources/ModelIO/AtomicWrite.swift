@@ -21,7 +21,7 @@ public func writeFileAtomically(
     let tmp = dir + "/" + temporaryPrefix(url.lastPathComponent) + "\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
     let fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
     guard fd >= 0 else {
-        throw ModelIOError(path, "cannot create a temporary file in \(dir): \(String(cString: strerror(errno)))")
+        throw FileError(path, "cannot create a temporary file in \(dir): \(String(cString: strerror(errno)))")
     }
     var fdOpen = true
     defer { if fdOpen { close(fd) }; unlink(tmp) }  // after a successful rename `tmp` no longer exists
@@ -32,16 +32,16 @@ public func writeFileAtomically(
             if n < 0 && errno == EINTR { continue }
             guard n > 0 else {
                 // SIGXFSZ is ignored (see ignoreFileSizeSignal), so a file-size limit arrives here as EFBIG.
-                throw ModelIOError(path, "write failed: \(n < 0 ? String(cString: strerror(errno)) : "no progress")")
+                throw FileError(path, "write failed: \(n < 0 ? String(cString: strerror(errno)) : "no progress")")
             }
             done += n
         }
     }
-    guard fsync(fd) == 0 else { throw ModelIOError(path, "fsync failed: \(String(cString: strerror(errno)))") }
+    guard fsync(fd) == 0 else { throw FileError(path, "fsync failed: \(String(cString: strerror(errno)))") }
     fdOpen = false
-    guard close(fd) == 0 else { throw ModelIOError(path, "close failed: \(String(cString: strerror(errno)))") }
+    guard close(fd) == 0 else { throw FileError(path, "close failed: \(String(cString: strerror(errno)))") }
     guard rename(tmp, path) == 0 else {
-        throw ModelIOError(path, "cannot rename the temporary file into place: \(String(cString: strerror(errno)))")
+        throw FileError(path, "cannot rename the temporary file into place: \(String(cString: strerror(errno)))")
     }
     try syncDirectory(dir)
 }
@@ -60,11 +60,11 @@ public func writeFileAtomically(_ data: Data, to path: String) throws {
 public func syncDirectory(_ dir: String) throws {
     let fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
     guard fd >= 0 else {
-        throw ModelIOError(dir, "cannot open the folder to sync it: \(String(cString: strerror(errno)))")
+        throw FileError(dir, "cannot open the folder to sync it: \(String(cString: strerror(errno)))")
     }
     defer { close(fd) }
     guard fsync(fd) == 0 || errno == EINVAL else {
-        throw ModelIOError(dir, "fsync of the folder failed: \(String(cString: strerror(errno)))")
+        throw FileError(dir, "fsync of the folder failed: \(String(cString: strerror(errno)))")
     }
 }
 
@@ -72,10 +72,10 @@ public func syncDirectory(_ dir: String) throws {
 /// length, so it never ends in a partial record.
 public func appendToFile(_ path: String, _ bytes: [UInt8]) throws {
     let fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0o644)
-    guard fd >= 0 else { throw ModelIOError(path, "cannot open for appending: \(String(cString: strerror(errno)))") }
+    guard fd >= 0 else { throw FileError(path, "cannot open for appending: \(String(cString: strerror(errno)))") }
     defer { close(fd) }
     let start = lseek(fd, 0, SEEK_END)
-    guard start >= 0 else { throw ModelIOError(path, "cannot seek: \(String(cString: strerror(errno)))") }
+    guard start >= 0 else { throw FileError(path, "cannot seek: \(String(cString: strerror(errno)))") }
     var done = 0
     while done < bytes.count {
         let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + done, bytes.count - done) }
@@ -83,14 +83,14 @@ public func appendToFile(_ path: String, _ bytes: [UInt8]) throws {
         guard n > 0 else {
             let reason = n < 0 ? String(cString: strerror(errno)) : "no progress"
             _ = ftruncate(fd, start)
-            throw ModelIOError(path, "write failed: \(reason)")
+            throw FileError(path, "write failed: \(reason)")
         }
         done += n
     }
     guard fsync(fd) == 0 else {
         let reason = String(cString: strerror(errno))
         _ = ftruncate(fd, start)
-        throw ModelIOError(path, "fsync failed: \(reason)")
+        throw FileError(path, "fsync failed: \(reason)")
     }
 }
 

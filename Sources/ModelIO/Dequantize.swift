@@ -88,24 +88,24 @@ struct TensorGeometry {
 func checkedGeometry(_ t: TensorInfo) throws -> TensorGeometry {
     let what = "tensor '\(t.name)'"
     guard dequantizableTypes.contains(t.type) else {
-        throw ModelIOError(
+        throw FileError(
             t.file,
             "\(what) has type \(t.type), which irm cannot dequantize "
                 + "(supported: \(dequantizableTypes.map(\.description).joined(separator: ", ")))")
     }
     guard !t.shape.isEmpty, t.shape.allSatisfy({ $0 >= 0 }) else {
-        throw ModelIOError(t.file, "\(what) has an invalid shape \(t.shape)")
+        throw FileError(t.file, "\(what) has an invalid shape \(t.shape)")
     }
     let cols = t.shape[t.shape.count - 1]
     var rows = 1
     for d in t.shape.dropLast() {
         let (r, o) = rows.multipliedReportingOverflow(by: d)
-        guard !o else { throw ModelIOError(t.file, "\(what) shape \(t.shape) overflows") }
+        guard !o else { throw FileError(t.file, "\(what) shape \(t.shape) overflows") }
         rows = r
     }
     let (be, bb) = t.type.blockLayout
     guard cols % be == 0 else {
-        throw ModelIOError(
+        throw FileError(
             t.file,
             "\(what) \(t.type) rows of \(cols) elements are not a multiple of the "
                 + "block size \(be)")
@@ -113,7 +113,7 @@ func checkedGeometry(_ t: TensorInfo) throws -> TensorGeometry {
     let rowBytes = cols / be * bb
     let (total, o) = rows.multipliedReportingOverflow(by: rowBytes)
     guard !o, total == t.byteCount else {
-        throw ModelIOError(
+        throw FileError(
             t.file,
             "\(what) \(t.type) \(t.shape) needs \(o ? "too many" : String(total)) bytes "
                 + "but has \(t.byteCount)")
@@ -149,7 +149,7 @@ public func dequantize(_ t: TensorInfo) throws -> FloatBuffer {
 /// `storage` must be the tensor's own type (weights are not quantized at load).
 public func makeWeight(_ t: TensorInfo, storage: WeightType) throws -> Weight {
     guard t.shape.count == 2 else {
-        throw ModelIOError(t.file, "tensor '\(t.name)' should be a 2-D matrix but has shape \(t.shape)")
+        throw FileError(t.file, "tensor '\(t.name)' should be a 2-D matrix but has shape \(t.shape)")
     }
     let g = try checkedGeometry(t)
     let rows = g.rows, cols = g.cols
@@ -162,7 +162,7 @@ public func makeWeight(_ t: TensorInfo, storage: WeightType) throws -> Weight {
         return Weight(rows: rows, cols: cols, type: storage, base: t.data, owner: t.owner)
     }
     if storage.isQuantized {
-        throw ModelIOError(t.file, "tensor '\(t.name)' is \(t.type); it cannot be kept as \(storage.rawValue)")
+        throw FileError(t.file, "tensor '\(t.name)' is \(t.type); it cannot be kept as \(storage.rawValue)")
     }
 
     let src = SendableConstPointer(t.data.assumingMemoryBound(to: UInt8.self))

@@ -26,18 +26,18 @@ public final class GGUFFile: @unchecked Sendable {
         self.file = file
         path = file.path
         var r = ByteReader(file: file)
-        guard file.size >= 24 else { throw ModelIOError(path, "not a GGUF file (only \(file.size) bytes)") }
+        guard file.size >= 24 else { throw FileError(path, "not a GGUF file (only \(file.size) bytes)") }
         let magic = try r.bytes(4)
-        guard Array(magic) == Array("GGUF".utf8) else { throw ModelIOError(path, "not a GGUF file (bad magic)") }
+        guard Array(magic) == Array("GGUF".utf8) else { throw FileError(path, "not a GGUF file (bad magic)") }
         let v = Int(try r.u32())
         guard v == 2 || v == 3 else {
-            throw ModelIOError(path, "unsupported GGUF version \(v) (2 and 3 are supported)")
+            throw FileError(path, "unsupported GGUF version \(v) (2 and 3 are supported)")
         }
         version = v
         let nTensors = try r.u64(), nKV = try r.u64()
         // Each entry takes at least 8+4 bytes (KV) or 8+4+4+8 bytes (tensor): a count beyond that is corrupt.
         guard nKV <= UInt64(file.size / 12), nTensors <= UInt64(file.size / 24) else {
-            throw ModelIOError(
+            throw FileError(
                 path,
                 "header claims \(nTensors) tensors and \(nKV) metadata entries, too many for a \(file.size)-byte file (truncated or corrupt)"
             )
@@ -54,7 +54,7 @@ public final class GGUFFile: @unchecked Sendable {
         var alignment = 32
         if let a = meta["general.alignment"] {
             guard let ai = a.int, ai > 0, ai & (ai - 1) == 0 else {
-                throw ModelIOError(path, "general.alignment must be a power of two")
+                throw FileError(path, "general.alignment must be a power of two")
             }
             alignment = ai
         }
@@ -66,23 +66,23 @@ public final class GGUFFile: @unchecked Sendable {
             let name = try r.string()
             let nDims = Int(try r.u32())
             guard (1...4).contains(nDims) else {
-                throw ModelIOError(path, "tensor '\(name)' has \(nDims) dimensions (1 to 4 allowed)")
+                throw FileError(path, "tensor '\(name)' has \(nDims) dimensions (1 to 4 allowed)")
             }
             var ne: [Int] = []
             for _ in 0..<nDims {
                 let d = try r.u64()
                 guard d <= UInt64(Int32.max) else {
-                    throw ModelIOError(path, "tensor '\(name)' has an impossible dimension \(d)")
+                    throw FileError(path, "tensor '\(name)' has an impossible dimension \(d)")
                 }
                 ne.append(Int(d))
             }
             let rawType = try r.u32()
             guard let type = TensorType(rawValue: rawType) else {
-                throw ModelIOError(path, "tensor '\(name)' has unknown tensor type \(rawType)")
+                throw FileError(path, "tensor '\(name)' has unknown tensor type \(rawType)")
             }
             let off = try r.u64()
             guard off <= UInt64(file.size) else {
-                throw ModelIOError(
+                throw FileError(
                     path,
                     "tensor '\(name)' offset \(off) is past the end of the file (\(file.size) bytes): the file is truncated"
                 )
@@ -98,13 +98,13 @@ public final class GGUFFile: @unchecked Sendable {
             for d in t.ne {
                 let (p, o) = count.multipliedReportingOverflow(by: d)
                 guard !o, p <= Int(UInt32.max) * 16 else {
-                    throw ModelIOError(path, "tensor '\(t.name)' is impossibly large")
+                    throw FileError(path, "tensor '\(t.name)' is impossibly large")
                 }
                 count = p
             }
             let (blockElems, blockBytes) = t.type.blockLayout
             guard t.ne[0] % blockElems == 0 else {
-                throw ModelIOError(
+                throw FileError(
                     path,
                     "tensor '\(t.name)' row of \(t.ne[0]) values is not a multiple of the \(t.type) block size \(blockElems)"
                 )
@@ -112,12 +112,12 @@ public final class GGUFFile: @unchecked Sendable {
             let bytes = count / blockElems * blockBytes
             let start = dataStart + t.offset
             guard start + bytes <= file.size else {
-                throw ModelIOError(
+                throw FileError(
                     path,
                     "tensor '\(t.name)' (\(bytes) bytes at offset \(start)) runs past the end of the file (\(file.size) bytes): the file is truncated"
                 )
             }
-            guard ts[t.name] == nil else { throw ModelIOError(path, "duplicate tensor name '\(t.name)'") }
+            guard ts[t.name] == nil else { throw FileError(path, "duplicate tensor name '\(t.name)'") }
             ts[t.name] = TensorInfo(
                 name: t.name, type: t.type, shape: t.ne.reversed(), data: file.base + start,
                 byteCount: bytes, owner: file, file: path)
@@ -128,7 +128,7 @@ public final class GGUFFile: @unchecked Sendable {
     }
 
     public func tensor(_ name: String) throws -> TensorInfo {
-        guard let t = tensors[name] else { throw ModelIOError(path, "missing tensor '\(name)'") }
+        guard let t = tensors[name] else { throw FileError(path, "missing tensor '\(name)'") }
         return t
     }
 }
@@ -141,7 +141,7 @@ struct ByteReader {
 
     private func need(_ n: Int) throws {
         guard n >= 0, pos <= file.size - n else {
-            throw ModelIOError(file.path, "unexpected end of file at byte \(pos) (file is truncated or corrupt)")
+            throw FileError(file.path, "unexpected end of file at byte \(pos) (file is truncated or corrupt)")
         }
     }
     mutating func bytes(_ n: Int) throws -> UnsafeRawBufferPointer {
@@ -159,7 +159,7 @@ struct ByteReader {
     mutating func string() throws -> String {
         let n = try u64()
         guard n <= UInt64(file.size - pos) else {
-            throw ModelIOError(file.path, "string length \(n) at byte \(pos) runs past the end of the file")
+            throw FileError(file.path, "string length \(n) at byte \(pos) runs past the end of the file")
         }
         return String(decoding: try bytes(Int(n)), as: UTF8.self)
     }
@@ -175,17 +175,17 @@ struct ByteReader {
         case 6: return .float32(Float(bitPattern: try load(UInt32.self)))
         case 7:
             let b = try load(UInt8.self)
-            guard b <= 1 else { throw ModelIOError(file.path, "metadata '\(key)': invalid bool \(b)") }
+            guard b <= 1 else { throw FileError(file.path, "metadata '\(key)': invalid bool \(b)") }
             return .bool(b == 1)
         case 8: return .string(try string())
         case 9:
             guard depth == 0 else {
-                throw ModelIOError(file.path, "metadata '\(key)': nested arrays are not supported")
+                throw FileError(file.path, "metadata '\(key)': nested arrays are not supported")
             }
             let et = try u32()
             let n = try u64()
             guard n <= UInt64(file.size - pos) else {
-                throw ModelIOError(file.path, "metadata '\(key)': array of \(n) elements runs past the end of the file")
+                throw FileError(file.path, "metadata '\(key)': array of \(n) elements runs past the end of the file")
             }
             var a: [GGUFValue] = []
             a.reserveCapacity(Int(n))
@@ -194,7 +194,7 @@ struct ByteReader {
         case 10: return .uint64(try load(UInt64.self))
         case 11: return .int64(try load(Int64.self))
         case 12: return .float64(Double(bitPattern: try load(UInt64.self)))
-        default: throw ModelIOError(file.path, "metadata '\(key)' has unknown value type \(type)")
+        default: throw FileError(file.path, "metadata '\(key)' has unknown value type \(type)")
         }
     }
 }

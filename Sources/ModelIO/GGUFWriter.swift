@@ -38,7 +38,7 @@ public final class GGUFWriter {
         self.alignment = 32
         try set("general.alignment", .uint32(UInt32(clamping: alignment)))
         guard self.alignment == alignment else {
-            throw ModelIOError(path, "general.alignment \(alignment) must be a power of two below 2^32")
+            throw FileError(path, "general.alignment \(alignment) must be a power of two below 2^32")
         }
     }
 
@@ -51,7 +51,7 @@ public final class GGUFWriter {
         try checkValue(value, key: key, nested: false)
         if key == "general.alignment" {
             guard let a = value.int, a > 0, a & (a - 1) == 0, a <= Int(UInt32.max) else {
-                throw ModelIOError(path, "general.alignment \(value) must be a positive power of two")
+                throw FileError(path, "general.alignment \(value) must be a positive power of two")
             }
             alignment = a
         }
@@ -64,11 +64,11 @@ public final class GGUFWriter {
 
     private func checkValue(_ v: GGUFValue, key: String, nested: Bool) throws {
         guard case .array(let a) = v else { return }
-        guard !nested else { throw ModelIOError(path, "metadata '\(key)': arrays of arrays are not supported") }
+        guard !nested else { throw FileError(path, "metadata '\(key)': arrays of arrays are not supported") }
         if let first = a.first {
             let t = valueType(first)
             guard a.allSatisfy({ valueType($0) == t }) else {
-                throw ModelIOError(path, "metadata '\(key)': array elements must all have the same type")
+                throw FileError(path, "metadata '\(key)': array elements must all have the same type")
             }
             try checkValue(first, key: key, nested: true)
         }
@@ -91,14 +91,14 @@ public final class GGUFWriter {
         produce: @escaping (_ write: (UnsafeRawBufferPointer) throws -> Void) throws -> Void
     ) throws {
         guard !tensors.contains(where: { $0.name == name }) else {
-            throw ModelIOError(path, "duplicate tensor name '\(name)'")
+            throw FileError(path, "duplicate tensor name '\(name)'")
         }
         guard (1...4).contains(shape.count), shape.allSatisfy({ $0 >= 0 }) else {
-            throw ModelIOError(path, "tensor '\(name)' has an invalid shape \(shape) (1 to 4 dimensions >= 0)")
+            throw FileError(path, "tensor '\(name)' has an invalid shape \(shape) (1 to 4 dimensions >= 0)")
         }
         let (be, bb) = type.blockLayout
         guard shape.last! % be == 0 else {
-            throw ModelIOError(
+            throw FileError(
                 path,
                 "tensor '\(name)' rows of \(shape.last!) values are not a multiple of the "
                     + "\(type) block size \(be)")
@@ -106,11 +106,11 @@ public final class GGUFWriter {
         var count = 1
         for d in shape {
             let (p, o) = count.multipliedReportingOverflow(by: d)
-            guard !o else { throw ModelIOError(path, "tensor '\(name)' shape \(shape) overflows") }
+            guard !o else { throw FileError(path, "tensor '\(name)' shape \(shape) overflows") }
             count = p
         }
         guard count / be * bb == byteCount else {
-            throw ModelIOError(
+            throw FileError(
                 path,
                 "tensor '\(name)' \(type) \(shape) needs \(count / be * bb) bytes, "
                     + "got \(byteCount)")
@@ -133,7 +133,7 @@ public final class GGUFWriter {
         case .bf16:
             bytes = floats.map { floatToBF16($0) }.withUnsafeBytes { [UInt8]($0) }
         default:
-            throw ModelIOError(path, "tensor '\(name)': addTensor(floats:) stores F32, F16 or BF16, not \(storage)")
+            throw FileError(path, "tensor '\(name)': addTensor(floats:) stores F32, F16 or BF16, not \(storage)")
         }
         #if _endian(big)
         #error("GGUF is little-endian; byte-swap here on a big-endian host")

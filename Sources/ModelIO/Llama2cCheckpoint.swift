@@ -50,14 +50,14 @@ public struct Llama2cCheckpoint: @unchecked Sendable {
 
         // ---- header
         guard file.size >= 28 else {
-            throw ModelIOError(path, "not a llama2.c checkpoint: \(file.size) bytes, shorter than the 28-byte header")
+            throw FileError(path, "not a llama2.c checkpoint: \(file.size) bytes, shorter than the 28-byte header")
         }
         let h = (0..<7).map {
             Int(Int32(littleEndian: file.base.loadUnaligned(fromByteOffset: 4 * $0, as: Int32.self)))
         }
         // llama2.c's newer export (export.py version >= 1) starts with the magic "ak42".
         if h[0] == 0x616b_3432 {
-            throw ModelIOError(
+            throw FileError(
                 path, "llama2.c export version \(h[1]) is not supported (only the legacy version 0 .bin)")
         }
         let (dim, hidden, nLayers, nHeads, nKV, vocabSigned, seqLen) = (h[0], h[1], h[2], h[3], h[4], h[5], h[6])
@@ -65,10 +65,10 @@ public struct Llama2cCheckpoint: @unchecked Sendable {
         // Sizes up to 2^20 are far beyond any llama2.c model and keep every product below exact limits.
         let limit = 1 << 20
         guard [dim, hidden, nLayers, nHeads, nKV, vocab, seqLen].allSatisfy({ $0 > 0 && $0 <= limit }) else {
-            throw ModelIOError(path, "not a llama2.c checkpoint: implausible header \(h)")
+            throw FileError(path, "not a llama2.c checkpoint: implausible header \(h)")
         }
         guard dim % nHeads == 0, nHeads % nKV == 0, (dim / nHeads) % 2 == 0 else {
-            throw ModelIOError(
+            throw FileError(
                 path,
                 "inconsistent header: dim \(dim), \(nHeads) heads, \(nKV) KV heads "
                     + "(dim must split into heads of even size, heads into KV groups)")
@@ -88,10 +88,10 @@ public struct Llama2cCheckpoint: @unchecked Sendable {
         guard let floats = checkedSum(arrays.compactMap { $0 }), !arrays.contains(nil),
             let expected = checkedProduct([floats, 4]).flatMap({ checkedSum([$0, 28]) })
         else {
-            throw ModelIOError(path, "not a llama2.c checkpoint: implausible header \(h)")
+            throw FileError(path, "not a llama2.c checkpoint: implausible header \(h)")
         }
         guard file.size == expected else {
-            throw ModelIOError(
+            throw FileError(
                 path,
                 "size \(file.size) bytes does not match its header (\(expected) bytes expected for "
                     + "dim \(dim), hidden \(hidden), \(nLayers) layers, vocab \(vocabSigned), seq \(seqLen))"
@@ -132,7 +132,7 @@ public struct Llama2cCheckpoint: @unchecked Sendable {
     }
 
     public func tensor(_ name: String) throws -> TensorInfo {
-        guard let t = tensors[name] else { throw ModelIOError(path, "missing tensor '\(name)'") }
+        guard let t = tensors[name] else { throw FileError(path, "missing tensor '\(name)'") }
         return t
     }
 }

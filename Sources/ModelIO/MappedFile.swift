@@ -15,10 +15,10 @@ public final class MappedFile: @unchecked Sendable {
     public init(path: String) throws {
         self.path = path
         var st = stat()
-        guard stat(path, &st) == 0 else { throw ModelIOError(path, "no such file") }
-        guard (st.st_mode & S_IFMT) == S_IFREG else { throw ModelIOError(path, "not a regular file") }
+        guard stat(path, &st) == 0 else { throw FileError(path, "no such file") }
+        guard (st.st_mode & S_IFMT) == S_IFREG else { throw FileError(path, "not a regular file") }
         let fd = open(path, O_RDONLY)
-        guard fd >= 0 else { throw ModelIOError(path, "cannot open: \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else { throw FileError(path, "cannot open: \(String(cString: strerror(errno)))") }
         defer { close(fd) }
         size = Int(st.st_size)
         if size == 0 {
@@ -27,7 +27,7 @@ public final class MappedFile: @unchecked Sendable {
             return
         }
         guard let p = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), p != MAP_FAILED else {
-            throw ModelIOError(path, "cannot map: \(String(cString: strerror(errno)))")
+            throw FileError(path, "cannot map: \(String(cString: strerror(errno)))")
         }
         base = UnsafeRawPointer(p)
         owned = false

@@ -53,11 +53,11 @@ public final class SafetensorsFile: @unchecked Sendable {
 
         // Header length: 8 bytes, then the JSON must fit inside the file.
         guard size >= 8 else {
-            throw ModelIOError(path, "not a safetensors file: \(size) bytes, too short for the 8-byte header length")
+            throw FileError(path, "not a safetensors file: \(size) bytes, too short for the 8-byte header length")
         }
         let n = file.base.loadUnaligned(as: UInt64.self).littleEndian
         guard n <= UInt64(size - 8) else {
-            throw ModelIOError(
+            throw FileError(
                 path,
                 "header length \(n) runs past the end of the file (\(size) bytes): "
                     + "not a safetensors file, or truncated")
@@ -70,10 +70,10 @@ public final class SafetensorsFile: @unchecked Sendable {
         do {
             json = try JSONSerialization.jsonObject(with: headerData)
         } catch {
-            throw ModelIOError(path, "header (\(headerLength) bytes) is not valid JSON")
+            throw FileError(path, "header (\(headerLength) bytes) is not valid JSON")
         }
         guard let header = json as? [String: Any] else {
-            throw ModelIOError(path, "header is not a JSON object")
+            throw FileError(path, "header is not a JSON object")
         }
 
         var meta: [String: String] = [:]
@@ -82,11 +82,11 @@ public final class SafetensorsFile: @unchecked Sendable {
         for (name, entry) in header {
             if name == "__metadata__" {
                 guard let m = entry as? [String: Any] else {
-                    throw ModelIOError(path, "__metadata__ is not a JSON object")
+                    throw FileError(path, "__metadata__ is not a JSON object")
                 }
                 for (k, v) in m {
                     guard let s = v as? String else {
-                        throw ModelIOError(path, "__metadata__ value for '\(k)' is not a string")
+                        throw FileError(path, "__metadata__ value for '\(k)' is not a string")
                     }
                     meta[k] = s
                 }
@@ -94,25 +94,25 @@ public final class SafetensorsFile: @unchecked Sendable {
             }
             let what = "tensor '\(name)'"
             guard let e = entry as? [String: Any] else {
-                throw ModelIOError(path, "\(what) entry is not a JSON object")
+                throw FileError(path, "\(what) entry is not a JSON object")
             }
-            guard let dtypeName = e["dtype"] as? String else { throw ModelIOError(path, "\(what) has no dtype") }
+            guard let dtypeName = e["dtype"] as? String else { throw FileError(path, "\(what) has no dtype") }
             guard let type = safetensorsDTypes[dtypeName] else {
-                throw ModelIOError(
+                throw FileError(
                     path, "\(what) has dtype \(dtypeName), which irm does not read (F32, F16 and BF16 only)")
             }
             guard let shape = jsonInts(e["shape"]), shape.allSatisfy({ $0 >= 0 }) else {
-                throw ModelIOError(path, "\(what) has a missing or invalid shape")
+                throw FileError(path, "\(what) has a missing or invalid shape")
             }
             guard let offs = jsonInts(e["data_offsets"]), offs.count == 2, offs[0] >= 0, offs[1] >= 0 else {
-                throw ModelIOError(path, "\(what) has missing or invalid data_offsets")
+                throw FileError(path, "\(what) has missing or invalid data_offsets")
             }
             let begin = offs[0], end = offs[1]
             guard begin <= end else {
-                throw ModelIOError(path, "\(what) data_offsets [\(begin), \(end)] end before they begin")
+                throw FileError(path, "\(what) data_offsets [\(begin), \(end)] end before they begin")
             }
             guard end <= dataSize else {
-                throw ModelIOError(
+                throw FileError(
                     path,
                     "\(what) data_offsets [\(begin), \(end)] run past the end of the file "
                         + "(\(dataSize) bytes of data): truncated or corrupt")
@@ -120,11 +120,11 @@ public final class SafetensorsFile: @unchecked Sendable {
             var bytes = type.blockLayout.bytes
             for d in shape {
                 let (p, o) = bytes.multipliedReportingOverflow(by: d)
-                guard !o else { throw ModelIOError(path, "\(what) shape \(shape) overflows") }
+                guard !o else { throw FileError(path, "\(what) shape \(shape) overflows") }
                 bytes = p
             }
             guard end - begin == bytes else {
-                throw ModelIOError(
+                throw FileError(
                     path,
                     "\(what) \(dtypeName) \(shape) needs \(bytes) bytes but data_offsets "
                         + "[\(begin), \(end)] hold \(end - begin)")
@@ -140,7 +140,7 @@ public final class SafetensorsFile: @unchecked Sendable {
     }
 
     public func tensor(_ name: String) throws -> TensorInfo {
-        guard let t = tensors[name] else { throw ModelIOError(path, "missing tensor '\(name)'") }
+        guard let t = tensors[name] else { throw FileError(path, "missing tensor '\(name)'") }
         return t
     }
 
@@ -159,7 +159,7 @@ public final class SafetensorsFile: @unchecked Sendable {
             return
         }
         let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw ModelIOError(path, "cannot open: \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else { throw FileError(path, "cannot open: \(String(cString: strerror(errno)))") }
         defer { close(fd) }
         let start = t.data - file.base
         var done = 0
@@ -167,7 +167,7 @@ public final class SafetensorsFile: @unchecked Sendable {
             let n = pread(fd, UnsafeMutableRawPointer(dst) + done, t.byteCount - done, off_t(start + done))
             if n < 0 && errno == EINTR { continue }
             guard n > 0 else {
-                throw ModelIOError(
+                throw FileError(
                     path,
                     "tensor '\(t.name)': read failed (\(n < 0 ? String(cString: strerror(errno)) : "file shrank"))")
             }
@@ -197,26 +197,26 @@ public func loadSafetensorsFolder(_ dir: String) throws -> [String: TensorInfo] 
     let singlePath = dir + "/model.safetensors"
     guard fm.fileExists(atPath: indexPath) else {
         guard fm.fileExists(atPath: singlePath) else {
-            throw ModelIOError(dir, "no model.safetensors or model.safetensors.index.json in this folder")
+            throw FileError(dir, "no model.safetensors or model.safetensors.index.json in this folder")
         }
         return try SafetensorsFile(path: singlePath).tensors
     }
 
-    guard let data = fm.contents(atPath: indexPath) else { throw ModelIOError(indexPath, "cannot read the file") }
+    guard let data = fm.contents(atPath: indexPath) else { throw FileError(indexPath, "cannot read the file") }
     guard let json = try? JSONSerialization.jsonObject(with: data), let index = json as? [String: Any] else {
-        throw ModelIOError(indexPath, "not valid JSON")
+        throw FileError(indexPath, "not valid JSON")
     }
     guard let weightMap = index["weight_map"] as? [String: Any] else {
-        throw ModelIOError(indexPath, "no weight_map object")
+        throw FileError(indexPath, "no weight_map object")
     }
     var byShard: [String: [String]] = [:]
     for (tensor, shard) in weightMap {
         guard let s = shard as? String else {
-            throw ModelIOError(indexPath, "weight_map entry for '\(tensor)' is not a file name")
+            throw FileError(indexPath, "weight_map entry for '\(tensor)' is not a file name")
         }
         // Shards live beside the index; a path would let a downloaded index read any file.
         guard !s.isEmpty, !s.contains("/"), s != "..", s != "." else {
-            throw ModelIOError(indexPath, "weight_map entry for '\(tensor)' names '\(s)', not a file in this folder")
+            throw FileError(indexPath, "weight_map entry for '\(tensor)' names '\(s)', not a file in this folder")
         }
         byShard[s, default: []].append(tensor)
     }
@@ -224,12 +224,12 @@ public func loadSafetensorsFolder(_ dir: String) throws -> [String: TensorInfo] 
     for (shard, names) in byShard.sorted(by: { $0.key < $1.key }) {
         let shardPath = dir + "/" + shard
         guard fm.fileExists(atPath: shardPath) else {
-            throw ModelIOError(indexPath, "shard '\(shard)' (listed for tensor '\(names.sorted()[0])') is missing")
+            throw FileError(indexPath, "shard '\(shard)' (listed for tensor '\(names.sorted()[0])') is missing")
         }
         let f = try SafetensorsFile(path: shardPath)
         for name in names.sorted() {
             guard let t = f.tensors[name] else {
-                throw ModelIOError(
+                throw FileError(
                     shardPath,
                     "tensor '\(name)', which model.safetensors.index.json places in this "
                         + "shard, is not in it")
@@ -302,23 +302,23 @@ public func writeSafetensors(path: String, streamed tensors: [StreamedTensor], m
 {
     var seen = Set<String>()
     for t in tensors {
-        guard t.name != "__metadata__" else { throw ModelIOError(path, "'__metadata__' cannot be a tensor name") }
-        guard seen.insert(t.name).inserted else { throw ModelIOError(path, "duplicate tensor name '\(t.name)'") }
+        guard t.name != "__metadata__" else { throw FileError(path, "'__metadata__' cannot be a tensor name") }
+        guard seen.insert(t.name).inserted else { throw FileError(path, "duplicate tensor name '\(t.name)'") }
         guard safetensorsDType(t.type) != nil else {
-            throw ModelIOError(
+            throw FileError(
                 path, "tensor '\(t.name)' is \(t.type); safetensors files are written as F32, F16 or BF16")
         }
         guard t.shape.allSatisfy({ $0 >= 0 }) else {
-            throw ModelIOError(path, "tensor '\(t.name)' has an invalid shape \(t.shape)")
+            throw FileError(path, "tensor '\(t.name)' has an invalid shape \(t.shape)")
         }
         var n = t.type.blockLayout.bytes
         for d in t.shape {
             let (p, o) = n.multipliedReportingOverflow(by: d)
-            guard !o else { throw ModelIOError(path, "tensor '\(t.name)' shape \(t.shape) overflows") }
+            guard !o else { throw FileError(path, "tensor '\(t.name)' shape \(t.shape) overflows") }
             n = p
         }
         guard n == t.byteCount else {
-            throw ModelIOError(path, "tensor '\(t.name)' \(t.type) \(t.shape) needs \(n) bytes, got \(t.byteCount)")
+            throw FileError(path, "tensor '\(t.name)' \(t.type) \(t.shape) needs \(n) bytes, got \(t.byteCount)")
         }
     }
 
@@ -365,14 +365,14 @@ func writeCounted(
     try withoutActuallyEscaping(write) { write in
         try produce { chunk in
             guard written + chunk.count <= count else {
-                throw ModelIOError(path, "tensor '\(name)': its producer wrote more than its \(count) bytes")
+                throw FileError(path, "tensor '\(name)': its producer wrote more than its \(count) bytes")
             }
             written += chunk.count
             try write(chunk)
         }
     }
     guard written == count else {
-        throw ModelIOError(path, "tensor '\(name)': its producer wrote \(written) of its \(count) bytes")
+        throw FileError(path, "tensor '\(name)': its producer wrote \(written) of its \(count) bytes")
     }
 }
 
@@ -387,7 +387,7 @@ public func writeSafetensors(
         case .f32: bytes = t.values.map { $0.bitPattern.littleEndian }.withUnsafeBytes { [UInt8]($0) }
         case .f16: bytes = t.values.map { Float16($0).bitPattern.littleEndian }.withUnsafeBytes { [UInt8]($0) }
         case .bf16: bytes = t.values.map { floatToBF16($0).littleEndian }.withUnsafeBytes { [UInt8]($0) }
-        default: throw ModelIOError(path, "safetensors files are written as F32, F16 or BF16, not \(storage)")
+        default: throw FileError(path, "safetensors files are written as F32, F16 or BF16, not \(storage)")
         }
         return (t.name, storage, t.shape, bytes)
     }

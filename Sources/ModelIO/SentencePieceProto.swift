@@ -21,8 +21,8 @@ struct ProtoReader {
 
     var atEnd: Bool { pos >= end }
 
-    func fail(_ what: String) -> ModelIOError {
-        ModelIOError(file, "truncated or malformed protobuf at byte \(pos): \(what)")
+    func fail(_ what: String) -> FileError {
+        FileError(file, "truncated or malformed protobuf at byte \(pos): \(what)")
     }
 
     mutating func varint() throws -> UInt64 {
@@ -117,7 +117,7 @@ struct SentencePieceModelProto {
             }
         }
         guard let p = piece, !p.isEmpty else {
-            throw ModelIOError(outer.file, "piece \(pieces.count) has no text")
+            throw FileError(outer.file, "piece \(pieces.count) has no text")
         }
         pieces.append(p)
         scores.append(score)

@@ -52,7 +52,7 @@ struct JSONParser {
         return v
     }
 
-    func fail(_ m: String) -> ModelIOError { ModelIOError(file, "not valid JSON at byte \(i): \(m)") }
+    func fail(_ m: String) -> FileError { FileError(file, "not valid JSON at byte \(i): \(m)") }
 
     mutating func ws() {
         while i < b.count, b[i] == 0x20 || b[i] == 0x0A || b[i] == 0x0D || b[i] == 0x09 { i += 1 }

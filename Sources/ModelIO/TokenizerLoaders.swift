@@ -1,6 +1,6 @@
 // Building a Tokenizer from the four places a vocabulary can come from: GGUF metadata, a Hugging Face
 // tokenizer.json, a sentencepiece tokenizer.model and a llama2.c tokenizer.bin.
-// Bad input throws ModelIOError naming the file; nothing here traps on file contents.
+// Bad input throws FileError naming the file; nothing here traps on file contents.
 import Foundation
 
 // MARK: - GGUF
@@ -8,7 +8,7 @@ import Foundation
 /// `tokenizer.ggml.model` = "llama" (SentencePiece BPE) or "gpt2" (byte-level BPE; `tokenizer.ggml.pre`
 /// picks the pre-tokenizer). Keys and defaults as llama.cpp's `llama_vocab::impl::load`.
 public func loadTokenizer(gguf md: [String: GGUFValue], file: String) throws -> Tokenizer {
-    func fail(_ m: String) -> ModelIOError { ModelIOError(file, m) }
+    func fail(_ m: String) -> FileError { FileError(file, m) }
     guard let model = md["tokenizer.ggml.model"]?.string else { throw fail("missing tokenizer.ggml.model") }
     guard let tokArr = md["tokenizer.ggml.tokens"]?.array else { throw fail("missing tokenizer.ggml.tokens") }
     let pieces = tokArr.compactMap(\.string)
@@ -99,10 +99,10 @@ public func loadSentencePieceModel(path: String) throws -> Tokenizer {
 public func loadSentencePieceModel(file f: MappedFile) throws -> Tokenizer {
     let path = f.path
     let m = try SentencePieceModelProto(bytes: f.bytes, file: path)
-    guard !m.pieces.isEmpty else { throw ModelIOError(path, "no pieces (not a sentencepiece model?)") }
+    guard !m.pieces.isEmpty else { throw FileError(path, "no pieces (not a sentencepiece model?)") }
     guard m.modelType == 2 else {
         let name = [1: "UNIGRAM", 3: "WORD", 4: "CHAR"][m.modelType] ?? "\(m.modelType)"
-        throw ModelIOError(path, "sentencepiece model type \(name) is not supported (only BPE)")
+        throw FileError(path, "sentencepiece model type \(name) is not supported (only BPE)")
     }
     func opt(_ i: Int32) -> Int32? { i >= 0 && Int(i) < m.pieces.count ? i : nil }
     let vocab = Vocabulary(
@@ -118,7 +118,7 @@ public func loadSentencePieceModel(file f: MappedFile) throws -> Tokenizer {
 public func ggufTokenizerMetadata(sentencePieceModel path: String) throws -> [(String, GGUFValue)] {
     let f = try MappedFile(path: path)
     let m = try SentencePieceModelProto(bytes: f.bytes, file: path)
-    guard !m.pieces.isEmpty, m.modelType == 2 else { throw ModelIOError(path, "not a sentencepiece BPE model") }
+    guard !m.pieces.isEmpty, m.modelType == 2 else { throw FileError(path, "not a sentencepiece BPE model") }
     var md: [(String, GGUFValue)] = [
         ("tokenizer.ggml.model", .string("llama")),
         ("tokenizer.ggml.tokens", .array(m.pieces.map { .string($0) })),
@@ -144,30 +144,30 @@ public func ggufLlama3TokenizerMetadata(tokenizerJSON path: String, chatTemplate
     let f = try MappedFile(path: path)
     let root = try JSONParser.parse(f.bytes, file: path)
     guard let vocab = root["model"]?["vocab"]?.members, let mergeList = root["model"]?["merges"]?.array else {
-        throw ModelIOError(path, "not a byte-level BPE tokenizer.json (model.vocab and model.merges)")
+        throw FileError(path, "not a byte-level BPE tokenizer.json (model.vocab and model.merges)")
     }
     let added = root["added_tokens"]?.array ?? []
     let n = max(vocab.compactMap { $0.1.int }.max() ?? -1, added.compactMap { $0["id"]?.int }.max() ?? -1) + 1
-    guard n > 0, n <= 1 << 24 else { throw ModelIOError(path, "a vocabulary of \(n) ids") }
+    guard n > 0, n <= 1 << 24 else { throw FileError(path, "a vocabulary of \(n) ids") }
     var pieces = [String?](repeating: nil, count: n), types = [Int32](repeating: 1, count: n)
     for (p, v) in vocab {
-        guard let id = v.int, id >= 0 else { throw ModelIOError(path, "vocab entry \(p.debugDescription) has no id") }
+        guard let id = v.int, id >= 0 else { throw FileError(path, "vocab entry \(p.debugDescription) has no id") }
         pieces[id] = p
     }
     for a in added {
         guard let id = a["id"]?.int, id >= 0, let s = a["content"]?.string else {
-            throw ModelIOError(path, "an added token without an id or content")
+            throw FileError(path, "an added token without an id or content")
         }
         pieces[id] = s
         types[id] = a["special"]?.bool == true ? 3 : 4
     }
-    if let hole = pieces.firstIndex(where: { $0 == nil }) { throw ModelIOError(path, "no piece has id \(hole)") }
+    if let hole = pieces.firstIndex(where: { $0 == nil }) { throw FileError(path, "no piece has id \(hole)") }
     var merges: [GGUFValue] = []
     merges.reserveCapacity(mergeList.count)
     for (i, m) in mergeList.enumerated() {
         if let s = m.string { merges.append(.string(s)); continue }
         guard let pair = m.array, pair.count == 2, let l = pair[0].string, let r = pair[1].string else {
-            throw ModelIOError(path, "merge \(i) is not a pair")
+            throw FileError(path, "merge \(i) is not a pair")
         }
         merges.append(.string(l + " " + r))
     }
@@ -199,22 +199,22 @@ public func loadLlama2cTokenizer(path: String, vocabSize: Int) throws -> Tokeniz
 
 public func loadLlama2cTokenizer(file f: MappedFile, vocabSize: Int) throws -> Tokenizer {
     let path = f.path, b = f.bytes
-    guard vocabSize > 0 else { throw ModelIOError(path, "vocab size \(vocabSize) must be positive") }
+    guard vocabSize > 0 else { throw FileError(path, "vocab size \(vocabSize) must be positive") }
     func i32(_ o: Int) -> Int32 { Int32(bitPattern: b.loadUnaligned(fromByteOffset: o, as: UInt32.self).littleEndian) }
-    guard b.count >= 4 else { throw ModelIOError(path, "truncated: no header") }
-    guard i32(0) >= 0 else { throw ModelIOError(path, "negative max_token_length \(i32(0))") }
+    guard b.count >= 4 else { throw FileError(path, "truncated: no header") }
+    guard i32(0) >= 0 else { throw FileError(path, "negative max_token_length \(i32(0))") }
     var pos = 4
     var pieces: [String] = [], scores: [Float] = [], kinds: [TokenKind] = []
     pieces.reserveCapacity(vocabSize); scores.reserveCapacity(vocabSize); kinds.reserveCapacity(vocabSize)
     for i in 0..<vocabSize {
         guard b.count - pos >= 8 else {
-            throw ModelIOError(path, "truncated at token \(i) of \(vocabSize) (byte \(pos))")
+            throw FileError(path, "truncated at token \(i) of \(vocabSize) (byte \(pos))")
         }
         let score = Float(bitPattern: UInt32(bitPattern: i32(pos)))
         let len = Int(i32(pos + 4))
         pos += 8
         guard len >= 0, len <= b.count - pos else {
-            throw ModelIOError(path, "token \(i): length \(len) runs past the end of the file (byte \(pos))")
+            throw FileError(path, "token \(i): length \(len) runs past the end of the file (byte \(pos))")
         }
         var s = String(decoding: UnsafeRawBufferPointer(rebasing: b[pos..<(pos + len)]), as: UTF8.self)
         pos += len
@@ -250,10 +250,10 @@ public func loadTokenizerJSON(path: String) throws -> Tokenizer {
 public func loadTokenizerJSON(file f: MappedFile) throws -> Tokenizer {
     let path = f.path
     let root = try JSONParser.parse(f.bytes, file: path)
-    guard root.members != nil else { throw ModelIOError(path, "top level is not a JSON object") }
-    guard let model = root["model"], model.members != nil else { throw ModelIOError(path, "no \"model\" object") }
+    guard root.members != nil else { throw FileError(path, "top level is not a JSON object") }
+    guard let model = root["model"], model.members != nil else { throw FileError(path, "no \"model\" object") }
     if let t = model["type"]?.string, t != "BPE" {
-        throw ModelIOError(path, "model type \(t) is not supported (only BPE)")
+        throw FileError(path, "model type \(t) is not supported (only BPE)")
     }
     var (pieces, kinds) = try tokenizerJSONPieces(root, model: model, path: path)
     let merges = try tokenizerJSONMerges(model, path: path)
@@ -263,7 +263,7 @@ public func loadTokenizerJSON(file f: MappedFile) throws -> Tokenizer {
     let spmStyle = byteFallback || pre.contains("Metaspace") || norm.contains("\u{2581}")
     let byteLevel = pre.contains("ByteLevel") || dec.contains("ByteLevel")
     guard spmStyle || byteLevel else {
-        throw ModelIOError(path, "BPE without ByteLevel or SentencePiece-style (▁) pre-processing is not supported")
+        throw FileError(path, "BPE without ByteLevel or SentencePiece-style (▁) pre-processing is not supported")
     }
     var byBytes = [[UInt8]: Int32]()
     for (i, p) in pieces.enumerated() where byBytes[Array(p.utf8)] == nil { byBytes[Array(p.utf8)] = Int32(i) }
@@ -311,28 +311,28 @@ public func loadTokenizerJSON(file f: MappedFile) throws -> Tokenizer {
 func tokenizerJSONPieces(_ root: JSONValue, model: JSONValue, path: String) throws -> (
     pieces: [String], kinds: [TokenKind]
 ) {
-    guard let vocabObj = model["vocab"]?.members else { throw ModelIOError(path, "model has no \"vocab\" object") }
+    guard let vocabObj = model["vocab"]?.members else { throw FileError(path, "model has no \"vocab\" object") }
     var byId: [Int: String] = [:]
     for (p, v) in vocabObj {
         guard let i = v.int, i >= 0, i < 10_000_000 else {
-            throw ModelIOError(path, "vocab entry \"\(p.prefix(40))\" has no valid id")
+            throw FileError(path, "vocab entry \"\(p.prefix(40))\" has no valid id")
         }
         byId[i] = p
     }
     var special: [Int: Bool] = [:]
     for a in root["added_tokens"]?.array ?? [] {
         guard let i = a["id"]?.int, i >= 0, i < 10_000_000, let c = a["content"]?.string else {
-            throw ModelIOError(path, "added_tokens entry without id/content")
+            throw FileError(path, "added_tokens entry without id/content")
         }
         byId[i] = c
         special[i] = a["special"]?.bool ?? true
     }
     let n = (byId.keys.max() ?? -1) + 1
-    guard n > 0 else { throw ModelIOError(path, "empty vocab") }
+    guard n > 0 else { throw FileError(path, "empty vocab") }
     // Ids may leave gaps (they become unused pieces), but the id range sizes the tables: a few entries with
     // an id in the millions are a broken file, not a vocabulary.
     guard n <= 2 * byId.count + 256 else {
-        throw ModelIOError(path, "token id \(n - 1) is far beyond the \(byId.count) tokens the file defines")
+        throw FileError(path, "token id \(n - 1) is far beyond the \(byId.count) tokens the file defines")
     }
     var pieces = [String](repeating: "", count: n)
     var kinds = [TokenKind](repeating: .normal, count: n)
@@ -354,7 +354,7 @@ func tokenizerJSONMerges(_ model: JSONValue, path: String) throws -> [(String, S
         } else if let a = m.array, a.count == 2, let x = a[0].string, let y = a[1].string {
             merges.append((x, y))
         } else {
-            throw ModelIOError(path, "bad merges line \(i)")
+            throw FileError(path, "bad merges line \(i)")
         }
     }
     return merges

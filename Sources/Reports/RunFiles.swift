@@ -39,12 +39,12 @@ public func readPNG(_ path: String, limit: Int = 32 << 20) throws -> PNGFile {
     let b = try readBounded(path, limit: limit)
     let signature: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]
     guard b.count >= 33, Array(b[0..<8]) == signature, Array(b[12..<16]) == Array("IHDR".utf8) else {
-        throw ModelIOError(path, "not a PNG file")
+        throw FileError(path, "not a PNG file")
     }
     func be32(_ o: Int) -> Int { Int(b[o]) << 24 | Int(b[o + 1]) << 16 | Int(b[o + 2]) << 8 | Int(b[o + 3]) }
     let w = be32(16), h = be32(20)
     guard (1...100_000).contains(w), (1...100_000).contains(h) else {
-        throw ModelIOError(path, "PNG size \(w)×\(h) out of range")
+        throw FileError(path, "PNG size \(w)×\(h) out of range")
     }
     return PNGFile(bytes: b, width: w, height: h)
 }
@@ -54,10 +54,10 @@ public func readPNG(_ path: String, limit: Int = 32 << 20) throws -> PNGFile {
 /// The trainer's state at the last checkpoint (optimizer.safetensors' metadata): steps, stop reason, best loss.
 func readTrainState(_ path: String) throws -> TrainState {
     guard let js = try SafetensorsFile(path: path).metadata["train_state"] else {
-        throw ModelIOError(path, "no train_state in the metadata")
+        throw FileError(path, "no train_state in the metadata")
     }
     do { return try JSONDecoder().decode(TrainState.self, from: Data(js.utf8)) } catch {
-        throw ModelIOError(path, "train_state: \(describe(error))")
+        throw FileError(path, "train_state: \(oneLineDescription(error))")
     }
 }
 

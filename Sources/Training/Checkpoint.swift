@@ -73,7 +73,7 @@ extension RunFolder {
         guard let m = try? JSONDecoder().decode(CheckpointManifest.self, from: data), m.format == 1,
             m.generation >= 0, m.step >= 0, m.weightsBytes > 0, m.optimizerBytes > 0
         else {
-            throw RunError("\(manifestPath): corrupted checkpoint (not a valid checkpoint manifest)")
+            throw FileError(manifestPath, "corrupted checkpoint (not a valid checkpoint manifest)")
         }
         return m
     }
@@ -141,17 +141,17 @@ extension RunFolder {
             weights = checkpointPath(m.generation, "irm"); optimizer = checkpointPath(m.generation, "optimizer")
             for (p, n) in [(weights, m.weightsBytes), (optimizer, m.optimizerBytes)] {
                 guard fm.fileExists(atPath: p) else {
-                    throw RunError("\(p): corrupted checkpoint (missing; \(manifestPath) names it)")
+                    throw FileError(p, "corrupted checkpoint (missing; \(manifestPath) names it)")
                 }
                 guard fileSize(p) == n else {
-                    throw RunError("\(p): corrupted checkpoint (\(fileSize(p)) bytes, \(manifestPath) says \(n))")
+                    throw FileError(p, "corrupted checkpoint (\(fileSize(p)) bytes, \(manifestPath) says \(n))")
                 }
             }
         } else {
             let hasW = fm.fileExists(atPath: legacyWeightsPath), hasO = fm.fileExists(atPath: legacyOptimizerPath)
             if !hasW && !hasO { return nil }
             guard hasW && hasO else {
-                throw RunError("\(path): corrupted checkpoint (irm.safetensors and optimizer.safetensors are needed)")
+                throw FileError(path, "corrupted checkpoint (irm.safetensors and optimizer.safetensors are needed)")
             }
             weights = legacyWeightsPath; optimizer = legacyOptimizerPath
         }
@@ -159,12 +159,12 @@ extension RunFolder {
         guard let adamStep = opt.metadata["adam_step"].flatMap(Int.init), adamStep >= 0,
             let m = opt.tensors["adam.m"], let v = opt.tensors["adam.v"]
         else {
-            throw RunError("\(optimizer): corrupted checkpoint (missing optimiser state)")
+            throw FileError(optimizer, "corrupted checkpoint (missing optimiser state)")
         }
         guard state.step >= 0, state.epoch >= 0, state.batchInEpoch >= 0, state.badEvals >= 0, adamStep >= 0,
             state.bestVal?.isFinite ?? true
         else {
-            throw RunError("\(optimizer): corrupted checkpoint (negative counters or a non-finite best loss)")
+            throw FileError(optimizer, "corrupted checkpoint (negative counters or a non-finite best loss)")
         }
         guard m.shape == [adam.m.count], v.shape == [adam.v.count], m.type == .f32, v.type == .f32 else {
             throw RunError(
@@ -185,7 +185,7 @@ extension RunFolder {
         try opt.readFloats(v, into: adam.v.ptr)
         adam.restore(step: adamStep)
         for i in 0..<adam.m.count where !adam.m[i].isFinite || !adam.v[i].isFinite {
-            throw RunError("\(optimizer): corrupted checkpoint (non-finite optimiser state)")
+            throw FileError(optimizer, "corrupted checkpoint (non-finite optimiser state)")
         }
         return state
     }
@@ -204,7 +204,7 @@ extension RunFolder {
         guard let js = opt.metadata["train_state"],
             let state = try? JSONDecoder().decode(TrainState.self, from: Data(js.utf8))
         else {
-            throw RunError("\(path): corrupted checkpoint (missing optimiser state)")
+            throw FileError(path, "corrupted checkpoint (missing optimiser state)")
         }
         return (opt, state)
     }

@@ -40,20 +40,20 @@ public enum MetricsCSV {
     public static func read(_ path: String) throws -> [MetricsRow] {
         let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int ?? 0
         guard size <= sizeLimit else {
-            throw ModelIOError(path, "\(size) bytes, more than a metrics.csv (\(sizeLimit))")
+            throw FileError(path, "\(size) bytes, more than a metrics.csv (\(sizeLimit))")
         }
-        guard let data = FileManager.default.contents(atPath: path) else { throw ModelIOError(path, "cannot read") }
+        guard let data = FileManager.default.contents(atPath: path) else { throw FileError(path, "cannot read") }
         let lines = String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: true)
         let names =
             lines.first.map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) } ?? []
         guard names.count == columns.count, Set(names) == Set(columns) else {
-            throw ModelIOError(path, "line 1: expected the columns \(header) (in any order)")
+            throw FileError(path, "line 1: expected the columns \(header) (in any order)")
         }
         let at = Dictionary(uniqueKeysWithValues: names.enumerated().map { ($1, $0) })
         var rows: [MetricsRow] = []
         for (k, line) in lines.enumerated().dropFirst() {
             let f = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
-            func bad() -> ModelIOError { ModelIOError(path, "line \(k + 1): expected \(names.joined(separator: ","))") }
+            func bad() -> FileError { FileError(path, "line \(k + 1): expected \(names.joined(separator: ","))") }
             guard f.count == columns.count else { throw bad() }
             func field(_ c: String) -> String { f[at[c]!] }
             guard let step = Int(field("step")), let epoch = Int(field("epoch")),

@@ -12,7 +12,7 @@ public func loadRunExamples(_ c: TrainConfig) throws -> [Example] {
     var ex = try loadExamples(
         path: c.datasetPath, format: c.format.flatMap(DatasetFormat.init(rawValue:)), label: c.label)
     if let n = c.limit { ex = Array(ex.prefix(n)) }
-    guard !ex.isEmpty else { throw DatasetError(c.datasetPath, "the dataset has no examples") }
+    guard !ex.isEmpty else { throw FileError(c.datasetPath, "the dataset has no examples") }
     return ex
 }
 
@@ -39,7 +39,7 @@ public func prepareRunData(
     let objective = objective ?? c.trainingObjective
     let examples = try loadRunExamples(c)
     guard examples.count == c.split.count else {
-        throw DatasetError(
+        throw FileError(
             c.datasetPath,
             "has \(examples.count) examples but the run's split was made for \(c.split.count) (the file changed)")
     }

@@ -51,9 +51,9 @@ public struct RunFolder: Sendable {
         }
         let c: TrainConfig
         do { c = try JSONDecoder().decode(TrainConfig.self, from: data) } catch {
-            throw RunError("\(configPath): not a valid run configuration (\(oneLineDescription(error)))")
+            throw FileError(configPath, "not a valid run configuration (\(oneLineDescription(error)))")
         }
-        if let bad = c.invalidValue { throw RunError("\(configPath): not a valid run configuration (\(bad))") }
+        if let bad = c.invalidValue { throw FileError(configPath, "not a valid run configuration (\(bad))") }
         return c
     }
 
@@ -106,22 +106,11 @@ public struct RunFolder: Sendable {
     }
 }
 
+/// A run or a sweep that cannot go on as asked: its folder is in use or is not a run, its data no longer matches
+/// it, a setting does not apply. A file whose content is wrong is a `FileError` (ModelIO/FileError.swift).
 public struct RunError: Error, CustomStringConvertible {
     public let description: String
     public init(_ m: String) { description = singleLine(m) }
-}
-
-/// A decoding error as one short phrase naming the field.
-public func describe(_ e: Error) -> String {
-    if let d = e as? DecodingError {
-        switch d {
-        case .keyNotFound(let k, _): return "missing '\(k.stringValue)'"
-        case .typeMismatch(_, let c), .valueNotFound(_, let c), .dataCorrupted(let c):
-            return c.codingPath.map(\.stringValue).joined(separator: ".") + ": " + c.debugDescription
-        @unknown default: return "\(d)"
-        }
-    }
-    return "\(e)"
 }
 
 // MARK: loading what a run refers to
@@ -149,14 +138,14 @@ public func loadIRM(_ runOrFile: String, for model: LlamaConfig) throws -> IRMNe
 /// The bytes of `path`, refusing a file larger than `limit` before reading it.
 public func readBounded(_ path: String, limit: Int) throws -> [UInt8] {
     let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int ?? 0
-    guard size <= limit else { throw ModelIOError(path, "\(size) bytes, more than irm reads from it (\(limit))") }
-    guard let d = FileManager.default.contents(atPath: path) else { throw ModelIOError(path, "cannot read") }
+    guard size <= limit else { throw FileError(path, "\(size) bytes, more than irm reads from it (\(limit))") }
+    guard let d = FileManager.default.contents(atPath: path) else { throw FileError(path, "cannot read") }
     return [UInt8](d)
 }
 
 /// A JSON file decoded as `T`; a decoding error names the field.
 public func readJSON<T: Decodable>(_ type: T.Type, _ path: String, limit: Int = 256 << 20) throws -> T {
     do { return try JSONDecoder().decode(T.self, from: Data(try readBounded(path, limit: limit))) } catch let e
-        as ModelIOError
-    { throw e } catch { throw ModelIOError(path, "not a valid \(T.self) (\(describe(error)))") }
+        as FileError
+    { throw e } catch { throw FileError(path, "not a valid \(T.self) (\(oneLineDescription(error)))") }
 }

@@ -52,14 +52,14 @@ public struct SweepFolder: Sendable {
 
     public func readPlan() throws -> SweepFile {
         guard let data = FileManager.default.contents(atPath: planPath) else {
-            throw RunError("\(path): not a sweep folder (no plan.json)")
+            throw FileError(path, "not a sweep folder (no plan.json)")
         }
         let f: SweepFile
         do { f = try JSONDecoder().decode(SweepFile.self, from: data) } catch {
-            throw RunError("\(planPath): not a valid sweep plan (\(describe(error)))")
+            throw FileError(planPath, "not a valid sweep plan (\(oneLineDescription(error)))")
         }
         for r in f.runs where r.name.isEmpty || r.name.contains("/") || r.name.hasPrefix(".") {
-            throw RunError("\(planPath): run name '\(r.name)' is not a plain folder name")
+            throw FileError(planPath, "run name '\(r.name)' is not a plain folder name")
         }
         return f
     }

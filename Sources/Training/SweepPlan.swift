@@ -14,6 +14,7 @@
 // Values are strings, numbers or true (a switch such as "recompute"; false leaves it out). Any `irm train`
 // option may appear except those the sweep sets itself (name, runs, resume, threads, plan-only).
 import Foundation
+import ModelIO
 
 /// One run of a sweep: its folder name and its `irm train` options (a switch has the value "true").
 public struct SweepRun: Codable, Equatable, Sendable {
@@ -27,11 +28,6 @@ public struct SweepRun: Codable, Equatable, Sendable {
 
 /// Which `irm train` options exist and whether each takes a value (from the command's option table).
 public typealias TrainOptionKinds = [String: Bool]
-
-public struct SweepPlanError: Error, CustomStringConvertible {
-    public let description: String
-    public init(_ m: String) { description = m }
-}
 
 public struct SweepPlan: Sendable {
     public var options: [String: String]
@@ -74,11 +70,11 @@ public struct SweepPlan: Sendable {
 
     public static func load(path: String) throws -> SweepPlan {
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw SweepPlanError("\(path): no such plan file")
+            throw FileError(path, "no such plan file")
         }
         let file: PlanFile
         do { file = try JSONDecoder().decode(PlanFile.self, from: data) } catch {
-            throw SweepPlanError("\(path): not a valid sweep plan (\(describe(error))); see `irm sweep --help`")
+            throw FileError(path, "not a valid sweep plan (\(oneLineDescription(error))); see `irm sweep --help`")
         }
         func strings(_ g: [String: PlanValue]) -> [String: String] { g.compactMapValues(\.text) }
         return SweepPlan(
@@ -96,7 +92,7 @@ public struct SweepPlan: Sendable {
     /// The runs, named, with every option checked against `kinds` and every layer list against the model's
     /// `nLayers`. `source` names the plan in messages.
     public func expand(nLayers: Int, kinds: TrainOptionKinds, source: String) throws -> [SweepRun] {
-        func bad(_ m: String) -> SweepPlanError { SweepPlanError("\(source): \(m)") }
+        func bad(_ m: String) -> FileError { FileError(source, m) }
         func check(_ g: [String: String], _ place: String) throws {
             for (k, v) in g {
                 guard !SweepPlan.reserved.contains(k) else { throw bad("\(place): --\(k) is set by the sweep itself") }

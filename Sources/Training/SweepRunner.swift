@@ -7,6 +7,7 @@
 // to the sweep is passed on to its runs. A run whose sweep dies (kill -9) notices and checkpoints too
 // (stopWhenSweepEnds); a later sweep waits for such an orphan before it resumes the run.
 import Foundation
+import ModelIO
 import Numerics
 
 public struct SweepOutcome: Sendable {
@@ -171,7 +172,7 @@ public final class SweepRunner {
             _ = FileManager.default.createFile(atPath: path, contents: nil)
         }
         guard let logFile = FileHandle(forWritingAtPath: path) else {
-            throw RunError("\(path): cannot write the run's log")
+            throw FileError(path, "cannot write the run's log")
         }
         logFile.seekToEndOfFile()
         logFile.write(

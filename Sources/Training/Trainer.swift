@@ -40,7 +40,7 @@ public final class Trainer {
         guard !train.isEmpty else { throw RunError("\(config.dataset): no training examples after the split") }
         // A resumed config.json may describe an IRM for another model: refuse before allocating it.
         do { try config.irm.validate(nLayers: lm.model.config.nLayers, hidden: lm.model.config.dim) } catch {
-            throw RunError("\(run.configPath): \(error)")
+            throw FileError(run.configPath, "\(error)")
         }
         net = IRMNetwork(config: config.irm, seed: config.seed)
         adam = Adam(config: config.adam, count: net.params.count)

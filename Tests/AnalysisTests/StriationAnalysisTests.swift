@@ -92,11 +92,11 @@ final class StriationStatisticsTests: XCTestCase {
         XCTAssertEqual(try readStriationCSV(dir + "/none.csv"), [])
         try (striationCSVHeader + "\n50,0.2,0.1,0.3,7,0.01,10\n60,0.2,x,0.3,7,0.01,10\n").write(
             toFile: run.striationPath, atomically: true, encoding: .utf8)
-        let e = thrown(RunError.self) { try readStriationCSV(run.striationPath) }
+        let e = thrown(FileError.self) { try readStriationCSV(run.striationPath) }
         XCTAssertEqual(e?.description, "\(run.striationPath):3: shares must be numbers in 0...1")
         try "step,other\n".write(toFile: run.striationPath, atomically: true, encoding: .utf8)
         XCTAssertTrue(
-            thrown(RunError.self) { try readStriationCSV(run.striationPath) }?.description.contains(
+            thrown(FileError.self) { try readStriationCSV(run.striationPath) }?.description.contains(
                 ":1: expected the header") == true)
         // The chart draws and decodes.
         try writeStriationChart([a, b], title: "t", path: dir + "/s.png")
@@ -125,7 +125,7 @@ final class ProbeSetTests: XCTestCase {
         XCTAssertEqual(s.rows.count, 5)
         XCTAssertTrue(Set(s.rows).isSubset(of: Set(test)))
         XCTAssertTrue(
-            thrown(DatasetError.self) { try selectProbeQuestions(datasetsDir: "/nonexistent") }?.description.contains(
+            thrown(FileError.self) { try selectProbeQuestions(datasetsDir: "/nonexistent") }?.description.contains(
                 "/nonexistent/anger.csv") == true)
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import ModelIO
 import XCTest
 @testable import Datasets
 
@@ -24,12 +25,12 @@ final class CSVParserTests: XCTestCase {
     }
 
     func testUnterminatedQuoteNamesTheOpeningLine() throws {
-        let e = thrown(DatasetError.self) { try self.parse("question,answer\nq1,a1\nq2,\"never\nclosed\n") }
+        let e = thrown(FileError.self) { try self.parse("question,answer\nq1,a1\nq2,\"never\nclosed\n") }
         XCTAssertEqual(e?.description, "t.csv:3: unterminated quoted field")
     }
 
     func testTextAfterClosingQuote() throws {
-        let e = thrown(DatasetError.self) { try self.parse("a,b\n\"x\"y,z\n") }
+        let e = thrown(FileError.self) { try self.parse("a,b\n\"x\"y,z\n") }
         XCTAssertEqual(e?.line, 2)
         XCTAssertTrue(e?.message.contains("after a closing quote") ?? false, e?.message ?? "")
     }
@@ -73,7 +74,7 @@ final class QACSVLoaderTests: XCTestCase {
         let dir = try tempDir()
         func err(_ name: String, _ content: [UInt8]) -> String {
             let p = try! writeFile(dir, name, content)
-            return thrown(DatasetError.self) { try loadExamples(path: p) }?.description.replacingOccurrences(
+            return thrown(FileError.self) { try loadExamples(path: p) }?.description.replacingOccurrences(
                 of: dir + "/", with: "") ?? "(none)"
         }
         func err(_ name: String, _ text: String) -> String { err(name, Array(text.utf8)) }
@@ -109,7 +110,7 @@ final class QACSVLoaderTests: XCTestCase {
         XCTAssertTrue(
             err("surrogate.csv", Array("question,answer\n".utf8) + [0xED, 0xA0, 0x80]).hasPrefix(
                 "surrogate.csv:2: invalid UTF-8"))
-        let e = thrown(DatasetError.self) { try loadExamples(path: dir + "/nope.csv") }
+        let e = thrown(FileError.self) { try loadExamples(path: dir + "/nope.csv") }
         XCTAssertEqual(e?.message, "no such file")
     }
 
@@ -156,19 +157,19 @@ final class LabelledTextLoaderTests: XCTestCase {
         let dir = try tempDir()
         let p = try writeFile(dir, "l.txt", "i feel fine;joy\ni am cross;anger\ni am cross;anger\n")
         XCTAssertEqual(
-            thrown(DatasetError.self) { try loadExamples(path: p, label: "fear") }?.description,
+            thrown(FileError.self) { try loadExamples(path: p, label: "fear") }?.description,
             p + ": unknown label 'fear'; labels present: anger (2), joy (1)")
         let q = try writeFile(dir, "nosemi.txt", "ok;joy\nno label here\n")
         XCTAssertEqual(
-            thrown(DatasetError.self) { try loadExamples(path: q) }?.description,
+            thrown(FileError.self) { try loadExamples(path: q) }?.description,
             q + ":2: expected 'text;label', found no ';'")
         let r = try writeFile(dir, "nolabel.txt", "ok;joy\nempty label;\n")
         XCTAssertEqual(
-            thrown(DatasetError.self) { try loadExamples(path: r) }?.description, r + ":2: empty label after ';'")
+            thrown(FileError.self) { try loadExamples(path: r) }?.description, r + ":2: empty label after ';'")
         let s = try writeFile(dir, "bad.txt", Array("ok;joy\nok;joy\nbad ".utf8) + [0xC3, 0x28] + Array(";joy\n".utf8))
-        XCTAssertEqual(thrown(DatasetError.self) { try loadExamples(path: s) }?.line, 3)
+        XCTAssertEqual(thrown(FileError.self) { try loadExamples(path: s) }?.line, 3)
         let t = try writeFile(dir, "empty.txt", "")
-        XCTAssertEqual(thrown(DatasetError.self) { try loadExamples(path: t) }?.message, "empty file")
+        XCTAssertEqual(thrown(FileError.self) { try loadExamples(path: t) }?.message, "empty file")
     }
 }
 
@@ -197,7 +198,7 @@ final class JSONLLoaderTests: XCTestCase {
 
     func testOurSourceJSONLIsRejectedClearly() throws {
         // Datasets/source/qa.jsonl has question + style columns but no "answer"/"response".
-        let e = thrown(DatasetError.self) { try loadExamples(path: datasetsDir + "/source/qa.jsonl") }
+        let e = thrown(FileError.self) { try loadExamples(path: datasetsDir + "/source/qa.jsonl") }
         XCTAssertEqual(e?.line, 1)
         XCTAssertEqual(e?.message, "has a \"prompt\" but no \"response\"")
     }
@@ -206,7 +207,7 @@ final class JSONLLoaderTests: XCTestCase {
         let dir = try tempDir()
         func msg(_ text: String) -> String {
             let p = try! writeFile(dir, "e.jsonl", text)
-            return thrown(DatasetError.self) { try loadExamples(path: p) }?.description.replacingOccurrences(
+            return thrown(FileError.self) { try loadExamples(path: p) }?.description.replacingOccurrences(
                 of: dir + "/", with: "") ?? ""
         }
         XCTAssertTrue(msg("{\"text\": \"ok\"}\n{\"text\": \"broken\"\n").hasPrefix("e.jsonl:2: invalid JSON"))
@@ -223,7 +224,7 @@ final class JSONLLoaderTests: XCTestCase {
         let bad = try writeFile(
             dir, "u.jsonl", Array("{\"text\": \"ok\"}\n{\"text\": \"".utf8) + [0xFE] + Array("\"}\n".utf8))
         XCTAssertEqual(
-            thrown(DatasetError.self) { try loadExamples(path: bad) }?.description,
+            thrown(FileError.self) { try loadExamples(path: bad) }?.description,
             bad + ":2: invalid UTF-8: byte 0xFE is byte 11 of the line")
         print("sample JSONL syntax error: " + msg("{\"text\": \"ok\"}\n{\"text\": \"broken\"\n"))
     }
@@ -248,14 +249,14 @@ final class SQuADLoaderTests: XCTestCase {
         let dir = try tempDir()
         let a = try writeFile(dir, "a.json", "{\"data\": [{\"paragraphs\": [{\"qas\": [{\"id\": \"x\"}]}]}]}")
         XCTAssertEqual(
-            thrown(DatasetError.self) { try loadExamples(path: a) }?.description,
+            thrown(FileError.self) { try loadExamples(path: a) }?.description,
             a + ": not SQuAD JSON: missing \"question\" at .data[0].paragraphs[0].qas[0]")
         let b = try writeFile(dir, "b.json", "{\"data\": [")
         XCTAssertTrue(
-            thrown(DatasetError.self) { try loadExamples(path: b) }?.message.hasPrefix("invalid JSON") ?? false)
+            thrown(FileError.self) { try loadExamples(path: b) }?.message.hasPrefix("invalid JSON") ?? false)
         let c = try writeFile(dir, "c.json", "{\"data\": []}")
         XCTAssertEqual(
-            thrown(DatasetError.self) { try loadExamples(path: c) }?.message, "no questions found in \"data\"")
+            thrown(FileError.self) { try loadExamples(path: c) }?.message, "no questions found in \"data\"")
     }
 
     /// A test split: questions without answers (no "answers" key, or an empty list). Evaluation takes the
@@ -275,7 +276,7 @@ final class SQuADLoaderTests: XCTestCase {
                 Example(prompt: "Who wrote Hamlet?", response: "", source: "test.json#2")
             ])
         XCTAssertEqual(
-            thrown(DatasetError.self) { try loadExamples(path: t) }?.description,
+            thrown(FileError.self) { try loadExamples(path: t) }?.description,
             t
                 + ": none of its 2 questions has an answer: training needs answers (irm eval --questions takes such a file for its questions)"
         )
@@ -293,12 +294,12 @@ final class FormatAndResolverTests: XCTestCase {
         let dir = try tempDir()
         let p = try writeFile(dir, "lines.dat", "hello there;joy\n")
         XCTAssertEqual(
-            thrown(DatasetError.self) { try loadExamples(path: p) }?.message,
+            thrown(FileError.self) { try loadExamples(path: p) }?.message,
             "cannot tell the dataset format from the extension '.dat'; use --format with one of: csv, labelled, jsonl, squad"
         )
         XCTAssertEqual(try loadExamples(path: p, format: .labelled).map(\.response), ["hello there"])
         XCTAssertEqual(
-            thrown(DatasetError.self) { try loadExamples(path: datasetsDir + "/anger.csv", label: "anger") }?.message,
+            thrown(FileError.self) { try loadExamples(path: datasetsDir + "/anger.csv", label: "anger") }?.message,
             "--label applies only to labelled text (text;label) files, not to format 'csv'")
     }
 
@@ -308,13 +309,13 @@ final class FormatAndResolverTests: XCTestCase {
         XCTAssertEqual(try resolveDataset(carerVal, datasetsDir: datasetsDir), carerVal)
         XCTAssertEqual(availableDatasets(datasetsDir: datasetsDir), ["anger", "fear", "joy", "neutral", "sadness"])
         XCTAssertEqual(
-            thrown(DatasetError.self) { try resolveDataset("angry", datasetsDir: datasetsDir) }?.description,
+            thrown(FileError.self) { try resolveDataset("angry", datasetsDir: datasetsDir) }?.description,
             "angry: no such dataset or file (datasets in \(datasetsDir): anger, fear, joy, neutral, sadness)")
         XCTAssertEqual(
-            thrown(DatasetError.self) { try resolveDataset("no/such.csv", datasetsDir: datasetsDir) }?.description,
+            thrown(FileError.self) { try resolveDataset("no/such.csv", datasetsDir: datasetsDir) }?.description,
             "no/such.csv: no such file")
         XCTAssertEqual(
-            thrown(DatasetError.self) { try resolveDataset(datasetsDir, datasetsDir: datasetsDir) }?.message,
+            thrown(FileError.self) { try resolveDataset(datasetsDir, datasetsDir: datasetsDir) }?.message,
             "is a directory, not a dataset file")
     }
 }

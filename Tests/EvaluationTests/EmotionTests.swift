@@ -1,4 +1,5 @@
 import Foundation
+import ModelIO
 import XCTest
 @testable import Evaluation
 import Training
@@ -137,11 +138,11 @@ final class EmotionLexiconTests: XCTestCase {
         let dir = try tempDir()
         let p = try writeFile(dir, "lex.json", "{\"emotions\": {\"joy\": [\"happy\", \"very happy\"]}}")
         XCTAssertEqual(
-            thrown(DatasetError.self) { try EmotionLexicon.load(path: p) }?.message,
+            thrown(FileError.self) { try EmotionLexicon.load(path: p) }?.message,
             "joy: entry 'very happy' is not a single word")
         let q = try writeFile(dir, "lex2.json", "{\"words\": {}}")
         XCTAssertTrue(
-            thrown(DatasetError.self) { try EmotionLexicon.load(path: q) }?.message.hasPrefix("not an emotion lexicon")
+            thrown(FileError.self) { try EmotionLexicon.load(path: q) }?.message.hasPrefix("not an emotion lexicon")
                 ?? false)
     }
 }

@@ -1,6 +1,7 @@
 // Font, colormap, heatmap and line chart: pixel-level checks on the canvas and, for the heatmap, on the
 // PNG as read back by the Python decoder. Also writes sample figures to /tmp/irm-figures for a human look.
 import Foundation
+import ModelIO
 import XCTest
 @testable import Figures
 import TestSupport
@@ -192,7 +193,7 @@ final class FigureTests: XCTestCase {
                 values: [1, 2, 3], rows: 2, cols: 2, spec: HeatmapSpec(title: ""),
                 path: "/tmp/never-written.png")
         ) { e in
-            XCTAssertEqual((e as? ImageWriteError)?.path, "/tmp/never-written.png")
+            XCTAssertEqual((e as? FileError)?.file, "/tmp/never-written.png")
         }
         XCTAssertFalse(FileManager.default.fileExists(atPath: "/tmp/never-written.png"))
     }

@@ -172,13 +172,13 @@ final class PNGCodecTests: XCTestCase {
         let img = PNGImage(width: 1, height: 1, channels: 3, pixels: [1, 2, 3])
         let missing = "/nonexistent-dir-irm/x.png"
         XCTAssertThrowsError(try img.write(to: missing)) { e in
-            XCTAssertEqual((e as? ModelIOError)?.file, missing)
+            XCTAssertEqual((e as? FileError)?.file, missing)
             XCTAssertTrue("\(e)".hasPrefix(missing + ": "), "\(e)")
         }
         // Target is an existing non-empty directory: rename fails, and the temporary file is removed.
         let dir = try tempDir() + "/target-is-dir"
         try FileManager.default.createDirectory(atPath: dir + "/inner", withIntermediateDirectories: true)
-        XCTAssertThrowsError(try img.write(to: dir)) { e in XCTAssertEqual((e as? ModelIOError)?.file, dir) }
+        XCTAssertThrowsError(try img.write(to: dir)) { e in XCTAssertEqual((e as? FileError)?.file, dir) }
         let parent = (dir as NSString).deletingLastPathComponent
         let leftovers = try FileManager.default.contentsOfDirectory(atPath: parent).filter { $0.contains(".tmp-") }
         XCTAssertEqual(leftovers, [])

@@ -22,7 +22,7 @@ func hexFloats(_ s: String) -> [Float] {
     }
 }
 
-/// Asserts that `body` throws a ModelIOError whose file ends with `file` and whose message contains
+/// Asserts that `body` throws a FileError whose file ends with `file` and whose message contains
 /// every fragment.
 func assertModelIOError(
     _ body: () throws -> Void, file: String, contains fragments: [String],
@@ -30,8 +30,8 @@ func assertModelIOError(
 ) {
     do {
         try body()
-        XCTFail("expected a ModelIOError", file: sourceFile, line: line)
-    } catch let e as ModelIOError {
+        XCTFail("expected a FileError", file: sourceFile, line: line)
+    } catch let e as FileError {
         XCTAssertTrue(
             e.file.hasSuffix(file), "error names '\(e.file)', expected '\(file)': \(e)",
             file: sourceFile, line: line)
@@ -39,7 +39,7 @@ func assertModelIOError(
             XCTAssertTrue(e.message.contains(f), "message lacks '\(f)': \(e)", file: sourceFile, line: line)
         }
     } catch {
-        XCTFail("expected a ModelIOError, got \(error)", file: sourceFile, line: line)
+        XCTFail("expected a FileError, got \(error)", file: sourceFile, line: line)
     }
 }
 

@@ -430,13 +430,13 @@ final class ReportTests: XCTestCase {
         XCTAssertEqual(m.cols, 3)
         XCTAssertEqual(m.values, v)
         XCTAssertEqual(
-            "\(thrown(ModelIOError.self) { try parseMatrixCSV("layer,0,1\n0,1\n", path: "m.csv") }!)",
+            "\(thrown(FileError.self) { try parseMatrixCSV("layer,0,1\n0,1\n", path: "m.csv") }!)",
             "m.csv: line 2: expected 2 values after the label")
         XCTAssertEqual(
-            "\(thrown(ModelIOError.self) { try parseMatrixCSV("layer,0\n0,nan\n", path: "m.csv") }!)",
+            "\(thrown(FileError.self) { try parseMatrixCSV("layer,0\n0,nan\n", path: "m.csv") }!)",
             "m.csv: line 2: 'nan' is not a finite number")
         XCTAssertEqual(
-            "\(thrown(ModelIOError.self) { try parseMatrixCSV("layer,0,1\n0,1,2\n", path: "m.csv", maxValues: 1) }!)",
+            "\(thrown(FileError.self) { try parseMatrixCSV("layer,0,1\n0,1,2\n", path: "m.csv", maxValues: 1) }!)",
             "m.csv: a 1 × 2 matrix is larger than 1 values")
     }
 

@@ -362,7 +362,7 @@ final class TokenizerTests: XCTestCase {
         do {
             _ = try body()
             XCTFail("no error for \(path)")
-        } catch let e as ModelIOError {
+        } catch let e as FileError {
             XCTAssertEqual(e.file, path)
             XCTAssertTrue(e.message.contains(contains), e.description)
             XCTAssertFalse(e.description.contains("\n"))
