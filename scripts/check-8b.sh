@@ -11,16 +11,12 @@
 # of every up-projection neuron of both GGUFs; `neurons compare` of base against
 # instruct. Prints a Markdown table (wall time, peak RSS, the plan). Not part of `make test`.
 # Settings: WORK (default /tmp/irm-check-8b, ~26 GB), SHAPE=tiny-llama3 (the same check in a minute), KEEP=1.
-set -euo pipefail
-cd "$(dirname "$0")/.."
+CHECK=check-8b
+source "$(dirname "$0")/check-shape-lib.sh"
 WORK=${WORK:-/tmp/irm-check-8b}
 SHAPE=${SHAPE:-llama3.1-8b}
 VOCAB=128256
-[ -x /usr/bin/time ] || { apt-get update -qq && apt-get install -y -qq time >/dev/null; }
-mkdir -p "$WORK"
-swift build -c release --product irm >/dev/null
-swift build -c release --product irm-mkmodel >/dev/null
-IRM=$PWD/.build/release/irm MK=$PWD/.build/release/irm-mkmodel
+setup
 HF=$WORK/Llama-3.1-8B HFI=$WORK/Llama-3.1-8B-Instruct
 GGUF=$WORK/llama-3.1-8b.Q4_K_M.gguf GGUFI=$WORK/llama-3.1-8b-instruct.Q4_K_M.gguf
 
@@ -43,45 +39,14 @@ mk() { # mk LABEL ARGS...: irm-mkmodel once, timed
 [ -f "$GGUFI" ] || mk "Instruct Q4_K_M GGUF" --gguf "$GGUFI" --type q4_k_m --seed 1
 ls -l "$HF" "$GGUF" "$GGUFI" >&2
 
-rows=()
-step() { # step MODEL-LABEL COMMAND-LABEL PLAN ARGS...: irm ARGS under GNU time; a failure fails the check
-    local label=$1 what=$2 plan=$3; shift 3
-    local log=$WORK/log.${label// /_}.${what//[ \/()]/_}
-    echo "check-8b: $label: irm $*" >&2
-    if ! /usr/bin/time -f "%e %M" -o "$WORK/time" "$IRM" "$@" >"$log" 2>&1; then
-        tail -5 "$log" >&2; echo "check-8b: FAILED: irm $*" >&2; exit 1
-    fi
-    read -r secs kb <"$WORK/time"
-    rows+=("| $label | $what | $secs | $(awk -v k="$kb" 'BEGIN{printf "%.2f", k*1024/1e9}') | $plan |")
-}
-
 for label in hf-fp16 gguf-q4_k_m; do
     model=$HF; [ "$label" = gguf-q4_k_m ] && model=$GGUF
     "$IRM" info --model "$model" >"$WORK/info.$label"
     grep -q "scaling llama3\|scaling per-pair divisors" "$WORK/info.$label" ||
-        { cat "$WORK/info.$label" >&2; echo "check-8b: $label: no Llama 3.1 RoPE scaling" >&2; exit 1; }
+        { cat "$WORK/info.$label" >&2; fail "$label: no Llama 3.1 RoPE scaling"; }
     grep -q "^chat  *Llama 3" "$WORK/info.$label" ||
-        { cat "$WORK/info.$label" >&2; echo "check-8b: $label: the chat format is not Llama 3's" >&2; exit 1; }
-    weights=$(awk '$1=="in" && $2=="memory" {print $3}' "$WORK/info.$label")
-    step "$label" info "$weights (weights)" info --model "$model"
-    step "$label" "generate 8 (chat)" "$weights (weights)" generate --model "$model" --chat \
-        --prompt "What is your favourite animal?" --max-tokens 8 --stats
-    step "$label" logits "$weights (weights)" logits --model "$model" --chat --prompt "What is your favourite animal?" \
-        --out "$WORK/logits.$label.f32"
-    [ "$(stat -c %s "$WORK/logits.$label.f32")" = $((VOCAB * 4)) ] ||
-        { echo "check-8b: logits are not $VOCAB floats" >&2; exit 1; }
-    train=(train --model "$model" --dataset anger --limit 24 --batch-size 1 --seq-len 64 --max-steps 2
-           --eval-every 2 --sample-tokens 0 --no-heatmaps --runs "$WORK/runs" --max-memory 24G)
-    rm -rf "$WORK/runs/$label"
-    extra=()
-    if ! "$IRM" "${train[@]}" --name "$label" --plan-only >"$WORK/plan.$label" 2>&1; then
-        suggestion=$(sed -n 's/.*try \(.*\) (needs .*/\1/p' "$WORK/plan.$label" | sed 's/ (needs.*//; s/),.*//')
-        [ -n "$suggestion" ] || { cat "$WORK/plan.$label" >&2; echo "check-8b: no plan suggestion" >&2; exit 1; }
-        read -r -a extra <<<"$suggestion"
-        "$IRM" "${train[@]}" "${extra[@]}" --name "$label" --plan-only >"$WORK/plan.$label" 2>&1
-    fi
-    plan=$(awk '$1=="total" {print $2" "$3}' "$WORK/plan.$label" | tail -1)
-    step "$label" "train 2 steps ${extra[*]:-(default IRM)}" "$plan (plan)" "${train[@]}" "${extra[@]}" --name "$label"
+        { cat "$WORK/info.$label" >&2; fail "$label: the chat format is not Llama 3's"; }
+    model_steps "$label" "$model" "What is your favourite animal?" --max-memory 24G
 done
 # The screened map (8-bit screen + exact rescoring, the default where the CPU has AVX-512 VNNI) against the exact
 # one on the last layer: the same tokens and logits bit for bit (scripts/nmap_equal.py reads both files).
@@ -91,7 +56,7 @@ step "gguf-q4_k_m base" "neurons map --layers $last --exact" "-" neurons map --m
 step "gguf-q4_k_m base" "neurons map --layers $last" "-" neurons map --model "$GGUF" --layers "$last" \
     --out "$WORK/neurons.screened.nmap"
 python3 scripts/nmap_equal.py "$WORK/neurons.exact.nmap" "$WORK/neurons.screened.nmap" | tee "$WORK/screen-vs-exact" >&2 ||
-    { echo "check-8b: the screened map differs from the exact one" >&2; exit 1; }
+    fail "the screened map differs from the exact one"
 # Every up-projection neuron of both GGUFs (the paper's map), then base against instruct.
 for label in base instruct; do
     model=$GGUF; [ "$label" = instruct ] && model=$GGUFI
@@ -101,12 +66,7 @@ step "gguf-q4_k_m" "neurons compare base vs instruct" "-" neurons compare --map 
     --map "$WORK/neurons.instruct.nmap"
 overall=$(grep -m1 '^overall' "$WORK/log.gguf-q4_k_m.neurons_compare_base_vs_instruct" || true)
 
-echo
-echo "make check-8b ($SHAPE), $(date -u +%Y-%m-%d), commit $(git rev-parse --short HEAD), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) threads, kernels $("$IRM" info --model "$GGUF" | awk '$1=="kernels" {print $2}')"
-echo
-echo "| model | command | time (s) | peak RSS (GB) | plan |"
-echo "|---|---|---:|---:|---:|"
-printf '%s\n' "${rows[@]}"
+table "make check-8b ($SHAPE), kernels $("$IRM" info --model "$GGUF" | awk '$1=="kernels" {print $2}')"
 echo
 echo "neurons compare, base vs instruct (random weights, so near 1/vocab expected): $overall"
 echo "screened vs exact map, layer $last: $(tr '\n' ';' <"$WORK/screen-vs-exact")"
