@@ -8,7 +8,9 @@ import Foundation
 import ModelIO
 
 public struct IRMConfig: Codable, Hashable, Sendable {
-    public var hidden: Int  // h, the model's residual width
+    /// h, the model's residual width (its `dim`; `hidden` as the reference and irm_config call it, not the MLP's
+    /// hiddenDim).
+    public var hidden: Int
     public var widthMultiplier: Int = 3  // w (reference: 3)
     public var depth: Int = 5  // Linear layers (reference: 5)
     public var layers: [Int]  // injection layers, ascending

@@ -61,7 +61,7 @@ extension LlamaModel {
         // Final norm and LM head, for the rows asked for.
         let rows = allLogits ? T : 1
         let first = T - rows
-        rmsnormForward(xb, nil, x + first * dim, w.outputNorm.ptr, T: rows, C: dim, eps: c.normEps)
+        rmsnormForward(xb, nil, x + first * dim, w.outputNorm.ptr, rows: rows, C: dim, eps: c.normEps)
         var logits = [Float](repeating: 0, count: rows * c.vocabSize)
         logits.withUnsafeMutableBufferPointer { matmul(xb, rows, w.output, $0.baseAddress!) }
         return logits

@@ -47,7 +47,7 @@ extension LlamaModel {
         let c = config, lw = weights.layers[l], N = B * T, kvLen = pos0 + T
         o.xIn?.update(from: o.x, count: N * c.dim)
         // Attention block.
-        rmsnormForward(o.xb, o.rstd1, o.x, lw.attnNorm.ptr, T: N, C: c.dim, eps: c.normEps)
+        rmsnormForward(o.xb, o.rstd1, o.x, lw.attnNorm.ptr, rows: N, C: c.dim, eps: c.normEps)
         // One parallel region for the three projections (and below for gate, up and SwiGLU): a decode step
         // is 5 regions per layer (q/k/v, attention, o, gate/up, down), each a fork/join of the worker pool.
         matmul(o.xb, N, [(lw.wq, o.q), (lw.wk, o.k + pos0 * c.kvDim), (lw.wv, o.v + pos0 * c.kvDim)])
@@ -63,7 +63,7 @@ extension LlamaModel {
         intervention?.afterAttention(layer: l, residual: o.x, T: N, pos0: pos0, replay: replay)
         o.xMid?.update(from: o.x, count: N * c.dim)
         // MLP block.
-        rmsnormForward(o.xb, o.rstd2, o.x, lw.ffnNorm.ptr, T: N, C: c.dim, eps: c.normEps)
+        rmsnormForward(o.xb, o.rstd2, o.x, lw.ffnNorm.ptr, rows: N, C: c.dim, eps: c.normEps)
         let H = c.hiddenDim
         matmulPair(o.xb, N, lw.wGate, o.gate, lw.wUp, o.up) { rows, cols in
             for m in rows { let i = m * H + cols.lowerBound; swigluForward(o.h + i, o.gate + i, o.up + i, cols.count) }
@@ -82,20 +82,20 @@ extension LlamaModel {
         let c = config, lw = weights.layers[l], S = a.layers[l], N = a.N, T = a.T
         // MLP block: dH = dX·W_down, through SwiGLU, back through W_gate/W_up, then the RMSNorm (the
         // residual's own gradient already sits in dX, so the norm's adds to it).
-        matmulBackward(a.dX, N, lw.wDown, a.h)
-        swigluBackward(a.dGate, a.dUp, a.h, S.gate, S.up, N * c.hiddenDim)
+        matmulBackward(a.dX, N, lw.wDown, a.dH)
+        swigluBackward(a.dGate, a.dUp, a.dH, S.gate, S.up, N * c.hiddenDim)
         matmulBackward(a.dGate, N, lw.wGate, a.dXb)
         matmulBackward(a.dUp, N, lw.wUp, a.dXb, accumulate: true)
-        rmsnormBackward(a.dX, a.dXb, S.xMid, lw.ffnNorm.ptr, S.rstd2, T: N, C: c.dim, accumulate: true)
+        rmsnormBackward(a.dX, a.dXb, S.xMid, lw.ffnNorm.ptr, S.rstd2, rows: N, C: c.dim, accumulate: true)
         receiver?.afterAttentionGradient(layer: l, grad: a.dX, N: N)
         guard throughAttention else { return }
 
         // Attention block, one sequence at a time (each attends only to itself).
-        matmulBackward(a.dX, N, lw.wo, a.att)
+        matmulBackward(a.dX, N, lw.wo, a.dAtt)
         for b in 0..<a.B {
             let qo = b * T * c.qDim, ko = b * T * c.kvDim
             attentionBackward(
-                dq: a.dq + qo, dk: a.dk + ko, dv: a.dv + ko, dout: a.att + qo,
+                dq: a.dq + qo, dk: a.dk + ko, dv: a.dv + ko, dout: a.dAtt + qo,
                 q: S.q + qo, k: S.k + ko, v: S.v + ko, probs: S.probs + b * c.nHeads * T * T,
                 ds: a.ds, T: T, nHeads: c.nHeads, nKVHeads: c.nKVHeads, headDim: c.headDim)
             ropeBackward(a.dq + qo, T: T, nHeads: c.nHeads, headDim: c.headDim, rope)
@@ -104,6 +104,6 @@ extension LlamaModel {
         matmulBackward(a.dq, N, lw.wq, a.dXb)
         matmulBackward(a.dk, N, lw.wk, a.dXb, accumulate: true)
         matmulBackward(a.dv, N, lw.wv, a.dXb, accumulate: true)
-        rmsnormBackward(a.dX, a.dXb, S.xIn, lw.attnNorm.ptr, S.rstd1, T: N, C: c.dim, accumulate: true)
+        rmsnormBackward(a.dX, a.dXb, S.xIn, lw.attnNorm.ptr, S.rstd1, rows: N, C: c.dim, accumulate: true)
     }
 }

@@ -1,10 +1,10 @@
 // RMSNorm (Zhang & Sennrich 2019), as in Llama: y = x / sqrt(mean(x²) + eps) · g.
 import Numerics
 
-/// out[T,C] = x[T,C] · rstd[t] · w[C];  saves rstd[T] (1/rms per row) when given, for the backward.
+/// out[rows,C] = x[rows,C] · rstd[r] · w[C];  saves rstd[rows] (1/rms per row) when given, for the backward.
 public func rmsnormForward(
     _ out: UnsafeMutablePointer<Float>, _ rstd: UnsafeMutablePointer<Float>?,
-    _ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, T: Int, C: Int, eps: Float
+    _ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, rows: Int, C: Int, eps: Float
 ) {
     let os = SendablePointer(out), xs = SendableConstPointer(x), ws = SendableConstPointer(w)
     let rs = rstd.map { SendablePointer($0) }
@@ -16,7 +16,7 @@ public func rmsnormForward(
             for i in 0..<C { ot[i] = xt[i] * s * ws.p[i] }
         }
     }
-    if T * C < 32768 { body(0..<T) } else { parallelRanges(T, body) }
+    if rows * C < 32768 { body(0..<rows) } else { parallelRanges(rows, body) }
 }
 
 /// Backward of rmsnormForward w.r.t. x only (the gain is frozen):
@@ -24,11 +24,11 @@ public func rmsnormForward(
 /// Accumulates into dx when `accumulate` (the residual stream's gradient already sits there).
 public func rmsnormBackward(
     _ dx: UnsafeMutablePointer<Float>, _ dy: UnsafePointer<Float>, _ x: UnsafePointer<Float>,
-    _ w: UnsafePointer<Float>, _ rstd: UnsafePointer<Float>, T: Int, C: Int, accumulate: Bool
+    _ w: UnsafePointer<Float>, _ rstd: UnsafePointer<Float>, rows: Int, C: Int, accumulate: Bool
 ) {
     let dxs = SendablePointer(dx), dys = SendableConstPointer(dy), xs = SendableConstPointer(x)
     let ws = SendableConstPointer(w), rs = SendableConstPointer(rstd)
-    parallelRanges(T) { range in
+    parallelRanges(rows) { range in
         for t in range {
             let xt = xs.p + t * C, dyt = dys.p + t * C, dxt = dxs.p + t * C
             let r = rs.p[t]

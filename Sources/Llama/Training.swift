@@ -38,7 +38,7 @@ extension LlamaModel {
             layerForward(l, a.views(l), B: a.B, T: a.T, pos0: 0, rope: rope, intervention: intervention)
         }
         a.xFinal.update(from: a.x, count: N * c.dim)
-        rmsnormForward(a.xnF, a.rstdF, a.x, w.outputNorm.ptr, T: N, C: c.dim, eps: c.normEps)
+        rmsnormForward(a.xnF, a.rstdF, a.x, w.outputNorm.ptr, rows: N, C: c.dim, eps: c.normEps)
     }
 
     /// Mean cross-entropy over rows with a target ≥ 0, without a backward pass (validation).
@@ -62,7 +62,7 @@ extension LlamaModel {
         a.dXb.update(repeating: 0, count: N * c.dim)
         let loss = crossEntropy(
             xn: a.xnF, targets: targets, head: w.output, dim: c.dim, dxn: a.dXb, buffers: a.headBuffers)
-        rmsnormBackward(a.dX, a.dXb, a.xFinal, w.outputNorm.ptr, a.rstdF, T: N, C: c.dim, accumulate: false)
+        rmsnormBackward(a.dX, a.dXb, a.xFinal, w.outputNorm.ptr, a.rstdF, rows: N, C: c.dim, accumulate: false)
 
         let rope = RopeTable(positions: 0, count: a.T, config: c)
         let lowest = inputGradient ? 0 : stopLayer

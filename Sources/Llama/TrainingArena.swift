@@ -34,6 +34,11 @@ public final class TrainingArena: @unchecked Sendable {
     var layers: [SavedLayer]
     var xFinal, rstdF, xnF: UnsafeMutablePointer<Float>!
     var x, xb, att, h, dGate, dUp, dq, dk, dv, ds, dX, dXb: UnsafeMutablePointer<Float>!
+    /// The backward's names for the two forward buffers it reuses: d loss / d h [N, hiddenDim] (the SwiGLU output,
+    /// W_down's input) is written into `h`, d loss / d att [N, qDim] (W_o's input) into `att`. Each is dead in the
+    /// forward sense by then (the layer's backward has read what it needed from the saved views).
+    var dH: UnsafeMutablePointer<Float>! { h }
+    var dAtt: UnsafeMutablePointer<Float>! { att }
     var headLogits, headIn, headInGrad: UnsafeMutablePointer<Float>!
 
     typealias View = ReferenceWritableKeyPath<TrainingArena, UnsafeMutablePointer<Float>?>

@@ -177,7 +177,7 @@ struct NeuronsShow: Command {
 
     func run() throws {
         let (map, path) = try source.read()
-        let (l, i) = try Neurons.parseNeuron(neuron, what: "show", nLayers: map.modelLayers, hidden: map.hiddenDim)
+        let (l, i) = try Neurons.parseNeuron(neuron, what: "show", nLayers: map.modelLayers, mlpWidth: map.hiddenDim)
         guard let e = map.entry(layer: l, index: i) else {
             throw CLIError(
                 "\(neuron): layer \(l) is not in \(path) (it maps layers \(map.layers.map(String.init).joined(separator: ",")))"
@@ -224,7 +224,8 @@ struct NeuronsClamp: Command {
         threads.apply()
         let lm = try model.load()
         let m = lm.model, c = m.config, tok = lm.tokenizer
-        let (layer, index) = try Neurons.parseNeuron(neuron, what: "--neuron", nLayers: c.nLayers, hidden: c.hiddenDim)
+        let (layer, index) = try Neurons.parseNeuron(
+            neuron, what: "--neuron", nLayers: c.nLayers, mlpWidth: c.hiddenDim)
         let ids = try prompt.tokens(lm)
         guard ids.count + maxTokens <= c.maxSeqLen else {
             throw CLIError("prompt + --max-tokens exceed the context of \(c.maxSeqLen)")
@@ -458,7 +459,7 @@ enum Neurons {
     }
 
     /// "12:345" → (12, 345), checked against the model's shape.
-    static func parseNeuron(_ s: String, what: String, nLayers: Int, hidden: Int) throws -> (Int, Int) {
+    static func parseNeuron(_ s: String, what: String, nLayers: Int, mlpWidth: Int) throws -> (Int, Int) {
         let parts = s.split(separator: ":", omittingEmptySubsequences: false)
         guard parts.count == 2, let l = Int(parts[0]), let i = Int(parts[1]) else {
             throw CLIError("\(what) expects LAYER:INDEX like 12:345, got '\(s)'")
@@ -466,8 +467,8 @@ enum Neurons {
         guard l >= 0, l < nLayers else {
             throw CLIError("\(what) \(s): layer \(l) is out of range (the model has layers 0-\(nLayers - 1))")
         }
-        guard i >= 0, i < hidden else {
-            throw CLIError("\(what) \(s): index \(i) is out of range (the MLP has neurons 0-\(hidden - 1))")
+        guard i >= 0, i < mlpWidth else {
+            throw CLIError("\(what) \(s): index \(i) is out of range (the MLP has neurons 0-\(mlpWidth - 1))")
         }
         return (l, i)
     }

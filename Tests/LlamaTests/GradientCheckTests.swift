@@ -23,13 +23,13 @@ final class GradientCheckTests: XCTestCase {
         for i in 0..<C { w[i] += 1.5 }
         func L(_ x: [Float]) -> Double {
             var y = [Float](repeating: 0, count: T * C)
-            rmsnormForward(&y, nil, x, w, T: T, C: C, eps: 1e-5)
+            rmsnormForward(&y, nil, x, w, rows: T, C: C, eps: 1e-5)
             return zip(y, r).reduce(0) { $0 + Double($1.0 * $1.1) }
         }
         var y = [Float](repeating: 0, count: T * C), rstd = [Float](repeating: 0, count: T)
-        rmsnormForward(&y, &rstd, x, w, T: T, C: C, eps: 1e-5)
+        rmsnormForward(&y, &rstd, x, w, rows: T, C: C, eps: 1e-5)
         var dx = [Float](repeating: 0.5, count: T * C)
-        rmsnormBackward(&dx, r, x, w, rstd, T: T, C: C, accumulate: true)  // accumulate onto 0.5
+        rmsnormBackward(&dx, r, x, w, rstd, rows: T, C: C, accumulate: true)  // accumulate onto 0.5
         for i in 0..<T * C { assertClose(Double(dx[i] - 0.5), fd(&x, i, eps: 1e-3, L), "rmsnorm dx[\(i)]") }
     }
 
