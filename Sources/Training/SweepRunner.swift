@@ -255,7 +255,6 @@ func lastLine(of path: String, preferring prefix: String? = nil) -> String {
     return line.map { String($0).replacingOccurrences(of: "\u{1B}[K", with: "") } ?? ""
 }
 
-/// The lowest validation loss in metrics.csv.
 /// The lowest validation loss in metrics.csv; nil when there is none or the file is absent or not readable.
 public func bestValidationLoss(_ run: RunFolder) -> Double? {
     (try? MetricsCSV.read(run.metricsPath))?.compactMap(\.valLoss).min()
