@@ -43,7 +43,7 @@ public final class TrainingSession {
     /// Why the plan does not fit, with settings that would ("the run needs … ; try --recompute, or …"); nil if
     /// it fits.
     public let planShortfall: String?
-    /// Set by `prepare`.
+    /// Set by `prepare` (call it before `run`).
     public private(set) var lm: LoadedModel!
     public private(set) var data: RunData!
     public private(set) var trainer: Trainer!
@@ -68,9 +68,7 @@ public final class TrainingSession {
         try config.irm.validate(nLayers: model.nLayers)
         self.available = available
         let c = config
-        plan = MemoryPlan.make(
-            model: model, weightBytes: weightBytes, irm: c.irm, B: c.batchSize, T: c.seqLen,
-            recompute: c.recompute, available: available)
+        plan = Self.memoryPlan(c, model, weightBytes, T: c.seqLen, available: available)
         if plan.fits {
             planShortfall = nil
         } else {
@@ -92,13 +90,11 @@ public final class TrainingSession {
         lm = try config.loadModel()
         data = try prepareRunData(config, lm: lm)
         if data.dropped > 0 {
-            warn("\(data.dropped) examples skipped (prompt longer than --seq-len \(config.seqLen))")
+            Self.warn("\(data.dropped) examples skipped (prompt longer than --seq-len \(config.seqLen))")
         }
         // The activations are sized for the longest example, which may be shorter than --seq-len.
         if let T = (data.train + data.val).map({ $0.ids.count }).max(), T < config.seqLen {
-            plan = MemoryPlan.make(
-                model: model, weightBytes: weightBytes, irm: config.irm, B: config.batchSize, T: T,
-                recompute: config.recompute, available: available)
+            plan = Self.memoryPlan(config, model, weightBytes, T: T, available: available)
             say("memory plan for the longest example (\(T) tokens): \(formatBytes(plan.total))")
         }
         if !resuming {
@@ -149,6 +145,13 @@ public final class TrainingSession {
         return true
     }
 
+    /// The plan of config's batch for sequences of T tokens.
+    static func memoryPlan(_ c: TrainConfig, _ m: LlamaConfig, _ weightBytes: Int, T: Int, available: Int) -> MemoryPlan
+    {
+        MemoryPlan.make(
+            model: m, weightBytes: weightBytes, irm: c.irm, B: c.batchSize, T: T, recompute: c.recompute,
+            available: available)
+    }
+
     static func warn(_ m: String) { FileHandle.standardError.write(Data("irm train: \(m)\n".utf8)) }
-    func warn(_ m: String) { Self.warn(m) }
 }
