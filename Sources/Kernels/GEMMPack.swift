@@ -130,45 +130,15 @@ public func packBTransposed<I: KernelISA, S: WidenSource>(
     _ isa: I.Type, _ s: S.Type, nr: Int, _ w: UnsafeRawPointer, ldw: Int, rows N: Int,
     n0: Int, nc: Int, k0: Int, kc: Int, _ out: UnsafeMutablePointer<Float>
 ) {
-    let panels = (nc + nr - 1) / nr
-    let kc8 = kc & ~7
-    let raw = UnsafeMutableRawPointer(out)
-    for pnl in 0..<panels {
+    for pnl in 0..<(nc + nr - 1) / nr {
         let j0 = n0 + pnl * nr
-        let dst = raw + pnl * kc * nr * 4
         for half in 0..<nr / 8 {
             let r0 = j0 + half * 8
-            let valid = min(8, N - r0)
-            let hoff = half * 32
-            if valid == 8 {
-                let b = r0 * ldw + k0
-                var k = 0
-                while k < kc8 {
-                    let e = b + k
-                    var v = (
-                        S.load8(w, e), S.load8(w, e + ldw), S.load8(w, e + 2 * ldw), S.load8(w, e + 3 * ldw),
-                        S.load8(w, e + 4 * ldw), S.load8(w, e + 5 * ldw), S.load8(w, e + 6 * ldw),
-                        S.load8(w, e + 7 * ldw)
-                    )
-                    transpose8x8(&v)
-                    let d = dst + k * nr * 4 + hoff, row = nr * 4
-                    d.storeBytes(of: v.0, toByteOffset: 0, as: SIMD8<Float>.self)
-                    d.storeBytes(of: v.1, toByteOffset: row, as: SIMD8<Float>.self)
-                    d.storeBytes(of: v.2, toByteOffset: 2 * row, as: SIMD8<Float>.self)
-                    d.storeBytes(of: v.3, toByteOffset: 3 * row, as: SIMD8<Float>.self)
-                    d.storeBytes(of: v.4, toByteOffset: 4 * row, as: SIMD8<Float>.self)
-                    d.storeBytes(of: v.5, toByteOffset: 5 * row, as: SIMD8<Float>.self)
-                    d.storeBytes(of: v.6, toByteOffset: 6 * row, as: SIMD8<Float>.self)
-                    d.storeBytes(of: v.7, toByteOffset: 7 * row, as: SIMD8<Float>.self)
-                    k += 8
-                }
-                let o = dst.assumingMemoryBound(to: Float.self) + half * 8
-                while k < kc {
-                    for j in 0..<8 { o[k * nr + j] = S.load1(w, b + j * ldw + k) }
-                    k += 1
-                }
+            let o = out + pnl * kc * nr + half * 8
+            if N - r0 >= 8 {
+                packEightColumns(S.self, w, r0 * ldw + k0, ldw: ldw, kc: kc, o, nr: nr)
             } else {
-                let o = dst.assumingMemoryBound(to: Float.self) + half * 8
+                let valid = max(0, N - r0)
                 for k in 0..<kc {
                     for j in 0..<8 { o[k * nr + j] = j < valid ? S.load1(w, (r0 + j) * ldw + k0 + k) : 0 }
                 }
@@ -177,22 +147,58 @@ public func packBTransposed<I: KernelISA, S: WidenSource>(
     }
 }
 
-/// B[k, j] = W[j, k] for W in a block format: each panel's 16 rows are dequantized (one scale per group)
-/// into a row-major fp32 tile, which the 8×8-transposing pack then packs. (Dequantizing inside
-/// `packBTransposed` itself, through `SrcQuant.load8`, decodes a group's scale once per 8 weights.)
+/// out[k·nr + j] = W[j, k] for 8 rows j of W starting at element `start` (row stride ldw), k in 0..<kc: one
+/// 8-column group of a packed B panel, 8×8 blocks transposed in registers.
+@inlinable @inline(__always)
+func packEightColumns<S: WidenSource>(
+    _ s: S.Type, _ w: UnsafeRawPointer, _ start: Int, ldw: Int, kc: Int, _ out: UnsafeMutablePointer<Float>, nr: Int
+) {
+    let d0 = UnsafeMutableRawPointer(out), row = nr * 4
+    var k = 0
+    while k + 8 <= kc {
+        let e = start + k
+        var v = (
+            S.load8(w, e), S.load8(w, e + ldw), S.load8(w, e + 2 * ldw), S.load8(w, e + 3 * ldw),
+            S.load8(w, e + 4 * ldw), S.load8(w, e + 5 * ldw), S.load8(w, e + 6 * ldw), S.load8(w, e + 7 * ldw)
+        )
+        transpose8x8(&v)
+        let d = d0 + k * row
+        d.storeBytes(of: v.0, toByteOffset: 0, as: SIMD8<Float>.self)
+        d.storeBytes(of: v.1, toByteOffset: row, as: SIMD8<Float>.self)
+        d.storeBytes(of: v.2, toByteOffset: 2 * row, as: SIMD8<Float>.self)
+        d.storeBytes(of: v.3, toByteOffset: 3 * row, as: SIMD8<Float>.self)
+        d.storeBytes(of: v.4, toByteOffset: 4 * row, as: SIMD8<Float>.self)
+        d.storeBytes(of: v.5, toByteOffset: 5 * row, as: SIMD8<Float>.self)
+        d.storeBytes(of: v.6, toByteOffset: 6 * row, as: SIMD8<Float>.self)
+        d.storeBytes(of: v.7, toByteOffset: 7 * row, as: SIMD8<Float>.self)
+        k += 8
+    }
+    while k < kc {
+        for j in 0..<8 { out[k * nr + j] = S.load1(w, start + j * ldw + k) }
+        k += 1
+    }
+}
+
+/// B[k, j] = W[j, k] for W in a block format: 8 rows at a time are dequantized (one scale per group) into a
+/// row-major fp32 tile of 8 × KC (8 KB at KC 256, so it stays in L1 beside the panel being written), which is
+/// then transposed 8×8 into its 8 columns of the panel. (Dequantizing inside `packBTransposed` itself, through
+/// `SrcQuant.load8`, decodes a group's scale once per 8 weights; a tile of a whole NR-row panel, 32 KB on
+/// AVX-512, spilled out of L1.)
 @inlinable @inline(__always)
 public func packBTransposedQuant<I: KernelISA, F: QuantFormat>(
     _ isa: I.Type, _ f: F.Type, nr: Int, _ w: UnsafeRawPointer, rowBytes: Int, rows N: Int,
     n0: Int, nc: Int, k0: Int, kc: Int, _ out: UnsafeMutablePointer<Float>
 ) {
-    withUnsafeTemporaryAllocation(of: Float.self, capacity: nr * kc) { t in
+    withUnsafeTemporaryAllocation(of: Float.self, capacity: 8 * kc) { t in
         let tile = t.baseAddress!
         for pnl in 0..<(nc + nr - 1) / nr {
-            let j0 = n0 + pnl * nr, valid = min(nr, N - j0)
-            for r in 0..<valid { dequantizeRange(F.self, w + (j0 + r) * rowBytes, k0, kc, tile + r * kc) }
-            packBTransposed(
-                I.self, SrcF32.self, nr: nr, UnsafeRawPointer(tile), ldw: kc, rows: valid, n0: 0, nc: nr, k0: 0, kc: kc,
-                out + pnl * kc * nr)
+            for half in 0..<nr / 8 {
+                let r0 = n0 + pnl * nr + half * 8, valid = max(0, min(8, N - r0))
+                for r in 0..<valid { dequantizeRange(F.self, w + (r0 + r) * rowBytes, k0, kc, tile + r * kc) }
+                if valid < 8 { (tile + valid * kc).update(repeating: 0, count: (8 - valid) * kc) }
+                packEightColumns(
+                    SrcF32.self, UnsafeRawPointer(tile), 0, ldw: kc, kc: kc, out + pnl * kc * nr + half * 8, nr: nr)
+            }
         }
     }
 }
@@ -243,10 +249,39 @@ public func packARowMajor<I: KernelISA>(
         let valid = min(gemmMR, M - i0)
         let o = out + pnl * kc * gemmMR
         if valid == gemmMR {
-            let r0 = a + i0 * lda + k0, r1 = r0 + lda, r2 = r1 + lda, r3 = r2 + lda, r4 = r3 + lda, r5 = r4 + lda
-            for k in 0..<kc {
-                let d = o + k * 6
-                d[0] = r0[k]; d[1] = r1[k]; d[2] = r2[k]; d[3] = r3[k]; d[4] = r4[k]; d[5] = r5[k]
+            // 8 values of each of the 6 rows, transposed 8×8 in registers (two rows of zeros): lane block j is
+            // the 6 values of column k + j, stored 6 floats apart in increasing j, each store's 2 extra lanes
+            // overwritten by the next; the last block's 6 values are stored as 4 + 2.
+            let r0 = UnsafeRawPointer(a + i0 * lda + k0), row = lda * 4
+            let d = UnsafeMutableRawPointer(o)
+            var k = 0
+            while k + 8 <= kc {
+                let e = r0 + k * 4
+                var v = (
+                    e.loadUnaligned(as: SIMD8<Float>.self), e.loadUnaligned(fromByteOffset: row, as: SIMD8<Float>.self),
+                    e.loadUnaligned(fromByteOffset: 2 * row, as: SIMD8<Float>.self),
+                    e.loadUnaligned(fromByteOffset: 3 * row, as: SIMD8<Float>.self),
+                    e.loadUnaligned(fromByteOffset: 4 * row, as: SIMD8<Float>.self),
+                    e.loadUnaligned(fromByteOffset: 5 * row, as: SIMD8<Float>.self), SIMD8<Float>(), SIMD8<Float>()
+                )
+                transpose8x8(&v)
+                let dk = d + k * 24
+                dk.storeBytes(of: v.0, toByteOffset: 0, as: SIMD8<Float>.self)
+                dk.storeBytes(of: v.1, toByteOffset: 24, as: SIMD8<Float>.self)
+                dk.storeBytes(of: v.2, toByteOffset: 48, as: SIMD8<Float>.self)
+                dk.storeBytes(of: v.3, toByteOffset: 72, as: SIMD8<Float>.self)
+                dk.storeBytes(of: v.4, toByteOffset: 96, as: SIMD8<Float>.self)
+                dk.storeBytes(of: v.5, toByteOffset: 120, as: SIMD8<Float>.self)
+                dk.storeBytes(of: v.6, toByteOffset: 144, as: SIMD8<Float>.self)
+                dk.storeBytes(of: v.7.lowHalf, toByteOffset: 168, as: SIMD4<Float>.self)
+                dk.storeBytes(of: v.7[4], toByteOffset: 184, as: Float.self)
+                dk.storeBytes(of: v.7[5], toByteOffset: 188, as: Float.self)
+                k += 8
+            }
+            let p = a + i0 * lda + k0
+            while k < kc {
+                for i in 0..<gemmMR { o[k * 6 + i] = p[i * lda + k] }
+                k += 1
             }
         } else {
             for k in 0..<kc {

@@ -27,35 +27,53 @@ public func attentionForward(
         vs = SendableConstPointer(v)
     let ps = probs.map { SendablePointer($0) }
     parallelRanges(nHeads * T) { range in
-        withScratch(floats: (transposed ? hd * ld : 0) + ld) { buf in
-            let s = buf, kt = buf + ld  // s: one row of scores, then of weights; kt: [hd, ld]
+        withScratch(floats: (transposed ? hd * ld : 0) + rowBlock * ld) { buf in
+            let s = buf, kt = buf + rowBlock * ld  // s: rowBlock rows of scores, then of weights; kt: [hd, ld]
             var ktHead = -1
-            for row in range {
+            var row = range.lowerBound
+            while row < range.upperBound {
                 let h = row / T, t = row % T
                 let kvh = h / group
-                let n = pos0 + t + 1  // keys 0 ..< n are visible
-                let qv = qs.p + t * qDim + h * hd
+                // rowBlock queries of one head at once where the range and the head have them (the transposed
+                // scores only): each key and value row loaded once for all of them.
+                let R =
+                    transposed && hd % 16 == 0 && t + rowBlock <= T && row + rowBlock <= range.upperBound ? rowBlock : 1
+                let nLast = pos0 + t + R  // keys visible to the block's last query
                 if transposed {
                     if kvh != ktHead {
                         transposeRows(kt, ld: ld, ks.p + kvh * hd, stride: kvDim, n: kvLen, hd: hd)
                         ktHead = kvh
                     }
-                    scoresTransposed(s, qv, kt, ld: ld, hd: hd, blocks: (n + 7) / 8, scale: scale)
+                    let x = qs.p + t * qDim + h * hd
+                    if R == rowBlock {
+                        scoresTransposedRows(
+                            s, ldS: ld, x, ldX: qDim, kt, ld: ld, hd: hd, blocks: (nLast + 7) / 8, scale: scale)
+                    } else {
+                        scoresTransposed(s, x, kt, ld: ld, hd: hd, blocks: (nLast + 7) / 8, scale: scale)
+                    }
                 } else {
-                    for j in 0..<n { s[j] = dot(qv, ks.p + j * kvDim + kvh * hd, hd) * scale }
+                    let qv = qs.p + t * qDim + h * hd
+                    for j in 0..<nLast { s[j] = dot(qv, ks.p + j * kvDim + kvh * hd, hd) * scale }
                 }
-                var mx = -Float.infinity
-                for j in 0..<n { mx = max(mx, s[j]) }
-                let inv = 1 / expShiftedInPlace(s, n, mx)
-                for j in 0..<n { s[j] *= inv }
-                combineRows(
-                    os.p + t * qDim + h * hd, s, cs: 1, vs.p + kvh * hd, rs: kvDim, n: n, hd: hd, scale: 1,
-                    accumulate: false)
-                if let ps {
-                    let p = ps.p + (h * T + t) * kvLen
-                    p.update(from: s, count: n)
-                    if n < kvLen { (p + n).update(repeating: 0, count: kvLen - n) }
+                for r in 0..<R {
+                    let sr = s + r * ld, n = pos0 + t + r + 1  // keys 0 ..< n are visible to query t + r
+                    let inv = 1 / expShiftedInPlace(sr, n, maxElement(sr, n))
+                    scaleInPlace(sr, n, by: inv)
+                    if n < nLast { (sr + n).update(repeating: 0, count: nLast - n) }  // adds 0 in the block's sum
+                    if let ps {
+                        let p = ps.p + (h * T + t + r) * kvLen
+                        p.update(from: sr, count: n)
+                        if n < kvLen { (p + n).update(repeating: 0, count: kvLen - n) }
+                    }
                 }
+                let o = os.p + t * qDim + h * hd, v = vs.p + kvh * hd
+                if R == rowBlock {
+                    combineRowsBlock(
+                        o, ldO: qDim, s, ldC: ld, cs: 1, v, rs: kvDim, n: nLast, hd: hd, scale: 1, accumulate: false)
+                } else {
+                    combineRows(o, s, cs: 1, v, rs: kvDim, n: nLast, hd: hd, scale: 1, accumulate: false)
+                }
+                row += R
             }
         }
     }
@@ -80,42 +98,72 @@ public func attentionBackward(
     let dos = SendableConstPointer(dout), qs = SendableConstPointer(q), ks = SendableConstPointer(k)
     let vs = SendableConstPointer(v), ps = SendableConstPointer(probs), dss = SendablePointer(ds)
 
-    // Pass A, one (head, query) row at a time: ds and dq (dp against V transposed, as the forward's scores).
+    // Pass A, rowBlock (head, query) rows at a time where they have them: ds and dq (dp against V transposed,
+    // as the forward's scores). ds is written up to the block's last key, zeros past each row's diagonal (pass B
+    // reads blocks of keys, and adds 0 for those).
     parallelRanges(nHeads * T) { range in
-        withScratch(floats: hd * ld + ld) { buf in
-            let dp = buf, vt = buf + ld
+        withScratch(floats: hd * ld + rowBlock * ld) { buf in
+            let dp = buf, vt = buf + rowBlock * ld
             var vtHead = -1
-            for row in range {
+            var row = range.lowerBound
+            while row < range.upperBound {
                 let h = row / T, t = row % T, kvh = h / group
-                let p = ps.p + (h * T + t) * T, d = dss.p + (h * T + t) * T
+                let R = hd % 16 == 0 && t + rowBlock <= T && row + rowBlock <= range.upperBound ? rowBlock : 1
+                let nLast = t + R
                 if kvh != vtHead {
                     transposeRows(vt, ld: ld, vs.p + kvh * hd, stride: kvDim, n: T, hd: hd)
                     vtHead = kvh
                 }
-                scoresTransposed(dp, dos.p + t * qDim + h * hd, vt, ld: ld, hd: hd, blocks: (t + 8) / 8, scale: 1)
-                var sum: Float = 0
-                for j in 0...t { sum += p[j] * dp[j] }
-                for j in 0...t { d[j] = p[j] * (dp[j] - sum) }
-                combineRows(
-                    dqs.p + t * qDim + h * hd, d, cs: 1, ks.p + kvh * hd, rs: kvDim, n: t + 1, hd: hd, scale: scale,
-                    accumulate: false)
+                let x = dos.p + t * qDim + h * hd, d = dss.p + (h * T + t) * T
+                if R == rowBlock {
+                    scoresTransposedRows(
+                        dp, ldS: ld, x, ldX: qDim, vt, ld: ld, hd: hd, blocks: (nLast + 7) / 8, scale: 1)
+                } else {
+                    scoresTransposed(dp, x, vt, ld: ld, hd: hd, blocks: (nLast + 7) / 8, scale: 1)
+                }
+                for r in 0..<R {
+                    let n = t + r + 1, dr = d + r * T
+                    softmaxBackwardRow(dr, ps.p + (h * T + t + r) * T, dp + r * ld, n)
+                    if n < T { (dr + n).update(repeating: 0, count: T - n) }
+                }
+                let o = dqs.p + t * qDim + h * hd, kk = ks.p + kvh * hd
+                if R == rowBlock {
+                    combineRowsBlock(
+                        o, ldO: qDim, d, ldC: T, cs: 1, kk, rs: kvDim, n: nLast, hd: hd, scale: scale, accumulate: false
+                    )
+                } else {
+                    combineRows(o, d, cs: 1, kk, rs: kvDim, n: nLast, hd: hd, scale: scale, accumulate: false)
+                }
+                row += R
             }
         }
     }
-    // Pass B, one (KV head, key) row at a time: dk and dv, summed over the group's query heads.
+    // Pass B, rowBlock (KV head, key) rows at a time where they have them: dk and dv, summed over the group's
+    // query heads. Keys j0 ..< j0+R read queries t ≥ j0; ds and p are 0 above the diagonal, so the queries a key
+    // does not see add 0.
     parallelRanges(nKVHeads * T) { range in
-        for row in range {
+        var row = range.lowerBound
+        while row < range.upperBound {
             let kvh = row / T, j = row % T
+            let R = hd % 16 == 0 && j + rowBlock <= T && row + rowBlock <= range.upperBound ? rowBlock : 1
             let dkj = dks.p + j * kvDim + kvh * hd, dvj = dvs.p + j * kvDim + kvh * hd
             for h in kvh * group..<(kvh + 1) * group {
                 let first = h == kvh * group, col = (h * T + j) * T + j  // ds[h, t, j] for t = j ..< T
-                combineRows(
-                    dkj, dss.p + col, cs: T, qs.p + j * qDim + h * hd, rs: qDim, n: T - j, hd: hd, scale: scale,
-                    accumulate: !first)
-                combineRows(
-                    dvj, ps.p + col, cs: T, dos.p + j * qDim + h * hd, rs: qDim, n: T - j, hd: hd, scale: 1,
-                    accumulate: !first)
+                let q = qs.p + j * qDim + h * hd, o = dos.p + j * qDim + h * hd
+                if R == rowBlock {
+                    combineRowsBlock(
+                        dkj, ldO: kvDim, dss.p + col, ldC: 1, cs: T, q, rs: qDim, n: T - j, hd: hd, scale: scale,
+                        accumulate: !first)
+                    combineRowsBlock(
+                        dvj, ldO: kvDim, ps.p + col, ldC: 1, cs: T, o, rs: qDim, n: T - j, hd: hd, scale: 1,
+                        accumulate: !first)
+                } else {
+                    combineRows(
+                        dkj, dss.p + col, cs: T, q, rs: qDim, n: T - j, hd: hd, scale: scale, accumulate: !first)
+                    combineRows(dvj, ps.p + col, cs: T, o, rs: qDim, n: T - j, hd: hd, scale: 1, accumulate: !first)
+                }
             }
+            row += R
         }
     }
 }
@@ -175,6 +223,91 @@ func scoresTransposed(
     }
 }
 
+/// Rows of queries (or keys) the training attention handles at once: each key, value or query row it reads is
+/// then loaded once for 4 rows instead of once per row (the single-row loops were load-bound).
+let rowBlock = 4
+
+/// scoresTransposed for rowBlock rows x_r = x + r·ldX into s + r·ldS, with each score the same FMA chain over d
+/// (so the same bits as one row at a time): 16 keys × 4 rows in 8 accumulators per pass.
+@inline(__always)
+func scoresTransposedRows(
+    _ s: UnsafeMutablePointer<Float>, ldS: Int, _ x: UnsafePointer<Float>, ldX: Int, _ kt: UnsafePointer<Float>,
+    ld: Int, hd: Int, blocks: Int, scale: Float
+) {
+    let rk = UnsafeRawPointer(kt), rs = UnsafeMutableRawPointer(s), sv = SIMD8<Float>(repeating: scale)
+    let x0 = x, x1 = x + ldX, x2 = x + 2 * ldX, x3 = x + 3 * ldX
+    var b = 0
+    while b < blocks {
+        let two = b + 1 < blocks  // a second block of 8 keys in this pass
+        var a00 = SIMD8<Float>(), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00, a31 = a00
+        for d in 0..<hd {
+            let o = 4 * (d * ld + 8 * b)
+            let k0 = rk.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self)
+            let k1 = two ? rk.loadUnaligned(fromByteOffset: o + 32, as: SIMD8<Float>.self) : k0
+            var xv = SIMD8<Float>(repeating: x0[d])
+            a00.addProduct(xv, k0); a01.addProduct(xv, k1)
+            xv = SIMD8<Float>(repeating: x1[d])
+            a10.addProduct(xv, k0); a11.addProduct(xv, k1)
+            xv = SIMD8<Float>(repeating: x2[d])
+            a20.addProduct(xv, k0); a21.addProduct(xv, k1)
+            xv = SIMD8<Float>(repeating: x3[d])
+            a30.addProduct(xv, k0); a31.addProduct(xv, k1)
+        }
+        let ob = 32 * b, row = 4 * ldS
+        rs.storeBytes(of: a00 * sv, toByteOffset: ob, as: SIMD8<Float>.self)
+        rs.storeBytes(of: a10 * sv, toByteOffset: ob + row, as: SIMD8<Float>.self)
+        rs.storeBytes(of: a20 * sv, toByteOffset: ob + 2 * row, as: SIMD8<Float>.self)
+        rs.storeBytes(of: a30 * sv, toByteOffset: ob + 3 * row, as: SIMD8<Float>.self)
+        if two {
+            rs.storeBytes(of: a01 * sv, toByteOffset: ob + 32, as: SIMD8<Float>.self)
+            rs.storeBytes(of: a11 * sv, toByteOffset: ob + 32 + row, as: SIMD8<Float>.self)
+            rs.storeBytes(of: a21 * sv, toByteOffset: ob + 32 + 2 * row, as: SIMD8<Float>.self)
+            rs.storeBytes(of: a31 * sv, toByteOffset: ob + 32 + 3 * row, as: SIMD8<Float>.self)
+        }
+        b += 2
+    }
+}
+
+/// combineRows for rowBlock outputs o + r·ldO with coefficients c + r·ldC (each with stride cs), over the same
+/// rows r: o_r[d] = scale·Σ_{i<n} c_r[i·cs]·r[i·rs + d] (+ o_r[d]), each sum the same FMA chain over i as
+/// combineRows (the same bits): 16 outputs × 4 rows in 8 accumulators per pass. hd a multiple of 16 (callers
+/// take one row at a time otherwise).
+@inline(__always)
+func combineRowsBlock(
+    _ o: UnsafeMutablePointer<Float>, ldO: Int, _ c: UnsafePointer<Float>, ldC: Int, cs: Int,
+    _ r: UnsafePointer<Float>, rs: Int, n: Int, hd: Int, scale: Float, accumulate: Bool
+) {
+    let sv = SIMD8<Float>(repeating: scale)
+    let c0 = c, c1 = c + ldC, c2 = c + 2 * ldC, c3 = c + 3 * ldC
+    @inline(__always) func finish(_ a: SIMD8<Float>, _ row: Int, _ d: Int) {
+        let ro = UnsafeMutableRawPointer(o + row * ldO)
+        var v = a * sv
+        if accumulate { v += ro.loadUnaligned(fromByteOffset: 4 * d, as: SIMD8<Float>.self) }
+        ro.storeBytes(of: v, toByteOffset: 4 * d, as: SIMD8<Float>.self)
+    }
+    var d0 = 0
+    while d0 + 16 <= hd {
+        var a00 = SIMD8<Float>(), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00, a31 = a00
+        for i in 0..<n {
+            let rowp = UnsafeRawPointer(r + i * rs + d0)
+            let v0 = rowp.loadUnaligned(fromByteOffset: 0, as: SIMD8<Float>.self)
+            let v1 = rowp.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self)
+            let ci = i * cs
+            var cv = SIMD8<Float>(repeating: c0[ci])
+            a00.addProduct(cv, v0); a01.addProduct(cv, v1)
+            cv = SIMD8<Float>(repeating: c1[ci])
+            a10.addProduct(cv, v0); a11.addProduct(cv, v1)
+            cv = SIMD8<Float>(repeating: c2[ci])
+            a20.addProduct(cv, v0); a21.addProduct(cv, v1)
+            cv = SIMD8<Float>(repeating: c3[ci])
+            a30.addProduct(cv, v0); a31.addProduct(cv, v1)
+        }
+        finish(a00, 0, d0); finish(a01, 0, d0 + 8); finish(a10, 1, d0); finish(a11, 1, d0 + 8)
+        finish(a20, 2, d0); finish(a21, 2, d0 + 8); finish(a30, 3, d0); finish(a31, 3, d0 + 8)
+        d0 += 16
+    }
+}
+
 /// o[d] = scale·Σ_{i<n} c[i·cs]·r[i·rs + d] for d < hd, plus o[d] when `accumulate`.
 @inline(__always)
 func combineRows(
@@ -216,6 +349,24 @@ func combineRows(
         o[d0] = scale * a + (accumulate ? o[d0] : 0)
         d0 += 1
     }
+}
+
+/// d[j] = p[j]·(dp[j] − Σ_j' p[j']·dp[j']) for j < n: the gradient through one softmax row.
+@inline(__always)
+func softmaxBackwardRow(
+    _ d: UnsafeMutablePointer<Float>, _ p: UnsafePointer<Float>, _ dp: UnsafePointer<Float>, _ n: Int
+) {
+    let sum = dot(p, dp, n), sv = SIMD8<Float>(repeating: sum)
+    let rd = UnsafeMutableRawPointer(d), rp = UnsafeRawPointer(p), rdp = UnsafeRawPointer(dp)
+    var j = 0
+    while j + 8 <= n {
+        let v =
+            rp.loadUnaligned(fromByteOffset: 4 * j, as: SIMD8<Float>.self)
+            * (rdp.loadUnaligned(fromByteOffset: 4 * j, as: SIMD8<Float>.self) - sv)
+        rd.storeBytes(of: v, toByteOffset: 4 * j, as: SIMD8<Float>.self)
+        j += 8
+    }
+    while j < n { d[j] = p[j] * (dp[j] - sum); j += 1 }
 }
 
 /// p[j] = e^(p[j] − m) for j < n (every p[j] ≤ m), and their sum: one softmax row before its normalisation.

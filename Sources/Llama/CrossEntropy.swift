@@ -14,9 +14,11 @@ public struct LossResult: Sendable {
 }
 
 /// Rows of logits computed at once, of N rows at most: enough rows that the LM head's packing (a dequantization,
-/// for a quantized head) is shared by many, while the [rows, vocab] logits stay near 32 MB (170 rows of SmolLM2's
-/// 49152; 64 rows, the old fixed chunk, packed the whole head again for every 64 rows).
-public func crossEntropyChunkRows(vocab: Int, rows N: Int) -> Int { max(1, min(N, max(64, (1 << 23) / max(vocab, 1)))) }
+/// for a quantized head, streamed from memory: 30 MB for SmolLM2's Q8_0 head) is shared by many, while the
+/// [rows, vocab] logits stay near 128 MB: 682 rows of SmolLM2's 49152 (a training batch's 512 target rows in one
+/// chunk; the 170 rows of a 32 MB cap packed the head 3 times forward and 3 times backward), 261 of Llama 3's
+/// 128256, 1048 of Llama 2's 32000. 64 rows at least.
+public func crossEntropyChunkRows(vocab: Int, rows N: Int) -> Int { max(1, min(N, max(64, (1 << 25) / max(vocab, 1)))) }
 
 /// Where one chunk of crossEntropy works: logits [chunk, vocab], the chunk's inputs and input gradients [chunk, dim].
 public struct CrossEntropyBuffers {
@@ -57,13 +59,13 @@ func crossEntropy(
                 for i in range {
                     let row = ls.p + i * V
                     let target = Int(targets[rows[start + i]])
-                    let mx = rowMax(row, V)
+                    let mx = maxElement(row, V)
                     let zt = Double(row[target] - mx)
                     let (sum, ez) = expShiftedSum(row, V, mx)
                     // −log p_t = log S − z_t; H = −Σ p log p = log S − Σ e·z / S (z = logit − max, e = e^z).
                     lp.p[2 * i] = log(sum) - zt
                     lp.p[2 * i + 1] = log(sum) - ez / sum
-                    scale(row, V, Float(1 / sum) * invCount)
+                    scaleInPlace(row, V, by: Float(1 / sum) * invCount)
                     row[target] -= invCount
                 }
             }
@@ -76,24 +78,6 @@ func crossEntropy(
         start += R
     }
     return result
-}
-
-/// max of row[0 ..< n].
-@inline(__always)
-private func rowMax(_ row: UnsafePointer<Float>, _ n: Int) -> Float {
-    let raw = UnsafeRawPointer(row)
-    var m = SIMD8<Float>(repeating: -.infinity)
-    var j = 0
-    while j + 8 <= n {
-        let v = raw.loadUnaligned(fromByteOffset: 4 * j, as: SIMD8<Float>.self)
-        m = SIMD8(
-            max(m[0], v[0]), max(m[1], v[1]), max(m[2], v[2]), max(m[3], v[3]),
-            max(m[4], v[4]), max(m[5], v[5]), max(m[6], v[6]), max(m[7], v[7]))
-        j += 8
-    }
-    var mx = m.max()
-    while j < n { mx = max(mx, row[j]); j += 1 }
-    return mx
 }
 
 /// row[j] = e^(row[j] − m) in place (every row[j] ≤ m), Σ_j of them, and Σ_j e_j·(row[j] − m) (for the entropy): in
@@ -123,18 +107,4 @@ private func expShiftedSum(_ row: UnsafeMutablePointer<Float>, _ n: Int, _ m: Fl
         row[j] = e; total += Double(e); totalEZ += Double(e * z); j += 1
     }
     return (total, totalEZ)
-}
-
-/// row[j] *= s.
-@inline(__always)
-private func scale(_ row: UnsafeMutablePointer<Float>, _ n: Int, _ s: Float) {
-    let raw = UnsafeMutableRawPointer(row), sv = SIMD8<Float>(repeating: s)
-    var j = 0
-    while j + 8 <= n {
-        raw.storeBytes(
-            of: raw.loadUnaligned(fromByteOffset: 4 * j, as: SIMD8<Float>.self) * sv, toByteOffset: 4 * j,
-            as: SIMD8<Float>.self)
-        j += 8
-    }
-    while j < n { row[j] *= s; j += 1 }
 }

@@ -5,7 +5,8 @@ import Numerics
 /// Attention forward and backward against a plain double-precision reference, on shapes that take each of
 /// attentionForward's two score paths (keys transposed for a prefill or a training forward; one dot product per
 /// key for a decode step) and every tail of the vector loops (head dims not a multiple of 32 or of 8, key
-/// counts not a multiple of 8, grouped-query heads, a KV cache ahead of the queries).
+/// counts not a multiple of 8, grouped-query heads, a KV cache ahead of the queries), and the blocks of 4 query
+/// or key rows the training attention takes where the head size is a multiple of 16 (beside single rows).
 final class AttentionTests: XCTestCase {
     /// out[t, h] = Σ_j softmax_j(q[t,h]·k[j,g]/√hd) v[j,g] over j ≤ pos0 + t, in Double; and the weights.
     func reference(
@@ -40,7 +41,7 @@ final class AttentionTests: XCTestCase {
         // the per-key dot path (T < 8, no weights kept); the same with weights kept (training: transposed).
         for (T, pos0, H, KV, hd) in [
             (13, 0, 4, 2, 12), (9, 5, 3, 1, 64), (37, 0, 6, 2, 72), (3, 20, 2, 2, 40), (1, 30, 4, 1, 64),
-            (5, 0, 4, 2, 8)
+            (5, 0, 4, 2, 8), (37, 0, 4, 2, 32)
         ] {
             let kvLen = pos0 + T
             let q = (0..<T * H * hd).map { _ in rng.normal() }
@@ -71,7 +72,7 @@ final class AttentionTests: XCTestCase {
     /// dq, dk, dv of L = Σ out·r against the same formulas in Double from the reference's weights.
     func testBackwardMatchesReference() {
         var rng = Rng(seed: 22)
-        for (T, H, KV, hd) in [(13, 4, 2, 12), (9, 3, 1, 64), (37, 6, 2, 72), (2, 2, 2, 8)] {
+        for (T, H, KV, hd) in [(13, 4, 2, 12), (9, 3, 1, 64), (37, 6, 2, 72), (2, 2, 2, 8), (37, 4, 2, 32)] {
             let q = (0..<T * H * hd).map { _ in rng.normal() }
             let k = (0..<T * KV * hd).map { _ in rng.normal() }
             let v = (0..<T * KV * hd).map { _ in rng.normal() }
