@@ -129,7 +129,17 @@ public struct GEMMPlan: @unchecked Sendable {
         nChunks = (N + nc - 1) / nc
         self.nChunks = nChunks
         var mChunks = 1
-        if nChunks < threads { mChunks = min((threads + nChunks - 1) / nChunks, (M + gemmMR - 1) / gemmMR) }
+        if nChunks < threads {
+            mChunks = (threads + nChunks - 1) / nChunks
+        } else if nChunks < 4 * threads && nChunks % threads != 0 {
+            // Few column chunks that do not go round evenly (N = 192 on AVX-512: 3 chunks of 2 panels on 2
+            // threads, one thread idle for a third of the product): rows split too, so that the tasks are a
+            // multiple of the threads. B is then packed once per row chunk.
+            var a = nChunks, b = threads
+            while b != 0 { (a, b) = (b, a % b) }
+            mChunks = threads / a
+        }
+        mChunks = max(1, min(mChunks, (M + gemmMR - 1) / gemmMR))
         mChunk = ((M + mChunks - 1) / mChunks + gemmMR - 1) / gemmMR * gemmMR
         mChunks = (M + mChunk - 1) / mChunk
         mcBlock = min(mcMax, mChunk)

@@ -37,7 +37,6 @@ private func smolStepProducts(layers L: Int = 30) -> [TrainProduct] {
 
 func benchGEMMTrain(_ o: BenchOptions) {
     let threads = numThreads
-    let peak = peakFMA(threads: threads, iters: 1_000_000, reps: 3)
     var rng = Rng(seed: 5)
     var total = 0.0
     var rows: [(TrainProduct, Double)] = []
@@ -67,6 +66,9 @@ func benchGEMMTrain(_ o: BenchOptions) {
         total += t * Double(p.perStep)
         rows.append((p, t))
     }
+    // The peak after the products, with the pool's threads running: measured first (a few ms, while the workers
+    // were still being started) it ranged over 90–220 GFLOP/s on one machine.
+    let peak = peakFMA(threads: threads, iters: 4_000_000, reps: 5)
     for (p, t) in rows {
         let g = 2.0 * Double(p.M) * Double(p.N) * Double(p.K) / t / 1e9
         emit(

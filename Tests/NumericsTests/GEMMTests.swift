@@ -207,17 +207,37 @@ final class GEMMTests: XCTestCase {
         }
     }
 
+    /// A product with few column chunks is cut so that its tasks go round the threads evenly (N = 192 on the
+    /// AVX-512 path was 3 tasks on 2 threads: one thread idle for a third of it).
+    func testFewColumnChunksGoRoundTheThreads() {
+        let saved = numThreads
+        defer { numThreads = saved }
+        var rng = Rng(seed: 7)
+        let x = FloatBuffer(count: 1024 * 576), y = FloatBuffer(count: 1024 * 320)
+        for N in [150, 192, 250, 320] {
+            let W = randomWeight(N, 576, .f32, &rng).0
+            for threads in [2, 3] {
+                numThreads = threads
+                let p = gemmPlan(
+                    M: 1024, N: N, K: 576, a: .rowMajor(x.ptr, ld: 576), b: .transposed(W), c: y.ptr, ldc: N,
+                    accumulate: false)
+                XCTAssertTrue(
+                    p.tasks % threads == 0 || p.nChunks >= 4 * threads, "N \(N), \(threads) threads: \(p.tasks) tasks")
+            }
+        }
+    }
+
     /// The shape added to the thread-count test below does exercise the shared packed A on several threads.
     func testSeveralColumnTasksSharePackedA() {
         let saved = numThreads
         defer { numThreads = saved }
         var rng = Rng(seed: 6)
-        let W = randomWeight(150, 100, .f32, &rng).0
-        let x = FloatBuffer(count: 400 * 100), y = FloatBuffer(count: 400 * 150)
+        let W = randomWeight(250, 100, .f32, &rng).0
+        let x = FloatBuffer(count: 400 * 100), y = FloatBuffer(count: 400 * 250)
         func shares() -> Bool {
             GEMMPlan.sharePackedA([
                 gemmPlan(
-                    M: 400, N: 150, K: 100, a: .rowMajor(x.ptr, ld: 100), b: .transposed(W), c: y.ptr, ldc: 150,
+                    M: 400, N: 250, K: 100, a: .rowMajor(x.ptr, ld: 100), b: .transposed(W), c: y.ptr, ldc: 250,
                     accumulate: false)
             ])
         }
@@ -239,6 +259,8 @@ final class GEMMTests: XCTestCase {
             (1, 1500, 700), (3, 1001, 577), (8, 1500, 700), (130, 577, 1100), (64, 2100, 300), (20, 3000, 200),
             // More rows than one packed A block: with several threads the column tasks share one packed A
             // (GEMMPlan.sharePackedA), with one thread the only task packs its own.
+            (400, 250, 100),
+            // Column chunks that do not go round the threads (3 of 2 panels on AVX-512): rows split as well.
             (400, 150, 100)
         ] {
             for type in [WeightType.f32, .f16, .bf16] {
