@@ -187,6 +187,44 @@ final class QuantTests: XCTestCase {
         }
     }
 
+    /// The exact decode GEMV's written-out Q4_K and Q6_K row products are the generic one's arithmetic in the same
+    /// order: equal bit for bit (on rows with large, small and zero scales: awkwardValues).
+    func testWrittenOutKQuantRowsEqualTheGenericOne() {
+        var rng = Rng(seed: 13)
+        for type in [WeightType.q4_K, .q6_K] {
+            for K in [256, 768] {
+                let N = 9
+                let (W, _, _) = quantized(awkwardValues(N * K, &rng), rows: N, cols: K, type)
+                let x = randomArray(K, &rng)
+                let G = type == .q4_K ? 32 : 16
+                // Σx per group of G, as gemvQuantRows prepares them (the min terms of Q4_K).
+                let sums = (0..<K / G).map { g -> Float in
+                    var s = SIMD8<Float>()
+                    for p in 0..<G / 8 { s += SIMD8<Float>(x[(g * G + 8 * p)..<(g * G + 8 * p + 8)]) }
+                    return s.sum()
+                }
+                for n in 0..<N {
+                    let row = W.base + n * W.rowBytes
+                    let (written, generic) = x.withUnsafeBufferPointer { xp in
+                        sums.withUnsafeBufferPointer { sp in
+                            type == .q4_K
+                                ? (
+                                    gemvQ4K1x1(xp.baseAddress!, sp.baseAddress!, K, row),
+                                    gemvQ1x1(Q4_K.self, xp.baseAddress!, sp.baseAddress!, K, row)
+                                )
+                                : (
+                                    gemvQ6K1x1(xp.baseAddress!, K, row),
+                                    gemvQ1x1(Q6_K.self, xp.baseAddress!, sp.baseAddress!, K, row)
+                                )
+                        }
+                    }
+                    XCTAssertEqual(
+                        written.bitPattern, generic.bitPattern, "\(type) K=\(K) row \(n): \(written) vs \(generic)")
+                }
+            }
+        }
+    }
+
     /// The 8-bit decode GEMV (`quantizedDot = .int8`) is the dot product of the dequantized W with x quantized
     /// to 8 bits per 32 values (d = max|x|/127, q = round-to-even(x·127/max|x|)), up to reassociation; and it is
     /// within GEMVInt8.swift's stated bound ½ Σ_c d_c Σ_{k∈c}|w_k| of the product with the fp32 x. x has a zero
