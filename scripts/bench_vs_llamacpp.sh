@@ -85,9 +85,10 @@ done
 load1=$(cut -d' ' -f1-3 /proc/loadavg)
 
 python3 - "$results" "$THREADS" "$ROUNDS" "$load0" "$load1" "$(git rev-parse --short HEAD)" \
-    "$(lscpu | sed -n 's/^Model name: *//p' | head -1)" "$("$LLAMA_BENCH" --version 2>&1 | head -1 | sed "s/^version: //")" <<'EOF'
+    "$(lscpu | sed -n 's/^Model name: *//p' | head -1)" "$("$LLAMA_BENCH" --version 2>&1 | head -1 | sed "s/^version: //")" \
+    "$(basename "$SEVEN_B")" <<'EOF'
 import json, sys, datetime
-path, threads, rounds, load0, load1, commit, cpu, lversion = sys.argv[1:9]
+path, threads, rounds, load0, load1, commit, cpu, lversion, big = sys.argv[1:10]
 best, stored = {}, {}
 def keep(key, v):
     best[key] = max(best.get(key, 0), v)
@@ -117,7 +118,7 @@ for w in rows:
     lp, ip, ld, idc, i1 = g("llama.cpp", "prefill"), g("irm", "prefill"), g("llama.cpp", "decode"), g("irm", "decode"), g("irm", "decode1")
     ratio = lambda a, b: f"{a / b:.2f}×" if b > 0 else "–"
     if w.startswith("7B"):
-        label = "Llama-2-7B Q4_K_M (random weights), irm " + ("--int8-dot" if w.endswith("int8") else "exact")
+        label = f"{big} (random weights), irm " + ("--int8-dot" if w.endswith("int8") else "exact")
         print(f"| {label} | {lp:.1f} / {ip:.1f} ({ratio(ip, lp)}) | {ld:.2f} / {idc:.2f} ({ratio(idc, ld)}) | – |")
         continue
     label = ("Q4_1, irm --int8-dot" if w == "Q4_1 int8"
