@@ -117,8 +117,8 @@ public struct GEMMPlan: @unchecked Sendable {
         (nK, kcStep) = GEMMPlan.kSlices(K: K, kc: blocking.kc)
 
         // Tasks: column chunks, about 4 per thread so that the pool can rebalance when another process
-        // takes a core for a while (the machine is shared), but at least 2 panels wide; row chunks only
-        // when there are too few columns to go round.
+        // takes a core for a while (the machine is shared), but at least 2 panels wide; row chunks as well
+        // when there are too few columns to go round the threads evenly.
         let work = 2.0 * Double(M) * Double(N) * Double(K)
         let threads = work < 3e6 ? 1 : max(1, threads)
         serial = threads == 1
