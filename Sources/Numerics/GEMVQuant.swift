@@ -175,8 +175,8 @@ func gemvQ4K1x1(
     return (a0 + a1).sum() + s0
 }
 
-/// gemvQ1x1 for Q6_K: 16 groups of 16 per block of 256; group g is parts 2g and 2g + 1 (Q6_K.quants: half g / 8,
-/// run (g / 2) % 4, parts 0–1 or 2–3 of the run), even groups into a0, odd into a1.
+/// gemvQ1x1 for Q6_K: 16 groups of 16 per block of 256; group g is parts 2g and 2g + 1 of Q6_K.quants (constant
+/// after inlining), even groups into a0, odd into a1.
 @inline(__always)
 func gemvQ6K1x1(_ x: UnsafePointer<Float>, _ K: Int, _ w0: UnsafeRawPointer) -> Float {
     var a0 = SIMD8<Float>(), a1 = SIMD8<Float>()
@@ -186,19 +186,11 @@ func gemvQ6K1x1(_ x: UnsafePointer<Float>, _ K: Int, _ w0: UnsafeRawPointer) -> 
     }
     for blk in 0..<K / 256 {
         let b = w0 + blk * Q6_K.blockBytes, e0 = blk * 256
-        let d = halfAt(b, 208)
-        /// The 8 weights of part p (0–3) of run r in half h, as Q6_K.quants.
-        @inline(__always) func part(_ h: Int, _ r: Int, _ p: Int) -> SIMD8<Float> {
-            let lo = (bytes8(b, 64 * h + 32 * (r & 1) + 8 * p) &>> UInt32(4 * (r >> 1))) & 0x0F
-            let hi = ((bytes8(b, 128 + 32 * h + 8 * p) &>> UInt32(2 * r)) & 3) &<< 4
-            return floats8(lo | hi) - 32
-        }
         @inline(__always) func group(_ g: Int) {
-            let h = g >> 3, r = (g >> 1) & 3, p = 2 * (g & 1), e = e0 + 16 * g
-            let t0 = SIMD8<Float>().addingProduct(part(h, r, p), xv(e))
-            let t1 = SIMD8<Float>().addingProduct(part(h, r, p + 1), xv(e + 8))
-            let scale = SIMD8<Float>(
-                repeating: d * Float(Int8(bitPattern: b.load(fromByteOffset: 192 + g, as: UInt8.self))))
+            let e = e0 + 16 * g
+            let t0 = SIMD8<Float>().addingProduct(Q6_K.quants(b, 2 * g), xv(e))
+            let t1 = SIMD8<Float>().addingProduct(Q6_K.quants(b, 2 * g + 1), xv(e + 8))
+            let scale = SIMD8<Float>(repeating: Q6_K.scale(b, g).d)
             if g & 1 == 0 { a0 = a0.addingProduct(t0 + t1, scale) } else { a1 = a1.addingProduct(t0 + t1, scale) }
         }
         group(0); group(1); group(2); group(3); group(4); group(5); group(6); group(7)
